@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+// ELF64 parsing with every offset bounds-checked (format: elf(5), /usr/include/elf.h).
+#include "elf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// Sanity caps: a real file has far fewer; a corrupt one must not make us loop for long.
+#define MAX_SECTIONS 65536
+#define MAX_PHDRS 1000000
+#define MAX_NOTES 1000000
+
+struct adbg_elf {
+	const unsigned char *data;
+	size_t len;
+	bool mapped;
+	const Elf64_Ehdr *ehdr;
+	const Elf64_Phdr *phdrs;
+	size_t phnum;
+	const Elf64_Shdr *shdrs;
+	size_t shnum;
+	const char *shstrtab;
+	size_t shstrtab_len;
+};
+
+const unsigned char *adbg_elf_bytes(const struct adbg_elf *elf, uint64_t offset, uint64_t size)
+{
+	if (offset > elf->len || size > elf->len - offset)
+		return NULL;
+	return elf->data + offset;
+}
+
+static struct adbg_error *elf_parse(struct adbg_elf *elf)
+{
+	const Elf64_Ehdr *eh;
+
+	if (elf->len < sizeof(Elf64_Ehdr) || memcmp(elf->data, ELFMAG, SELFMAG) != 0)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "not an ELF file");
+	eh = (const Elf64_Ehdr *)elf->data;
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "not a 64-bit little-endian ELF file");
+	if (eh->e_machine != EM_X86_64)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "ELF machine %u is not x86-64",
+					 eh->e_machine);
+	elf->ehdr = eh;
+
+	if (eh->e_phnum) {
+		if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > MAX_PHDRS)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "bad program header table");
+		elf->phdrs = (const Elf64_Phdr *)adbg_elf_bytes(
+			elf, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr));
+		if (!elf->phdrs || (eh->e_phoff & 7))
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "program headers outside the file (truncated?)");
+		elf->phnum = eh->e_phnum;
+	}
+
+	// Section headers are optional (cores have none); a bad table is ignored rather
+	// than fatal, since cores and stripped files are still useful without it.
+	if (eh->e_shnum && eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shnum <= MAX_SECTIONS &&
+	    !(eh->e_shoff & 7)) {
+		const Elf64_Shdr *sh = (const Elf64_Shdr *)adbg_elf_bytes(
+			elf, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr));
+
+		if (sh && eh->e_shstrndx < eh->e_shnum) {
+			const Elf64_Shdr *s = &sh[eh->e_shstrndx];
+			const char *str = (const char *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
+
+			if (str && s->sh_type != SHT_NOBITS) {
+				elf->shdrs = sh;
+				elf->shnum = eh->e_shnum;
+				elf->shstrtab = str;
+				elf->shstrtab_len = s->sh_size;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct adbg_error *adbg_elf_open_mem(const void *buf, size_t len, struct adbg_elf **ret)
+{
+	struct adbg_elf *elf = calloc(1, sizeof(*elf));
+	struct adbg_error *err;
+
+	if (!elf)
+		return &adbg_error_nomem;
+	elf->data = buf;
+	elf->len = len;
+	err = elf_parse(elf);
+	if (err) {
+		free(elf);
+		return err;
+	}
+	*ret = elf;
+	return NULL;
+}
+
+struct adbg_error *adbg_elf_open_fd(int fd, const char *name, struct adbg_elf **ret)
+{
+	struct adbg_error *err;
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0)
+		return adbg_error_os(errno, "%s: stat", name);
+	if (!S_ISREG(st.st_mode))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%s: not a regular file", name);
+	if (st.st_size == 0)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%s: empty file", name);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return adbg_error_os(errno, "%s: mmap", name);
+	err = adbg_elf_open_mem(p, (size_t)st.st_size, ret);
+	if (err) {
+		munmap(p, (size_t)st.st_size);
+		return adbg_error_wrap(err, "%s", name);
+	}
+	(*ret)->mapped = true;
+	return NULL;
+}
+
+void adbg_elf_destroy(struct adbg_elf *elf)
+{
+	if (!elf)
+		return;
+	if (elf->mapped)
+		munmap((void *)elf->data, elf->len);
+	free(elf);
+}
+
+uint16_t adbg_elf_type(const struct adbg_elf *elf)
+{
+	return elf->ehdr->e_type;
+}
+
+size_t adbg_elf_phnum(const struct adbg_elf *elf)
+{
+	return elf->phnum;
+}
+
+const Elf64_Phdr *adbg_elf_phdr(const struct adbg_elf *elf, size_t i)
+{
+	return i < elf->phnum ? &elf->phdrs[i] : NULL;
+}
+
+const unsigned char *adbg_elf_data(const struct adbg_elf *elf, size_t *len)
+{
+	*len = elf->len;
+	return elf->data;
+}
+
+static const char *section_name(const struct adbg_elf *elf, const Elf64_Shdr *s)
+{
+	const char *name;
+
+	if (s->sh_name >= elf->shstrtab_len)
+		return NULL;
+	name = elf->shstrtab + s->sh_name;
+	if (!memchr(name, '\0', elf->shstrtab_len - s->sh_name))
+		return NULL;
+	return name;
+}
+
+struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char *name,
+					 struct adbg_elf_section *ret)
+{
+	const char *want = name[0] == '.' ? name + 1 : name;
+
+	for (size_t i = 0; i < elf->shnum; i++) {
+		const Elf64_Shdr *s = &elf->shdrs[i];
+		const char *n = section_name(elf, s);
+
+		if (!n)
+			continue;
+		if (n[0] == '.')
+			n++;
+		if (strcmp(n, want) != 0)
+			continue;
+		ret->name = section_name(elf, s);
+		ret->type = s->sh_type;
+		ret->flags = s->sh_flags;
+		ret->addr = s->sh_addr;
+		ret->offset = s->sh_offset;
+		ret->size = s->sh_size;
+		return NULL;
+	}
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no section %s", name);
+}
+
+static bool symtab_lookup(const struct adbg_elf *elf, uint32_t type, const char *name,
+			  uint64_t *ret, uint64_t *size_ret)
+{
+	for (size_t i = 0; i < elf->shnum; i++) {
+		const Elf64_Shdr *s = &elf->shdrs[i];
+		const Elf64_Shdr *strs;
+		const Elf64_Sym *syms;
+		const char *str;
+		size_t n;
+
+		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) ||
+		    s->sh_link >= elf->shnum)
+			continue;
+		syms = (const Elf64_Sym *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
+		strs = &elf->shdrs[s->sh_link];
+		str = (const char *)adbg_elf_bytes(elf, strs->sh_offset, strs->sh_size);
+		if (!syms || !str || (s->sh_offset & 7))
+			continue;
+		n = s->sh_size / sizeof(Elf64_Sym);
+		for (size_t j = 0; j < n; j++) {
+			const Elf64_Sym *sym = &syms[j];
+			size_t left;
+
+			if (sym->st_shndx == SHN_UNDEF || sym->st_name >= strs->sh_size)
+				continue;
+			left = strs->sh_size - sym->st_name;
+			if (strncmp(str + sym->st_name, name, left) != 0 ||
+			    strnlen(str + sym->st_name, left) != strlen(name))
+				continue;
+			*ret = sym->st_value;
+			if (size_ret)
+				*size_ret = sym->st_size;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *name,
+					uint64_t *ret, uint64_t *size_ret)
+{
+	if (symtab_lookup(elf, SHT_SYMTAB, name, ret, size_ret) ||
+	    symtab_lookup(elf, SHT_DYNSYM, name, ret, size_ret))
+		return NULL;
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no symbol %s", name);
+}
+
+struct adbg_error *adbg_elf_link_base(const struct adbg_elf *elf, uint64_t *ret)
+{
+	for (size_t i = 0; i < elf->phnum; i++) {
+		const Elf64_Phdr *p = &elf->phdrs[i];
+
+		if (p->p_type == PT_LOAD) {
+			*ret = p->p_vaddr - p->p_offset;
+			return NULL;
+		}
+	}
+	return adbg_error_create(ADBG_ERR_BAD_DATA, "no PT_LOAD segment");
+}
+
+struct adbg_error *adbg_elf_for_each_note(const unsigned char *data, size_t len,
+					  adbg_elf_note_fn fn, void *arg)
+{
+	size_t off = 0;
+
+	for (size_t count = 0; off + sizeof(Elf64_Nhdr) <= len; count++) {
+		Elf64_Nhdr nh;
+		size_t name_off, desc_off, namesz, descsz;
+		struct adbg_error *err;
+		const char *name;
+
+		if (count >= MAX_NOTES)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "too many notes");
+		memcpy(&nh, data + off, sizeof(nh));
+		namesz = nh.n_namesz;
+		descsz = nh.n_descsz;
+		name_off = off + sizeof(nh);
+		// Note names and descriptors are padded to 4 bytes (elf(5)).
+		desc_off = name_off + ((namesz + 3) & ~(size_t)3);
+		if (desc_off > len || descsz > len - desc_off)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "note at offset %zu is truncated",
+						 off);
+		name = (const char *)data + name_off;
+		if (namesz && name[namesz - 1] != '\0')
+			name = "";
+		err = fn(arg, nh.n_type, namesz ? name : "", data + desc_off, descsz);
+		if (err)
+			return err;
+		off = desc_off + ((descsz + 3) & ~(size_t)3);
+	}
+	return NULL;
+}
+
+struct build_id_arg {
+	const unsigned char *id;
+	size_t len;
+};
+
+static struct adbg_error *build_id_note(void *arg, uint32_t type, const char *name,
+					const unsigned char *desc, size_t len)
+{
+	struct build_id_arg *b = arg;
+
+	if (type == NT_GNU_BUILD_ID && strcmp(name, "GNU") == 0 && len && !b->id) {
+		b->id = desc;
+		b->len = len;
+	}
+	return NULL;
+}
+
+const unsigned char *adbg_elf_build_id(const struct adbg_elf *elf, size_t *len)
+{
+	struct build_id_arg b = { 0 };
+
+	for (size_t i = 0; i < elf->phnum && !b.id; i++) {
+		const Elf64_Phdr *p = &elf->phdrs[i];
+		const unsigned char *d;
+
+		if (p->p_type != PT_NOTE)
+			continue;
+		d = adbg_elf_bytes(elf, p->p_offset, p->p_filesz);
+		if (d)
+			adbg_error_destroy(adbg_elf_for_each_note(d, p->p_filesz, build_id_note, &b));
+	}
+	*len = b.len;
+	return b.id;
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Errors returned by every fallible function of libaiodbg.
+//
+// A fallible function returns a struct adbg_error *, NULL on success. An error carries a
+// code from one list, an optional errno and address, and a message that grows context on
+// the way up (adbg_error_wrap). Creating an error never fails: when memory runs out the
+// caller gets a static out-of-memory error, which adbg_error_destroy ignores. This module
+// does not print; the front ends do.
+#ifndef AIODBG_ERROR_H
+#define AIODBG_ERROR_H
+
+#include <stdint.h>
+
+#define ADBG_ERROR_CODES(X)                                                  \
+	X(NOMEM, "out of memory")                                            \
+	X(OS, "system error")                                                \
+	X(FAULT, "memory not readable")                                      \
+	X(BAD_DATA, "corrupt or unexpected data")                            \
+	X(UNSUPPORTED, "unsupported")                                        \
+	X(NOT_FOUND, "not found")                                            \
+	X(INVALID_ARG, "invalid argument")                                   \
+	X(PERMISSION, "permission denied")                                   \
+	X(TIMEOUT, "timed out")                                              \
+	X(INTERRUPTED, "interrupted")                                        \
+	X(GONE, "target exited")
+
+enum adbg_error_code {
+#define X(name, text) ADBG_ERR_##name,
+	ADBG_ERROR_CODES(X)
+#undef X
+};
+
+struct adbg_error {
+	enum adbg_error_code code;
+	/** errno for ADBG_ERR_OS and ADBG_ERR_PERMISSION, else 0. */
+	int errnum;
+	/** the faulting target address for ADBG_ERR_FAULT, else 0. */
+	uint64_t addr;
+	/** full message, context first: "reading task 0x..: coro: address 0x10 not mapped". */
+	char *message;
+};
+
+/** The static error returned when allocating an error fails. */
+extern struct adbg_error adbg_error_nomem;
+
+/** Create an error with a printf-style message. Never returns NULL. */
+struct adbg_error *adbg_error_create(enum adbg_error_code code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** Create an ADBG_ERR_OS error (or ADBG_ERR_PERMISSION for EPERM/EACCES) for errnum. */
+struct adbg_error *adbg_error_os(int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** Create an ADBG_ERR_FAULT error for a target address. */
+struct adbg_error *adbg_error_fault(uint64_t addr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
+ * Prefix err's message with "context: ". Returns err (or adbg_error_nomem); takes
+ * ownership of err. adbg_error_wrap(NULL, ...) returns NULL.
+ */
+struct adbg_error *adbg_error_wrap(struct adbg_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** Free an error. NULL and adbg_error_nomem are ignored. */
+void adbg_error_destroy(struct adbg_error *err);
+
+/** The name of a code, e.g. "FAULT". */
+const char *adbg_error_code_name(enum adbg_error_code code);
+
+#endif

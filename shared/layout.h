@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+// One layout struct for every supported CPython (3.11-3.15): the byte offsets, sizes and
+// constants the readers need.
+//
+// It is filled once per target by adbg_layout_build: from the target's own
+// _Py_DebugOffsets (3.13+), completed by built-in per-minor tables for what that table
+// does not describe (asyncio objects before 3.14, pre-header layouts, enum values), and
+// entirely from built-in tables on 3.11 and 3.12. adbg_layout_validate checks it once;
+// readers then use it without re-checking. Fields are named after _Py_DebugOffsets
+// (Include/internal/pycore_debug_offsets.h) so both can be grepped together. An offset
+// that does not exist in a version is ADBG_NO_FIELD. Version-specific knowledge lives in
+// layout.c only: readers never test the version.
+#ifndef AIODBG_LAYOUT_H
+#define AIODBG_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/** Marks an offset that does not exist in this version. */
+#define ADBG_NO_FIELD UINT64_MAX
+
+/** How instance attribute dicts are found (managed dicts changed in every minor). */
+enum adbg_managed_dict_kind {
+	/** 3.11: values pointer at obj-32, dict pointer at obj-24. */
+	ADBG_MANAGED_DICT_311,
+	/** 3.12: one tagged word at obj-24 (low bit set: values array). */
+	ADBG_MANAGED_DICT_312,
+	/** 3.13+: inline values after the object; PyManagedDictPointer at obj-24 (FT obj-8). */
+	ADBG_MANAGED_DICT_313,
+};
+
+/** How a frame's instruction pointer is stored. */
+enum adbg_instr_kind {
+	/** 3.11/3.12: prev_instr, the last executed code unit. */
+	ADBG_INSTR_PREV,
+	/** 3.13+: instr_ptr, the current code unit. */
+	ADBG_INSTR_CURRENT,
+};
+
+/** How the value stack top is stored. */
+enum adbg_stack_kind {
+	/** 3.11-3.13: int stacktop, index into localsplus. */
+	ADBG_STACK_INDEX,
+	/** 3.14+: _PyStackRef *stackpointer. */
+	ADBG_STACK_POINTER,
+};
+
+struct adbg_layout {
+	/** PY_VERSION_HEX of the target. */
+	uint64_t version;
+	unsigned major, minor, micro;
+	bool free_threaded;
+	/** the target published _Py_DebugOffsets (3.13+). */
+	bool from_debug_offsets;
+
+	struct {
+		uint64_t size;
+		uint64_t finalizing;
+		uint64_t interpreters_head;
+		uint64_t interpreters_main;
+		/** pthread id of the main thread (unsigned long). */
+		uint64_t main_thread;
+	} runtime_state;
+
+	struct {
+		uint64_t size;
+		uint64_t id;
+		uint64_t next;
+		uint64_t threads_head;
+		/** 3.14+ in the table; ADBG_NO_FIELD before (use runtime main_thread). */
+		uint64_t threads_main;
+		uint64_t imports_modules;
+		uint64_t sysdict;
+		uint64_t builtins;
+		uint64_t ceval_gil;
+		uint64_t gil_runtime_state;
+		uint64_t gil_runtime_state_enabled;
+		uint64_t gil_runtime_state_locked;
+		uint64_t gil_runtime_state_holder;
+		/** 3.14+: PyInterpreterState.asyncio_tasks_head (from AsyncioDebug). */
+		uint64_t asyncio_tasks_head;
+	} interpreter_state;
+
+	struct {
+		uint64_t size;
+		uint64_t prev;
+		uint64_t next;
+		uint64_t interp;
+		/** 3.13+: tstate->current_frame; ADBG_NO_FIELD on 3.11/3.12. */
+		uint64_t current_frame;
+		/** 3.11/3.12: tstate->cframe, then cframe_current_frame inside _PyCFrame. */
+		uint64_t cframe;
+		uint64_t cframe_current_frame;
+		uint64_t thread_id;
+		uint64_t native_thread_id;
+		uint64_t datastack_chunk;
+		uint64_t status;
+		/** PyThreadState.dict (3.11/3.12 keep the running loop there). */
+		uint64_t dict;
+		/** _PyThreadStateImpl fields: 3.13+ running loop, 3.14+ task and task list. */
+		uint64_t asyncio_running_loop;
+		uint64_t asyncio_running_task;
+		uint64_t asyncio_tasks_head;
+	} thread_state;
+
+	struct {
+		uint64_t size;
+		uint64_t previous;
+		/** code object (3.11: f_code; 3.12: f_code; 3.13+: f_executable, tagged 3.14+). */
+		uint64_t executable;
+		uint64_t globals;
+		uint64_t locals;
+		uint64_t instr_ptr;
+		uint64_t localsplus;
+		uint64_t owner;
+		/** stacktop (int, ADBG_STACK_INDEX) or stackpointer (ADBG_STACK_POINTER). */
+		uint64_t stackpointer;
+		/** FT 3.14+: int32 tlbc_index. */
+		uint64_t tlbc_index;
+		enum adbg_instr_kind instr_kind;
+		enum adbg_stack_kind stack_kind;
+		/**
+		 * 3.15+: the awaited object is stackpointer[-2], not [-1] (extra NULL
+		 * operand of _SEND_GEN_FRAME).
+		 */
+		unsigned awaited_depth;
+	} interpreter_frame;
+
+	/** enum _frameowner values; -1 when the version has no such owner. */
+	struct {
+		int thread;
+		int generator;
+		int frame_object;
+		int cstack;
+		int interpreter;
+	} frame_owner;
+
+	struct {
+		uint64_t size;
+		uint64_t flags;
+		uint64_t filename;
+		uint64_t name;
+		uint64_t qualname;
+		uint64_t linetable;
+		uint64_t firstlineno;
+		uint64_t argcount;
+		uint64_t nlocalsplus;
+		uint64_t localsplusnames;
+		uint64_t localspluskinds;
+		uint64_t firsttraceable;
+		uint64_t co_code_adaptive;
+		/** FT 3.14+: _PyCodeArray *co_tlbc. */
+		uint64_t co_tlbc;
+	} code_object;
+
+	struct {
+		uint64_t size;
+		uint64_t ob_refcnt;
+		uint64_t ob_type;
+	} pyobject;
+
+	struct {
+		uint64_t size;
+		uint64_t tp_name;
+		uint64_t tp_basicsize;
+		uint64_t tp_flags;
+		uint64_t tp_base;
+		uint64_t tp_dictoffset;
+		uint64_t tp_repr;
+		/** PyHeapTypeObject fields. */
+		uint64_t ht_cached_keys;
+		uint64_t ht_module;
+		uint64_t ht_qualname;
+	} type_object;
+
+	struct {
+		uint64_t size;
+		uint64_t ob_item;
+		uint64_t ob_size;
+	} tuple_object, list_object;
+
+	struct {
+		uint64_t size;
+		uint64_t used;
+		uint64_t table;
+		uint64_t mask;
+	} set_object;
+
+	struct {
+		uint64_t size;
+		uint64_t ma_used;
+		uint64_t ma_keys;
+		uint64_t ma_values;
+	} dict_object;
+
+	/** PyDictKeysObject. */
+	struct {
+		uint64_t dk_log2_size;
+		uint64_t dk_log2_index_bytes;
+		uint64_t dk_kind;
+		uint64_t dk_nentries;
+		uint64_t dk_indices;
+	} dict_keys;
+
+	struct {
+		uint64_t size;
+		uint64_t ob_fval;
+	} float_object;
+
+	struct {
+		uint64_t size;
+		/** 3.12+: lv_tag; 3.11: ob_size (signed digit count). */
+		uint64_t lv_tag;
+		uint64_t ob_digit;
+		bool has_lv_tag;
+	} long_object;
+
+	struct {
+		uint64_t size;
+		uint64_t ob_size;
+		uint64_t ob_sval;
+	} bytes_object;
+
+	struct {
+		uint64_t size;
+		uint64_t state;
+		uint64_t length;
+		uint64_t asciiobject_size;
+		uint64_t compactunicodeobject_size;
+		/** bit positions inside the 32-bit state word. */
+		unsigned kind_shift;
+		uint32_t kind_mask;
+		uint32_t compact_bit;
+		uint32_t ascii_bit;
+	} unicode_object;
+
+	struct {
+		uint64_t size;
+		/** 3.11 only: gi_code. */
+		uint64_t gi_code;
+		uint64_t gi_name;
+		uint64_t gi_qualname;
+		uint64_t gi_iframe;
+		uint64_t gi_frame_state;
+	} gen_object;
+
+	/** PyFrameState values; INT8_MIN when the version has no such state. */
+	struct {
+		int created;
+		int suspended;
+		int suspended_yield_from;
+		int suspended_yield_from_locked;
+		int executing;
+		int completed;
+		int cleared;
+	} frame_state;
+
+	struct {
+		uint64_t next;
+		uint64_t prev;
+	} llist_node;
+
+	struct {
+		uint64_t wr_object;
+	} weakref_object;
+
+	struct {
+		uint64_t md_dict;
+		uint64_t md_state;
+	} module_object;
+
+	/** builtin_function_or_method and PyMethodDef (task_wakeup callbacks, 3.11-3.13). */
+	struct {
+		uint64_t m_ml;
+		uint64_t m_self;
+		uint64_t ml_name;
+	} cfunction_object;
+
+	enum adbg_managed_dict_kind managed_dict;
+
+	/** _asyncio FutureObj / TaskObj. Bit fields: offset of the byte + mask. */
+	struct {
+		uint64_t size;
+		uint64_t fut_loop;
+		uint64_t fut_callback0;
+		uint64_t fut_context0;
+		uint64_t fut_callbacks;
+		uint64_t fut_exception;
+		uint64_t fut_result;
+		uint64_t fut_cancel_msg;
+		uint64_t fut_cancelled_exc;
+		uint64_t fut_state;
+		uint64_t fut_awaited_by;
+		uint64_t fut_awaited_by_is_set;
+		uint64_t fut_is_task;
+	} asyncio_future_object;
+
+	struct {
+		uint64_t size;
+		uint64_t task_fut_waiter;
+		uint64_t task_coro;
+		uint64_t task_name;
+		uint64_t task_context;
+		/** int (mask 0) or the byte holding the bit (mask != 0). */
+		uint64_t task_must_cancel;
+		uint8_t task_must_cancel_mask;
+		uint64_t task_num_cancels_requested;
+		uint64_t task_node;
+		/** the task's own _cancel_msg is fut_cancel_msg. */
+	} asyncio_task_object;
+
+	/** fut_state values. */
+	struct {
+		int pending;
+		int cancelled;
+		int finished;
+	} future_state;
+
+	/** _asyncio module state (3.12/3.13), offsets inside md_state. */
+	struct {
+		uint64_t current_tasks;
+		uint64_t scheduled_tasks;
+		uint64_t eager_tasks;
+	} asyncio_module_state;
+
+	/** _PyStackRef tag bits to clear (3.14+: 3 default, 1 FT); 0 before. */
+	uint64_t stackref_tag_mask;
+
+	/** Type flags (Include/object.h). */
+	struct {
+		uint64_t long_subclass;
+		uint64_t unicode_subclass;
+		uint64_t tuple_subclass;
+		uint64_t list_subclass;
+		uint64_t dict_subclass;
+		uint64_t bytes_subclass;
+		uint64_t type_subclass;
+		uint64_t managed_dict;
+		uint64_t inline_values;
+		uint64_t heaptype;
+	} tp_flags_bits;
+
+	/** PEP 768 (3.14+); all ADBG_NO_FIELD before. */
+	struct {
+		uint64_t eval_breaker;
+		uint64_t remote_debugger_support;
+		uint64_t remote_debugging_enabled;
+		uint64_t debugger_pending_call;
+		uint64_t debugger_script_path;
+		uint64_t debugger_script_path_size;
+	} debugger_support;
+};
+
+/**
+ * Fill *ret for the target's version.
+ *
+ * @param version        PY_VERSION_HEX read from the target (cookie table or Py_Version).
+ * @param debug_offsets  the target's _Py_DebugOffsets bytes (3.13+), or NULL.
+ * @param debug_len      number of bytes available at debug_offsets.
+ * @param asyncio_debug  the target's AsyncioDebug section bytes (3.14+), or NULL.
+ * @param asyncio_len    its length.
+ * @param ret            written on success only.
+ *
+ * Fails with ADBG_ERR_UNSUPPORTED for versions outside 3.11-3.15 or free-threaded builds
+ * whose layout is not known, and ADBG_ERR_BAD_DATA when the tables fail validation.
+ */
+struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
+				     size_t debug_len, const void *asyncio_debug,
+				     size_t asyncio_len, struct adbg_layout *ret);
+
+/** Check every offset against its struct's size and internal consistency. */
+struct adbg_error *adbg_layout_validate(const struct adbg_layout *l);
+
+/** "3.14.10", "3.15.0a8", ... for a PY_VERSION_HEX; buf of at least 32 bytes. */
+void adbg_version_string(uint64_t version, char *buf, size_t len);
+
+#endif

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE ((uint64_t)1 << PAGE_SHIFT)
-#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define CPAGE_SHIFT 12
+#define CPAGE_SIZE ((uint64_t)1 << CPAGE_SHIFT)
+#define CPAGE_MASK (~(CPAGE_SIZE - 1))
 
 struct page_slot {
 	uint64_t page; // page address + 1 when valid, 0 when empty
-	unsigned char data[PAGE_SIZE];
+	unsigned char data[CPAGE_SIZE];
 };
 
 struct adbg_page_cache {
@@ -82,9 +82,9 @@ static void cache_forget(struct adbg_page_cache *c, uint64_t addr, size_t len)
 {
 	if (!c || !len)
 		return;
-	for (uint64_t p = addr & PAGE_MASK; p < addr + len && p >= (addr & PAGE_MASK);
-	     p += PAGE_SIZE) {
-		struct page_slot *s = &c->slots[(p >> PAGE_SHIFT) & (c->nslots - 1)];
+	for (uint64_t p = addr & CPAGE_MASK; p < addr + len && p >= (addr & CPAGE_MASK);
+	     p += CPAGE_SIZE) {
+		struct page_slot *s = &c->slots[(p >> CPAGE_SHIFT) & (c->nslots - 1)];
 
 		if (s->page == p + 1)
 			s->page = 0;
@@ -131,13 +131,13 @@ struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *
 		return t->ops->read(t, addr, buf, len);
 
 	while (len) {
-		uint64_t page = addr & PAGE_MASK;
+		uint64_t page = addr & CPAGE_MASK;
 		size_t off = addr - page;
-		size_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
-		struct page_slot *s = &c->slots[(page >> PAGE_SHIFT) & (c->nslots - 1)];
+		size_t n = CPAGE_SIZE - off < len ? CPAGE_SIZE - off : len;
+		struct page_slot *s = &c->slots[(page >> CPAGE_SHIFT) & (c->nslots - 1)];
 
 		if (s->page != page + 1) {
-			struct adbg_error *err = t->ops->read(t, page, s->data, PAGE_SIZE);
+			struct adbg_error *err = t->ops->read(t, page, s->data, CPAGE_SIZE);
 
 			if (err) {
 				// A partly readable page (end of a mapping): read only what

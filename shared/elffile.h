@@ -5,8 +5,8 @@
 // symbols from .symtab and .dynsym) and for core files (program headers and notes).
 // Every offset and size read from the file is checked against the buffer before use:
 // the bytes are untrusted. It does not relocate, decompress or follow debuglinks.
-#ifndef AIODBG_ELF_H
-#define AIODBG_ELF_H
+#ifndef AIODBG_ELFFILE_H
+#define AIODBG_ELFFILE_H
 
 #include <elf.h>
 #include <stdbool.h>

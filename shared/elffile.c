@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ELF64 parsing with every offset bounds-checked (format: elf(5), /usr/include/elf.h).
-#include "elf.h"
+#include "elffile.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -10,9 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Sanity caps: a real file has far fewer; a corrupt one must not make us loop for long.
-#define MAX_SECTIONS 65536
-#define MAX_PHDRS 1000000
+// Sanity cap: a corrupt note segment must not make us loop for long.
 #define MAX_NOTES 1000000
 
 struct adbg_elf {
@@ -50,7 +48,7 @@ static struct adbg_error *elf_parse(struct adbg_elf *elf)
 	elf->ehdr = eh;
 
 	if (eh->e_phnum) {
-		if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > MAX_PHDRS)
+		if (eh->e_phentsize != sizeof(Elf64_Phdr))
 			return adbg_error_create(ADBG_ERR_BAD_DATA, "bad program header table");
 		elf->phdrs = (const Elf64_Phdr *)adbg_elf_bytes(
 			elf, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr));
@@ -62,7 +60,7 @@ static struct adbg_error *elf_parse(struct adbg_elf *elf)
 
 	// Section headers are optional (cores have none); a bad table is ignored rather
 	// than fatal, since cores and stripped files are still useful without it.
-	if (eh->e_shnum && eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shnum <= MAX_SECTIONS &&
+	if (eh->e_shnum && eh->e_shentsize == sizeof(Elf64_Shdr) &&
 	    !(eh->e_shoff & 7)) {
 		const Elf64_Shdr *sh = (const Elf64_Shdr *)adbg_elf_bytes(
 			elf, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr));

@@ -13,14 +13,12 @@
 #define CPAGE_SIZE ((uint64_t)1 << CPAGE_SHIFT)
 #define CPAGE_MASK (~(CPAGE_SIZE - 1))
 
-struct page_slot {
-	uint64_t page; // page address + 1 when valid, 0 when empty
-	unsigned char data[CPAGE_SIZE];
-};
-
+// Tags live apart from the data so that clearing the cache between snapshots touches
+// nslots * 8 bytes, not the whole data area (which the kernel maps lazily).
 struct adbg_page_cache {
 	size_t nslots; // power of two
-	struct page_slot *slots;
+	uint64_t *tags; // page address + 1 when valid, 0 when empty
+	unsigned char *data; // nslots pages
 };
 
 uint64_t adbg_now_ns(void)
@@ -51,10 +49,13 @@ struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2
 	if (!c)
 		return &adbg_error_nomem;
 	c->nslots = (size_t)1 << log2_pages;
-	// Pages are allocated lazily by the kernel: calloc of a large block is mmap'd zero
-	// memory, so an unused cache costs address space, not RSS.
-	c->slots = calloc(c->nslots, sizeof(*c->slots));
-	if (!c->slots) {
+	// calloc of a large block is mmap'd zero memory: an unused cache costs address
+	// space, not RSS.
+	c->tags = calloc(c->nslots, sizeof(*c->tags));
+	c->data = calloc(c->nslots, CPAGE_SIZE);
+	if (!c->tags || !c->data) {
+		free(c->tags);
+		free(c->data);
 		free(c);
 		return &adbg_error_nomem;
 	}
@@ -66,7 +67,8 @@ static void cache_destroy(struct adbg_page_cache *c)
 {
 	if (!c)
 		return;
-	free(c->slots);
+	free(c->tags);
+	free(c->data);
 	free(c);
 }
 
@@ -74,8 +76,7 @@ static void cache_clear(struct adbg_page_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nslots; i++)
-		c->slots[i].page = 0;
+	memset(c->tags, 0, c->nslots * sizeof(*c->tags));
 }
 
 static void cache_forget(struct adbg_page_cache *c, uint64_t addr, size_t len)
@@ -84,10 +85,10 @@ static void cache_forget(struct adbg_page_cache *c, uint64_t addr, size_t len)
 		return;
 	for (uint64_t p = addr & CPAGE_MASK; p < addr + len && p >= (addr & CPAGE_MASK);
 	     p += CPAGE_SIZE) {
-		struct page_slot *s = &c->slots[(p >> CPAGE_SHIFT) & (c->nslots - 1)];
+		size_t i = (p >> CPAGE_SHIFT) & (c->nslots - 1);
 
-		if (s->page == p + 1)
-			s->page = 0;
+		if (c->tags[i] == p + 1)
+			c->tags[i] = 0;
 	}
 }
 
@@ -134,21 +135,22 @@ struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *
 		uint64_t page = addr & CPAGE_MASK;
 		size_t off = addr - page;
 		size_t n = CPAGE_SIZE - off < len ? CPAGE_SIZE - off : len;
-		struct page_slot *s = &c->slots[(page >> CPAGE_SHIFT) & (c->nslots - 1)];
+		size_t i = (page >> CPAGE_SHIFT) & (c->nslots - 1);
+		unsigned char *data = c->data + i * CPAGE_SIZE;
 
-		if (s->page != page + 1) {
-			struct adbg_error *err = t->ops->read(t, page, s->data, CPAGE_SIZE);
+		if (c->tags[i] != page + 1) {
+			struct adbg_error *err = t->ops->read(t, page, data, CPAGE_SIZE);
 
 			if (err) {
 				// A partly readable page (end of a mapping): read only what
 				// was asked for, uncached, so the error names the right address.
-				s->page = 0;
+				c->tags[i] = 0;
 				adbg_error_destroy(err);
 				return t->ops->read(t, addr, out, len);
 			}
-			s->page = page + 1;
+			c->tags[i] = page + 1;
 		}
-		memcpy(out, s->data + off, n);
+		memcpy(out, data + off, n);
 		out += n;
 		addr += n;
 		len -= n;

@@ -86,6 +86,8 @@ struct adbg_target {
 	size_t nthreads;
 	/** true while frozen. */
 	bool frozen;
+	/** threads that did not stop within the timeout during the last freeze. */
+	unsigned threads_not_stopped;
 	/** how long the last freeze..thaw lasted, in milliseconds (0 for cores). */
 	double stopped_ms;
 	uint64_t freeze_started_ns;

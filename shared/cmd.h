@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// The command layer: one table of commands shared by the REPL and the GDB extension.
+//
+// A front end hands a command line to adbg_cmd_run; the command parses its arguments, takes
+// a snapshot of the target, and renders text or JSON (schema aiodbg/1, DESIGN.md §6) to the
+// FILE the front end gives. The layer never decides where output goes, never exits, and
+// returns errors; the front end prints them and picks the exit status
+// (adbg_cmd_exit_status).
+#ifndef AIODBG_CMD_H
+#define AIODBG_CMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "session.h"
+
+/** The command needs a live process (pause, eval, await, cancel, continue). */
+#define ADBG_CMD_LIVE_ONLY 0x1
+/** The command takes --json. */
+#define ADBG_CMD_JSON 0x2
+/** The command takes the rest of the line verbatim (eval EXPR, await EXPR). */
+#define ADBG_CMD_RAW 0x4
+/** The command is handled by the front end (quit, detach); the layer only documents it. */
+#define ADBG_CMD_FRONTEND 0x8
+/** The command needs no target (help). */
+#define ADBG_CMD_NO_TARGET 0x10
+
+/** What a front end tells a command about where its output goes. */
+struct adbg_cmd_opts {
+	/** --json was given globally. */
+	bool json;
+	/** columns of the terminal, 0 for unlimited (not a terminal). */
+	int width;
+	/** colour escapes allowed (a TTY and no NO_COLOR). */
+	bool color;
+};
+
+struct adbg_cmd_ctx {
+	struct adbg_session *s;
+	FILE *out;
+	struct adbg_cmd_opts opts;
+	/** argv[0] is the command name; --json is already removed and folded into opts. */
+	int argc;
+	char **argv;
+	/** the text after the command name, verbatim (ADBG_CMD_RAW commands). */
+	const char *rest;
+};
+
+typedef struct adbg_error *(*adbg_cmd_fn)(struct adbg_cmd_ctx *c);
+
+struct adbg_cmd {
+	const char *name;
+	/** up to 3 aliases, NULL-terminated. */
+	const char *aliases[4];
+	/** "bt [TID|TASK] [--native] [--json]" */
+	const char *usage;
+	/** one line for the command list. */
+	const char *summary;
+	/** a paragraph for `help CMD`. */
+	const char *help;
+	/** options, for completion and validation, NULL-terminated. */
+	const char *options[8];
+	unsigned flags;
+	adbg_cmd_fn fn;
+};
+
+/** The command table, terminated by an entry with name NULL. */
+extern const struct adbg_cmd adbg_cmds[];
+
+/** Find a command by name or alias, or NULL. */
+const struct adbg_cmd *adbg_cmd_find(const char *name);
+
+/**
+ * Split a command line into words (shell-like: quotes and backslashes). *argv_ret is a
+ * NULL-terminated array that adbg_cmd_free_words frees. ADBG_ERR_INVALID_ARG on an
+ * unterminated quote.
+ */
+struct adbg_error *adbg_cmd_split(const char *line, int *argc_ret, char ***argv_ret);
+void adbg_cmd_free_words(char **argv);
+
+/**
+ * Run one command line against session s (which may be NULL for commands that need no
+ * target), writing to out. An empty line does nothing. Front-end commands (quit) return
+ * ADBG_ERR_INVALID_ARG here: front ends handle them before calling.
+ */
+struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
+				const struct adbg_cmd_opts *opts, FILE *out);
+
+/** Exit status for a command's error: 0 none, 2 bad usage, 3 target unreadable, else 1. */
+int adbg_cmd_exit_status(const struct adbg_error *err);
+
+/** Write the command list, or the help of one command. */
+struct adbg_error *adbg_cmd_help(FILE *out, const char *name);
+
+/* Helpers for command implementations (cmd_*.c). */
+
+/** The "target" object of DESIGN.md §6 for s. New reference. */
+json_t *adbg_json_target(struct adbg_session *s);
+/** A new top-level object {"schema": "aiodbg/1", "target": {...}}. */
+json_t *adbg_json_document(struct adbg_session *s);
+/** Add "warnings" (when any) and write doc to out, one object, then a newline. */
+struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc);
+/** "0x7f..." for an address; json null for 0. New reference. */
+json_t *adbg_json_addr(uint64_t addr);
+/** Print the session's warnings as "warning: ..." lines after text output. */
+void adbg_text_warnings(struct adbg_cmd_ctx *c);
+/** ADBG_ERR_INVALID_ARG "usage: ..." for c's command. */
+struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char *why);
+/** True if the option (e.g. "--native") is among c's arguments; removes it. */
+bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag);
+
+/* Commands. */
+struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
+
+#endif

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// A debugging session: one target, the Python recognised in it, and the user's selection.
+//
+// The session is what every command runs against, in the REPL and in GDB alike. Opening
+// one recognises the Python once (version, layout); each command then takes its own
+// snapshot (freeze, read, thaw). Warnings collected while reading (caps hit, unreadable
+// objects) are kept per command for the renderer. This module does not print.
+#ifndef AIODBG_SESSION_H
+#define AIODBG_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "python.h"
+#include "target.h"
+
+struct adbg_session {
+	struct adbg_target *target;
+	struct adbg_python *python;
+	/** user's selection: a task address (0: none), a frame index in its stack. */
+	uint64_t selected_task;
+	unsigned selected_frame;
+	/** warnings of the current command, newest last. */
+	char **warnings;
+	size_t nwarnings;
+	/** set asynchronously (e.g. from a SIGINT handler) to ask long walks to stop. */
+	volatile int *interrupted;
+};
+
+/**
+ * Open a session over target t (ownership passes to the session, also on failure).
+ * Fails when t holds no supported Python.
+ */
+struct adbg_error *adbg_session_create(struct adbg_target *t, struct adbg_session **ret);
+
+/** Free the session and its target (thawing it). NULL is a no-op. */
+void adbg_session_destroy(struct adbg_session *s);
+
+/** Record a warning for the current command (printf-style). Never fails. */
+void adbg_session_warn(struct adbg_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** Drop the warnings (at the start of each command). */
+void adbg_session_clear_warnings(struct adbg_session *s);
+
+/** true if the user asked to stop (Ctrl-C). */
+bool adbg_session_interrupted(const struct adbg_session *s);
+
+/** "process", "core", "gdb". */
+const char *adbg_session_kind_name(const struct adbg_session *s);
+
+#endif

@@ -21,6 +21,68 @@ const struct adbg_cmd adbg_cmds[] = {
 		.fn = adbg_cmd_info,
 	},
 	{
+		.name = "threads",
+		.usage = "threads [--json]",
+		.summary = "Python threads: id, name, GIL, where each one is",
+		.help = "One row per Python thread of every interpreter: native thread id, "
+			"threading name, whether it is the main thread, whether it holds the GIL "
+			"(where the version publishes it), and its innermost Python frame.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_threads,
+	},
+	{
+		.name = "bt",
+		.aliases = { "backtrace", "where" },
+		.usage = "bt [TID] [--native] [--json]",
+		.summary = "Python stack of every thread, or of one",
+		.help = "The Python stack of each thread (or of thread TID), outermost call "
+			"first like a traceback; --json lists frames innermost first. --native "
+			"will merge native frames (not available yet).",
+		.options = { "--json", "--native" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_bt,
+	},
+	{
+		.name = "tasks",
+		.aliases = { "ps" },
+		.usage = "tasks [--json]",
+		.summary = "every asyncio task: state, cancellation, what it awaits, where",
+		.help = "One row per asyncio task of every loop and thread: id, name, state "
+			"(pending, running, cancelled, finished), cancellation (cancelling(N) when "
+			"cancel() was requested; 'undelivered' while the CancelledError has not "
+			"reached the coroutine yet), what it awaits, its thread, and where it is "
+			"suspended. --json prints the aiodbg/1 document with full stacks and "
+			"awaited_by edges.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_tasks,
+	},
+	{
+		.name = "tree",
+		.aliases = { "pstree" },
+		.usage = "tree [--dot] [--json]",
+		.summary = "the awaited-by forest of tasks; cycles reported",
+		.help = "The tasks as a forest, like 'python -m asyncio pstree': a root is a task "
+			"nobody awaits, under each task come the tasks it awaits, with each task's "
+			"frames outermost first. Tasks that await each other are reported as "
+			"cycles. --dot writes a Graphviz graph (edges waiter -> awaited).",
+		.options = { "--json", "--dot" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_tree,
+	},
+	{
+		.name = "task",
+		.usage = "task ID|NAME [--json]",
+		.summary = "everything about one task",
+		.help = "One task in full: state, cancellation with its message, coroutine, loop "
+			"and thread, what it awaits and who awaits it, and its whole coroutine "
+			"stack. ID is the hex id the other commands print; a NAME must be unique.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_task,
+	},
+	{
 		.name = "help",
 		.usage = "help [COMMAND]",
 		.summary = "list the commands, or explain one",

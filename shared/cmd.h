@@ -111,7 +111,21 @@ struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char
 /** True if the option (e.g. "--native") is among c's arguments; removes it. */
 bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag);
 
+struct adbg_frame;
+struct adbg_stack;
+/** A Frame object of DESIGN.md §6. */
+json_t *adbg_json_frame(const struct adbg_frame *f);
+/** An array of Frame objects, innermost first. */
+json_t *adbg_json_stack(const struct adbg_stack *st);
+/** "function (file:line)" with an indent and a newline. */
+void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent);
+
 /* Commands. */
+struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_tasks(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c);
 struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
 struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
 

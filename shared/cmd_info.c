@@ -15,10 +15,10 @@ struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c)
 	if (c->argc > 1)
 		return adbg_cmd_usage_error(c, "too many arguments");
 	// The snapshot: stopping every thread also re-lists them, so the count is current.
-	err = adbg_target_freeze(t);
+	err = adbg_session_snapshot_begin(s);
 	if (err)
 		return err;
-	adbg_target_thaw(t);
+	adbg_session_snapshot_end(s);
 	if (t->threads_not_stopped)
 		adbg_session_warn(s, "%u thread(s) did not stop within the timeout",
 				  t->threads_not_stopped);

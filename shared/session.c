@@ -2,6 +2,8 @@
 // Session lifetime and per-command warnings (see session.h).
 #include "session.h"
 
+#include "codecache.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ void adbg_session_destroy(struct adbg_session *s)
 	if (!s)
 		return;
 	adbg_session_clear_warnings(s);
+	adbg_codecache_destroy(s->codecache);
 	adbg_python_destroy(s->python);
 	adbg_target_destroy(s->target);
 	free(s->warnings);
@@ -91,4 +94,15 @@ const char *adbg_session_kind_name(const struct adbg_session *s)
 		break;
 	}
 	return "memory";
+}
+
+struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
+{
+	adbg_codecache_clear(s->codecache);
+	return adbg_target_freeze(s->target);
+}
+
+void adbg_session_snapshot_end(struct adbg_session *s)
+{
+	adbg_target_thaw(s->target);
 }

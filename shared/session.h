@@ -27,6 +27,8 @@ struct adbg_session {
 	size_t nwarnings;
 	/** set asynchronously (e.g. from a SIGINT handler) to ask long walks to stop. */
 	volatile int *interrupted;
+	/** decoded code objects of the current snapshot. */
+	struct adbg_codecache *codecache;
 };
 
 /**
@@ -47,6 +49,15 @@ void adbg_session_clear_warnings(struct adbg_session *s);
 
 /** true if the user asked to stop (Ctrl-C). */
 bool adbg_session_interrupted(const struct adbg_session *s);
+
+/**
+ * Start a snapshot: freeze the target (live) and drop what earlier snapshots cached.
+ * Always pair with adbg_session_snapshot_end, also on error paths.
+ */
+struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s);
+
+/** End a snapshot: thaw the target. Idempotent. */
+void adbg_session_snapshot_end(struct adbg_session *s);
 
 /** "process", "core", "gdb". */
 const char *adbg_session_kind_name(const struct adbg_session *s);

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+// The `tasks`, `tree` and `task` commands: rendering the asyncio model as a table, an
+// awaited-by forest (text or Graphviz) and one task in full, or as JSON (aiodbg/1).
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncio.h"
+#include "cmd.h"
+
+// Deeper awaited-by chains than this are cut in the tree (a chain that long is a bug
+// of its own, and the cap keeps garbage from recursing forever).
+#define MAX_TREE_DEPTH 256
+
+static struct adbg_error *asyncio_snapshot(struct adbg_session *s, unsigned flags,
+					   struct adbg_asyncio_snapshot *ret)
+{
+	struct adbg_error *err = adbg_session_snapshot_begin(s);
+
+	if (err)
+		return err;
+	err = adbg_asyncio_snapshot(s, flags, ret);
+	adbg_session_snapshot_end(s);
+	return err;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path ? path : "?";
+}
+
+static json_t *json_task(const struct adbg_task *t)
+{
+	json_t *o = json_object(), *cancel = json_object(), *by = json_array();
+
+	json_object_set_new(o, "id", adbg_json_addr(t->id));
+	json_object_set_new(o, "name", t->name ? json_string(t->name) : json_null());
+	json_object_set_new(o, "thread", t->thread ? json_integer(t->thread) : json_null());
+	json_object_set_new(o, "loop", adbg_json_addr(t->loop));
+	json_object_set_new(o, "state", json_string(adbg_task_state_name(t->state)));
+	json_object_set_new(o, "cancelling", json_boolean(t->cancelling));
+	json_object_set_new(cancel, "requested", json_boolean(t->cancel_requested));
+	json_object_set_new(cancel, "count", json_integer(t->cancel_count));
+	json_object_set_new(cancel, "message",
+			    t->cancel_message ? json_string(t->cancel_message) : json_null());
+	json_object_set_new(o, "cancel", cancel);
+	json_object_set_new(o, "running", json_boolean(t->running));
+	json_object_set_new(o, "coro", t->coro ? json_string(t->coro) : json_null());
+	json_object_set_new(o, "stack", adbg_json_stack(&t->stack));
+	if (t->has_waiting_on) {
+		json_t *w = json_object();
+
+		json_object_set_new(w, "type", json_string(t->waiting_on.type ? t->waiting_on.type
+									      : "?"));
+		json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
+		json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
+		if (t->waiting_on.what)
+			json_object_set_new(w, "what", json_string(t->waiting_on.what));
+		json_object_set_new(o, "waiting_on", w);
+	} else {
+		json_object_set_new(o, "waiting_on", json_null());
+	}
+	for (size_t i = 0; i < t->nawaited_by; i++)
+		json_array_append_new(by, adbg_json_addr(t->awaited_by[i]));
+	json_object_set_new(o, "awaited_by", by);
+	return o;
+}
+
+static json_t *json_loops(const struct adbg_asyncio_snapshot *snap)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < snap->nloops; i++) {
+		const struct adbg_loop *l = &snap->loops[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "id", adbg_json_addr(l->id));
+		json_object_set_new(o, "thread", l->thread ? json_integer(l->thread) : json_null());
+		json_object_set_new(o, "type", l->type ? json_string(l->type) : json_null());
+		json_object_set_new(o, "running", json_boolean(l->running));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_cycles(const struct adbg_asyncio_snapshot *snap)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < snap->ncycles; i++) {
+		json_t *c = json_array();
+
+		for (size_t j = 0; j < snap->cycles[i].n; j++)
+			json_array_append_new(c, adbg_json_addr(snap->cycles[i].ids[j]));
+		json_array_append_new(a, c);
+	}
+	return a;
+}
+
+/*
+ * The whole document, streamed: a million tasks must not become a million-node JSON tree
+ * in memory. The frame around the tasks is built with jansson; each task is built, written
+ * and freed in turn.
+ */
+static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
+					  const struct adbg_asyncio_snapshot *snap,
+					  const struct adbg_task *only)
+{
+	json_t *doc = adbg_json_document(c->s);
+	char *head;
+	size_t len;
+	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+
+	json_object_set_new(doc, "loops", json_loops(snap));
+	json_object_set_new(doc, "cycles", json_cycles(snap));
+	if (c->s->nwarnings) {
+		json_t *w = json_array();
+
+		for (size_t i = 0; i < c->s->nwarnings; i++)
+			json_array_append_new(w, json_string(c->s->warnings[i]));
+		json_object_set_new(doc, "warnings", w);
+	}
+	json_object_set_new(doc, "tasks", json_array());
+	head = json_dumps(doc, flags);
+	json_decref(doc);
+	if (!head)
+		return &adbg_error_nomem;
+	// The serialised document ends with `"tasks": []\n}`: write it up to the '[', then
+	// the tasks, then close.
+	len = strlen(head);
+	while (len && head[len - 1] != '[')
+		len--;
+	fwrite(head, 1, len, c->out);
+	free(head);
+	for (size_t i = 0, n = 0; i < snap->ntasks; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+		json_t *o;
+
+		if (only && t != only)
+			continue;
+		o = json_task(t);
+		fputs(n++ ? ",\n    " : "\n    ", c->out);
+		json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+	}
+	fputs("\n  ]\n}\n", c->out);
+	return ferror(c->out) ? adbg_error_create(ADBG_ERR_OS, "writing output failed") : NULL;
+}
+
+/* "cancelling(2) \"msg\"" and friends; buf of at least 96 bytes. */
+static const char *cancel_text(const struct adbg_task *t, char *buf, size_t len)
+{
+	if (t->state == ADBG_TASK_CANCELLED)
+		snprintf(buf, len, "cancelled");
+	else if (t->cancelling)
+		snprintf(buf, len, "cancelling(%d)%s", t->cancel_count,
+			 t->cancel_requested ? " undelivered" : "");
+	else if (t->cancel_count < 0 || (t->state == ADBG_TASK_PENDING && t->cancel_requested))
+		snprintf(buf, len, "requested");
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+static const char *awaiting_text(const struct adbg_asyncio_snapshot *snap,
+				 const struct adbg_task *t, char *buf, size_t len)
+{
+	const struct adbg_task *w;
+
+	if (!t->has_waiting_on) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	w = t->waiting_on.task ? adbg_asyncio_find(snap, t->waiting_on.task) : NULL;
+	if (w)
+		snprintf(buf, len, "Task %s", w->name ? w->name : "?");
+	else if (t->waiting_on.what)
+		snprintf(buf, len, "%s", t->waiting_on.what);
+	else
+		snprintf(buf, len, "%s %#" PRIx64, t->waiting_on.type ? t->waiting_on.type : "?",
+			 t->waiting_on.id);
+	return buf;
+}
+
+/* Write s in at most width columns (0: unlimited), cutting with an ellipsis. */
+static void put_cell(FILE *out, const char *s, int width, bool last)
+{
+	int n = (int)strlen(s);
+
+	if (width > 0 && n > width) {
+		fprintf(out, "%.*s…", width - 1, s);
+		n = width;
+	} else {
+		fputs(s, out);
+	}
+	if (!last)
+		fprintf(out, "%*s", width > n ? width - n + 1 : 1, "");
+}
+
+static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
+				       const struct adbg_asyncio_snapshot *snap)
+{
+	// Fixed columns, then WHERE takes what the terminal has left.
+	int wid = 14, wname = 20, wstate = 9, wcancel = 16, wawait = 22, wthread = 8;
+	int wwhere = 0;
+
+	if (c->opts.width) {
+		wwhere = c->opts.width - (wid + wname + wstate + wcancel + wawait + wthread + 6);
+		if (wwhere < 20)
+			wwhere = 20;
+	}
+	put_cell(c->out, "ID", wid, false);
+	put_cell(c->out, "NAME", wname, false);
+	put_cell(c->out, "STATE", wstate, false);
+	put_cell(c->out, "CANCEL", wcancel, false);
+	put_cell(c->out, "AWAITING", wawait, false);
+	put_cell(c->out, "THREAD", wthread, false);
+	put_cell(c->out, "WHERE", wwhere, true);
+	fputc('\n', c->out);
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+		const struct adbg_frame *f = t->stack.n ? &t->stack.frames[0] : NULL;
+		char id[24], buf[128], where[512], thread[16];
+
+		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
+		snprintf(thread, sizeof(thread), "%d", t->thread);
+		if (f)
+			snprintf(where, sizeof(where), "%s %s:%d", f->function, basename_of(f->file),
+				 f->line);
+		else
+			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
+		put_cell(c->out, id, wid, false);
+		put_cell(c->out, t->name ? t->name : "?", wname, false);
+		put_cell(c->out, t->running ? "running" : adbg_task_state_name(t->state), wstate,
+			 false);
+		put_cell(c->out, cancel_text(t, buf, sizeof(buf)), wcancel, false);
+		put_cell(c->out, awaiting_text(snap, t, buf, sizeof(buf)), wawait, false);
+		put_cell(c->out, t->thread ? thread : "-", wthread, false);
+		put_cell(c->out, where, wwhere, true);
+		fputc('\n', c->out);
+	}
+	fprintf(c->out, "%zu task%s\n", snap->ntasks, snap->ntasks == 1 ? "" : "s");
+	return NULL;
+}
+
+struct adbg_error *adbg_cmd_tasks(struct adbg_cmd_ctx *c)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_error *err;
+
+	if (c->argc > 1)
+		return adbg_cmd_usage_error(c, "too many arguments");
+	err = asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
+	if (err)
+		return err;
+	if (c->opts.json)
+		err = emit_tasks_json(c, &snap, NULL);
+	else
+		err = render_table(c, &snap);
+	if (!err && !c->opts.json)
+		adbg_text_warnings(c);
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}
+
+/*
+ * The awaited-by forest as `python -m asyncio pstree` draws it: a root is a task nobody
+ * awaits; under a task come the tasks it awaits (those whose awaited_by names it). The
+ * children lists are the awaited_by edges turned around, kept as one flat array.
+ */
+struct tree {
+	const struct adbg_asyncio_snapshot *snap;
+	size_t *first; // children of task i: child[first[i] .. first[i+1])
+	size_t *child;
+	uint8_t *state; // 0 unseen, 1 on the current path, 2 printed
+	char prefix[4 * MAX_TREE_DEPTH + 8];
+};
+
+static struct adbg_error *tree_build(struct tree *tr, const struct adbg_asyncio_snapshot *snap)
+{
+	size_t n = snap->ntasks, edges = 0, *fill;
+
+	tr->snap = snap;
+	tr->first = calloc(n + 1, sizeof(size_t));
+	tr->state = calloc(n ? n : 1, 1);
+	fill = calloc(n + 1, sizeof(size_t));
+	if (!tr->first || !tr->state || !fill)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+
+		for (size_t j = 0; j < t->nawaited_by; j++) {
+			const struct adbg_task *w = adbg_asyncio_find(snap, t->awaited_by[j]);
+
+			if (w) {
+				tr->first[w - snap->tasks + 1]++;
+				edges++;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		tr->first[i + 1] += tr->first[i];
+	tr->child = calloc(edges ? edges : 1, sizeof(size_t));
+	if (!tr->child)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+
+		for (size_t j = 0; j < t->nawaited_by; j++) {
+			const struct adbg_task *w = adbg_asyncio_find(snap, t->awaited_by[j]);
+			size_t wi;
+
+			if (!w)
+				continue;
+			wi = (size_t)(w - snap->tasks);
+			tr->child[tr->first[wi] + fill[wi]++] = i;
+		}
+	}
+	free(fill);
+	return NULL;
+nomem:
+	free(fill);
+	free(tr->first);
+	free(tr->state);
+	return &adbg_error_nomem;
+}
+
+static void tree_deinit(struct tree *tr)
+{
+	free(tr->first);
+	free(tr->child);
+	free(tr->state);
+}
+
+static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_t plen,
+		      bool last, int depth)
+{
+	const struct adbg_asyncio_snapshot *snap = tr->snap;
+	const struct adbg_task *t = &snap->tasks[idx];
+	const char *branch = depth ? (last ? "└── " : "├── ") : "";
+	char buf[128], aw[128];
+	size_t nchild = tr->first[idx + 1] - tr->first[idx];
+	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED;
+
+	fprintf(c->out, "%.*s%s(T) %s %#" PRIx64 " [%s%s%s]", (int)plen, tr->prefix, branch,
+		t->name ? t->name : "?", t->id,
+		t->running ? "running" : adbg_task_state_name(t->state), show_cancel ? ", " : "",
+		show_cancel ? cancel_text(t, buf, sizeof(buf)) : "");
+	if (t->has_waiting_on && !nchild)
+		fprintf(c->out, " awaiting %s", awaiting_text(snap, t, aw, sizeof(aw)));
+	fputc('\n', c->out);
+	if (depth) {
+		memcpy(tr->prefix + plen, last ? "    " : "│   ", last ? 4 : 6);
+		plen += last ? 4 : 6;
+	}
+	// Frames outermost first, like CPython's pstree.
+	for (size_t j = t->stack.n; j-- > 0;) {
+		const struct adbg_frame *f = &t->stack.frames[j];
+
+		fprintf(c->out, "%.*s%s  %s %s:%d\n", (int)plen, tr->prefix,
+			nchild ? "│" : " ", f->function, f->file ? f->file : "?", f->line);
+	}
+	tr->state[idx] = 1;
+	for (size_t k = 0; k < nchild; k++) {
+		size_t ch = tr->child[tr->first[idx] + k];
+		bool ch_last = k + 1 == nchild;
+
+		if (tr->state[ch] == 1) {
+			fprintf(c->out, "%.*s%s(cycle back to %s %#" PRIx64 ")\n", (int)plen,
+				tr->prefix, ch_last ? "└── " : "├── ",
+				snap->tasks[ch].name ? snap->tasks[ch].name : "?",
+				snap->tasks[ch].id);
+			continue;
+		}
+		if (depth + 1 >= MAX_TREE_DEPTH || plen + 8 > sizeof(tr->prefix)) {
+			fprintf(c->out, "%.*s%s… (deeper tasks not shown)\n", (int)plen, tr->prefix,
+				ch_last ? "└── " : "├── ");
+			break;
+		}
+		tree_node(c, tr, ch, plen, ch_last, depth + 1);
+	}
+	tr->state[idx] = 2;
+}
+
+static bool is_root(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t)
+{
+	for (size_t j = 0; j < t->nawaited_by; j++)
+		if (adbg_asyncio_find(snap, t->awaited_by[j]))
+			return false;
+	return true;
+}
+
+static void render_dot(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapshot *snap)
+{
+	fprintf(c->out, "digraph asyncio {\n  rankdir=LR;\n  node [shape=box];\n");
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+
+		fprintf(c->out, "  \"%#" PRIx64 "\" [label=\"", t->id);
+		for (const char *p = t->name ? t->name : "?"; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fputc('\\', c->out);
+			fputc(*p, c->out);
+		}
+		fprintf(c->out, "\\n%s\"%s];\n", adbg_task_state_name(t->state),
+			t->cancelling ? ", color=red" : "");
+	}
+	// An edge waiter -> awaited.
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		const struct adbg_task *t = &snap->tasks[i];
+
+		for (size_t j = 0; j < t->nawaited_by; j++)
+			fprintf(c->out, "  \"%#" PRIx64 "\" -> \"%#" PRIx64 "\";\n",
+				t->awaited_by[j], t->id);
+	}
+	fprintf(c->out, "}\n");
+}
+
+struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_error *err;
+	bool dot = adbg_cmd_take_flag(c, "--dot");
+	struct tree *tr;
+
+	if (c->argc > 1)
+		return adbg_cmd_usage_error(c, "too many arguments");
+	if (dot && c->opts.json)
+		return adbg_cmd_usage_error(c, "--dot and --json exclude each other");
+	err = asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
+	if (err)
+		return err;
+	if (c->opts.json) {
+		err = emit_tasks_json(c, &snap, NULL);
+		adbg_asyncio_snapshot_deinit(&snap);
+		return err;
+	}
+	if (dot) {
+		render_dot(c, &snap);
+		adbg_asyncio_snapshot_deinit(&snap);
+		return NULL;
+	}
+	tr = calloc(1, sizeof(*tr));
+	if (!tr || (err = tree_build(tr, &snap))) {
+		free(tr);
+		adbg_asyncio_snapshot_deinit(&snap);
+		return err ? err : &adbg_error_nomem;
+	}
+	for (size_t i = 0; i < snap.ntasks; i++)
+		if (is_root(&snap, &snap.tasks[i]))
+			tree_node(c, tr, i, 0, true, 0);
+	// Tasks that only await each other have no root: show each cycle once.
+	for (size_t i = 0; i < snap.ncycles; i++) {
+		fprintf(c->out, "cycle:");
+		for (size_t j = 0; j < snap.cycles[i].n; j++) {
+			const struct adbg_task *t = adbg_asyncio_find(&snap, snap.cycles[i].ids[j]);
+
+			fprintf(c->out, "%s %s %#" PRIx64, j ? " →" : "",
+				t && t->name ? t->name : "?", snap.cycles[i].ids[j]);
+		}
+		fprintf(c->out, "\n");
+	}
+	for (size_t i = 0; i < snap.ntasks; i++)
+		if (tr->state[i] == 0)
+			tree_node(c, tr, i, 0, true, 0);
+	tree_deinit(tr);
+	free(tr);
+	adbg_asyncio_snapshot_deinit(&snap);
+	adbg_text_warnings(c);
+	return NULL;
+}
+
+struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_task *t;
+	struct adbg_error *err;
+	char buf[128];
+
+	if (c->argc != 2)
+		return adbg_cmd_usage_error(c, c->argc < 2 ? "which task?" : "too many arguments");
+	err = asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
+	if (err)
+		return err;
+	err = adbg_asyncio_lookup(&snap, c->argv[1], &t);
+	if (err)
+		goto out;
+	if (c->opts.json) {
+		err = emit_tasks_json(c, &snap, t);
+		goto out;
+	}
+	fprintf(c->out, "Task %s %#" PRIx64 "\n", t->name ? t->name : "?", t->id);
+	fprintf(c->out, "  state:      %s%s\n", adbg_task_state_name(t->state),
+		t->running ? " (running now)" : "");
+	fprintf(c->out, "  cancel:     %s, requests %d%s%s%s\n", cancel_text(t, buf, sizeof(buf)),
+		t->cancel_count, t->cancel_message ? ", message \"" : "",
+		t->cancel_message ? t->cancel_message : "", t->cancel_message ? "\"" : "");
+	fprintf(c->out, "  coroutine:  %s\n", t->coro ? t->coro : "?");
+	fprintf(c->out, "  loop:       %#" PRIx64 " (thread %d)\n", t->loop, t->thread);
+	fprintf(c->out, "  awaiting:   %s\n", awaiting_text(&snap, t, buf, sizeof(buf)));
+	fprintf(c->out, "  awaited by:");
+	for (size_t i = 0; i < t->nawaited_by; i++) {
+		const struct adbg_task *w = adbg_asyncio_find(&snap, t->awaited_by[i]);
+
+		fprintf(c->out, " %s %#" PRIx64 "%s", w && w->name ? w->name : "?",
+			t->awaited_by[i], i + 1 < t->nawaited_by ? "," : "");
+	}
+	fprintf(c->out, "%s\n  stack (most recent call last):\n", t->nawaited_by ? "" : " -");
+	for (size_t j = t->stack.n; j-- > 0;)
+		adbg_text_frame(c->out, &t->stack.frames[j], "    ");
+	adbg_text_warnings(c);
+out:
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// The `threads` and `bt` commands: Python threads and their stacks.
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "runtime.h"
+
+static const char *gil_name(enum adbg_gil_state g)
+{
+	switch (g) {
+	case ADBG_GIL_HELD:
+		return "held";
+	case ADBG_GIL_RELEASED:
+		return "released";
+	case ADBG_GIL_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+json_t *adbg_json_frame(const struct adbg_frame *f)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "function", json_string(f->function));
+	json_object_set_new(o, "file", f->file ? json_string(f->file) : json_null());
+	json_object_set_new(o, "line", f->line ? json_integer(f->line) : json_null());
+	json_object_set_new(o, "kind",
+			    json_string(f->kind == ADBG_FRAME_NATIVE ? "native" : "python"));
+	return o;
+}
+
+json_t *adbg_json_stack(const struct adbg_stack *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->n; i++)
+		json_array_append_new(a, adbg_json_frame(&st->frames[i]));
+	return a;
+}
+
+static json_t *json_thread(const struct adbg_pythread *th, bool frames)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "tid", json_integer(th->tid));
+	json_object_set_new(o, "name", th->name ? json_string(th->name) : json_null());
+	json_object_set_new(o, "main", json_boolean(th->main));
+	json_object_set_new(o, "gil", json_string(gil_name(th->gil)));
+	json_object_set_new(o, "loop", adbg_json_addr(th->loop));
+	json_object_set_new(o, "running_task", adbg_json_addr(th->running_task));
+	if (frames)
+		json_object_set_new(o, "frames", adbg_json_stack(&th->stack));
+	return o;
+}
+
+void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent)
+{
+	if (f->line)
+		fprintf(out, "%s%s (%s:%d)\n", indent, f->function, f->file ? f->file : "?",
+			f->line);
+	else
+		fprintf(out, "%s%s (%s)\n", indent, f->function, f->file ? f->file : "?");
+}
+
+static void text_thread_header(FILE *out, const struct adbg_pythread *th)
+{
+	fprintf(out, "Thread %d%s%s%s%s, GIL %s\n", th->tid, th->name ? " \"" : "",
+		th->name ? th->name : "", th->name ? "\"" : "", th->main ? " (main)" : "",
+		gil_name(th->gil));
+}
+
+/* Take a snapshot of the runtime with the target frozen only while reading. */
+static struct adbg_error *runtime_snapshot(struct adbg_session *s, unsigned flags,
+					   struct adbg_runtime_snapshot *ret)
+{
+	struct adbg_error *err = adbg_session_snapshot_begin(s);
+
+	if (err)
+		return err;
+	err = adbg_runtime_snapshot(s, flags, ret);
+	adbg_session_snapshot_end(s);
+	return err;
+}
+
+struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
+{
+	struct adbg_runtime_snapshot snap;
+	struct adbg_error *err;
+
+	if (c->argc > 1)
+		return adbg_cmd_usage_error(c, "too many arguments");
+	err = runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
+	if (err)
+		return err;
+	if (c->opts.json) {
+		json_t *doc = adbg_json_document(c->s), *a = json_array();
+
+		for (size_t i = 0; i < snap.nthreads; i++)
+			json_array_append_new(a, json_thread(&snap.threads[i], false));
+		json_object_set_new(doc, "threads", a);
+		adbg_runtime_snapshot_deinit(&snap);
+		return adbg_json_emit(c, doc);
+	}
+	fprintf(c->out, "%-8s %-20s %-5s %-9s %s\n", "TID", "NAME", "MAIN", "GIL", "WHERE");
+	for (size_t i = 0; i < snap.nthreads; i++) {
+		const struct adbg_pythread *th = &snap.threads[i];
+		const struct adbg_frame *top = th->stack.n ? &th->stack.frames[0] : NULL;
+
+		fprintf(c->out, "%-8d %-20.20s %-5s %-9s ", th->tid, th->name ? th->name : "?",
+			th->main ? "yes" : "", gil_name(th->gil));
+		if (top)
+			adbg_text_frame(c->out, top, "");
+		else
+			fprintf(c->out, "(no Python frame)\n");
+	}
+	adbg_runtime_snapshot_deinit(&snap);
+	adbg_text_warnings(c);
+	return NULL;
+}
+
+struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
+{
+	struct adbg_runtime_snapshot snap;
+	struct adbg_error *err;
+	long want = 0;
+	bool found = false;
+
+	if (adbg_cmd_take_flag(c, "--native"))
+		adbg_session_warn(c->s, "--native is not available yet; showing Python frames");
+	if (c->argc > 2)
+		return adbg_cmd_usage_error(c, "too many arguments");
+	if (c->argc == 2) {
+		char *end;
+
+		want = strtol(c->argv[1], &end, 0);
+		if (*end || want <= 0)
+			return adbg_cmd_usage_error(c, "expected a thread id");
+	}
+	err = runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
+	if (err)
+		return err;
+	if (c->opts.json) {
+		json_t *doc = adbg_json_document(c->s), *a = json_array();
+
+		for (size_t i = 0; i < snap.nthreads; i++) {
+			if (want && snap.threads[i].tid != want)
+				continue;
+			found = true;
+			json_array_append_new(a, json_thread(&snap.threads[i], true));
+		}
+		json_object_set_new(doc, "threads", a);
+		adbg_runtime_snapshot_deinit(&snap);
+		if (want && !found) {
+			json_decref(doc);
+			return adbg_error_create(ADBG_ERR_NOT_FOUND, "no Python thread %ld", want);
+		}
+		return adbg_json_emit(c, doc);
+	}
+	for (size_t i = 0; i < snap.nthreads; i++) {
+		const struct adbg_pythread *th = &snap.threads[i];
+
+		if (want && th->tid != want)
+			continue;
+		if (found)
+			fputc('\n', c->out);
+		found = true;
+		text_thread_header(c->out, th);
+		// Outermost first reads like a traceback; JSON keeps innermost first.
+		fprintf(c->out, "Traceback (most recent call last):\n");
+		for (size_t j = th->stack.n; j-- > 0;)
+			adbg_text_frame(c->out, &th->stack.frames[j], "  ");
+		if (!th->stack.n)
+			fprintf(c->out, "  (no Python frame)\n");
+	}
+	adbg_runtime_snapshot_deinit(&snap);
+	if (want && !found)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no Python thread %ld", want);
+	adbg_text_warnings(c);
+	return NULL;
+}

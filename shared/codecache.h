@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// A per-snapshot cache of decoded code objects: qualname, filename, line table.
+//
+// Many frames share one code object (a million tasks suspended in the same coroutine), so
+// each code object is read and decoded once per snapshot, and its most recent
+// instruction->line answers are remembered. Invalidated by adbg_session_snapshot_begin,
+// since a live target may free a code object and reuse its address between snapshots.
+#ifndef AIODBG_CODECACHE_H
+#define AIODBG_CODECACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "session.h"
+
+struct adbg_code_entry {
+	uint64_t code;
+	char *qualname;
+	char *filename;
+	int firstlineno;
+	/** address of co_code_adaptive[0] in the target. */
+	uint64_t bytecode_addr;
+	/** address of the first traceable instruction (_co_firsttraceable), 0 if unknown. */
+	uint64_t firsttraceable_addr;
+	uint8_t *linetable;
+	size_t linetable_len;
+	/** one remembered answer of adbg_codecache_line. */
+	uint64_t last_ip;
+	int last_line;
+};
+
+struct adbg_codecache;
+
+/** Find or read the code object at code. *ret stays valid until the cache is cleared. */
+struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
+				      const struct adbg_code_entry **ret);
+
+/**
+ * The line of the instruction at ip (an address inside the code's bytecode: 3.11/3.12
+ * prev_instr, 3.13+ instr_ptr). 0 when the table has no line for it; firstlineno for an
+ * ip before the first instruction (a frame that has not started).
+ */
+int adbg_codecache_line(struct adbg_session *s, const struct adbg_code_entry *ce, uint64_t ip);
+
+/** Free every entry. */
+void adbg_codecache_clear(struct adbg_codecache *cc);
+void adbg_codecache_destroy(struct adbg_codecache *cc);
+
+#endif

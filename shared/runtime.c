@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+// Walking interpreters, thread states and interpreter frames (see runtime.h).
+#include "runtime.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codecache.h"
+
+static struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr, uint64_t *ret)
+{
+	return adbg_read_u64(s->target, addr, ret);
+}
+
+void adbg_stack_deinit(struct adbg_stack *st)
+{
+	free(st->frames);
+	memset(st, 0, sizeof(*st));
+}
+
+struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f)
+{
+	// Grow by doubling from 8; ADBG_MAX_FRAMES bounds it.
+	if ((st->n & (st->n - 1)) == 0 && (st->n == 0 || st->n >= 8)) {
+		size_t cap = st->n < 8 ? 8 : st->n * 2;
+		struct adbg_frame *nf = realloc(st->frames, cap * sizeof(*nf));
+
+		if (!nf)
+			return &adbg_error_nomem;
+		st->frames = nf;
+	}
+	st->frames[st->n++] = *f;
+	return NULL;
+}
+
+struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
+				   struct adbg_frame *ret, bool *skip_ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t code, ip;
+	const struct adbg_code_entry *ci;
+	struct adbg_error *err;
+	uint8_t owner;
+	int line;
+
+	err = adbg_read_u8(s->target, iframe + l->interpreter_frame.owner, &owner);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": owner", iframe);
+	// 3.12+: Include/internal/pycore_frame.h: frames owned by the C stack are shims
+	// that mark an entry into the eval loop; 3.14 adds INTERPRETER-owned ones.
+	if ((int)owner == l->frame_owner.cstack || (int)owner == l->frame_owner.interpreter) {
+		*skip_ret = true;
+		return NULL;
+	}
+	err = read_ptr(s, iframe + l->interpreter_frame.executable, &code);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": code", iframe);
+	code &= ~l->stackref_tag_mask;
+	err = read_ptr(s, iframe + l->interpreter_frame.instr_ptr, &ip);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": instruction pointer", iframe);
+	err = adbg_codecache_get(s, code, &ci);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64, iframe);
+	// Like _PyFrame_IsIncomplete: a frame not owned by a generator whose instruction
+	// pointer is still before _co_firsttraceable has not really started; CPython hides it.
+	if ((int)owner != l->frame_owner.generator && ci->firsttraceable_addr &&
+	    ip < ci->firsttraceable_addr) {
+		*skip_ret = true;
+		return NULL;
+	}
+	line = adbg_codecache_line(s, ci, ip);
+	ret->function = ci->qualname ? ci->qualname : "???";
+	ret->file = ci->filename;
+	ret->kind = ADBG_FRAME_PYTHON;
+	ret->line = line;
+	ret->addr = iframe;
+	ret->code = code;
+	*skip_ret = false;
+	return NULL;
+}
+
+struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
+				   struct adbg_stack *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_stack st = { 0 };
+	size_t steps = 0;
+
+	// Frames form a singly linked list through `previous`; a cycle in garbage memory
+	// would loop forever, so count steps (a real stack never exceeds the cap by much
+	// more than the shims it contains).
+	while (iframe) {
+		struct adbg_frame f = { 0 };
+		struct adbg_error *err;
+		bool skip = false;
+
+		if (++steps > 2 * ADBG_MAX_FRAMES || st.n == ADBG_MAX_FRAMES) {
+			st.truncated = true;
+			adbg_session_warn(s, "stack cut at %d frames (deeper recursion, or a cycle)",
+					  ADBG_MAX_FRAMES);
+			break;
+		}
+		err = adbg_frame_read(s, iframe, &f, &skip);
+		if (err) {
+			adbg_session_warn(s, "%s", err->message);
+			adbg_error_destroy(err);
+			st.truncated = true;
+			break;
+		}
+		if (!skip) {
+			err = adbg_stack_push(&st, &f);
+			if (err) {
+				adbg_stack_deinit(&st);
+				return err;
+			}
+		}
+		if (iframe == stop_at)
+			break;
+		err = read_ptr(s, iframe + l->interpreter_frame.previous, &iframe);
+		if (err) {
+			adbg_session_warn(s, "frame chain: %s", err->message);
+			adbg_error_destroy(err);
+			st.truncated = true;
+			break;
+		}
+	}
+	*ret = st;
+	return NULL;
+}
+
+void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		free(snap->threads[i].name);
+		adbg_stack_deinit(&snap->threads[i].stack);
+	}
+	free(snap->threads);
+	memset(snap, 0, sizeof(*snap));
+}
+
+/* The innermost interpreter frame of a thread state, 0 when it runs no Python code. */
+static struct adbg_error *current_frame(struct adbg_session *s, uint64_t tstate, uint64_t *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t cframe;
+	struct adbg_error *err;
+
+	if (l->thread_state.current_frame != ADBG_NO_FIELD)
+		return read_ptr(s, tstate + l->thread_state.current_frame, ret);
+	// 3.11/3.12: tstate->cframe points into the C stack (Include/cpython/pystate.h).
+	err = read_ptr(s, tstate + l->thread_state.cframe, &cframe);
+	if (err)
+		return err;
+	if (!cframe) {
+		*ret = 0;
+		return NULL;
+	}
+	return read_ptr(s, cframe + l->thread_state.cframe_current_frame, ret);
+}
+
+static enum adbg_gil_state gil_state(struct adbg_session *s, uint64_t interp, uint64_t tstate)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t gil, holder;
+	uint32_t locked;
+	struct adbg_error *err;
+
+	if (l->interpreter_state.ceval_gil == ADBG_NO_FIELD ||
+	    l->interpreter_state.gil_runtime_state_locked == ADBG_NO_FIELD ||
+	    l->interpreter_state.gil_runtime_state_holder == ADBG_NO_FIELD)
+		return ADBG_GIL_UNKNOWN;
+	err = read_ptr(s, interp + l->interpreter_state.ceval_gil, &gil);
+	if (!err && gil)
+		err = adbg_read_u32(s->target, gil + l->interpreter_state.gil_runtime_state_locked,
+				    &locked);
+	if (!err && gil)
+		err = read_ptr(s, gil + l->interpreter_state.gil_runtime_state_holder, &holder);
+	if (err || !gil) {
+		adbg_error_destroy(err);
+		return ADBG_GIL_UNKNOWN;
+	}
+	return locked && holder == tstate ? ADBG_GIL_HELD : ADBG_GIL_RELEASED;
+}
+
+static struct adbg_error *push_thread(struct adbg_runtime_snapshot *snap, size_t *cap,
+				      struct adbg_pythread *th)
+{
+	if (snap->nthreads == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct adbg_pythread *nt = realloc(snap->threads, ncap * sizeof(*nt));
+
+		if (!nt)
+			return &adbg_error_nomem;
+		snap->threads = nt;
+		*cap = ncap;
+	}
+	snap->threads[snap->nthreads++] = *th;
+	return NULL;
+}
+
+struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
+					 struct adbg_runtime_snapshot *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_runtime_snapshot snap = { 0 };
+	uint64_t interp, main_ident = 0;
+	struct adbg_error *err;
+	size_t cap = 0;
+	int ninterp = 0;
+
+	err = read_ptr(s, s->python->runtime_addr + l->runtime_state.interpreters_head, &interp);
+	if (err)
+		return adbg_error_wrap(err, "reading the interpreter list");
+	if (l->runtime_state.main_thread != ADBG_NO_FIELD)
+		adbg_error_destroy(read_ptr(s, s->python->runtime_addr + l->runtime_state.main_thread,
+					    &main_ident));
+
+	for (; interp; ninterp++) {
+		uint64_t tstate, main_tstate = 0;
+		int nthreads = 0;
+
+		if (ninterp == ADBG_MAX_INTERPRETERS) {
+			adbg_session_warn(s, "more than %d interpreters; the rest are not shown",
+					  ADBG_MAX_INTERPRETERS);
+			break;
+		}
+		if (l->interpreter_state.threads_main != ADBG_NO_FIELD)
+			adbg_error_destroy(read_ptr(s, interp + l->interpreter_state.threads_main,
+						    &main_tstate));
+		// threads_head is the newest thread; `next` leads to older ones (3.11-3.15
+		// Python/pystate.c: new thread states are pushed at the head).
+		err = read_ptr(s, interp + l->interpreter_state.threads_head, &tstate);
+		if (err) {
+			err = adbg_error_wrap(err, "interpreter %#" PRIx64 ": thread list", interp);
+			goto fail;
+		}
+		while (tstate) {
+			struct adbg_pythread th = { .tstate = tstate, .interp = interp };
+			uint64_t tid = 0, iframe = 0;
+
+			if (++nthreads > ADBG_MAX_THREADS) {
+				adbg_session_warn(s, "more than %d threads; the rest are not shown",
+						  ADBG_MAX_THREADS);
+				break;
+			}
+			// A cycle in the thread list would repeat a thread state.
+			for (size_t i = 0; i < snap.nthreads; i++) {
+				if (snap.threads[i].tstate == tstate) {
+					adbg_session_warn(s, "thread list cycles at %#" PRIx64,
+							  tstate);
+					goto next_interp;
+				}
+			}
+			err = adbg_read_u64(s->target, tstate + l->thread_state.native_thread_id,
+					    &tid);
+			if (!err)
+				err = read_ptr(s, tstate + l->thread_state.thread_id, &th.ident);
+			if (err) {
+				err = adbg_error_wrap(err, "thread state %#" PRIx64, tstate);
+				goto fail;
+			}
+			th.tid = (int)tid;
+			th.main = main_tstate ? tstate == main_tstate
+					      : (main_ident && th.ident == main_ident);
+			th.gil = gil_state(s, interp, tstate);
+			if (flags & ADBG_RT_STACKS) {
+				err = current_frame(s, tstate, &iframe);
+				if (err) {
+					adbg_session_warn(s, "thread %d: %s", th.tid, err->message);
+					adbg_error_destroy(err);
+					err = NULL;
+				} else if (iframe) {
+					err = adbg_stack_walk(s, iframe, 0, &th.stack);
+					if (err)
+						goto fail;
+				}
+			}
+			err = push_thread(&snap, &cap, &th);
+			if (err) {
+				adbg_stack_deinit(&th.stack);
+				goto fail;
+			}
+			err = read_ptr(s, tstate + l->thread_state.next, &tstate);
+			if (err) {
+				adbg_session_warn(s, "thread list: %s", err->message);
+				adbg_error_destroy(err);
+				err = NULL;
+				break;
+			}
+		}
+next_interp:
+		err = read_ptr(s, interp + l->interpreter_state.next, &interp);
+		if (err) {
+			adbg_session_warn(s, "interpreter list: %s", err->message);
+			adbg_error_destroy(err);
+			err = NULL;
+			break;
+		}
+	}
+	if (flags & ADBG_RT_NAMES)
+		adbg_runtime_thread_names(s, &snap);
+	*ret = snap;
+	return NULL;
+
+fail:
+	adbg_runtime_snapshot_deinit(&snap);
+	return err;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// The runtime model: interpreters, Python threads and their frames, as plain C structs.
+//
+// Walks _PyRuntime -> interpreters -> thread states (all of them, from threads_head) ->
+// interpreter frames (skipping C-stack shims and incomplete frames) -> code objects,
+// names and line numbers. Every walk is capped and cycle-checked; hitting a cap is a
+// session warning, not a failure. The caller freezes the target around a snapshot. The
+// model holds no target pointers that renderers need to follow. This module does not walk
+// asyncio tasks (asyncio.c does, using adbg_stack_walk for coroutine frames).
+#ifndef AIODBG_RUNTIME_H
+#define AIODBG_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "session.h"
+
+/** Frames beyond this many in one stack are cut (with a warning). */
+#define ADBG_MAX_FRAMES 1024
+/** Thread states beyond this many per interpreter are cut. */
+#define ADBG_MAX_THREADS 4096
+/** Interpreters beyond this many are cut. */
+#define ADBG_MAX_INTERPRETERS 256
+
+enum adbg_frame_kind {
+	ADBG_FRAME_PYTHON,
+	ADBG_FRAME_NATIVE,
+};
+
+/*
+ * Frame strings are borrowed from the session's code cache (interned once per code object
+ * or symbol), so a million frames cost no string copies. They stay valid until the next
+ * adbg_session_snapshot_begin.
+ */
+struct adbg_frame {
+	enum adbg_frame_kind kind;
+	/** qualname (Python) or symbol (native); never NULL ("???" when unknown). */
+	const char *function;
+	/** source file (Python) or object file (native); may be NULL. */
+	const char *file;
+	/** line number, 0 when unknown. */
+	int line;
+	/** _PyInterpreterFrame address (Python) or pc (native). */
+	uint64_t addr;
+	/** code object (Python), 0 for native frames. */
+	uint64_t code;
+};
+
+/** A stack, innermost frame first. */
+struct adbg_stack {
+	struct adbg_frame *frames;
+	size_t n;
+	/** the walk hit ADBG_MAX_FRAMES or a cycle. */
+	bool truncated;
+};
+
+enum adbg_gil_state {
+	ADBG_GIL_UNKNOWN,
+	ADBG_GIL_HELD,
+	ADBG_GIL_RELEASED,
+};
+
+struct adbg_pythread {
+	uint64_t tstate;
+	uint64_t interp;
+	/** kernel thread id (native_thread_id). */
+	int tid;
+	/** threading.get_ident() (pthread_t). */
+	uint64_t ident;
+	/** threading name, or NULL when not known. */
+	char *name;
+	bool main;
+	enum adbg_gil_state gil;
+	/** running event loop and task (asyncio), 0 when none or unknown. */
+	uint64_t loop;
+	uint64_t running_task;
+	struct adbg_stack stack;
+};
+
+struct adbg_runtime_snapshot {
+	struct adbg_pythread *threads;
+	size_t nthreads;
+};
+
+/** Flags for adbg_runtime_snapshot. */
+#define ADBG_RT_STACKS 0x1 /* walk each thread's Python stack */
+#define ADBG_RT_NAMES 0x2 /* look up threading names */
+
+/**
+ * Read every Python thread of every interpreter (the caller has frozen the target).
+ * *ret is filled on success; free with adbg_runtime_snapshot_deinit.
+ */
+struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
+					 struct adbg_runtime_snapshot *ret);
+void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap);
+
+/**
+ * Walk interpreter frames from iframe through `previous`, innermost first, until NULL or
+ * until the frame at stop_at has been added (0: no stop). Shim and incomplete frames are
+ * skipped. Cap and cycle check; a frame that cannot be read ends the walk with a warning.
+ */
+struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
+				   struct adbg_stack *ret);
+
+/**
+ * Read one interpreter frame into *ret. *skip_ret is set for frames that are not shown
+ * (C-stack shims, frames not started yet).
+ */
+struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
+				   struct adbg_frame *ret, bool *skip_ret);
+
+/**
+ * Fill the threading names of snap's threads from threading._active (best effort: a
+ * thread whose name cannot be read keeps name NULL).
+ */
+void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snapshot *snap);
+
+/** Append a copy of f to st. */
+struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f);
+void adbg_stack_deinit(struct adbg_stack *st);
+
+#endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codecache.h"
+#include "objects.h"
 
 static struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr, uint64_t *ret)
 {
@@ -307,4 +308,77 @@ next_interp:
 fail:
 	adbg_runtime_snapshot_deinit(&snap);
 	return err;
+}
+
+struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t interp,
+					      const char *module, const char *name, uint64_t *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t modules, mod, dict;
+	struct adbg_error *err;
+
+	err = read_ptr(s, interp + l->interpreter_state.imports_modules, &modules);
+	if (!err && !modules)
+		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "sys.modules is not set up");
+	if (!err)
+		err = adbg_obj_dict_lookup_str(s->target, l, modules, module, &mod);
+	if (!err)
+		err = adbg_obj_module_dict(s->target, l, mod, &dict);
+	if (!err)
+		err = adbg_obj_dict_lookup_str(s->target, l, dict, name, ret);
+	if (err)
+		return adbg_error_wrap(err, "%s.%s", module, name);
+	return NULL;
+}
+
+// threading._active rarely holds more threads than this; the rest keep no name.
+#define MAX_ACTIVE_THREADS 4096
+
+void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snapshot *snap)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_obj_dict_items items = { 0 };
+	struct adbg_error *err;
+	uint64_t active;
+
+	if (!snap->nthreads)
+		return;
+	// threading._active maps get_ident() to the Thread object (Lib/threading.py,
+	// 3.11-3.15); a thread not started through threading has no entry.
+	err = adbg_runtime_module_global(s, snap->threads[0].interp, "threading", "_active",
+					 &active);
+	if (!err)
+		err = adbg_obj_dict_items(s->target, l, active, MAX_ACTIVE_THREADS, &items);
+	if (err) {
+		// No threading module imported is normal for small scripts.
+		if (err->code != ADBG_ERR_NOT_FOUND)
+			adbg_session_warn(s, "thread names: %s", err->message);
+		adbg_error_destroy(err);
+		return;
+	}
+	for (size_t i = 0; i < items.n; i++) {
+		uint64_t thread_obj = items.pairs[i].value, name_obj = 0;
+		int64_t ident = 0;
+		char *name = NULL;
+
+		err = adbg_obj_int(s->target, l, items.pairs[i].key, &ident);
+		if (!err)
+			err = adbg_obj_getattr(s->target, l, thread_obj, "_name", &name_obj);
+		if (!err)
+			err = adbg_obj_str(s->target, l, name_obj, 256, &name, NULL);
+		if (err) {
+			// One unreadable Thread object costs that thread its name only.
+			adbg_error_destroy(err);
+			continue;
+		}
+		for (size_t j = 0; j < snap->nthreads; j++) {
+			if (snap->threads[j].ident == (uint64_t)ident && !snap->threads[j].name) {
+				snap->threads[j].name = name;
+				name = NULL;
+				break;
+			}
+		}
+		free(name);
+	}
+	adbg_obj_dict_items_deinit(&items);
 }

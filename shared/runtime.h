@@ -117,6 +117,13 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
  */
 void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snapshot *snap);
 
+/**
+ * Look up module.name in interpreter interp (sys.modules[module].__dict__[name]).
+ * ADBG_ERR_NOT_FOUND when the module is not imported or has no such global.
+ */
+struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t interp,
+					      const char *module, const char *name, uint64_t *ret);
+
 /** Append a copy of f to st. */
 struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f);
 void adbg_stack_deinit(struct adbg_stack *st);

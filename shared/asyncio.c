@@ -1,0 +1,960 @@
+// SPDX-License-Identifier: MIT
+// Reading asyncio tasks, loops and the await graph out of a frozen target (see asyncio.h).
+#include "asyncio.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codecache.h"
+#include "objects.h"
+
+// Coroutines awaiting coroutines: deeper chains than this are cut.
+#define MAX_CORO_DEPTH 256
+// Children of one gather or TaskGroup read at most.
+#define MAX_CHILDREN 65536
+// Longest task name or cancel message kept.
+#define MAX_NAME 256
+
+struct reader {
+	struct adbg_session *s;
+	const struct adbg_layout *l;
+	struct adbg_asyncio_snapshot *snap;
+	size_t cap;
+	unsigned flags;
+	struct adbg_runtime_snapshot rt;
+	// type objects, 0 when not found
+	uint64_t task_type;
+	uint64_t future_type;
+	uint64_t set_dummy;
+	bool warned_cap;
+};
+
+const char *adbg_task_state_name(enum adbg_task_state st)
+{
+	switch (st) {
+	case ADBG_TASK_PENDING:
+		return "pending";
+	case ADBG_TASK_CANCELLED:
+		return "cancelled";
+	case ADBG_TASK_FINISHED:
+		return "finished";
+	}
+	return "?";
+}
+
+static size_t hash_id(uint64_t id, size_t size)
+{
+	return (size_t)(((id >> 4) * 0x9e3779b97f4a7c15ull) >> 17) & (size - 1);
+}
+
+struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, uint64_t id)
+{
+	if (!snap->index_size || !id)
+		return NULL;
+	for (size_t i = hash_id(id, snap->index_size); snap->index[i];
+	     i = (i + 1) & (snap->index_size - 1)) {
+		struct adbg_task *t = &snap->tasks[snap->index[i] - 1];
+
+		if (t->id == id)
+			return t;
+	}
+	return NULL;
+}
+
+static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
+{
+	size_t n = snap->index_size ? snap->index_size * 2 : 1024;
+	uint32_t *idx = calloc(n, sizeof(*idx));
+
+	if (!idx)
+		return &adbg_error_nomem;
+	for (size_t k = 0; k < snap->ntasks; k++) {
+		size_t i = hash_id(snap->tasks[k].id, n);
+
+		while (idx[i])
+			i = (i + 1) & (n - 1);
+		idx[i] = (uint32_t)(k + 1);
+	}
+	free(snap->index);
+	snap->index = idx;
+	snap->index_size = n;
+	return NULL;
+}
+
+/* Add a task id; *ret is NULL when it was already known. */
+static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_task **ret)
+{
+	struct adbg_asyncio_snapshot *snap = r->snap;
+	struct adbg_task *t;
+	size_t i;
+
+	*ret = NULL;
+	if (adbg_asyncio_find(snap, id))
+		return NULL;
+	if (snap->ntasks >= ADBG_MAX_TASKS) {
+		if (!r->warned_cap)
+			adbg_session_warn(r->s, "more than %u tasks; the rest are not shown",
+					  ADBG_MAX_TASKS);
+		r->warned_cap = true;
+		return NULL;
+	}
+	if (snap->ntasks == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct adbg_task *nt = realloc(snap->tasks, ncap * sizeof(*nt));
+
+		if (!nt)
+			return &adbg_error_nomem;
+		snap->tasks = nt;
+		r->cap = ncap;
+	}
+	if ((snap->ntasks + 1) * 2 > snap->index_size) {
+		struct adbg_error *err = index_grow(snap);
+
+		if (err)
+			return err;
+	}
+	t = &snap->tasks[snap->ntasks];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	for (i = hash_id(id, snap->index_size); snap->index[i]; i = (i + 1) & (snap->index_size - 1))
+		;
+	snap->index[i] = (uint32_t)(++snap->ntasks);
+	*ret = t;
+	return NULL;
+}
+
+static bool is_type(struct reader *r, uint64_t obj, uint64_t type)
+{
+	struct adbg_error *err;
+	bool yes = false;
+
+	if (!type || !obj)
+		return false;
+	err = adbg_obj_is_instance(r->s->target, r->l, obj, type, &yes);
+	adbg_error_destroy(err);
+	return !err && yes;
+}
+
+static struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
+{
+	return adbg_read_u64(r->s->target, addr, ret);
+}
+
+static const char *intern_str(struct reader *r, uint64_t obj)
+{
+	const char *interned;
+	char *text;
+	struct adbg_error *err = adbg_obj_str(r->s->target, r->l, obj, MAX_NAME, &text, NULL);
+
+	if (err) {
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	interned = adbg_snapshot_strdup(r->s, text);
+	free(text);
+	return interned;
+}
+
+static const char *intern_type_name(struct reader *r, uint64_t obj)
+{
+	const char *interned;
+	char *name;
+	struct adbg_error *err = adbg_obj_type_name(r->s->target, r->l, obj, &name);
+
+	if (err) {
+		adbg_error_destroy(err);
+		return "?";
+	}
+	interned = adbg_snapshot_strdup(r->s, name);
+	free(name);
+	return interned ? interned : "?";
+}
+
+/*
+ * The task name: 3.12+ keeps the counter as an int until get_name() is called
+ * (Modules/_asynciomodule.c, TaskObj_get_name), so an int means "Task-<n>".
+ */
+static const char *task_name(struct reader *r, uint64_t name_obj)
+{
+	char buf[48];
+	int64_t n;
+	struct adbg_error *err;
+
+	if (!name_obj)
+		return NULL;
+	err = adbg_obj_int(r->s->target, r->l, name_obj, &n);
+	if (!err) {
+		snprintf(buf, sizeof(buf), "Task-%" PRId64, n);
+		return adbg_snapshot_strdup(r->s, buf);
+	}
+	adbg_error_destroy(err);
+	return intern_str(r, name_obj);
+}
+
+/* Is obj a coroutine (or generator/async generator) we can walk into? */
+static bool is_coroutine_like(struct reader *r, uint64_t obj)
+{
+	char *name;
+	bool yes;
+	struct adbg_error *err = adbg_obj_type_name(r->s->target, r->l, obj, &name);
+
+	if (err) {
+		adbg_error_destroy(err);
+		return false;
+	}
+	yes = strcmp(name, "coroutine") == 0 || strcmp(name, "generator") == 0 ||
+	      strcmp(name, "async_generator") == 0;
+	free(name);
+	return yes;
+}
+
+/*
+ * What a suspended generator frame awaits: the top of its value stack (3.11-3.13
+ * localsplus[stacktop-1], 3.14 stackpointer[-1], 3.15 stackpointer[-2]; see
+ * reference/cpython-internals.md §4.5). 0 when it awaits nothing we can see.
+ */
+static uint64_t awaited_object(struct reader *r, uint64_t iframe)
+{
+	const struct adbg_layout *l = r->l;
+	uint64_t top = 0, obj = 0;
+	struct adbg_error *err;
+
+	if (l->interpreter_frame.stack_kind == ADBG_STACK_POINTER) {
+		uint64_t sp;
+
+		err = rd_ptr(r, iframe + l->interpreter_frame.stackpointer, &sp);
+		if (err || !sp)
+			goto none;
+		top = sp - 8ull * (l->interpreter_frame.awaited_depth
+					   ? l->interpreter_frame.awaited_depth
+					   : 1);
+	} else {
+		uint32_t stacktop;
+
+		err = adbg_read_u32(r->s->target, iframe + l->interpreter_frame.stackpointer,
+				    &stacktop);
+		if (err || (int32_t)stacktop <= 0 || stacktop > 1u << 20)
+			goto none;
+		top = iframe + l->interpreter_frame.localsplus + 8ull * (stacktop - 1);
+	}
+	err = rd_ptr(r, top, &obj);
+	if (err)
+		goto none;
+	obj &= ~l->stackref_tag_mask;
+	return obj;
+none:
+	adbg_error_destroy(err);
+	return 0;
+}
+
+/*
+ * A task's coroutine stack, innermost first: the coroutine's frame, then whatever
+ * coroutine it awaits, recursively (each chain link is a separate coroutine object).
+ */
+static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adbg_stack *ret)
+{
+	const struct adbg_layout *l = r->l;
+	struct adbg_stack chain = { 0 };
+	struct adbg_error *err = NULL;
+
+	for (int depth = 0; coro && depth < MAX_CORO_DEPTH; depth++) {
+		uint64_t iframe = coro + l->gen_object.gi_iframe, next;
+		struct adbg_frame f = { 0 };
+		uint8_t st;
+		int8_t state;
+		bool skip = false;
+
+		err = adbg_read_u8(r->s->target, coro + l->gen_object.gi_frame_state, &st);
+		if (err)
+			break;
+		state = (int8_t)st;
+		if (state == l->frame_state.cleared || state == l->frame_state.completed ||
+		    state == l->frame_state.executing)
+			break;
+		err = adbg_frame_read(r->s, iframe, &f, &skip);
+		if (err)
+			break;
+		if (!skip) {
+			err = adbg_stack_push(&chain, &f);
+			if (err)
+				break;
+		}
+		if (state == l->frame_state.created)
+			break;
+		next = awaited_object(r, iframe);
+		if (!next || next == coro || !is_coroutine_like(r, next))
+			break;
+		coro = next;
+	}
+	if (err && err != &adbg_error_nomem) {
+		adbg_session_warn(r->s, "coroutine %#" PRIx64 ": %s", coro, err->message);
+		adbg_error_destroy(err);
+		err = NULL;
+		chain.truncated = true;
+	}
+	if (err) {
+		adbg_stack_deinit(&chain);
+		return err;
+	}
+	// The chain is outermost first (task coroutine first); stacks are innermost first.
+	for (size_t i = 0; i < chain.n / 2; i++) {
+		struct adbg_frame tmp = chain.frames[i];
+
+		chain.frames[i] = chain.frames[chain.n - 1 - i];
+		chain.frames[chain.n - 1 - i] = tmp;
+	}
+	*ret = chain;
+	return NULL;
+}
+
+/* Read the fields of a native (C) Task. */
+static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t)
+{
+	const struct adbg_layout *l = r->l;
+	const typeof(l->asyncio_task_object) *to = &l->asyncio_task_object;
+	const typeof(l->asyncio_future_object) *fo = &l->asyncio_future_object;
+	uint64_t id = t->id, name = 0, msg = 0;
+	uint32_t state = 0, ncancel = 0;
+	struct adbg_error *err;
+
+	err = adbg_read_u32(r->s->target, id + fo->fut_state, &state);
+	if (!err)
+		err = rd_ptr(r, id + fo->fut_loop, &t->loop);
+	if (!err)
+		err = rd_ptr(r, id + to->task_coro, &t->coro_addr);
+	if (!err)
+		err = rd_ptr(r, id + to->task_fut_waiter, &t->fut_waiter);
+	if (!err)
+		err = rd_ptr(r, id + to->task_name, &name);
+	if (!err)
+		err = adbg_read_u32(r->s->target, id + to->task_num_cancels_requested, &ncancel);
+	if (!err)
+		err = rd_ptr(r, id + fo->fut_cancel_msg, &msg);
+	if (err)
+		return adbg_error_wrap(err, "task %#" PRIx64, id);
+	if (to->task_must_cancel_mask) {
+		uint8_t bits;
+
+		err = adbg_read_u8(r->s->target, id + to->task_must_cancel, &bits);
+		t->cancel_requested = !err && (bits & to->task_must_cancel_mask);
+	} else {
+		uint32_t v;
+
+		err = adbg_read_u32(r->s->target, id + to->task_must_cancel, &v);
+		t->cancel_requested = !err && v;
+	}
+	adbg_error_destroy(err);
+	if ((int)state == l->future_state.pending)
+		t->state = ADBG_TASK_PENDING;
+	else if ((int)state == l->future_state.cancelled)
+		t->state = ADBG_TASK_CANCELLED;
+	else if ((int)state == l->future_state.finished)
+		t->state = ADBG_TASK_FINISHED;
+	else
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "task %#" PRIx64 ": state %u", id,
+					 state);
+	t->cancel_count = (int)ncancel;
+	t->cancelling = t->state == ADBG_TASK_PENDING && (ncancel > 0 || t->cancel_requested);
+	t->name = task_name(r, name);
+	if (msg) {
+		bool none = true;
+
+		adbg_error_destroy(adbg_obj_is_none(r->s->target, l, msg, &none));
+		if (!none)
+			t->cancel_message = intern_str(r, msg);
+	}
+	if (t->coro_addr) {
+		uint64_t code = 0;
+
+		// The coroutine's name: its code's qualname, via the frame's code object.
+		if (!rd_ptr(r, t->coro_addr + l->gen_object.gi_iframe +
+				       l->interpreter_frame.executable,
+			    &code)) {
+			const struct adbg_code_entry *ce;
+
+			code &= ~l->stackref_tag_mask;
+			if (!adbg_codecache_get(r->s, code, &ce))
+				t->coro = ce->qualname;
+		}
+	}
+	return NULL;
+}
+
+/* 3.14+: walk one circular task list (sentinel head node at head). */
+static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int tid)
+{
+	const struct adbg_layout *l = r->l;
+	uint64_t node;
+	struct adbg_error *err;
+	size_t steps = 0;
+
+	err = rd_ptr(r, head + l->llist_node.next, &node);
+	if (err)
+		return adbg_error_wrap(err, "task list %#" PRIx64, head);
+	while (node && node != head) {
+		uint64_t id = node - l->asyncio_task_object.task_node;
+		struct adbg_task *t;
+
+		if (++steps > ADBG_MAX_TASKS) {
+			adbg_session_warn(r->s, "task list %#" PRIx64 " does not end; cut", head);
+			break;
+		}
+		if (adbg_asyncio_find(r->snap, id)) {
+			adbg_session_warn(r->s, "task list %#" PRIx64 " cycles; cut", head);
+			break;
+		}
+		err = add_task(r, id, &t);
+		if (err)
+			return err;
+		if (t)
+			t->thread = tid;
+		err = rd_ptr(r, node + l->llist_node.next, &node);
+		if (err) {
+			adbg_session_warn(r->s, "task list %#" PRIx64 ": %s", head, err->message);
+			adbg_error_destroy(err);
+			break;
+		}
+		if (adbg_session_interrupted(r->s))
+			return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+	}
+	return NULL;
+}
+
+/* Tasks held by a WeakSet (or set) of the asyncio.tasks module. */
+static void registry_tasks(struct reader *r, uint64_t interp, const char *global, bool weak)
+{
+	struct adbg_obj_items items = { 0 };
+	struct adbg_error *err;
+	uint64_t obj, data;
+
+	err = adbg_runtime_module_global(r->s, interp, "asyncio.tasks", global, &obj);
+	if (err)
+		goto out;
+	if (weak) {
+		// weakref.WeakSet keeps its weak references in the `data` set
+		// (Lib/_weakrefset.py, 3.11-3.15).
+		err = adbg_obj_getattr(r->s->target, r->l, obj, "data", &data);
+		if (err)
+			goto out;
+		obj = data;
+	}
+	err = adbg_obj_set_items(r->s->target, r->l, obj, r->set_dummy, ADBG_MAX_TASKS, &items);
+	if (err)
+		goto out;
+	if (items.truncated)
+		adbg_session_warn(r->s, "asyncio.tasks.%s: more tasks than could be read", global);
+	for (size_t i = 0; i < items.n; i++) {
+		uint64_t task = items.items[i];
+		struct adbg_task *t;
+
+		if (weak) {
+			struct adbg_error *e =
+				adbg_obj_weakref_referent(r->s->target, r->l, task, &task);
+
+			if (e || !task) {
+				adbg_error_destroy(e);
+				continue;
+			}
+		}
+		if (!is_type(r, task, r->task_type))
+			continue; // pure-Python tasks: not supported yet
+		err = add_task(r, task, &t);
+		if (err)
+			goto out;
+	}
+out:
+	if (err && err->code != ADBG_ERR_NOT_FOUND)
+		adbg_session_warn(r->s, "asyncio.tasks.%s: %s", global, err->message);
+	adbg_error_destroy(err);
+	adbg_obj_items_deinit(&items);
+}
+
+/* The running loop and task of each thread. */
+static void thread_loops(struct reader *r)
+{
+	const struct adbg_layout *l = r->l;
+
+	for (size_t i = 0; i < r->rt.nthreads; i++) {
+		struct adbg_pythread *th = &r->rt.threads[i];
+		uint64_t loop = 0, task = 0;
+
+		if (l->thread_state.asyncio_running_loop != ADBG_NO_FIELD) {
+			adbg_error_destroy(rd_ptr(r, th->tstate + l->thread_state.asyncio_running_loop,
+						  &loop));
+		} else if (l->thread_state.dict != ADBG_NO_FIELD) {
+			// 3.11/3.12 keep the running loop in the thread-state dict; 3.11 wraps
+			// it in a _RunningLoopHolder whose rl_loop follows the object header.
+			uint64_t dict = 0, v = 0;
+			char *tn = NULL;
+
+			if (!rd_ptr(r, th->tstate + l->thread_state.dict, &dict) && dict &&
+			    !adbg_obj_dict_lookup_str(r->s->target, l, dict,
+						      "__asyncio_running_event_loop__", &v)) {
+				if (!adbg_obj_type_name(r->s->target, l, v, &tn) &&
+				    strstr(tn, "RunningLoopHolder"))
+					adbg_error_destroy(rd_ptr(r, v + l->pyobject.size, &v));
+				free(tn);
+				loop = v;
+			}
+		}
+		if (loop) {
+			bool none = false;
+
+			adbg_error_destroy(adbg_obj_is_none(r->s->target, l, loop, &none));
+			if (none)
+				loop = 0;
+		}
+		if (l->thread_state.asyncio_running_task != ADBG_NO_FIELD)
+			adbg_error_destroy(rd_ptr(r, th->tstate + l->thread_state.asyncio_running_task,
+						  &task));
+		th->loop = loop;
+		th->running_task = task;
+	}
+}
+
+/* ≤3.13: the running task per loop from asyncio.tasks._current_tasks {loop: task}. */
+static void current_tasks(struct reader *r)
+{
+	struct adbg_obj_dict_items items = { 0 };
+	uint64_t dict;
+	struct adbg_error *err;
+
+	if (r->l->thread_state.asyncio_running_task != ADBG_NO_FIELD || !r->rt.nthreads)
+		return;
+	err = adbg_runtime_module_global(r->s, r->rt.threads[0].interp, "asyncio.tasks",
+					 "_current_tasks", &dict);
+	if (!err)
+		err = adbg_obj_dict_items(r->s->target, r->l, dict, 4096, &items);
+	if (err) {
+		adbg_error_destroy(err);
+		return;
+	}
+	for (size_t i = 0; i < items.n; i++)
+		for (size_t j = 0; j < r->rt.nthreads; j++)
+			if (r->rt.threads[j].loop == items.pairs[i].key)
+				r->rt.threads[j].running_task = items.pairs[i].value;
+	adbg_obj_dict_items_deinit(&items);
+}
+
+static struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid, bool running)
+{
+	struct adbg_asyncio_snapshot *snap = r->snap;
+	struct adbg_loop *nl;
+
+	if (!loop)
+		return NULL;
+	for (size_t i = 0; i < snap->nloops; i++)
+		if (snap->loops[i].id == loop)
+			return NULL;
+	if (snap->nloops >= 4096)
+		return NULL;
+	nl = realloc(snap->loops, (snap->nloops + 1) * sizeof(*nl));
+	if (!nl)
+		return &adbg_error_nomem;
+	snap->loops = nl;
+	nl[snap->nloops++] = (struct adbg_loop){ .id = loop, .thread = tid, .type =
+							intern_type_name(r, loop), .running = running };
+	return NULL;
+}
+
+static struct adbg_error *add_edge(struct adbg_task *awaited, uint64_t waiter)
+{
+	uint64_t *nb;
+
+	if (!awaited || !waiter || awaited->id == waiter)
+		return NULL;
+	for (size_t i = 0; i < awaited->nawaited_by; i++)
+		if (awaited->awaited_by[i] == waiter)
+			return NULL;
+	if (awaited->nawaited_by >= ADBG_MAX_AWAITED_BY)
+		return NULL;
+	nb = realloc(awaited->awaited_by, (awaited->nawaited_by + 1) * sizeof(*nb));
+	if (!nb)
+		return &adbg_error_nomem;
+	awaited->awaited_by = nb;
+	nb[awaited->nawaited_by++] = waiter;
+	return NULL;
+}
+
+/* Every task in an items list is awaited by waiter. */
+static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_obj_items *it,
+					   uint64_t waiter)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		struct adbg_error *err = add_edge(adbg_asyncio_find(r->snap, it->items[i]), waiter);
+
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/*
+ * Edges the way CPython 3.14 records them in awaited_by, derived on any version:
+ * - a task whose _fut_waiter is a task awaits that task;
+ * - a task awaiting a _GatheringFuture awaits each of its _children;
+ * - a task suspended in TaskGroup.__aexit__/_aexit awaits the group's _tasks.
+ * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
+ */
+static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
+{
+	const struct adbg_layout *l = r->l;
+	struct adbg_obj_items items = { 0 };
+	struct adbg_error *err = NULL;
+	uint64_t w = t->fut_waiter, children;
+
+	if (w) {
+		struct adbg_task *awaited = adbg_asyncio_find(r->snap, w);
+
+		t->has_waiting_on = true;
+		t->waiting_on.id = w;
+		t->waiting_on.type = intern_type_name(r, w);
+		if (awaited || is_type(r, w, r->task_type)) {
+			t->waiting_on.task = w;
+			err = add_edge(awaited, t->id);
+		} else if (!adbg_obj_getattr(r->s->target, l, w, "_children", &children)) {
+			// gather(): Lib/asyncio/tasks.py _GatheringFuture._children.
+			if (!adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items))
+				err = edges_from_items(r, &items, t->id);
+			adbg_obj_items_deinit(&items);
+		}
+		if (err)
+			return err;
+	}
+	// TaskGroup: the parent waits in TaskGroup._aexit (3.12+) or __aexit__ (3.11);
+	// `self`, the group, is its first local (Lib/asyncio/taskgroups.py).
+	for (size_t i = 0; i < t->stack.n; i++) {
+		const struct adbg_frame *f = &t->stack.frames[i];
+		uint64_t self = 0, tasks;
+
+		if (strcmp(f->function, "TaskGroup._aexit") != 0 &&
+		    strcmp(f->function, "TaskGroup.__aexit__") != 0)
+			continue;
+		if (rd_ptr(r, f->addr + l->interpreter_frame.localsplus, &self))
+			break;
+		self &= ~l->stackref_tag_mask;
+		if (adbg_obj_getattr(r->s->target, l, self, "_tasks", &tasks) ||
+		    adbg_obj_set_items(r->s->target, l, tasks, r->set_dummy, MAX_CHILDREN, &items))
+			break;
+		err = edges_from_items(r, &items, t->id);
+		adbg_obj_items_deinit(&items);
+		if (err)
+			return err;
+		if (t->fut_waiter && !t->waiting_on.task)
+			t->waiting_on.what = "TaskGroup";
+		break;
+	}
+	// What the innermost frame says the future is for, when it is one of asyncio's
+	// primitives (their waiters are plain Futures).
+	if (t->has_waiting_on && !t->waiting_on.what && t->stack.n) {
+		static const char *const known[] = {
+			"Lock.acquire", "Event.wait", "Condition.wait", "Semaphore.acquire",
+			"Queue.get", "Queue.put", "Queue.join", "sleep", "Barrier.wait",
+			"Barrier._block", "Barrier._wait", "wait_for", "_wait", "shield",
+			"timeout", "StreamReader._wait_for_data",
+		};
+		const char *fn = t->stack.frames[0].function;
+
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (strcmp(fn, known[k]) == 0)
+				t->waiting_on.what = known[k];
+	}
+	// 3.14+: the recorded edges (Modules/_asynciomodule.c future_awaited_by_add).
+	if (l->asyncio_future_object.fut_awaited_by != ADBG_NO_FIELD) {
+		uint64_t by = 0;
+		uint8_t is_set = 0;
+
+		if (rd_ptr(r, t->id + l->asyncio_future_object.fut_awaited_by, &by) || !by)
+			return NULL;
+		adbg_error_destroy(adbg_read_u8(r->s->target,
+						t->id + l->asyncio_future_object.fut_awaited_by_is_set,
+						&is_set));
+		if (!is_set)
+			return add_edge(t, by);
+		if (!adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN, &items)) {
+			for (size_t i = 0; i < items.n && !err; i++)
+				err = add_edge(t, items.items[i]);
+		}
+		adbg_obj_items_deinit(&items);
+	}
+	return err;
+}
+
+/* Cycles: strongly connected components of size > 1 of the awaits graph (Tarjan). */
+static struct adbg_error *find_cycles(struct reader *r)
+{
+	struct adbg_asyncio_snapshot *snap = r->snap;
+	size_t n = snap->ntasks, counter = 0, sp = 0, csp = 0;
+	size_t *idx = malloc(n * sizeof(size_t)), *low = malloc(n * sizeof(size_t));
+	size_t *stack = malloc(n * sizeof(size_t));
+	uint8_t *on = calloc(n ? n : 1, 1);
+	// call stack of (node, next edge) for the iterative DFS
+	size_t *cs_node = malloc(n * sizeof(size_t)), *cs_edge = malloc(n * sizeof(size_t));
+	struct adbg_error *err = NULL;
+
+	if (!n)
+		goto out;
+	if (!idx || !low || !stack || !on || !cs_node || !cs_edge) {
+		err = &adbg_error_nomem;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = SIZE_MAX;
+	// Edge u -> v when u is awaited by v (the direction does not change the SCCs).
+	for (size_t root = 0; root < n; root++) {
+		if (idx[root] != SIZE_MAX)
+			continue;
+		cs_node[csp] = root;
+		cs_edge[csp++] = 0;
+		idx[root] = low[root] = counter++;
+		stack[sp++] = root;
+		on[root] = 1;
+		while (csp) {
+			size_t u = cs_node[csp - 1];
+			struct adbg_task *tu = &snap->tasks[u];
+
+			if (cs_edge[csp - 1] < tu->nawaited_by) {
+				struct adbg_task *tv =
+					adbg_asyncio_find(snap, tu->awaited_by[cs_edge[csp - 1]++]);
+				size_t v;
+
+				if (!tv)
+					continue;
+				v = (size_t)(tv - snap->tasks);
+				if (idx[v] == SIZE_MAX) {
+					idx[v] = low[v] = counter++;
+					stack[sp++] = v;
+					on[v] = 1;
+					cs_node[csp] = v;
+					cs_edge[csp++] = 0;
+				} else if (on[v] && idx[v] < low[u]) {
+					low[u] = idx[v];
+				}
+				continue;
+			}
+			csp--;
+			if (csp && low[u] < low[cs_node[csp - 1]])
+				low[cs_node[csp - 1]] = low[u];
+			if (low[u] == idx[u]) {
+				size_t start = sp;
+				struct adbg_cycle *nc;
+
+				do {
+					on[stack[--start]] = 0;
+				} while (stack[start] != u);
+				if (sp - start > 1) {
+					nc = realloc(snap->cycles, (snap->ncycles + 1) * sizeof(*nc));
+					if (!nc) {
+						err = &adbg_error_nomem;
+						goto out;
+					}
+					snap->cycles = nc;
+					nc[snap->ncycles].n = sp - start;
+					nc[snap->ncycles].ids = malloc((sp - start) * sizeof(uint64_t));
+					if (!nc[snap->ncycles].ids) {
+						err = &adbg_error_nomem;
+						goto out;
+					}
+					for (size_t k = start; k < sp; k++)
+						nc[snap->ncycles].ids[k - start] =
+							snap->tasks[stack[k]].id;
+					snap->ncycles++;
+				}
+				sp = start;
+			}
+		}
+	}
+out:
+	free(idx);
+	free(low);
+	free(stack);
+	free(on);
+	free(cs_node);
+	free(cs_edge);
+	return err;
+}
+
+void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
+{
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		adbg_stack_deinit(&snap->tasks[i].stack);
+		free(snap->tasks[i].awaited_by);
+	}
+	for (size_t i = 0; i < snap->ncycles; i++)
+		free(snap->cycles[i].ids);
+	free(snap->cycles);
+	free(snap->tasks);
+	free(snap->loops);
+	free(snap->index);
+	memset(snap, 0, sizeof(*snap));
+}
+
+struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
+					 struct adbg_asyncio_snapshot *ret)
+{
+	struct adbg_asyncio_snapshot snap = { 0 };
+	struct reader r = { .s = s, .l = &s->python->layout, .snap = &snap, .flags = flags };
+	const struct adbg_layout *l = r.l;
+	struct adbg_error *err;
+	uint64_t interp = 0;
+
+	err = adbg_runtime_snapshot(s, ADBG_RT_STACKS, &r.rt);
+	if (err)
+		return err;
+	if (r.rt.nthreads)
+		interp = r.rt.threads[0].interp;
+	if (s->python->set_dummy_addr)
+		adbg_error_destroy(rd_ptr(&r, s->python->set_dummy_addr, &r.set_dummy));
+	if (interp) {
+		adbg_error_destroy(adbg_runtime_module_global(s, interp, "_asyncio", "Task",
+							      &r.task_type));
+		adbg_error_destroy(adbg_runtime_module_global(s, interp, "_asyncio", "Future",
+							      &r.future_type));
+	}
+	thread_loops(&r);
+	current_tasks(&r);
+
+	// Discovery. 3.14+: the lists AsyncioDebug describes, per thread then per
+	// interpreter (tasks of threads that exited).
+	if (l->thread_state.asyncio_tasks_head != ADBG_NO_FIELD &&
+	    l->asyncio_task_object.task_node != ADBG_NO_FIELD) {
+		for (size_t i = 0; i < r.rt.nthreads && !err; i++)
+			err = walk_task_list(&r, r.rt.threads[i].tstate +
+							 l->thread_state.asyncio_tasks_head,
+					     r.rt.threads[i].tid);
+		if (!err && interp && l->interpreter_state.asyncio_tasks_head != ADBG_NO_FIELD)
+			err = walk_task_list(&r, interp + l->interpreter_state.asyncio_tasks_head, 0);
+		if (err)
+			goto fail;
+	}
+	// The registries of asyncio.tasks: all tasks on 3.11-3.13 (3.11 _all_tasks, 3.12+
+	// _scheduled_tasks and _eager_tasks); on 3.14+ they are empty for native tasks.
+	if (interp && l->thread_state.asyncio_tasks_head == ADBG_NO_FIELD) {
+		registry_tasks(&r, interp, "_all_tasks", true);
+		registry_tasks(&r, interp, "_scheduled_tasks", true);
+		registry_tasks(&r, interp, "_eager_tasks", false);
+	}
+	// The running tasks are tasks too, even if no registry holds them.
+	for (size_t i = 0; i < r.rt.nthreads; i++) {
+		struct adbg_task *t;
+
+		if (r.rt.threads[i].running_task &&
+		    is_type(&r, r.rt.threads[i].running_task, r.task_type)) {
+			err = add_task(&r, r.rt.threads[i].running_task, &t);
+			if (err)
+				goto fail;
+		}
+	}
+
+	// Fields, stacks.
+	for (size_t i = 0; i < snap.ntasks; i++) {
+		struct adbg_task *t = &snap.tasks[i];
+
+		err = read_native_task(&r, t);
+		if (err) {
+			if (err == &adbg_error_nomem)
+				goto fail;
+			adbg_session_warn(s, "%s", err->message);
+			adbg_error_destroy(err);
+			err = NULL;
+			continue;
+		}
+		for (size_t j = 0; j < r.rt.nthreads; j++) {
+			struct adbg_pythread *th = &r.rt.threads[j];
+
+			if (th->running_task == t->id) {
+				t->running = true;
+				t->thread = th->tid;
+			}
+			if (!t->thread && th->loop && th->loop == t->loop)
+				t->thread = th->tid;
+		}
+		if (!(flags & ADBG_AIO_STACKS) || !t->coro_addr)
+			continue;
+		if (t->running) {
+			// The running task's stack is its thread's, from the innermost frame
+			// down to the task's coroutine frame.
+			for (size_t j = 0; j < r.rt.nthreads; j++) {
+				struct adbg_pythread *th = &r.rt.threads[j];
+				uint64_t base = t->coro_addr + l->gen_object.gi_iframe;
+				size_t k;
+
+				if (th->running_task != t->id)
+					continue;
+				for (k = 0; k < th->stack.n && th->stack.frames[k].addr != base; k++)
+					;
+				if (k == th->stack.n)
+					break;
+				for (size_t m = 0; m <= k && !err; m++)
+					err = adbg_stack_push(&t->stack, &th->stack.frames[m]);
+			}
+		} else {
+			err = coro_stack(&r, t->coro_addr, &t->stack);
+		}
+		if (err)
+			goto fail;
+		if (adbg_session_interrupted(s)) {
+			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < snap.ntasks; i++) {
+		err = derive_edges(&r, &snap.tasks[i]);
+		if (err)
+			goto fail;
+	}
+	err = find_cycles(&r);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < r.rt.nthreads && !err; i++)
+		err = add_loop(&r, r.rt.threads[i].loop, r.rt.threads[i].tid, true);
+	for (size_t i = 0; i < snap.ntasks && !err; i++)
+		err = add_loop(&r, snap.tasks[i].loop, 0, false);
+	if (err)
+		goto fail;
+	adbg_runtime_snapshot_deinit(&r.rt);
+	*ret = snap;
+	return NULL;
+
+fail:
+	adbg_runtime_snapshot_deinit(&r.rt);
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}
+
+struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap,
+				       const char *spec, struct adbg_task **ret)
+{
+	struct adbg_task *found = NULL;
+	size_t matches = 0;
+
+	if (spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X')) {
+		char *end;
+		uint64_t id = strtoull(spec, &end, 16);
+
+		if (*end)
+			return adbg_error_create(ADBG_ERR_INVALID_ARG, "'%s' is not a task id", spec);
+		found = adbg_asyncio_find(snap, id);
+		if (!found)
+			return adbg_error_create(ADBG_ERR_NOT_FOUND, "no task %s", spec);
+		*ret = found;
+		return NULL;
+	}
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		if (snap->tasks[i].name && strcmp(snap->tasks[i].name, spec) == 0) {
+			if (!found)
+				found = &snap->tasks[i];
+			matches++;
+		}
+	}
+	if (!found)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no task named '%s'", spec);
+	if (matches > 1)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+					 "%zu tasks are named '%s'; use the id, e.g. %#" PRIx64,
+					 matches, spec, found->id);
+	*ret = found;
+	return NULL;
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+// The per-snapshot code-object cache and string arena (see codecache.h).
+#include "codecache.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "code.h"
+#include "objects.h"
+
+// Names and paths longer than this are cut: they are for display.
+#define MAX_NAME_BYTES 1024
+// co_linetable larger than this is not read (real tables are a few KiB).
+#define MAX_LINETABLE (1u << 20)
+// Arena chunks for snapshot strings.
+#define ARENA_CHUNK (64u * 1024)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+struct adbg_codecache {
+	struct adbg_code_entry **slots; // open addressing by code address
+	size_t nslots, nused;
+	struct arena_chunk *arena;
+};
+
+static void arena_free(struct arena_chunk *c)
+{
+	while (c) {
+		struct arena_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
+}
+
+static void entry_free(struct adbg_code_entry *e)
+{
+	free(e->linetable);
+	free(e);
+}
+
+void adbg_codecache_clear(struct adbg_codecache *cc)
+{
+	if (!cc)
+		return;
+	for (size_t i = 0; i < cc->nslots; i++) {
+		if (cc->slots[i])
+			entry_free(cc->slots[i]);
+		cc->slots[i] = NULL;
+	}
+	cc->nused = 0;
+	arena_free(cc->arena);
+	cc->arena = NULL;
+}
+
+void adbg_codecache_destroy(struct adbg_codecache *cc)
+{
+	if (!cc)
+		return;
+	adbg_codecache_clear(cc);
+	free(cc->slots);
+	free(cc);
+}
+
+static struct adbg_codecache *cache_of(struct adbg_session *s)
+{
+	if (!s->codecache)
+		s->codecache = calloc(1, sizeof(*s->codecache));
+	return s->codecache;
+}
+
+const char *adbg_snapshot_strdup(struct adbg_session *s, const char *str)
+{
+	struct adbg_codecache *cc = cache_of(s);
+	size_t len = strlen(str) + 1;
+	struct arena_chunk *c;
+	char *p;
+
+	if (!cc)
+		return NULL;
+	c = cc->arena;
+	if (!c || c->size - c->used < len) {
+		size_t size = len > ARENA_CHUNK ? len : ARENA_CHUNK;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = cc->arena;
+		cc->arena = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, str, len);
+	c->used += len;
+	return p;
+}
+
+static size_t slot_of(uint64_t code, size_t nslots)
+{
+	// Objects are 16-byte aligned; mix the bits above that.
+	uint64_t h = (code >> 4) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 20) & (nslots - 1);
+}
+
+static struct adbg_error *cache_insert(struct adbg_codecache *cc, struct adbg_code_entry *e)
+{
+	if ((cc->nused + 1) * 2 > cc->nslots) {
+		size_t n = cc->nslots ? cc->nslots * 2 : 256;
+		struct adbg_code_entry **ns = calloc(n, sizeof(*ns));
+
+		if (!ns)
+			return &adbg_error_nomem;
+		for (size_t i = 0; i < cc->nslots; i++) {
+			struct adbg_code_entry *o = cc->slots[i];
+			size_t j;
+
+			if (!o)
+				continue;
+			for (j = slot_of(o->code, n); ns[j]; j = (j + 1) & (n - 1))
+				;
+			ns[j] = o;
+		}
+		free(cc->slots);
+		cc->slots = ns;
+		cc->nslots = n;
+	}
+	for (size_t j = slot_of(e->code, cc->nslots);; j = (j + 1) & (cc->nslots - 1)) {
+		if (!cc->slots[j]) {
+			cc->slots[j] = e;
+			cc->nused++;
+			return NULL;
+		}
+	}
+}
+
+static const char *read_name(struct adbg_session *s, uint64_t str)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_error *err;
+	const char *interned;
+	char *text;
+
+	if (!str)
+		return NULL;
+	err = adbg_obj_str(s->target, l, str, MAX_NAME_BYTES, &text, NULL);
+	if (err) {
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	interned = adbg_snapshot_strdup(s, text);
+	free(text);
+	return interned;
+}
+
+struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
+				      const struct adbg_code_entry **ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_codecache *cc = cache_of(s);
+	struct adbg_code_entry *e;
+	uint64_t qualname = 0, filename = 0, linetable = 0;
+	uint32_t firstlineno = 0, firsttraceable = 0;
+	struct adbg_error *err;
+	bool is_code = false;
+
+	if (!cc)
+		return &adbg_error_nomem;
+	if (!code)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "frame without a code object");
+	if (cc->nslots) {
+		for (size_t j = slot_of(code, cc->nslots); cc->slots[j];
+		     j = (j + 1) & (cc->nslots - 1)) {
+			if (cc->slots[j]->code == code) {
+				*ret = cc->slots[j];
+				return NULL;
+			}
+		}
+	}
+	// A frame's executable may be something other than a code object (3.13+ shims
+	// use None): check the type before trusting the fields.
+	{
+		struct adbg_obj_class cls;
+
+		err = adbg_obj_classify(s->target, l, code, &cls);
+		if (err)
+			return adbg_error_wrap(err, "code object %#" PRIx64, code);
+		is_code = cls.kind == ADBG_OBJ_CODE;
+		if (!is_code)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "%#" PRIx64 " is a %s, not a code object", code,
+						 cls.type_name);
+	}
+	err = adbg_read_u64(s->target, code + l->code_object.qualname, &qualname);
+	if (!err)
+		err = adbg_read_u64(s->target, code + l->code_object.filename, &filename);
+	if (!err)
+		err = adbg_read_u64(s->target, code + l->code_object.linetable, &linetable);
+	if (!err)
+		err = adbg_read_u32(s->target, code + l->code_object.firstlineno, &firstlineno);
+	if (!err && l->code_object.firsttraceable != ADBG_NO_FIELD)
+		err = adbg_read_u32(s->target, code + l->code_object.firsttraceable,
+				    &firsttraceable);
+	if (err)
+		return adbg_error_wrap(err, "code object %#" PRIx64, code);
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return &adbg_error_nomem;
+	e->code = code;
+	e->qualname = read_name(s, qualname);
+	e->filename = read_name(s, filename);
+	e->firstlineno = (int)firstlineno;
+	e->bytecode_addr = code + l->code_object.co_code_adaptive;
+	// _co_firsttraceable counts code units (2 bytes each).
+	e->firsttraceable_addr = l->code_object.firsttraceable != ADBG_NO_FIELD
+					 ? e->bytecode_addr + 2ull * firsttraceable
+					 : 0;
+	e->last_ip = UINT64_MAX;
+	if (linetable) {
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+
+		err = adbg_obj_bytes(s->target, l, linetable, MAX_LINETABLE, &bytes, &len, NULL);
+		if (err) {
+			// Without a table the frame still has a name; lines show as unknown.
+			adbg_error_destroy(err);
+		} else {
+			e->linetable = bytes;
+			e->linetable_len = len;
+		}
+	}
+	err = cache_insert(cc, e);
+	if (err) {
+		entry_free(e);
+		return err;
+	}
+	*ret = e;
+	return NULL;
+}
+
+int adbg_codecache_line(struct adbg_session *s, const struct adbg_code_entry *ce, uint64_t ip)
+{
+	struct adbg_code_entry *e = (struct adbg_code_entry *)ce;
+	int64_t off;
+	int line;
+
+	(void)s;
+	if (ip == e->last_ip)
+		return e->last_line;
+	// 3.11/3.12 prev_instr of a frame that has not run yet points one unit before the
+	// first instruction (lasti == -1): CPython reports co_firstlineno then.
+	if (ip < e->bytecode_addr) {
+		line = e->firstlineno;
+	} else {
+		off = (int64_t)(ip - e->bytecode_addr);
+		if (!e->linetable || off > INT32_MAX)
+			return 0;
+		line = adbg_code_addr2line(e->linetable, e->linetable_len, e->firstlineno,
+					   (int)off);
+		if (line < 0)
+			line = 0;
+	}
+	e->last_ip = ip;
+	e->last_line = line;
+	return line;
+}

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: MIT
+"""`make bench`: time aiodbg against real processes and cores, and against CPython's own
+`python3.14 -m asyncio ps` on the same process. Prints a table; asserts nothing.
+
+Environment: AIODBG (binary), BENCH_SIZES (default "1000 10000 100000 1000000"),
+BENCH_ROOT (the sid root with python3.14, default .cache/sid)."""
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+AIODBG = os.environ.get("AIODBG", os.path.join(TOP, "build", "aiodbg"))
+ROOT = os.environ.get("BENCH_ROOT", os.path.join(TOP, ".cache", "sid"))
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000 10000 100000 1000000").split()]
+
+
+def run_measured(cmd, timeout=600):
+    """Wall time and peak RSS (MiB) of one child command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the max over all children so far: good enough when the
+    # measured command is the largest one, which it is here.
+    return p, wall, max(rss, before) / 1024
+
+
+def start_target(n, tmp):
+    ready = os.path.join(ROOT, "tmp", f"aiodbg-bench-{os.getpid()}-{n}")
+    shutil.copy(os.path.join(HERE, "many_tasks.py"), os.path.join(ROOT, "tmp", "many_tasks.py"))
+    proc = subprocess.Popen(["chroot", ROOT, "python3.14", "/tmp/many_tasks.py", str(n),
+                             ready[len(ROOT):]])
+    deadline = time.time() + 120 + n / 5000
+    while time.time() < deadline:
+        if os.path.exists(ready) and open(ready).read():
+            os.unlink(ready)
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"target with {n} tasks exited with {proc.returncode}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"target with {n} tasks did not get ready")
+
+
+def main():
+    if not os.path.exists(os.path.join(ROOT, "usr", "bin", "python3.14")):
+        print(f"bench: no python3.14 under {ROOT}; run tests/env/build-sid-root.sh", file=sys.stderr)
+        return 1
+    mounted = False
+    if not os.path.ismount(os.path.join(ROOT, "proc")):
+        subprocess.run(["mount", "-t", "proc", "proc", os.path.join(ROOT, "proc")], check=True)
+        mounted = True
+    rows = []
+    try:
+        for n in SIZES:
+            with tempfile.TemporaryDirectory() as tmp:
+                proc = start_target(n, tmp)
+                try:
+                    row = {"tasks": n}
+                    p, wall, rss = run_measured([AIODBG, "attach", str(proc.pid), "-c", "tasks --json"])
+                    ok = p.returncode == 0
+                    got = len(json.loads(p.stdout)["tasks"]) if ok else 0
+                    row.update(live_s=wall, live_rss=rss, found=got, ok=ok,
+                               err=p.stderr.decode(errors="replace").strip()[:200])
+                    p, _, _ = run_measured([AIODBG, "attach", str(proc.pid), "-c", "info --json"])
+                    if p.returncode == 0:
+                        row["stopped_ms"] = json.loads(p.stdout)["target"]["stopped_ms"]
+                    if n <= 100000:
+                        p, wall, _ = run_measured(["chroot", ROOT, "python3.14", "-m", "asyncio", "ps",
+                                                   str(proc.pid)])
+                        row["cpython_s"] = wall if p.returncode == 0 else None
+                        row["cpython_err"] = p.stderr.decode(errors="replace").strip().splitlines()[-1:] \
+                            if p.returncode else []
+                    core = os.path.join(tmp, "core")
+                    subprocess.run(["gcore", "-o", core, str(proc.pid)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, timeout=600)
+                    corefile = f"{core}.{proc.pid}"
+                    if os.path.exists(corefile):
+                        p, wall, rss = run_measured([AIODBG, "core", corefile, "-c", "tasks --json"])
+                        row.update(core_s=wall if p.returncode == 0 else None, core_rss=rss)
+                        os.unlink(corefile)
+                    rows.append(row)
+                finally:
+                    proc.kill()
+                    proc.wait()
+    finally:
+        if mounted:
+            subprocess.run(["umount", os.path.join(ROOT, "proc")])
+
+    def f(v, fmt):
+        return "-" if v is None else fmt % v
+
+    print(f"{'tasks':>8} {'found':>8} {'live s':>8} {'RSS MiB':>8} {'stop ms':>8} "
+          f"{'core s':>8} {'asyncio ps s':>13} {'ratio':>7}")
+    for r in rows:
+        ratio = r.get("cpython_s") / r["live_s"] if r.get("cpython_s") and r.get("ok") else None
+        print(f"{r['tasks']:>8} {r['found']:>8} {f(r['live_s'], '%.3f'):>8} {f(r['live_rss'], '%.0f'):>8} "
+              f"{f(r.get('stopped_ms'), '%.2f'):>8} {f(r.get('core_s'), '%.3f'):>8} "
+              f"{f(r.get('cpython_s'), '%.3f'):>13} {f(ratio, '%.1fx'):>7}")
+        if not r["ok"]:
+            print(f"         aiodbg failed: {r['err']}")
+        if r.get("cpython_err"):
+            print(f"         asyncio ps failed: {r['cpython_err']}")
+    return 0
+
+
+sys.exit(main())

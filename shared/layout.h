@@ -55,6 +55,12 @@ struct adbg_layout {
 	bool free_threaded;
 	/** the target published _Py_DebugOffsets (3.13+). */
 	bool from_debug_offsets;
+	/**
+	 * The AsyncioDebug section was given (3.14+). Without it (asyncio not imported
+	 * yet, or the section's file unreadable) the asyncio thread/interpreter fields
+	 * are ADBG_NO_FIELD.
+	 */
+	bool from_asyncio_debug;
 
 	struct {
 		uint64_t size;
@@ -63,6 +69,12 @@ struct adbg_layout {
 		uint64_t interpreters_main;
 		/** pthread id of the main thread (unsigned long). */
 		uint64_t main_thread;
+		/**
+		 * 3.11 only: the GIL (struct _gil_runtime_state) embedded in _PyRuntimeState
+		 * (ceval.gil); ADBG_NO_FIELD from 3.12 on, where each interpreter points to
+		 * the GIL it uses (interpreter_state.ceval_gil).
+		 */
+		uint64_t ceval_gil;
 	} runtime_state;
 
 	struct {
@@ -75,9 +87,17 @@ struct adbg_layout {
 		uint64_t imports_modules;
 		uint64_t sysdict;
 		uint64_t builtins;
+		/** 3.12+: ceval.gil, a pointer to the struct _gil_runtime_state in use. */
 		uint64_t ceval_gil;
+		/** 3.12+: _gil, the interpreter's own struct _gil_runtime_state. */
 		uint64_t gil_runtime_state;
+		/** FT only (ADBG_NO_FIELD otherwise); relative to the interpreter. */
 		uint64_t gil_runtime_state_enabled;
+		/**
+		 * _gil.locked and _gil.last_holder relative to the *interpreter*, as in
+		 * _Py_DebugOffsets. To read the GIL an interpreter actually uses, follow
+		 * ceval_gil and add gil_state.locked / gil_state.last_holder instead.
+		 */
 		uint64_t gil_runtime_state_locked;
 		uint64_t gil_runtime_state_holder;
 		/** 3.14+: PyInterpreterState.asyncio_tasks_head (from AsyncioDebug). */
@@ -104,7 +124,17 @@ struct adbg_layout {
 		uint64_t asyncio_running_loop;
 		uint64_t asyncio_running_task;
 		uint64_t asyncio_tasks_head;
+		/** sizeof(_PyThreadStateImpl) (3.13+), which holds the asyncio fields. */
+		uint64_t impl_size;
 	} thread_state;
+
+	/** Offsets inside struct _gil_runtime_state (Include/internal/pycore_gil.h). */
+	struct {
+		/** int locked. */
+		uint64_t locked;
+		/** PyThreadState *last_holder. */
+		uint64_t last_holder;
+	} gil_state;
 
 	struct {
 		uint64_t size;
@@ -166,6 +196,9 @@ struct adbg_layout {
 		uint64_t size;
 		uint64_t tp_name;
 		uint64_t tp_basicsize;
+		/** Py_ssize_t tp_itemsize (40 on 3.11-3.15); objects.c needs it for negative
+		 *  tp_dictoffset. 0 or ADBG_NO_FIELD: unknown (such dicts are unsupported). */
+		uint64_t tp_itemsize;
 		uint64_t tp_flags;
 		uint64_t tp_base;
 		uint64_t tp_dictoffset;
@@ -195,6 +228,11 @@ struct adbg_layout {
 		uint64_t ma_keys;
 		uint64_t ma_values;
 	} dict_object;
+
+	/** PyDictValues: the values array (3.11/3.12: at 0; 3.13+: after 4 bytes of counts). */
+	struct {
+		uint64_t values;
+	} dict_values;
 
 	/** PyDictKeysObject. */
 	struct {

@@ -1,0 +1,1501 @@
+// SPDX-License-Identifier: MIT
+// Builds struct adbg_layout for a target: built-in per-minor tables, completed on 3.13+ by
+// the target's own _Py_DebugOffsets and on 3.14+ by its AsyncioDebug section, then
+// validated.
+//
+// How the numbers were verified (x86-64, GCC, default builds; throwaway programs, not
+// committed):
+//  - Every CPython offset and constant below was printed by a C file that defines
+//    Py_BUILD_CORE, includes <Python.h> and the internal/pycore_*.h headers, and prints
+//    offsetof/sizeof/enum values. It was compiled against the headers of Debian bookworm
+//    python3.11 3.11.2 (/usr/include/python3.11), pyenv 3.11.7, 3.12.1 and 3.13.0, and
+//    the Debian sid python3.13 3.13.18, python3.14 3.14.10 and python3.15 3.15.2
+//    (.cache/sid/usr/include/python3.1X, host gcc 12). Where two patch releases of one
+//    minor were available, every value printed was compared.
+//  - The _Py_DebugOffsets bytes embedded in the real binaries (.PyRuntime of pyenv's
+//    libpython3.13.so.1.0 and of the sid python3.13/3.14/3.15 executables; the table is
+//    a static initializer, so the file holds what memory holds) were compared word by
+//    word with the values from the headers: identical except the sizes of
+//    _PyRuntimeState and PyInterpreterState of 3.15.2 (+8 in the real build; no offset
+//    differs). They are the fixtures of tests/unit/test_layout.c.
+//  - TaskObj/FutureObj are private to Modules/_asynciomodule.c: re-declared from the
+//    sources of 3.11.2 and 3.13.15 (Debian source packages) and of 3.14 (code index),
+//    compiled with the same GCC to get bit-field positions, and checked against the
+//    AsyncioDebug sections of the real 3.14.10 and 3.15.2 and against live tasks read
+//    with ctypes on every interpreter listed above.
+#include "layout.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NF ADBG_NO_FIELD
+// A field filled from the target's _Py_DebugOffsets (or AsyncioDebug): the built-in table
+// deliberately holds no value for it, so a version whose table lacks it cannot silently
+// use a guess.
+#define DO ADBG_NO_FIELD
+// A PyFrameState the version does not have.
+#define NO_STATE INT8_MIN
+
+// Largest struct, offset or size we believe: the biggest real one is _PyRuntimeState of
+// 3.12 (459944 bytes). Anything larger in a table is corruption.
+#define MAX_PLAUSIBLE (1u << 20)
+
+// --- Built-in tables ---------------------------------------------------------------------
+//
+// Values that did not change between 3.11 and 3.15 (all seven interpreters above).
+
+#define PYOBJECT_LAYOUT {.size = 16, .ob_refcnt = 0, .ob_type = 8}
+#define LIST_LAYOUT {.size = 40, .ob_item = 24, .ob_size = 16}
+#define SET_LAYOUT {.size = 200, .used = 24, .table = 40, .mask = 32}
+#define DICT_LAYOUT {.size = 48, .ma_used = 16, .ma_keys = 32, .ma_values = 40}
+// Include/internal/pycore_dict.h, struct _dictkeysobject (3.11-3.15).
+#define DICT_KEYS_LAYOUT                                                                   \
+	{                                                                                  \
+		.dk_log2_size = 8, .dk_log2_index_bytes = 9, .dk_kind = 10,                \
+		.dk_nentries = 24, .dk_indices = 32                                        \
+	}
+#define FLOAT_LAYOUT {.size = 24, .ob_fval = 16}
+#define BYTES_LAYOUT {.size = 40, .ob_size = 16, .ob_sval = 32}
+// Include/internal/pycore_gil.h: interval, last_holder, locked (3.11-3.15).
+#define GIL_STATE_LAYOUT {.locked = 16, .last_holder = 8}
+#define WEAKREF_LAYOUT {.wr_object = 16}
+// Include/cpython/methodobject.h PyCFunctionObject, Include/methodobject.h PyMethodDef.
+#define CFUNCTION_LAYOUT {.m_ml = 16, .m_self = 24, .ml_name = 0}
+// Modules/_asynciomodule.c fut_state (3.11-3.15).
+#define FUTURE_STATE_VALUES {.pending = 0, .cancelled = 1, .finished = 2}
+// Include/object.h.
+#define TP_FLAGS_BITS(inline_bit)                                                       \
+	{                                                                                  \
+		.long_subclass = 1ul << 24, .unicode_subclass = 1ul << 28,                 \
+		.tuple_subclass = 1ul << 26, .list_subclass = 1ul << 25,                   \
+		.dict_subclass = 1ul << 29, .bytes_subclass = 1ul << 27,                   \
+		.type_subclass = 1ul << 31, .managed_dict = 1ul << 4,                      \
+		.inline_values = (inline_bit), .heaptype = 1ul << 9                     \
+	}
+// Include/cpython/unicodeobject.h PyASCIIObject.state bit-fields of default builds:
+// interned:2, kind:3, compact:1, ascii:1 (3.11-3.15; 3.14t differs, see python.c).
+#define UNICODE_BITS .kind_shift = 2, .kind_mask = 7, .compact_bit = 0x20, .ascii_bit = 0x40
+#define NO_DEBUGGER_SUPPORT                                                                \
+	{                                                                                  \
+		.eval_breaker = NF, .remote_debugger_support = NF,                        \
+		.remote_debugging_enabled = NF, .debugger_pending_call = NF,              \
+		.debugger_script_path = NF, .debugger_script_path_size = NF               \
+	}
+
+// 3.11 and 3.12 FutureObj/TaskObj: Modules/_asynciomodule.c, FutureObj_HEAD with int
+// _state/_log_tb/_blocking and dict/_weakreflist inside the object (3.11.2 source;
+// 3.12.1 checked live).
+#define FUTURE_LAYOUT_311                                                                  \
+	{                                                                                  \
+		.size = 128, .fut_loop = 16, .fut_callback0 = 24, .fut_context0 = 32,      \
+		.fut_callbacks = 40, .fut_exception = 48, .fut_result = 64,                \
+		.fut_cancel_msg = 80, .fut_cancelled_exc = 120, .fut_state = 88,           \
+		.fut_awaited_by = NF, .fut_awaited_by_is_set = NF, .fut_is_task = NF       \
+	}
+#define TASK_LAYOUT_311                                                                    \
+	{                                                                                  \
+		.size = 176, .task_fut_waiter = 128, .task_coro = 136, .task_name = 144,   \
+		.task_context = 152, .task_must_cancel = 160, .task_must_cancel_mask = 0,  \
+		.task_num_cancels_requested = 168, .task_node = NF                         \
+	}
+
+// 3.14 and 3.15 FutureObj (3.14 _asynciomodule.c; 3.15 checked live): _cancelled_exc,
+// _awaited_by, _state, char _is_task, char _awaited_by_is_set, then the bit-fields
+// _log_tb:1, _blocking:1 which TaskObj continues with must_cancel:1 (mask 0x04 of byte
+// 110). The fields AsyncioDebug describes are DO.
+#define FUTURE_LAYOUT_314                                                                  \
+	{                                                                                  \
+		.size = 112, .fut_loop = 16, .fut_callback0 = 24, .fut_context0 = 32,      \
+		.fut_callbacks = 40, .fut_exception = 48, .fut_result = 64,                \
+		.fut_cancel_msg = 80, .fut_cancelled_exc = 88, .fut_state = 104,           \
+		.fut_awaited_by = DO, .fut_awaited_by_is_set = DO, .fut_is_task = DO       \
+	}
+#define TASK_LAYOUT_314                                                                    \
+	{                                                                                  \
+		.size = DO, .task_fut_waiter = 120, .task_coro = DO, .task_name = DO,      \
+		.task_context = 144, .task_must_cancel = 110, .task_must_cancel_mask = 0x04, \
+		.task_num_cancels_requested = 112, .task_node = DO                         \
+	}
+
+static const struct adbg_layout layout_311 = {
+	.runtime_state = {.size = 166688, .finalizing = 24, .interpreters_head = 40,
+			  .interpreters_main = 48, .main_thread = 80, .ceval_gil = 360},
+	// 3.11 has one GIL, in _PyRuntime.ceval (Include/internal/pycore_ceval_state.h).
+	.interpreter_state = {.size = 107752, .id = 48, .next = 0, .threads_head = 16,
+			      .threads_main = NF, .imports_modules = 888, .sysdict = 904,
+			      .builtins = 912, .ceval_gil = NF, .gil_runtime_state = NF,
+			      .gil_runtime_state_enabled = NF, .gil_runtime_state_locked = NF,
+			      .gil_runtime_state_holder = NF, .asyncio_tasks_head = NF},
+	// Include/cpython/pystate.h: cframe -> _PyCFrame {uint8_t use_tracing;
+	// _PyInterpreterFrame *current_frame; ...}; no _status field yet.
+	.thread_state = {.size = 360, .prev = 0, .next = 8, .interp = 16, .current_frame = NF,
+			 .cframe = 56, .cframe_current_frame = 8, .thread_id = 152,
+			 .native_thread_id = 160, .datastack_chunk = 296, .status = NF,
+			 .dict = 128, .asyncio_running_loop = NF, .asyncio_running_task = NF,
+			 .asyncio_tasks_head = NF, .impl_size = NF},
+	.gil_state = GIL_STATE_LAYOUT,
+	// Include/internal/pycore_frame.h: f_func, f_globals, f_builtins, f_locals, f_code,
+	// frame_obj, previous, prev_instr, stacktop, is_entry, owner, localsplus.
+	.interpreter_frame = {.size = 80, .previous = 48, .executable = 32, .globals = 8,
+			      .locals = 24, .instr_ptr = 56, .localsplus = 72, .owner = 69,
+			      .stackpointer = 64, .tlbc_index = NF,
+			      .instr_kind = ADBG_INSTR_PREV, .stack_kind = ADBG_STACK_INDEX,
+			      .awaited_depth = 1},
+	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = -1,
+			.interpreter = -1},
+	.code_object = {.size = 192, .flags = 48, .filename = 112, .name = 120,
+			.qualname = 128, .linetable = 136, .firstlineno = 72, .argcount = 56,
+			.nlocalsplus = 76, .localsplusnames = 96, .localspluskinds = 104,
+			.firsttraceable = 168, .co_code_adaptive = 184, .co_tlbc = NF},
+	.pyobject = PYOBJECT_LAYOUT,
+	.type_object = {.size = 408, .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168,
+			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = 88,
+			.ht_cached_keys = 872, .ht_module = 880, .ht_qualname = 864},
+	.tuple_object = {.size = 32, .ob_item = 24, .ob_size = 16},
+	.list_object = LIST_LAYOUT,
+	.set_object = SET_LAYOUT,
+	.dict_object = DICT_LAYOUT,
+	.dict_values = {.values = 0},
+	.dict_keys = DICT_KEYS_LAYOUT,
+	.float_object = FLOAT_LAYOUT,
+	// 3.11 PyLongObject is a PyVarObject: ob_size is the signed digit count.
+	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = false},
+	.bytes_object = BYTES_LAYOUT,
+	// 3.11 PyASCIIObject still has wstr (size 48; compact 72).
+	.unicode_object = {.size = 80, .state = 32, .length = 16, .asciiobject_size = 48,
+			   .compactunicodeobject_size = 72, UNICODE_BITS},
+	// Include/cpython/genobject.h: 3.11 still has gi_code first.
+	.gen_object = {.size = 88, .gi_code = 16, .gi_name = 32, .gi_qualname = 40,
+		       .gi_iframe = 80, .gi_frame_state = 75},
+	.frame_state = {.created = -2, .suspended = -1, .suspended_yield_from = NO_STATE,
+			.suspended_yield_from_locked = NO_STATE, .executing = 0,
+			.completed = 1, .cleared = 4},
+	.llist_node = {.next = NF, .prev = NF},
+	.weakref_object = WEAKREF_LAYOUT,
+	.module_object = {.md_dict = 16, .md_state = 32},
+	.cfunction_object = CFUNCTION_LAYOUT,
+	.managed_dict = ADBG_MANAGED_DICT_311,
+	.asyncio_future_object = FUTURE_LAYOUT_311,
+	.asyncio_task_object = TASK_LAYOUT_311,
+	.future_state = FUTURE_STATE_VALUES,
+	// 3.11 keeps all_tasks/current_tasks in C statics, not in a module state.
+	.asyncio_module_state = {.current_tasks = NF, .scheduled_tasks = NF,
+				 .eager_tasks = NF},
+	.stackref_tag_mask = 0,
+	.tp_flags_bits = TP_FLAGS_BITS(0),
+	.debugger_support = NO_DEBUGGER_SUPPORT,
+};
+
+static const struct adbg_layout layout_312 = {
+	.runtime_state = {.size = 459944, .finalizing = 24, .interpreters_head = 40,
+			  .interpreters_main = 48, .main_thread = 64, .ceval_gil = NF},
+	// 3.12: per-interpreter GIL; ceval.gil points at the one in use, _gil is the
+	// interpreter's own (Include/internal/pycore_interp.h).
+	.interpreter_state = {.size = 383552, .id = 8, .next = 0, .threads_head = 72,
+			      .threads_main = NF, .imports_modules = 944, .sysdict = 352,
+			      .builtins = 360, .ceval_gil = 384, .gil_runtime_state = 1040,
+			      .gil_runtime_state_enabled = NF, .gil_runtime_state_locked = 1056,
+			      .gil_runtime_state_holder = 1048, .asyncio_tasks_head = NF},
+	// 3.12 _PyCFrame starts with current_frame (use_tracing is gone).
+	.thread_state = {.size = 288, .prev = 0, .next = 8, .interp = 16, .current_frame = NF,
+			 .cframe = 56, .cframe_current_frame = 0, .thread_id = 136,
+			 .native_thread_id = 144, .datastack_chunk = 232, .status = 24,
+			 .dict = 112, .asyncio_running_loop = NF, .asyncio_running_task = NF,
+			 .asyncio_tasks_head = NF, .impl_size = NF},
+	.gil_state = GIL_STATE_LAYOUT,
+	// f_code, previous, f_funcobj, f_globals, f_builtins, f_locals, frame_obj,
+	// prev_instr, stacktop, return_offset, owner, localsplus.
+	.interpreter_frame = {.size = 80, .previous = 8, .executable = 0, .globals = 24,
+			      .locals = 40, .instr_ptr = 56, .localsplus = 72, .owner = 70,
+			      .stackpointer = 64, .tlbc_index = NF,
+			      .instr_kind = ADBG_INSTR_PREV, .stack_kind = ADBG_STACK_INDEX,
+			      .awaited_depth = 1},
+	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = 3,
+			.interpreter = -1},
+	.code_object = {.size = 200, .flags = 48, .filename = 112, .name = 120,
+			.qualname = 128, .linetable = 136, .firstlineno = 68, .argcount = 52,
+			.nlocalsplus = 72, .localsplusnames = 96, .localspluskinds = 104,
+			.firsttraceable = 176, .co_code_adaptive = 192, .co_tlbc = NF},
+	.pyobject = PYOBJECT_LAYOUT,
+	.type_object = {.size = 416, .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168,
+			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = 88,
+			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
+	.tuple_object = {.size = 32, .ob_item = 24, .ob_size = 16},
+	.list_object = LIST_LAYOUT,
+	.set_object = SET_LAYOUT,
+	.dict_object = DICT_LAYOUT,
+	.dict_values = {.values = 0},
+	.dict_keys = DICT_KEYS_LAYOUT,
+	.float_object = FLOAT_LAYOUT,
+	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = true},
+	.bytes_object = BYTES_LAYOUT,
+	.unicode_object = {.size = 64, .state = 32, .length = 16, .asciiobject_size = 40,
+			   .compactunicodeobject_size = 56, UNICODE_BITS},
+	.gen_object = {.size = 80, .gi_code = NF, .gi_name = 24, .gi_qualname = 32,
+		       .gi_iframe = 72, .gi_frame_state = 67},
+	.frame_state = {.created = -2, .suspended = -1, .suspended_yield_from = NO_STATE,
+			.suspended_yield_from_locked = NO_STATE, .executing = 0,
+			.completed = 1, .cleared = 4},
+	.llist_node = {.next = NF, .prev = NF},
+	.weakref_object = WEAKREF_LAYOUT,
+	.module_object = {.md_dict = 16, .md_state = 32},
+	.cfunction_object = CFUNCTION_LAYOUT,
+	.managed_dict = ADBG_MANAGED_DICT_312,
+	.asyncio_future_object = FUTURE_LAYOUT_311,
+	.asyncio_task_object = TASK_LAYOUT_311,
+	.future_state = FUTURE_STATE_VALUES,
+	// Modules/_asynciomodule.c asyncio_state: four type pointers, asyncio_mod,
+	// context_kwname, then current_tasks, scheduled_tasks, eager_tasks (3.12/3.13).
+	.asyncio_module_state = {.current_tasks = 48, .scheduled_tasks = 56,
+				 .eager_tasks = 64},
+	.stackref_tag_mask = 0,
+	.tp_flags_bits = TP_FLAGS_BITS(0),
+	.debugger_support = NO_DEBUGGER_SUPPORT,
+};
+
+// 3.13: what _Py_DebugOffsets describes is DO; the rest is built in.
+static const struct adbg_layout layout_313 = {
+	.runtime_state = {.size = DO, .finalizing = DO, .interpreters_head = DO,
+			  .interpreters_main = DO, .main_thread = DO, .ceval_gil = NF},
+	.interpreter_state = {.size = DO, .id = DO, .next = DO, .threads_head = DO,
+			      .threads_main = DO, .imports_modules = DO, .sysdict = DO,
+			      .builtins = DO, .ceval_gil = DO, .gil_runtime_state = DO,
+			      .gil_runtime_state_enabled = NF, .gil_runtime_state_locked = DO,
+			      .gil_runtime_state_holder = DO, .asyncio_tasks_head = NF},
+	.thread_state = {.size = DO, .prev = DO, .next = DO, .interp = DO, .current_frame = DO,
+			 .cframe = NF, .cframe_current_frame = NF, .thread_id = DO,
+			 .native_thread_id = DO, .datastack_chunk = DO, .status = DO,
+			 .dict = 128, .asyncio_running_loop = DO, .asyncio_running_task = NF,
+			 .asyncio_tasks_head = NF, .impl_size = DO},
+	.gil_state = GIL_STATE_LAYOUT,
+	// f_executable, previous, f_funcobj, f_globals, f_builtins, f_locals, frame_obj,
+	// instr_ptr, stacktop, return_offset, owner, localsplus.
+	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
+			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
+			      .stackpointer = 64, .tlbc_index = NF,
+			      .instr_kind = ADBG_INSTR_CURRENT, .stack_kind = ADBG_STACK_INDEX,
+			      .awaited_depth = 1},
+	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = 3,
+			.interpreter = -1},
+	.code_object = {.size = DO, .flags = 48, .filename = DO, .name = DO, .qualname = DO,
+			.linetable = DO, .firstlineno = DO, .argcount = DO, .nlocalsplus = 72,
+			.localsplusnames = DO, .localspluskinds = DO, .firsttraceable = 184,
+			.co_code_adaptive = DO, .co_tlbc = NF},
+	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
+	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = 32, .tp_flags = DO,
+			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = DO,
+			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
+	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.set_object = SET_LAYOUT,
+	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
+	// 3.13 PyDictValues: capacity, size, embedded, valid (uint8_t), then values[].
+	.dict_values = {.values = 8},
+	.dict_keys = DICT_KEYS_LAYOUT,
+	.float_object = {.size = DO, .ob_fval = DO},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
+	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
+			   .compactunicodeobject_size = 56, UNICODE_BITS},
+	// 3.13's _Py_DebugOffsets has no gen_object section (added in 3.14).
+	.gen_object = {.size = 80, .gi_code = NF, .gi_name = 24, .gi_qualname = 32,
+		       .gi_iframe = 72, .gi_frame_state = 67},
+	// Include/internal/pycore_frame.h 3.13: FRAME_SUSPENDED_YIELD_FROM added.
+	.frame_state = {.created = -3, .suspended = -2, .suspended_yield_from = -1,
+			.suspended_yield_from_locked = NO_STATE, .executing = 0,
+			.completed = 1, .cleared = 4},
+	.llist_node = {.next = NF, .prev = NF},
+	.weakref_object = WEAKREF_LAYOUT,
+	.module_object = {.md_dict = 16, .md_state = 32},
+	.cfunction_object = CFUNCTION_LAYOUT,
+	.managed_dict = ADBG_MANAGED_DICT_313,
+	// 3.13 Modules/_asynciomodule.c: _cancelled_exc moved before _state, the
+	// bit-fields _log_tb, _blocking, must_cancel (0x04), log_destroy_pending share the
+	// unsigned at 100, dict and weakref list moved to the pre-header.
+	.asyncio_future_object = {.size = 104, .fut_loop = 16, .fut_callback0 = 24,
+				  .fut_context0 = 32, .fut_callbacks = 40, .fut_exception = 48,
+				  .fut_result = 64, .fut_cancel_msg = 80,
+				  .fut_cancelled_exc = 88, .fut_state = 96,
+				  .fut_awaited_by = NF, .fut_awaited_by_is_set = NF,
+				  .fut_is_task = NF},
+	.asyncio_task_object = {.size = 144, .task_fut_waiter = 112, .task_coro = 120,
+				.task_name = 128, .task_context = 136, .task_must_cancel = 100,
+				.task_must_cancel_mask = 0x04,
+				.task_num_cancels_requested = 104, .task_node = NF},
+	.future_state = FUTURE_STATE_VALUES,
+	.asyncio_module_state = {.current_tasks = 48, .scheduled_tasks = 56,
+				 .eager_tasks = 64},
+	.stackref_tag_mask = 0,
+	.tp_flags_bits = TP_FLAGS_BITS(1ul << 2),
+	.debugger_support = NO_DEBUGGER_SUPPORT,
+};
+
+#define DEBUGGER_SUPPORT_DO                                                                \
+	{                                                                                  \
+		.eval_breaker = DO, .remote_debugger_support = DO,                        \
+		.remote_debugging_enabled = DO, .debugger_pending_call = DO,              \
+		.debugger_script_path = DO, .debugger_script_path_size = DO               \
+	}
+
+static const struct adbg_layout layout_314 = {
+	.runtime_state = {.size = DO, .finalizing = DO, .interpreters_head = DO,
+			  .interpreters_main = DO, .main_thread = DO, .ceval_gil = NF},
+	.interpreter_state = {.size = DO, .id = DO, .next = DO, .threads_head = DO,
+			      .threads_main = DO, .imports_modules = DO, .sysdict = DO,
+			      .builtins = DO, .ceval_gil = DO, .gil_runtime_state = DO,
+			      .gil_runtime_state_enabled = NF, .gil_runtime_state_locked = DO,
+			      .gil_runtime_state_holder = DO, .asyncio_tasks_head = DO},
+	.thread_state = {.size = DO, .prev = DO, .next = DO, .interp = DO, .current_frame = DO,
+			 .cframe = NF, .cframe_current_frame = NF, .thread_id = DO,
+			 .native_thread_id = DO, .datastack_chunk = DO, .status = DO,
+			 .dict = 128, .asyncio_running_loop = DO, .asyncio_running_task = DO,
+			 .asyncio_tasks_head = DO, .impl_size = DO},
+	.gil_state = GIL_STATE_LAYOUT,
+	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
+			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
+			      .stackpointer = DO, .tlbc_index = NF,
+			      .instr_kind = ADBG_INSTR_CURRENT,
+			      .stack_kind = ADBG_STACK_POINTER, .awaited_depth = 1},
+	// Include/internal/pycore_interpframe_structs.h 3.14: INTERPRETER 3, CSTACK 4.
+	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = 4,
+			.interpreter = 3},
+	.code_object = {.size = DO, .flags = 48, .filename = DO, .name = DO, .qualname = DO,
+			.linetable = DO, .firstlineno = DO, .argcount = DO, .nlocalsplus = 72,
+			.localsplusnames = DO, .localspluskinds = DO, .firsttraceable = 192,
+			.co_code_adaptive = DO, .co_tlbc = NF},
+	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
+	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = 32, .tp_flags = DO,
+			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = DO,
+			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
+	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.set_object = {.size = DO, .used = DO, .table = DO, .mask = DO},
+	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
+	.dict_values = {.values = 8},
+	.dict_keys = DICT_KEYS_LAYOUT,
+	.float_object = {.size = DO, .ob_fval = DO},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
+	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
+			   .compactunicodeobject_size = 56, UNICODE_BITS},
+	.gen_object = {.size = DO, .gi_code = NF, .gi_name = DO, .gi_qualname = 32,
+		       .gi_iframe = DO, .gi_frame_state = DO},
+	.frame_state = {.created = -3, .suspended = -2, .suspended_yield_from = -1,
+			.suspended_yield_from_locked = NO_STATE, .executing = 0,
+			.completed = 1, .cleared = 4},
+	.llist_node = {.next = DO, .prev = DO},
+	.weakref_object = WEAKREF_LAYOUT,
+	.module_object = {.md_dict = 16, .md_state = 32},
+	.cfunction_object = CFUNCTION_LAYOUT,
+	.managed_dict = ADBG_MANAGED_DICT_313,
+	.asyncio_future_object = FUTURE_LAYOUT_314,
+	.asyncio_task_object = TASK_LAYOUT_314,
+	.future_state = FUTURE_STATE_VALUES,
+	// 3.14+ finds tasks through the AsyncioDebug lists, not the module state.
+	.asyncio_module_state = {.current_tasks = NF, .scheduled_tasks = NF,
+				 .eager_tasks = NF},
+	// Include/internal/pycore_stackref.h 3.14 default build: Py_TAG_BITS 3.
+	.stackref_tag_mask = 3,
+	.tp_flags_bits = TP_FLAGS_BITS(1ul << 2),
+	.debugger_support = DEBUGGER_SUPPORT_DO,
+};
+
+static const struct adbg_layout layout_315 = {
+	.runtime_state = {.size = DO, .finalizing = DO, .interpreters_head = DO,
+			  .interpreters_main = DO, .main_thread = DO, .ceval_gil = NF},
+	.interpreter_state = {.size = DO, .id = DO, .next = DO, .threads_head = DO,
+			      .threads_main = DO, .imports_modules = DO, .sysdict = DO,
+			      .builtins = DO, .ceval_gil = DO, .gil_runtime_state = DO,
+			      .gil_runtime_state_enabled = NF, .gil_runtime_state_locked = DO,
+			      .gil_runtime_state_holder = DO, .asyncio_tasks_head = DO},
+	// 3.15 PyThreadState gained base_frame, last_profiled_frame, ...: dict moved to 152.
+	.thread_state = {.size = DO, .prev = DO, .next = DO, .interp = DO, .current_frame = DO,
+			 .cframe = NF, .cframe_current_frame = NF, .thread_id = DO,
+			 .native_thread_id = DO, .datastack_chunk = DO, .status = DO,
+			 .dict = 152, .asyncio_running_loop = DO, .asyncio_running_task = DO,
+			 .asyncio_tasks_head = DO, .impl_size = DO},
+	.gil_state = GIL_STATE_LAYOUT,
+	// 3.15: the awaited object of a suspended `await` is stackpointer[-2]
+	// (Python/bytecodes.c _SEND_GEN_FRAME leaves a NULL above it; checked live).
+	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
+			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
+			      .stackpointer = DO, .tlbc_index = NF,
+			      .instr_kind = ADBG_INSTR_CURRENT,
+			      .stack_kind = ADBG_STACK_POINTER, .awaited_depth = 2},
+	// Include/internal/pycore_interpframe_structs.h 3.15: CSTACK is gone.
+	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = -1,
+			.interpreter = 3},
+	.code_object = {.size = DO, .flags = 48, .filename = DO, .name = DO, .qualname = DO,
+			.linetable = DO, .firstlineno = DO, .argcount = DO, .nlocalsplus = 72,
+			.localsplusnames = DO, .localspluskinds = DO, .firsttraceable = 192,
+			.co_code_adaptive = DO, .co_tlbc = NF},
+	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
+	// 3.15 PyTypeObject grew by 8 after tp_dictoffset; ht_* moved by 8.
+	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = DO, .tp_flags = DO,
+			.tp_base = 256, .tp_dictoffset = DO, .tp_repr = DO,
+			.ht_cached_keys = DO, .ht_module = 896, .ht_qualname = 880},
+	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
+	.set_object = {.size = DO, .used = DO, .table = DO, .mask = DO},
+	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
+	.dict_values = {.values = 8},
+	.dict_keys = DICT_KEYS_LAYOUT,
+	.float_object = {.size = DO, .ob_fval = DO},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
+	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
+			   .compactunicodeobject_size = DO, UNICODE_BITS},
+	.gen_object = {.size = DO, .gi_code = NF, .gi_name = DO, .gi_qualname = 32,
+		       .gi_iframe = DO, .gi_frame_state = DO},
+	// Include/internal/pycore_frame.h 3.15: non-negative, COMPLETED gone,
+	// SUSPENDED_YIELD_FROM_LOCKED added.
+	.frame_state = {.created = 0, .suspended = 1, .suspended_yield_from = 2,
+			.suspended_yield_from_locked = 3, .executing = 4,
+			.completed = NO_STATE, .cleared = 5},
+	.llist_node = {.next = DO, .prev = DO},
+	.weakref_object = WEAKREF_LAYOUT,
+	// 3.15 PyModuleObject: md_state moved to 24 (Include/internal/pycore_moduleobject.h).
+	.module_object = {.md_dict = 16, .md_state = 24},
+	.cfunction_object = CFUNCTION_LAYOUT,
+	.managed_dict = ADBG_MANAGED_DICT_313,
+	.asyncio_future_object = FUTURE_LAYOUT_314,
+	.asyncio_task_object = TASK_LAYOUT_314,
+	.future_state = FUTURE_STATE_VALUES,
+	.asyncio_module_state = {.current_tasks = NF, .scheduled_tasks = NF,
+				 .eager_tasks = NF},
+	.stackref_tag_mask = 3,
+	.tp_flags_bits = TP_FLAGS_BITS(1ul << 2),
+	.debugger_support = DEBUGGER_SUPPORT_DO,
+};
+
+// --- Per-minor definitions of _Py_DebugOffsets and AsyncioDebug --------------------------
+//
+// _Py_DebugOffsets is not compatible across minors (3.13 Include/internal/pycore_runtime.h:
+// "only guaranteed to be stable between patch versions"), so each minor gets its own
+// definition, in declaration order; the static asserts pin the sizes measured above.
+
+struct do_header {
+	char cookie[8];
+	uint64_t version;
+	uint64_t free_threaded;
+};
+
+// 3.13: Include/internal/pycore_runtime.h.
+struct do313 {
+	struct do_header h;
+	struct {
+		uint64_t size, finalizing, interpreters_head;
+	} runtime_state;
+	struct {
+		uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins,
+			ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+			gil_runtime_state_locked, gil_runtime_state_holder;
+	} interpreter_state;
+	struct {
+		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+			datastack_chunk, status;
+	} thread_state;
+	struct {
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner;
+	} interpreter_frame;
+	struct {
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive;
+	} code_object;
+	struct {
+		uint64_t size, ob_type;
+	} pyobject;
+	struct {
+		uint64_t size, tp_name, tp_repr, tp_flags;
+	} type_object;
+	struct {
+		uint64_t size, ob_item, ob_size;
+	} tuple_object, list_object;
+	struct {
+		uint64_t size, ma_keys, ma_values;
+	} dict_object;
+	struct {
+		uint64_t size, ob_fval;
+	} float_object;
+	struct {
+		uint64_t size, lv_tag, ob_digit;
+	} long_object;
+	struct {
+		uint64_t size, ob_size, ob_sval;
+	} bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size;
+	} unicode_object;
+	struct {
+		uint64_t size, collecting;
+	} gc;
+};
+_Static_assert(sizeof(struct do313) == 584, "3.13 _Py_DebugOffsets is 584 bytes");
+
+// 3.14: Include/internal/pycore_debug_offsets.h.
+struct do314 {
+	struct do_header h;
+	struct {
+		uint64_t size, finalizing, interpreters_head;
+	} runtime_state;
+	struct {
+		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules,
+			sysdict, builtins, ceval_gil, gil_runtime_state,
+			gil_runtime_state_enabled, gil_runtime_state_locked,
+			gil_runtime_state_holder, code_object_generation, tlbc_generation;
+	} interpreter_state;
+	struct {
+		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+			datastack_chunk, status;
+	} thread_state;
+	struct {
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner, stackpointer,
+			tlbc_index;
+	} interpreter_frame;
+	struct {
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive, co_tlbc;
+	} code_object;
+	struct {
+		uint64_t size, ob_type;
+	} pyobject;
+	struct {
+		uint64_t size, tp_name, tp_repr, tp_flags;
+	} type_object;
+	struct {
+		uint64_t size, ob_item, ob_size;
+	} tuple_object, list_object;
+	struct {
+		uint64_t size, used, table, mask;
+	} set_object;
+	struct {
+		uint64_t size, ma_keys, ma_values;
+	} dict_object;
+	struct {
+		uint64_t size, ob_fval;
+	} float_object;
+	struct {
+		uint64_t size, lv_tag, ob_digit;
+	} long_object;
+	struct {
+		uint64_t size, ob_size, ob_sval;
+	} bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size;
+	} unicode_object;
+	struct {
+		uint64_t size, collecting;
+	} gc;
+	struct {
+		uint64_t size, gi_name, gi_iframe, gi_frame_state;
+	} gen_object;
+	struct {
+		uint64_t next, prev;
+	} llist_node;
+	struct {
+		uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
+			debugger_pending_call, debugger_script_path, debugger_script_path_size;
+	} debugger_support;
+};
+_Static_assert(sizeof(struct do314) == 760, "3.14 _Py_DebugOffsets is 760 bytes");
+
+// 3.15: Include/internal/pycore_debug_offsets.h of 3.15.2 (more thread_state fields,
+// err_stackitem, tp_basicsize/tp_dictoffset, heap_type_object, compact unicode size,
+// gc frame and generation stats).
+struct do315 {
+	struct do_header h;
+	struct {
+		uint64_t size, finalizing, interpreters_head;
+	} runtime_state;
+	struct {
+		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules,
+			sysdict, builtins, ceval_gil, gil_runtime_state,
+			gil_runtime_state_enabled, gil_runtime_state_locked,
+			gil_runtime_state_holder, code_object_generation, tlbc_generation;
+	} interpreter_state;
+	struct {
+		uint64_t size, prev, next, interp, current_frame, base_frame,
+			last_profiled_frame, last_profiled_frame_seq, thread_id,
+			native_thread_id, datastack_chunk, status, holds_gil, gil_requested,
+			current_exception, exc_state;
+	} thread_state;
+	struct {
+		uint64_t exc_value;
+	} err_stackitem;
+	struct {
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner, stackpointer,
+			tlbc_index;
+	} interpreter_frame;
+	struct {
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive, co_tlbc;
+	} code_object;
+	struct {
+		uint64_t size, ob_type;
+	} pyobject;
+	struct {
+		uint64_t size, tp_name, tp_repr, tp_flags, tp_basicsize, tp_dictoffset;
+	} type_object;
+	struct {
+		uint64_t size, ht_cached_keys;
+	} heap_type_object;
+	struct {
+		uint64_t size, ob_item, ob_size;
+	} tuple_object, list_object;
+	struct {
+		uint64_t size, used, table, mask;
+	} set_object;
+	struct {
+		uint64_t size, ma_keys, ma_values;
+	} dict_object;
+	struct {
+		uint64_t size, ob_fval;
+	} float_object;
+	struct {
+		uint64_t size, lv_tag, ob_digit;
+	} long_object;
+	struct {
+		uint64_t size, ob_size, ob_sval;
+	} bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size, compactunicodeobject_size;
+	} unicode_object;
+	struct {
+		uint64_t size, collecting, frame, generation_stats_size, generation_stats;
+	} gc;
+	struct {
+		uint64_t size, gi_name, gi_iframe, gi_frame_state;
+	} gen_object;
+	struct {
+		uint64_t next, prev;
+	} llist_node;
+	struct {
+		uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
+			debugger_pending_call, debugger_script_path, debugger_script_path_size;
+	} debugger_support;
+};
+_Static_assert(sizeof(struct do315) == 888, "3.15 _Py_DebugOffsets is 888 bytes");
+
+// AsyncioDebug (3.14 Modules/_asynciomodule.c Py_AsyncioModuleDebugOffsets; the 3.15.2
+// section has the same 13 words, values matching its headers).
+struct asyncio_debug {
+	struct {
+		uint64_t size, task_name, task_awaited_by, task_is_task, task_awaited_by_is_set,
+			task_coro, task_node;
+	} asyncio_task_object;
+	struct {
+		uint64_t size, asyncio_tasks_head;
+	} asyncio_interpreter_state;
+	struct {
+		uint64_t size, asyncio_running_loop, asyncio_running_task, asyncio_tasks_head;
+	} asyncio_thread_state;
+};
+_Static_assert(sizeof(struct asyncio_debug) == 104, "AsyncioDebug is 13 words");
+
+// One copy from a table word into a layout field.
+struct copy {
+	uint32_t dst;
+	uint32_t src;
+	const char *name;
+};
+
+#define C_(T, dst, src) {offsetof(struct adbg_layout, dst), offsetof(T, src), #src}
+#define C313(dst, src) C_(struct do313, dst, src)
+#define C314(dst, src) C_(struct do314, dst, src)
+#define C315(dst, src) C_(struct do315, dst, src)
+#define CAD(dst, src) C_(struct asyncio_debug, dst, src)
+
+// Fields every minor's table has under the same name (the C macro is the minor's).
+#define COMMON_COPIES(C)                                                                   \
+	C(runtime_state.size, runtime_state.size),                                         \
+	C(runtime_state.finalizing, runtime_state.finalizing),                             \
+	C(runtime_state.interpreters_head, runtime_state.interpreters_head),               \
+	C(interpreter_state.size, interpreter_state.size),                                 \
+	C(interpreter_state.id, interpreter_state.id),                                     \
+	C(interpreter_state.next, interpreter_state.next),                                 \
+	C(interpreter_state.threads_head, interpreter_state.threads_head),                 \
+	C(interpreter_state.imports_modules, interpreter_state.imports_modules),           \
+	C(interpreter_state.sysdict, interpreter_state.sysdict),                           \
+	C(interpreter_state.builtins, interpreter_state.builtins),                         \
+	C(interpreter_state.ceval_gil, interpreter_state.ceval_gil),                       \
+	C(interpreter_state.gil_runtime_state, interpreter_state.gil_runtime_state),       \
+	C(interpreter_state.gil_runtime_state_locked,                                      \
+	  interpreter_state.gil_runtime_state_locked),                                     \
+	C(interpreter_state.gil_runtime_state_holder,                                      \
+	  interpreter_state.gil_runtime_state_holder),                                     \
+	C(thread_state.size, thread_state.size),                                           \
+	C(thread_state.prev, thread_state.prev),                                           \
+	C(thread_state.next, thread_state.next),                                           \
+	C(thread_state.interp, thread_state.interp),                                       \
+	C(thread_state.current_frame, thread_state.current_frame),                         \
+	C(thread_state.thread_id, thread_state.thread_id),                                 \
+	C(thread_state.native_thread_id, thread_state.native_thread_id),                   \
+	C(thread_state.datastack_chunk, thread_state.datastack_chunk),                     \
+	C(thread_state.status, thread_state.status),                                       \
+	C(interpreter_frame.size, interpreter_frame.size),                                 \
+	C(interpreter_frame.previous, interpreter_frame.previous),                         \
+	C(interpreter_frame.executable, interpreter_frame.executable),                     \
+	C(interpreter_frame.instr_ptr, interpreter_frame.instr_ptr),                       \
+	C(interpreter_frame.localsplus, interpreter_frame.localsplus),                     \
+	C(interpreter_frame.owner, interpreter_frame.owner),                               \
+	C(code_object.size, code_object.size),                                             \
+	C(code_object.filename, code_object.filename),                                     \
+	C(code_object.name, code_object.name),                                             \
+	C(code_object.qualname, code_object.qualname),                                     \
+	C(code_object.linetable, code_object.linetable),                                   \
+	C(code_object.firstlineno, code_object.firstlineno),                               \
+	C(code_object.argcount, code_object.argcount),                                     \
+	C(code_object.localsplusnames, code_object.localsplusnames),                       \
+	C(code_object.localspluskinds, code_object.localspluskinds),                       \
+	C(code_object.co_code_adaptive, code_object.co_code_adaptive),                     \
+	C(pyobject.size, pyobject.size),                                                   \
+	C(pyobject.ob_type, pyobject.ob_type),                                             \
+	C(type_object.size, type_object.size),                                             \
+	C(type_object.tp_name, type_object.tp_name),                                       \
+	C(type_object.tp_repr, type_object.tp_repr),                                       \
+	C(type_object.tp_flags, type_object.tp_flags),                                     \
+	C(tuple_object.size, tuple_object.size),                                           \
+	C(tuple_object.ob_item, tuple_object.ob_item),                                     \
+	C(tuple_object.ob_size, tuple_object.ob_size),                                     \
+	C(list_object.size, list_object.size),                                             \
+	C(list_object.ob_item, list_object.ob_item),                                       \
+	C(list_object.ob_size, list_object.ob_size),                                       \
+	C(dict_object.size, dict_object.size),                                             \
+	C(dict_object.ma_keys, dict_object.ma_keys),                                       \
+	C(dict_object.ma_values, dict_object.ma_values),                                   \
+	C(float_object.size, float_object.size),                                           \
+	C(float_object.ob_fval, float_object.ob_fval),                                     \
+	C(long_object.size, long_object.size),                                             \
+	C(long_object.lv_tag, long_object.lv_tag),                                         \
+	C(long_object.ob_digit, long_object.ob_digit),                                     \
+	C(bytes_object.size, bytes_object.size),                                           \
+	C(bytes_object.ob_size, bytes_object.ob_size),                                     \
+	C(bytes_object.ob_sval, bytes_object.ob_sval),                                     \
+	C(unicode_object.size, unicode_object.size),                                       \
+	C(unicode_object.state, unicode_object.state),                                     \
+	C(unicode_object.length, unicode_object.length),                                   \
+	C(unicode_object.asciiobject_size, unicode_object.asciiobject_size)
+
+// Fields 3.14 added and 3.15 kept.
+#define COPIES_SINCE_314(C)                                                                \
+	C(interpreter_state.threads_main, interpreter_state.threads_main),                 \
+	C(interpreter_frame.stackpointer, interpreter_frame.stackpointer),                 \
+	C(set_object.size, set_object.size),                                               \
+	C(set_object.used, set_object.used),                                               \
+	C(set_object.table, set_object.table),                                             \
+	C(set_object.mask, set_object.mask),                                               \
+	C(gen_object.size, gen_object.size),                                               \
+	C(gen_object.gi_name, gen_object.gi_name),                                         \
+	C(gen_object.gi_iframe, gen_object.gi_iframe),                                     \
+	C(gen_object.gi_frame_state, gen_object.gi_frame_state),                           \
+	C(llist_node.next, llist_node.next),                                               \
+	C(llist_node.prev, llist_node.prev),                                               \
+	C(debugger_support.eval_breaker, debugger_support.eval_breaker),                   \
+	C(debugger_support.remote_debugger_support,                                        \
+	  debugger_support.remote_debugger_support),                                       \
+	C(debugger_support.remote_debugging_enabled,                                       \
+	  debugger_support.remote_debugging_enabled),                                      \
+	C(debugger_support.debugger_pending_call, debugger_support.debugger_pending_call), \
+	C(debugger_support.debugger_script_path, debugger_support.debugger_script_path),   \
+	C(debugger_support.debugger_script_path_size,                                      \
+	  debugger_support.debugger_script_path_size)
+
+// The free-threaded-only fields (gil_runtime_state_enabled, tlbc_generation, tlbc_index,
+// co_tlbc) are 0 in default builds and free-threaded builds are refused, so they are not
+// copied.
+static const struct copy copies_313[] = {COMMON_COPIES(C313)};
+static const struct copy copies_314[] = {COMMON_COPIES(C314), COPIES_SINCE_314(C314)};
+static const struct copy copies_315[] = {
+	COMMON_COPIES(C315),
+	COPIES_SINCE_314(C315),
+	C315(type_object.tp_basicsize, type_object.tp_basicsize),
+	C315(type_object.tp_dictoffset, type_object.tp_dictoffset),
+	C315(type_object.ht_cached_keys, heap_type_object.ht_cached_keys),
+	C315(unicode_object.compactunicodeobject_size,
+	     unicode_object.compactunicodeobject_size),
+};
+
+static const struct copy copies_asyncio[] = {
+	CAD(asyncio_task_object.size, asyncio_task_object.size),
+	CAD(asyncio_task_object.task_name, asyncio_task_object.task_name),
+	CAD(asyncio_future_object.fut_awaited_by, asyncio_task_object.task_awaited_by),
+	CAD(asyncio_future_object.fut_is_task, asyncio_task_object.task_is_task),
+	CAD(asyncio_future_object.fut_awaited_by_is_set,
+	    asyncio_task_object.task_awaited_by_is_set),
+	CAD(asyncio_task_object.task_coro, asyncio_task_object.task_coro),
+	CAD(asyncio_task_object.task_node, asyncio_task_object.task_node),
+	CAD(interpreter_state.asyncio_tasks_head,
+	    asyncio_interpreter_state.asyncio_tasks_head),
+	CAD(thread_state.impl_size, asyncio_thread_state.size),
+	CAD(thread_state.asyncio_running_loop, asyncio_thread_state.asyncio_running_loop),
+	CAD(thread_state.asyncio_running_task, asyncio_thread_state.asyncio_running_task),
+	CAD(thread_state.asyncio_tasks_head, asyncio_thread_state.asyncio_tasks_head),
+};
+
+// A field computed from another one: dst = src + add. Used where CPython's table has a
+// neighbour of the field we need, which is sturdier than a built-in number when a patch
+// release moves the struct.
+struct derive {
+	uint32_t dst;
+	uint32_t src;
+	uint64_t add;
+};
+
+#define D(dst, src, add) {offsetof(struct adbg_layout, dst), offsetof(struct adbg_layout, src), add}
+
+// 3.13-3.15 _PyRuntimeState: struct pyinterpreters {PyMutex mutex; head; main; next_id;}
+// then unsigned long main_thread (pycore_runtime.h / pycore_runtime_structs.h).
+#define RUNTIME_DERIVES                                                                    \
+	D(runtime_state.interpreters_main, runtime_state.interpreters_head, 8),            \
+	D(runtime_state.main_thread, runtime_state.interpreters_head, 24)
+
+static const struct derive derives_313[] = {
+	RUNTIME_DERIVES,
+	// 3.13 struct pythreads {next_unique_id; head; main; ...} (pycore_interp.h).
+	D(interpreter_state.threads_main, interpreter_state.threads_head, 8),
+	// 3.13 pycore_tstate.h: _PyThreadStateImpl {PyThreadState base; PyObject
+	// *asyncio_running_loop; ...}. PyThreadState grew from 304 (3.13.0) to 312 bytes
+	// (3.13.18: datastack_cached_chunk), so the loop moved too; following the table's
+	// thread_state.size covers every patch release. _PyThreadStateImpl is 32 bytes
+	// larger in both.
+	D(thread_state.asyncio_running_loop, thread_state.size, 0),
+	D(thread_state.impl_size, thread_state.size, 32),
+};
+
+static const struct derive derives_314[] = {RUNTIME_DERIVES};
+
+struct minor {
+	unsigned minor;
+	const struct adbg_layout *base;
+	/** sizeof _Py_DebugOffsets, 0 when the minor has none. */
+	size_t debug_size;
+	const struct copy *copies;
+	size_t ncopies;
+	const struct derive *derives;
+	size_t nderives;
+	bool has_asyncio_debug;
+};
+
+#define ARR(a) a, sizeof(a) / sizeof((a)[0])
+
+static const struct minor minors[] = {
+	{11, &layout_311, 0, NULL, 0, NULL, 0, false},
+	{12, &layout_312, 0, NULL, 0, NULL, 0, false},
+	{13, &layout_313, sizeof(struct do313), ARR(copies_313), ARR(derives_313), false},
+	{14, &layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314), true},
+	{15, &layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314), true},
+};
+
+// --- Version helpers ----------------------------------------------------------------------
+
+void adbg_version_string(uint64_t version, char *buf, size_t len)
+{
+	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
+	unsigned micro = (version >> 8) & 0xff, level = (version >> 4) & 0xf;
+	unsigned serial = version & 0xf;
+
+	if (!len)
+		return;
+	// Include/patchlevel.h: PY_RELEASE_LEVEL_ALPHA 0xA, BETA 0xB, GAMMA (rc) 0xC,
+	// FINAL 0xF.
+	switch (level) {
+	case 0xf:
+		snprintf(buf, len, "%u.%u.%u", major, minor, micro);
+		break;
+	case 0xa:
+		snprintf(buf, len, "%u.%u.%ua%u", major, minor, micro, serial);
+		break;
+	case 0xb:
+		snprintf(buf, len, "%u.%u.%ub%u", major, minor, micro, serial);
+		break;
+	case 0xc:
+		snprintf(buf, len, "%u.%u.%urc%u", major, minor, micro, serial);
+		break;
+	default:
+		snprintf(buf, len, "%u.%u.%u (release level %#x, serial %u)", major, minor,
+			 micro, level, serial);
+		break;
+	}
+}
+
+static uint64_t *field(struct adbg_layout *l, uint32_t off)
+{
+	return (uint64_t *)((char *)l + off);
+}
+
+static uint64_t field_get(const struct adbg_layout *l, uint32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)l + off, sizeof(v));
+	return v;
+}
+
+static uint64_t table_word(const void *table, uint32_t off)
+{
+	uint64_t v;
+
+	// Little-endian x86-64 target and host: the bytes are the value.
+	memcpy(&v, (const unsigned char *)table + off, sizeof(v));
+	return v;
+}
+
+static struct adbg_error *apply_copies(struct adbg_layout *l, const void *table,
+				       const struct copy *copies, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = table_word(table, copies[i].src);
+
+		// The table is untrusted: refuse values no real CPython struct reaches
+		// before anything is computed from them.
+		if (v >= MAX_PLAUSIBLE)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "%s: %s = %#" PRIx64 " is not a plausible offset",
+						 what, copies[i].name, v);
+		memcpy(field(l, copies[i].dst), &v, sizeof(v));
+	}
+	return NULL;
+}
+
+static void apply_derives(struct adbg_layout *l, const struct derive *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = field_get(l, d[i].src);
+
+		// Sources passed apply_copies (< MAX_PLAUSIBLE), so the sum cannot wrap.
+		v = v == NF ? NF : v + d[i].add;
+		memcpy(field(l, d[i].dst), &v, sizeof(v));
+	}
+}
+
+static const struct minor *find_minor(unsigned minor)
+{
+	for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++)
+		if (minors[i].minor == minor)
+			return &minors[i];
+	return NULL;
+}
+
+static struct adbg_error *check_header(const struct minor *m, uint64_t version,
+				       const void *debug_offsets, size_t debug_len)
+{
+	struct do_header h;
+	char want[48], got[48];
+
+	if (!debug_offsets)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+					 "Python 3.%u needs the target's _Py_DebugOffsets", m->minor);
+	if (debug_len < m->debug_size)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "_Py_DebugOffsets truncated: %zu bytes, Python 3.%u's is %zu",
+					 debug_len, m->minor, m->debug_size);
+	memcpy(&h, debug_offsets, sizeof(h));
+	// Include/internal/pycore_debug_offsets.h: _Py_Debug_Cookie "xdebugpy", no NUL.
+	if (memcmp(h.cookie, "xdebugpy", 8) != 0)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "_Py_DebugOffsets: bad cookie (expected \"xdebugpy\")");
+	if (h.version != version) {
+		adbg_version_string(version, want, sizeof(want));
+		adbg_version_string(h.version, got, sizeof(got));
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "_Py_DebugOffsets: version %s (%#" PRIx64
+					 ") does not match the target's %s",
+					 got, h.version, want);
+	}
+	if (h.free_threaded == 1)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "free-threaded CPython builds are not supported yet");
+	if (h.free_threaded != 0)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "_Py_DebugOffsets: free_threaded = %#" PRIx64
+					 " (expected 0 or 1)",
+					 h.free_threaded);
+	return NULL;
+}
+
+struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
+				     size_t debug_len, const void *asyncio_debug,
+				     size_t asyncio_len, struct adbg_layout *ret)
+{
+	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
+	const struct minor *m = NULL;
+	struct adbg_layout l;
+	struct adbg_error *err;
+	char vs[48];
+
+	adbg_version_string(version, vs, sizeof(vs));
+	if (version >> 32)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%#" PRIx64 " is not a Python version",
+					 version);
+	if (major == 3)
+		m = find_minor(minor);
+	if (!m)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "Python %s is not supported: aiodbg supports CPython "
+					 "3.11-3.15",
+					 vs);
+
+	l = *m->base;
+	if (m->debug_size) {
+		err = check_header(m, version, debug_offsets, debug_len);
+		if (!err)
+			err = apply_copies(&l, debug_offsets, m->copies, m->ncopies,
+					   "_Py_DebugOffsets");
+		if (err)
+			return adbg_error_wrap(err, "Python %s", vs);
+		l.from_debug_offsets = true;
+	}
+	apply_derives(&l, m->derives, m->nderives);
+
+	if (m->has_asyncio_debug && asyncio_debug) {
+		if (asyncio_len < sizeof(struct asyncio_debug))
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "Python %s: AsyncioDebug truncated: %zu bytes, "
+						 "expected %zu",
+						 vs, asyncio_len, sizeof(struct asyncio_debug));
+		err = apply_copies(&l, asyncio_debug, copies_asyncio,
+				   sizeof(copies_asyncio) / sizeof(copies_asyncio[0]),
+				   "AsyncioDebug");
+		if (err)
+			return adbg_error_wrap(err, "Python %s", vs);
+		// Both tables come from one build: sizeof(PyInterpreterState) must agree.
+		if (table_word(asyncio_debug, offsetof(struct asyncio_debug,
+						       asyncio_interpreter_state.size)) !=
+		    l.interpreter_state.size)
+			return adbg_error_create(
+				ADBG_ERR_BAD_DATA,
+				"Python %s: AsyncioDebug's PyInterpreterState size %" PRIu64
+				" differs from _Py_DebugOffsets' %" PRIu64
+				" (mismatched _asyncio module?)",
+				vs,
+				table_word(asyncio_debug,
+					   offsetof(struct asyncio_debug,
+						    asyncio_interpreter_state.size)),
+				l.interpreter_state.size);
+		l.from_asyncio_debug = true;
+	} else if (m->has_asyncio_debug) {
+		// Without the section (asyncio not imported yet, or its file unreadable)
+		// nothing says where the task lists are; leave them unknown rather than
+		// guess, since PyInterpreterState is not stable across patch releases.
+		l.asyncio_task_object.size = NF;
+		l.asyncio_task_object.task_name = NF;
+		l.asyncio_task_object.task_coro = NF;
+		l.asyncio_task_object.task_node = NF;
+		l.asyncio_future_object.fut_awaited_by = NF;
+		l.asyncio_future_object.fut_is_task = NF;
+		l.asyncio_future_object.fut_awaited_by_is_set = NF;
+		l.interpreter_state.asyncio_tasks_head = NF;
+		l.thread_state.asyncio_running_loop = NF;
+		l.thread_state.asyncio_running_task = NF;
+		l.thread_state.asyncio_tasks_head = NF;
+		l.thread_state.impl_size = NF;
+	}
+
+	l.version = version;
+	l.major = major;
+	l.minor = minor;
+	l.micro = (version >> 8) & 0xff;
+	l.free_threaded = false;
+
+	err = adbg_layout_validate(&l);
+	if (err)
+		return adbg_error_wrap(err, "Python %s", vs);
+	*ret = l;
+	return NULL;
+}
+
+// --- Validation ---------------------------------------------------------------------------
+
+// Bound for fields of structs whose size no table gives (dict keys header, PyHeapTypeObject
+// tail, ...): generous, but still catches garbage.
+#define SMALL_STRUCT 4096
+
+// One offset field: it must fit with `width` bytes inside the struct whose size is the
+// layout field `bound` (or inside `fixed` bytes when bound is NO_BOUND), aligned to width.
+struct field_check {
+	uint32_t off;
+	uint32_t bound;
+	uint32_t fixed;
+	uint8_t width;
+	const char *name;
+	const char *in;
+};
+
+#define NO_BOUND UINT32_MAX
+#define L(f) offsetof(struct adbg_layout, f)
+#define FB(f, b, w, in) {L(f), L(b), 0, w, #f, in}
+#define FF(f, n, w, in) {L(f), NO_BOUND, n, w, #f, in}
+
+static const struct field_check field_checks[] = {
+	FB(runtime_state.finalizing, runtime_state.size, 8, "_PyRuntimeState"),
+	FB(runtime_state.interpreters_head, runtime_state.size, 8, "_PyRuntimeState"),
+	FB(runtime_state.interpreters_main, runtime_state.size, 8, "_PyRuntimeState"),
+	FB(runtime_state.main_thread, runtime_state.size, 8, "_PyRuntimeState"),
+	FB(runtime_state.ceval_gil, runtime_state.size, 8, "_PyRuntimeState"),
+	FB(interpreter_state.id, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.next, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.threads_head, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.threads_main, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.imports_modules, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.sysdict, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.builtins, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.ceval_gil, interpreter_state.size, 8, "PyInterpreterState"),
+	FB(interpreter_state.gil_runtime_state, interpreter_state.size, 8,
+	   "PyInterpreterState"),
+	FB(interpreter_state.gil_runtime_state_enabled, interpreter_state.size, 4,
+	   "PyInterpreterState"),
+	FB(interpreter_state.gil_runtime_state_locked, interpreter_state.size, 4,
+	   "PyInterpreterState"),
+	FB(interpreter_state.gil_runtime_state_holder, interpreter_state.size, 8,
+	   "PyInterpreterState"),
+	FB(interpreter_state.asyncio_tasks_head, interpreter_state.size, 8,
+	   "PyInterpreterState"),
+	FB(thread_state.prev, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.next, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.interp, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.current_frame, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.cframe, thread_state.size, 8, "PyThreadState"),
+	FF(thread_state.cframe_current_frame, 64, 8, "_PyCFrame"),
+	FB(thread_state.thread_id, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.native_thread_id, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.datastack_chunk, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.status, thread_state.size, 4, "PyThreadState"),
+	FB(thread_state.dict, thread_state.size, 8, "PyThreadState"),
+	FB(thread_state.asyncio_running_loop, thread_state.impl_size, 8, "_PyThreadStateImpl"),
+	FB(thread_state.asyncio_running_task, thread_state.impl_size, 8, "_PyThreadStateImpl"),
+	FB(thread_state.asyncio_tasks_head, thread_state.impl_size, 16, "_PyThreadStateImpl"),
+	FF(gil_state.locked, 256, 4, "struct _gil_runtime_state"),
+	FF(gil_state.last_holder, 256, 8, "struct _gil_runtime_state"),
+	FB(interpreter_frame.previous, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.executable, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.globals, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.locals, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.instr_ptr, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.localsplus, interpreter_frame.size, 8, "_PyInterpreterFrame"),
+	FB(interpreter_frame.owner, interpreter_frame.size, 1, "_PyInterpreterFrame"),
+	FB(interpreter_frame.stackpointer, interpreter_frame.size, 4, "_PyInterpreterFrame"),
+	FB(interpreter_frame.tlbc_index, interpreter_frame.size, 4, "_PyInterpreterFrame"),
+	FB(code_object.flags, code_object.size, 4, "PyCodeObject"),
+	FB(code_object.filename, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.name, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.qualname, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.linetable, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.firstlineno, code_object.size, 4, "PyCodeObject"),
+	FB(code_object.argcount, code_object.size, 4, "PyCodeObject"),
+	FB(code_object.nlocalsplus, code_object.size, 4, "PyCodeObject"),
+	FB(code_object.localsplusnames, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.localspluskinds, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.firsttraceable, code_object.size, 4, "PyCodeObject"),
+	FB(code_object.co_code_adaptive, code_object.size, 2, "PyCodeObject"),
+	FB(code_object.co_tlbc, code_object.size, 8, "PyCodeObject"),
+	FB(pyobject.ob_refcnt, pyobject.size, 8, "PyObject"),
+	FB(pyobject.ob_type, pyobject.size, 8, "PyObject"),
+	FB(type_object.tp_name, type_object.size, 8, "PyTypeObject"),
+	FB(type_object.tp_basicsize, type_object.size, 8, "PyTypeObject"),
+	FB(type_object.tp_flags, type_object.size, 8, "PyTypeObject"),
+	FB(type_object.tp_base, type_object.size, 8, "PyTypeObject"),
+	FB(type_object.tp_dictoffset, type_object.size, 8, "PyTypeObject"),
+	FB(type_object.tp_repr, type_object.size, 8, "PyTypeObject"),
+	FF(type_object.ht_cached_keys, SMALL_STRUCT, 8, "PyHeapTypeObject"),
+	FF(type_object.ht_module, SMALL_STRUCT, 8, "PyHeapTypeObject"),
+	FF(type_object.ht_qualname, SMALL_STRUCT, 8, "PyHeapTypeObject"),
+	FB(tuple_object.ob_item, tuple_object.size, 8, "PyTupleObject"),
+	FB(tuple_object.ob_size, tuple_object.size, 8, "PyTupleObject"),
+	FB(list_object.ob_item, list_object.size, 8, "PyListObject"),
+	FB(list_object.ob_size, list_object.size, 8, "PyListObject"),
+	FB(set_object.used, set_object.size, 8, "PySetObject"),
+	FB(set_object.table, set_object.size, 8, "PySetObject"),
+	FB(set_object.mask, set_object.size, 8, "PySetObject"),
+	FB(dict_object.ma_used, dict_object.size, 8, "PyDictObject"),
+	FB(dict_object.ma_keys, dict_object.size, 8, "PyDictObject"),
+	FB(dict_object.ma_values, dict_object.size, 8, "PyDictObject"),
+	FF(dict_values.values, 64, 8, "PyDictValues"),
+	FF(dict_keys.dk_log2_size, 64, 1, "PyDictKeysObject"),
+	FF(dict_keys.dk_log2_index_bytes, 64, 1, "PyDictKeysObject"),
+	FF(dict_keys.dk_kind, 64, 1, "PyDictKeysObject"),
+	FF(dict_keys.dk_nentries, 64, 8, "PyDictKeysObject"),
+	FF(dict_keys.dk_indices, 64, 1, "PyDictKeysObject"),
+	FB(float_object.ob_fval, float_object.size, 8, "PyFloatObject"),
+	FB(long_object.lv_tag, long_object.size, 8, "PyLongObject"),
+	FB(long_object.ob_digit, long_object.size, 4, "PyLongObject"),
+	FB(bytes_object.ob_size, bytes_object.size, 8, "PyBytesObject"),
+	FB(bytes_object.ob_sval, bytes_object.size, 1, "PyBytesObject"),
+	FB(unicode_object.state, unicode_object.size, 4, "PyUnicodeObject"),
+	FB(unicode_object.length, unicode_object.size, 8, "PyUnicodeObject"),
+	FB(gen_object.gi_code, gen_object.size, 8, "PyGenObject"),
+	FB(gen_object.gi_name, gen_object.size, 8, "PyGenObject"),
+	FB(gen_object.gi_qualname, gen_object.size, 8, "PyGenObject"),
+	FB(gen_object.gi_iframe, gen_object.size, 8, "PyGenObject"),
+	FB(gen_object.gi_frame_state, gen_object.size, 1, "PyGenObject"),
+	FF(llist_node.next, 16, 8, "struct llist_node"),
+	FF(llist_node.prev, 16, 8, "struct llist_node"),
+	FF(weakref_object.wr_object, 256, 8, "PyWeakReference"),
+	FF(module_object.md_dict, 256, 8, "PyModuleObject"),
+	FF(module_object.md_state, 256, 8, "PyModuleObject"),
+	FF(cfunction_object.m_ml, 256, 8, "PyCFunctionObject"),
+	FF(cfunction_object.m_self, 256, 8, "PyCFunctionObject"),
+	FF(cfunction_object.ml_name, 32, 8, "PyMethodDef"),
+	FB(asyncio_future_object.fut_loop, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_callback0, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_context0, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_callbacks, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_exception, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_result, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_cancel_msg, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_cancelled_exc, asyncio_future_object.size, 8,
+	   "FutureObj"),
+	FB(asyncio_future_object.fut_state, asyncio_future_object.size, 4, "FutureObj"),
+	FB(asyncio_future_object.fut_awaited_by, asyncio_future_object.size, 8, "FutureObj"),
+	FB(asyncio_future_object.fut_awaited_by_is_set, asyncio_future_object.size, 1,
+	   "FutureObj"),
+	FB(asyncio_future_object.fut_is_task, asyncio_future_object.size, 1, "FutureObj"),
+	FB(asyncio_task_object.task_fut_waiter, asyncio_task_object.size, 8, "TaskObj"),
+	FB(asyncio_task_object.task_coro, asyncio_task_object.size, 8, "TaskObj"),
+	FB(asyncio_task_object.task_name, asyncio_task_object.size, 8, "TaskObj"),
+	FB(asyncio_task_object.task_context, asyncio_task_object.size, 8, "TaskObj"),
+	FB(asyncio_task_object.task_must_cancel, asyncio_task_object.size, 1, "TaskObj"),
+	FB(asyncio_task_object.task_num_cancels_requested, asyncio_task_object.size, 4,
+	   "TaskObj"),
+	FB(asyncio_task_object.task_node, asyncio_task_object.size, 16, "TaskObj"),
+	FF(asyncio_module_state.current_tasks, SMALL_STRUCT, 8, "asyncio_state"),
+	FF(asyncio_module_state.scheduled_tasks, SMALL_STRUCT, 8, "asyncio_state"),
+	FF(asyncio_module_state.eager_tasks, SMALL_STRUCT, 8, "asyncio_state"),
+	FB(debugger_support.eval_breaker, thread_state.size, 8, "PyThreadState"),
+	FB(debugger_support.remote_debugger_support, thread_state.size, 4, "PyThreadState"),
+	FB(debugger_support.remote_debugging_enabled, interpreter_state.size, 4,
+	   "PyInterpreterState"),
+	FF(debugger_support.debugger_pending_call, SMALL_STRUCT, 4, "_PyRemoteDebuggerSupport"),
+	FF(debugger_support.debugger_script_path, SMALL_STRUCT, 1, "_PyRemoteDebuggerSupport"),
+};
+
+// Struct sizes: each must be known-or-absent and plausible.
+struct size_check {
+	uint32_t off;
+	const char *name;
+};
+
+#define S(f) {L(f), #f}
+
+static const struct size_check size_checks[] = {
+	S(runtime_state.size),        S(interpreter_state.size),  S(thread_state.size),
+	S(thread_state.impl_size),    S(interpreter_frame.size),  S(code_object.size),
+	S(pyobject.size),             S(type_object.size),        S(tuple_object.size),
+	S(list_object.size),          S(set_object.size),         S(dict_object.size),
+	S(float_object.size),         S(long_object.size),        S(bytes_object.size),
+	S(unicode_object.size),       S(unicode_object.asciiobject_size),
+	S(unicode_object.compactunicodeobject_size),              S(gen_object.size),
+	S(asyncio_future_object.size), S(asyncio_task_object.size),
+	S(debugger_support.debugger_script_path_size),
+};
+
+// What every reader needs on every version: a table without these is unusable.
+static const struct size_check required[] = {
+	S(runtime_state.interpreters_head), S(interpreter_state.next),
+	S(interpreter_state.threads_head),  S(thread_state.next),
+	S(thread_state.native_thread_id),   S(interpreter_frame.previous),
+	S(interpreter_frame.executable),    S(interpreter_frame.instr_ptr),
+	S(interpreter_frame.owner),         S(interpreter_frame.localsplus),
+	S(interpreter_frame.stackpointer),  S(code_object.filename),
+	S(code_object.qualname),            S(code_object.linetable),
+	S(code_object.firstlineno),         S(code_object.co_code_adaptive),
+	S(pyobject.size),                   S(pyobject.ob_type),
+	S(type_object.tp_name),             S(type_object.tp_flags),
+	S(type_object.tp_base),             S(unicode_object.state),
+	S(unicode_object.length),           S(gen_object.gi_iframe),
+	S(gen_object.gi_frame_state),       S(asyncio_future_object.size),
+	S(asyncio_future_object.fut_state), S(asyncio_task_object.task_fut_waiter),
+};
+
+static struct adbg_error *bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static struct adbg_error *bad(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return adbg_error_create(ADBG_ERR_BAD_DATA, "layout: %s", msg);
+}
+
+static bool single_bit(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static struct adbg_error *check_distinct(const char *what, const int *vals, const char *const *names,
+					 size_t n, int absent)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i] == absent)
+			continue;
+		for (size_t j = i + 1; j < n; j++)
+			if (vals[j] == vals[i])
+				return bad("%s.%s and %s.%s are both %d", what, names[i], what,
+					   names[j], vals[i]);
+	}
+	return NULL;
+}
+
+struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
+{
+	struct adbg_error *err;
+
+	if (l->major != 3 || l->minor < 11 || l->minor > 15)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "layout: Python %u.%u",
+					 l->major, l->minor);
+
+	for (size_t i = 0; i < sizeof(size_checks) / sizeof(size_checks[0]); i++) {
+		uint64_t v = field_get(l, size_checks[i].off);
+
+		if (v != NF && (v == 0 || v >= MAX_PLAUSIBLE))
+			return bad("%s = %#" PRIx64 " is not a plausible size", size_checks[i].name,
+				   v);
+	}
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (field_get(l, required[i].off) == NF)
+			return bad("%s is missing", required[i].name);
+	if (l->thread_state.current_frame == NF &&
+	    (l->thread_state.cframe == NF || l->thread_state.cframe_current_frame == NF))
+		return bad("no way from a thread to its frames");
+
+	for (size_t i = 0; i < sizeof(field_checks) / sizeof(field_checks[0]); i++) {
+		const struct field_check *c = &field_checks[i];
+		uint64_t v = field_get(l, c->off);
+		uint64_t size = c->bound == NO_BOUND ? c->fixed : field_get(l, c->bound);
+
+		if (v == NF)
+			continue;
+		if (size == NF)
+			size = MAX_PLAUSIBLE;
+		if (v >= MAX_PLAUSIBLE || v + c->width > size)
+			return bad("%s = %" PRIu64 " does not fit in %s (%" PRIu64 " bytes)",
+				   c->name, v, c->in, size);
+		// Natural alignment, at most a word (llist nodes are two words).
+		if (v % (c->width > 8 ? 8 : c->width))
+			return bad("%s = %" PRIu64 " is not aligned for its type", c->name, v);
+	}
+
+	// Object headers: PyObject is {ob_refcnt, ob_type} (FT: more before ob_type), and
+	// every PyVarObject/float/long field follows it. A table parsed with the wrong
+	// per-minor definition fails these first.
+	if (l->pyobject.ob_type == NF || l->pyobject.ob_type + 8 != l->pyobject.size)
+		return bad("pyobject.ob_type = %" PRIu64 " is not the last word of PyObject (%" PRIu64
+			   " bytes)",
+			   l->pyobject.ob_type, l->pyobject.size);
+	{
+		static const struct {
+			uint32_t off;
+			const char *name;
+		} after_head[] = {
+			S(tuple_object.ob_size), S(list_object.ob_size), S(bytes_object.ob_size),
+			S(float_object.ob_fval), S(long_object.lv_tag), S(dict_object.ma_used),
+			S(unicode_object.length), S(weakref_object.wr_object),
+			S(module_object.md_dict), S(cfunction_object.m_ml),
+			S(asyncio_future_object.fut_loop),
+		};
+
+		for (size_t i = 0; i < sizeof(after_head) / sizeof(after_head[0]); i++) {
+			uint64_t v = field_get(l, after_head[i].off);
+
+			if (v != l->pyobject.size)
+				return bad("%s = %" PRIu64 " but the object header is %" PRIu64
+					   " bytes",
+					   after_head[i].name, v, l->pyobject.size);
+		}
+	}
+
+	if (l->unicode_object.asciiobject_size == NF ||
+	    l->unicode_object.compactunicodeobject_size == NF ||
+	    l->unicode_object.asciiobject_size > l->unicode_object.compactunicodeobject_size ||
+	    l->unicode_object.compactunicodeobject_size > l->unicode_object.size)
+		return bad("unicode sizes inconsistent: ascii %" PRIu64 ", compact %" PRIu64
+			   ", object %" PRIu64,
+			   l->unicode_object.asciiobject_size,
+			   l->unicode_object.compactunicodeobject_size, l->unicode_object.size);
+	if (!l->unicode_object.kind_mask || l->unicode_object.kind_shift > 24 ||
+	    !single_bit(l->unicode_object.compact_bit) || !single_bit(l->unicode_object.ascii_bit) ||
+	    l->unicode_object.compact_bit == l->unicode_object.ascii_bit ||
+	    ((l->unicode_object.compact_bit | l->unicode_object.ascii_bit) &
+	     (l->unicode_object.kind_mask << l->unicode_object.kind_shift)))
+		return bad("unicode state bits overlap");
+
+	if (l->asyncio_task_object.size != NF && l->asyncio_future_object.size != NF &&
+	    l->asyncio_task_object.size < l->asyncio_future_object.size)
+		return bad("TaskObj (%" PRIu64 " bytes) is smaller than FutureObj (%" PRIu64 ")",
+			   l->asyncio_task_object.size, l->asyncio_future_object.size);
+	if (l->asyncio_task_object.task_must_cancel_mask &&
+	    !single_bit(l->asyncio_task_object.task_must_cancel_mask))
+		return bad("asyncio_task_object.task_must_cancel_mask %#x is not one bit",
+			   l->asyncio_task_object.task_must_cancel_mask);
+	if (l->interpreter_state.asyncio_tasks_head != NF &&
+	    l->thread_state.asyncio_tasks_head == NF)
+		return bad("asyncio task lists half described");
+	if (l->stackref_tag_mask > 7)
+		return bad("stackref_tag_mask %#" PRIx64, l->stackref_tag_mask);
+	if (l->interpreter_frame.awaited_depth < 1 || l->interpreter_frame.awaited_depth > 4)
+		return bad("interpreter_frame.awaited_depth %u", l->interpreter_frame.awaited_depth);
+	if (l->managed_dict > ADBG_MANAGED_DICT_313 || l->interpreter_frame.instr_kind > ADBG_INSTR_CURRENT ||
+	    l->interpreter_frame.stack_kind > ADBG_STACK_POINTER)
+		return bad("bad kind enum");
+
+	// Enum values: distinct, and within the C type that stores them.
+	{
+		const int st[] = {l->frame_state.created, l->frame_state.suspended,
+				  l->frame_state.suspended_yield_from,
+				  l->frame_state.suspended_yield_from_locked,
+				  l->frame_state.executing, l->frame_state.completed,
+				  l->frame_state.cleared};
+		static const char *const stn[] = {"created", "suspended", "suspended_yield_from",
+						  "suspended_yield_from_locked", "executing",
+						  "completed", "cleared"};
+		const int ow[] = {l->frame_owner.thread, l->frame_owner.generator,
+				  l->frame_owner.frame_object, l->frame_owner.cstack,
+				  l->frame_owner.interpreter};
+		static const char *const own[] = {"thread", "generator", "frame_object", "cstack",
+						  "interpreter"};
+		const int fs[] = {l->future_state.pending, l->future_state.cancelled,
+				  l->future_state.finished};
+		static const char *const fsn[] = {"pending", "cancelled", "finished"};
+
+		for (size_t i = 0; i < 7; i++)
+			if (st[i] != NO_STATE && (st[i] < INT8_MIN + 1 || st[i] > INT8_MAX))
+				return bad("frame_state.%s = %d is not an int8", stn[i], st[i]);
+		for (size_t i = 0; i < 5; i++)
+			if (ow[i] < -1 || ow[i] > 255)
+				return bad("frame_owner.%s = %d is not a char", own[i], ow[i]);
+		if (l->frame_state.created == NO_STATE || l->frame_state.suspended == NO_STATE ||
+		    l->frame_state.executing == NO_STATE || l->frame_state.cleared == NO_STATE ||
+		    l->frame_owner.generator < 0)
+			return bad("frame state/owner enums incomplete");
+		err = check_distinct("frame_state", st, stn, 7, NO_STATE);
+		if (!err)
+			err = check_distinct("frame_owner", ow, own, 5, -1);
+		if (!err)
+			err = check_distinct("future_state", fs, fsn, 3, INT8_MIN);
+		if (err)
+			return err;
+	}
+
+	// Type flag bits: single, distinct bits (0 = the version has no such flag).
+	{
+		const uint64_t *b = &l->tp_flags_bits.long_subclass;
+		size_t n = sizeof(l->tp_flags_bits) / sizeof(uint64_t);
+		uint64_t seen = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (!b[i])
+				continue;
+			if (!single_bit(b[i]) || (seen & b[i]))
+				return bad("tp_flags_bits word %zu = %#" PRIx64
+					   " is not a fresh single bit",
+					   i, b[i]);
+			seen |= b[i];
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,2177 @@
+// SPDX-License-Identifier: MIT
+// Readers for Python objects in target memory (see objects.h): copy, check, decode.
+#include "objects.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "code.h"
+
+// Largest fixed part of an object we copy at once. Type objects are the biggest thing
+// read through it (tp_dictoffset is at 288 on 3.11-3.15).
+#define RBUF_MAX 512
+// Items read from the target per chunk by the sequence, set and dict walks.
+#define CHUNK_ITEMS 512
+
+// Include/internal/pycore_dict.h (3.11-3.15): DICT_KEYS_GENERAL, _UNICODE, _SPLIT, and
+// the entry structs PyDictKeyEntry {hash, key, value} and PyDictUnicodeEntry {key, value}.
+enum { DK_GENERAL = 0, DK_UNICODE = 1, DK_SPLIT = 2 };
+#define GENERAL_ENTRY_SIZE 24
+#define UNICODE_ENTRY_SIZE 16
+// Include/cpython/setobject.h (3.11-3.15): setentry {PyObject *key; Py_hash_t hash;}.
+#define SET_ENTRY_SIZE 16
+// Objects/longobject.c (3.11-3.15): 30-bit digits stored in uint32_t.
+#define LONG_SHIFT 30
+#define LONG_DIGIT_MASK ((1u << LONG_SHIFT) - 1)
+// 3.12+ Include/internal/pycore_long.h: lv_tag low 2 bits are the sign (0 positive,
+// 1 zero, 2 negative), bit 2 is 3.14's immortality flag, the digit count is tag >> 3.
+#define LV_SIGN_MASK 3u
+#define LV_SIGN_ZERO 1u
+#define LV_SIGN_NEGATIVE 2u
+#define LV_NON_SIZE_BITS 3
+
+// ---------------------------------------------------------------------------------------
+// Local copies of remote objects and bounds-checked field access.
+
+struct rbuf {
+	uint64_t addr;
+	size_t len;
+	uint8_t data[RBUF_MAX];
+};
+
+// The end of a field [off, off + width) when it can be read through an rbuf, else cur:
+// a field that does not exist or lies beyond RBUF_MAX is then refused by the accessor.
+static size_t span(size_t cur, uint64_t off, size_t width)
+{
+	if (off == ADBG_NO_FIELD || off > RBUF_MAX - width)
+		return cur;
+	return off + width > cur ? (size_t)off + width : cur;
+}
+
+static struct adbg_error *check_ptr(uint64_t addr, const char *what)
+{
+	if (!addr)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%s is NULL", what);
+	// Every object CPython allocates is at least pointer-aligned; anything else is
+	// garbage and must not be chased.
+	if (addr & 7)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%s %#" PRIx64 " is misaligned", what,
+					 addr);
+	return NULL;
+}
+
+static struct adbg_error *rbuf_read(struct adbg_target *t, uint64_t addr, size_t len,
+				    struct rbuf *b)
+{
+	struct adbg_error *err;
+
+	if (!len || len > sizeof(b->data))
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "layout: no readable fields (object span %zu bytes)", len);
+	err = adbg_target_read(t, addr, b->data, len);
+	if (err)
+		return err;
+	b->addr = addr;
+	b->len = len;
+	return NULL;
+}
+
+static struct adbg_error *rbuf_get(const struct rbuf *b, uint64_t off, void *out, size_t n)
+{
+	if (off == ADBG_NO_FIELD || off > b->len || n > b->len - off)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "object at %#" PRIx64 ": field offset %#" PRIx64
+					 " outside the %zu bytes read (layout)",
+					 b->addr, off, b->len);
+	memcpy(out, b->data + off, n);
+	return NULL;
+}
+
+static struct adbg_error *rbuf_u64(const struct rbuf *b, uint64_t off, uint64_t *ret)
+{
+	return rbuf_get(b, off, ret, sizeof(*ret));
+}
+
+static struct adbg_error *rbuf_i64(const struct rbuf *b, uint64_t off, int64_t *ret)
+{
+	return rbuf_get(b, off, ret, sizeof(*ret));
+}
+
+static struct adbg_error *rbuf_u32(const struct rbuf *b, uint64_t off, uint32_t *ret)
+{
+	return rbuf_get(b, off, ret, sizeof(*ret));
+}
+
+static struct adbg_error *rbuf_u8(const struct rbuf *b, uint64_t off, uint8_t *ret)
+{
+	return rbuf_get(b, off, ret, sizeof(*ret));
+}
+
+// Read count pointer-sized words at addr into out, in chunks.
+static struct adbg_error *read_words(struct adbg_target *t, uint64_t addr, size_t count,
+				     uint64_t *out)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		size_t n = count - done > CHUNK_ITEMS ? CHUNK_ITEMS : count - done;
+		struct adbg_error *err = adbg_target_read(t, addr + done * 8, out + done, n * 8);
+
+		if (err)
+			return err;
+		done += n;
+	}
+	return NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+// Types.
+
+struct type_info {
+	uint64_t addr;
+	uint64_t flags;
+	uint64_t base;
+	uint64_t name;
+	int64_t basicsize;
+	int64_t dictoffset;
+};
+
+static struct adbg_error *read_type(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t type, struct type_info *ret)
+{
+	const typeof(l->type_object) *to = &l->type_object;
+	struct type_info ti = { .addr = type };
+	struct rbuf b;
+	size_t n = 0;
+	struct adbg_error *err = check_ptr(type, "type");
+
+	if (err)
+		return err;
+	n = span(n, to->tp_name, 8);
+	n = span(n, to->tp_flags, 8);
+	n = span(n, to->tp_base, 8);
+	n = span(n, to->tp_basicsize, 8);
+	n = span(n, to->tp_dictoffset, 8);
+	if ((err = rbuf_read(t, type, n, &b)) || (err = rbuf_u64(&b, to->tp_name, &ti.name)) ||
+	    (err = rbuf_u64(&b, to->tp_flags, &ti.flags)) ||
+	    (err = rbuf_u64(&b, to->tp_base, &ti.base)) ||
+	    (err = rbuf_i64(&b, to->tp_basicsize, &ti.basicsize)) ||
+	    (err = rbuf_i64(&b, to->tp_dictoffset, &ti.dictoffset)))
+		return adbg_error_wrap(err, "type at %#" PRIx64, type);
+	*ret = ti;
+	return NULL;
+}
+
+// Copy tp_name into buf (cut to fit).
+static struct adbg_error *read_type_name(struct adbg_target *t, const struct type_info *ti,
+					 char *buf, size_t size)
+{
+	char *name;
+	struct adbg_error *err;
+
+	// tp_name is a char * and need not be aligned; only NULL is refused.
+	if (!ti->name)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "type at %#" PRIx64 ": tp_name is NULL",
+					 ti->addr);
+	err = adbg_read_cstr(t, ti->name, ADBG_OBJ_MAX_TYPE_NAME, &name);
+	if (err)
+		return adbg_error_wrap(err, "type at %#" PRIx64 ": tp_name", ti->addr);
+	snprintf(buf, size, "%s", name);
+	free(name);
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l,
+				 uint64_t obj, uint64_t *ret)
+{
+	uint64_t type;
+	struct adbg_error *err = check_ptr(obj, "object");
+
+	if (!err)
+		err = adbg_read_u64(t, obj + l->pyobject.ob_type, &type);
+	if (!err)
+		err = check_ptr(type, "ob_type");
+	if (err)
+		return adbg_error_wrap(err, "object at %#" PRIx64, obj);
+	*ret = type;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_type_name(struct adbg_target *t, const struct adbg_layout *l,
+				      uint64_t obj, char **ret)
+{
+	char buf[ADBG_OBJ_MAX_TYPE_NAME + 1];
+	struct type_info ti;
+	uint64_t type;
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &type);
+	char *s;
+
+	if (!err)
+		err = read_type(t, l, type, &ti);
+	if (!err)
+		err = read_type_name(t, &ti, buf, sizeof(buf));
+	if (err)
+		return adbg_error_wrap(err, "object at %#" PRIx64, obj);
+	s = strdup(buf);
+	if (!s)
+		return &adbg_error_nomem;
+	*ret = s;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_type_flags(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t type, uint64_t *ret)
+{
+	struct type_info ti;
+	struct adbg_error *err = read_type(t, l, type, &ti);
+
+	if (err)
+		return err;
+	*ret = ti.flags;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_has_type_flags(struct adbg_target *t, const struct adbg_layout *l,
+					   uint64_t obj, uint64_t flags, bool *ret)
+{
+	uint64_t type, tf;
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &type);
+
+	if (!err)
+		err = adbg_obj_type_flags(t, l, type, &tf);
+	if (err)
+		return err;
+	// A flag the layout does not know (0) never matches.
+	*ret = flags && (tf & flags) == flags;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_is_subtype(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t type, uint64_t base, bool *ret)
+{
+	uint64_t seen[ADBG_OBJ_MAX_TYPE_DEPTH];
+	uint64_t cur = type;
+	unsigned depth;
+
+	// tp_base is the "solid base": the chain through which instance layouts are
+	// inherited (Objects/typeobject.c best_base), which is what a C-level check needs.
+	// Mixins reachable only through tp_mro are not followed.
+	for (depth = 0; depth < ADBG_OBJ_MAX_TYPE_DEPTH; depth++) {
+		struct type_info ti;
+		struct adbg_error *err;
+
+		if (cur == base) {
+			*ret = true;
+			return NULL;
+		}
+		for (unsigned i = 0; i < depth; i++)
+			if (seen[i] == cur)
+				return adbg_error_create(ADBG_ERR_BAD_DATA,
+							 "type at %#" PRIx64
+							 ": tp_base chain loops at %#" PRIx64,
+							 type, cur);
+		seen[depth] = cur;
+		err = read_type(t, l, cur, &ti);
+		if (err)
+			return adbg_error_wrap(err, "type at %#" PRIx64 ": walking tp_base", type);
+		if (!ti.base) {
+			*ret = false;
+			return NULL;
+		}
+		cur = ti.base;
+	}
+	return adbg_error_create(ADBG_ERR_BAD_DATA,
+				 "type at %#" PRIx64 ": tp_base chain longer than %d", type,
+				 ADBG_OBJ_MAX_TYPE_DEPTH);
+}
+
+struct adbg_error *adbg_obj_is_instance(struct adbg_target *t, const struct adbg_layout *l,
+					uint64_t obj, uint64_t type, bool *ret)
+{
+	uint64_t ot;
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &ot);
+
+	if (err)
+		return err;
+	return adbg_obj_is_subtype(t, l, ot, type, ret);
+}
+
+// Builtins recognised by the name of a static type (those without a tp_flags bit).
+// Names from the tp_name of each type in Objects/*.c, 3.11-3.15.
+static const struct {
+	const char *name;
+	enum adbg_obj_kind kind;
+} named_kinds[] = {
+	{ "NoneType", ADBG_OBJ_NONE },
+	{ "bool", ADBG_OBJ_BOOL },
+	{ "float", ADBG_OBJ_FLOAT },
+	{ "set", ADBG_OBJ_SET },
+	{ "frozenset", ADBG_OBJ_FROZENSET },
+	{ "weakref.ReferenceType", ADBG_OBJ_WEAKREF },
+	{ "weakref", ADBG_OBJ_WEAKREF },
+	{ "module", ADBG_OBJ_MODULE },
+	{ "code", ADBG_OBJ_CODE },
+	{ "ellipsis", ADBG_OBJ_ELLIPSIS },
+	{ "NotImplementedType", ADBG_OBJ_NOTIMPLEMENTED },
+};
+
+static enum adbg_obj_kind kind_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(named_kinds) / sizeof(named_kinds[0]); i++)
+		if (!strcmp(name, named_kinds[i].name))
+			return named_kinds[i].kind;
+	return ADBG_OBJ_OTHER;
+}
+
+struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_layout *l,
+				     uint64_t obj, struct adbg_obj_class *ret)
+{
+	const typeof(l->tp_flags_bits) *fb = &l->tp_flags_bits;
+	static const struct {
+		size_t bit_offset;
+		enum adbg_obj_kind kind;
+		const char *name;
+	} flag_kinds[] = {
+		{ offsetof(typeof(*fb), long_subclass), ADBG_OBJ_INT, "int" },
+		{ offsetof(typeof(*fb), unicode_subclass), ADBG_OBJ_STR, "str" },
+		{ offsetof(typeof(*fb), bytes_subclass), ADBG_OBJ_BYTES, "bytes" },
+		{ offsetof(typeof(*fb), tuple_subclass), ADBG_OBJ_TUPLE, "tuple" },
+		{ offsetof(typeof(*fb), list_subclass), ADBG_OBJ_LIST, "list" },
+		{ offsetof(typeof(*fb), dict_subclass), ADBG_OBJ_DICT, "dict" },
+		{ offsetof(typeof(*fb), type_subclass), ADBG_OBJ_TYPE, "type" },
+	};
+	struct adbg_obj_class c = { .kind = ADBG_OBJ_OTHER };
+	struct type_info ti, cur;
+	char name[ADBG_OBJ_MAX_TYPE_NAME + 1];
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &c.type);
+	unsigned depth;
+
+	if (!err)
+		err = read_type(t, l, c.type, &ti);
+	if (!err)
+		err = read_type_name(t, &ti, name, sizeof(name));
+	if (err)
+		return adbg_error_wrap(err, "object at %#" PRIx64, obj);
+	c.tp_flags = ti.flags;
+	snprintf(c.type_name, sizeof(c.type_name), "%.*s", (int)sizeof(c.type_name) - 1, name);
+	bool heap = fb->heaptype && (ti.flags & fb->heaptype);
+
+	for (size_t i = 0; i < sizeof(flag_kinds) / sizeof(flag_kinds[0]); i++) {
+		uint64_t bit;
+
+		memcpy(&bit, (const char *)fb + flag_kinds[i].bit_offset, sizeof(bit));
+		if (bit && (ti.flags & bit)) {
+			c.kind = flag_kinds[i].kind;
+			c.exact = !heap && !strcmp(name, flag_kinds[i].name);
+			// bool is the one static int subclass with a repr of its own.
+			if (c.kind == ADBG_OBJ_INT && !heap && !strcmp(name, "bool")) {
+				c.kind = ADBG_OBJ_BOOL;
+				c.exact = true;
+			}
+			*ret = c;
+			return NULL;
+		}
+	}
+
+	// Other builtins: the first static type on the tp_base chain names it, so that a
+	// class statement ("class float: ...") is never taken for the builtin.
+	cur = ti;
+	for (depth = 0; heap && depth < ADBG_OBJ_MAX_TYPE_DEPTH; depth++) {
+		if (!cur.base)
+			break;
+		err = read_type(t, l, cur.base, &cur);
+		if (err)
+			return adbg_error_wrap(err, "object at %#" PRIx64 ": walking tp_base", obj);
+		heap = cur.flags & fb->heaptype;
+	}
+	if (heap) {
+		// Ran out of bases (or depth) without reaching a static type.
+		*ret = c;
+		return NULL;
+	}
+	if (cur.addr != ti.addr) {
+		err = read_type_name(t, &cur, name, sizeof(name));
+		if (err)
+			return adbg_error_wrap(err, "object at %#" PRIx64, obj);
+	}
+	c.kind = kind_by_name(name);
+	c.exact = c.kind != ADBG_OBJ_OTHER && cur.addr == ti.addr;
+	*ret = c;
+	return NULL;
+}
+
+// Fail unless obj's type carries flag (a *_SUBCLASS bit); what names the expected type.
+static struct adbg_error *require_flag(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t obj, uint64_t flag, const char *what)
+{
+	bool ok;
+	struct adbg_error *err = adbg_obj_has_type_flags(t, l, obj, flag, &ok);
+
+	if (err)
+		return err;
+	if (!ok)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "object at %#" PRIx64 " is not a %s",
+					 obj, what);
+	return NULL;
+}
+
+static struct adbg_error *require_kind(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t obj, enum adbg_obj_kind k1, enum adbg_obj_kind k2,
+				       const char *what)
+{
+	struct adbg_obj_class c;
+	struct adbg_error *err = adbg_obj_classify(t, l, obj, &c);
+
+	if (err)
+		return err;
+	if (c.kind != k1 && c.kind != k2)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "object at %#" PRIx64 " is a %s, not a %s", obj,
+					 c.type_name, what);
+	return NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+// str
+
+struct str_info {
+	uint64_t addr;
+	uint64_t length;
+	unsigned kind;
+	uint64_t data;
+};
+
+static struct adbg_error *read_str_info(struct adbg_target *t, const struct adbg_layout *l,
+					uint64_t obj, struct str_info *ret)
+{
+	const typeof(l->unicode_object) *uo = &l->unicode_object;
+	struct str_info si = { .addr = obj };
+	struct rbuf b;
+	int64_t length;
+	uint32_t state, mask;
+	size_t n = 0;
+	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.unicode_subclass, "str");
+
+	if (err)
+		return err;
+	n = span(n, uo->length, 8);
+	n = span(n, uo->state, 4);
+	if ((err = rbuf_read(t, obj, n, &b)) || (err = rbuf_i64(&b, uo->length, &length)) ||
+	    (err = rbuf_u32(&b, uo->state, &state)))
+		return adbg_error_wrap(err, "str at %#" PRIx64, obj);
+	if (length < 0 || (uint64_t)length > (1ull << 48))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "str at %#" PRIx64 ": length %" PRId64,
+					 obj, length);
+	si.length = (uint64_t)length;
+	// The mask is accepted unshifted (7) or in place (7 << kind_shift).
+	mask = uo->kind_mask;
+	if (mask & ~7u)
+		mask >>= uo->kind_shift;
+	si.kind = (state >> uo->kind_shift) & mask;
+	if (si.kind != 1 && si.kind != 2 && si.kind != 4)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "str at %#" PRIx64 ": kind %u in state %#x", obj, si.kind,
+					 state);
+	// Include/cpython/unicodeobject.h: compact ASCII data follows PyASCIIObject,
+	// other compact data follows PyCompactUnicodeObject, legacy strings (3.11 and
+	// str subclasses made the old way) point to it from PyUnicodeObject.data.
+	if (state & uo->compact_bit) {
+		if (state & uo->ascii_bit) {
+			if (si.kind != 1)
+				return adbg_error_create(ADBG_ERR_BAD_DATA,
+							 "str at %#" PRIx64 ": ASCII with kind %u",
+							 obj, si.kind);
+			si.data = obj + uo->asciiobject_size;
+		} else {
+			si.data = obj + uo->compactunicodeobject_size;
+		}
+	} else {
+		err = adbg_read_u64(t, obj + uo->compactunicodeobject_size, &si.data);
+		if (err)
+			return adbg_error_wrap(err, "str at %#" PRIx64 ": data pointer", obj);
+		if (!si.data)
+			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						 "str at %#" PRIx64 ": legacy string not ready",
+						 obj);
+	}
+	*ret = si;
+	return NULL;
+}
+
+// Read the first n code points of si into a malloc'd array.
+static struct adbg_error *read_codepoints(struct adbg_target *t, const struct str_info *si,
+					  size_t n, uint32_t **ret)
+{
+	uint32_t *cps = malloc((n ? n : 1) * sizeof(*cps));
+	uint8_t raw[4096];
+	size_t done = 0;
+
+	if (!cps)
+		return &adbg_error_nomem;
+	while (done < n) {
+		size_t cnt = sizeof(raw) / si->kind;
+		struct adbg_error *err;
+
+		if (cnt > n - done)
+			cnt = n - done;
+		err = adbg_target_read(t, si->data + done * si->kind, raw, cnt * si->kind);
+		if (err) {
+			free(cps);
+			return adbg_error_wrap(err, "str at %#" PRIx64 ": characters", si->addr);
+		}
+		for (size_t i = 0; i < cnt; i++) {
+			if (si->kind == 1) {
+				cps[done + i] = raw[i];
+			} else if (si->kind == 2) {
+				uint16_t v;
+
+				memcpy(&v, raw + 2 * i, 2);
+				cps[done + i] = v;
+			} else {
+				memcpy(&cps[done + i], raw + 4 * i, 4);
+			}
+		}
+		done += cnt;
+	}
+	*ret = cps;
+	return NULL;
+}
+
+// UTF-8 encoding of cp into out (4 bytes); surrogates and out-of-range values become
+// U+FFFD so the result is always valid UTF-8.
+static size_t utf8_encode(uint32_t cp, char *out)
+{
+	if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static struct adbg_error *str_to_utf8(struct adbg_target *t, const struct str_info *si,
+				      size_t max_bytes, char **ret, bool *truncated_ret)
+{
+	uint32_t *cps;
+	size_t n, i, o = 0;
+	char *out;
+	struct adbg_error *err;
+
+	if (max_bytes > ADBG_OBJ_MAX_STR)
+		max_bytes = ADBG_OBJ_MAX_STR;
+	// Every code point takes at least one byte of UTF-8.
+	n = si->length < max_bytes ? (size_t)si->length : max_bytes;
+	err = read_codepoints(t, si, n, &cps);
+	if (err)
+		return err;
+	out = malloc((n * 4 < max_bytes ? n * 4 : max_bytes) + 1);
+	if (!out) {
+		free(cps);
+		return &adbg_error_nomem;
+	}
+	for (i = 0; i < n; i++) {
+		char enc[4];
+		size_t k = utf8_encode(cps[i], enc);
+
+		if (k > max_bytes - o)
+			break;
+		memcpy(out + o, enc, k);
+		o += k;
+	}
+	out[o] = '\0';
+	free(cps);
+	if (truncated_ret)
+		*truncated_ret = i < si->length;
+	*ret = out;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_str(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				size_t max_bytes, char **ret, bool *truncated_ret)
+{
+	struct str_info si;
+	struct adbg_error *err = read_str_info(t, l, obj, &si);
+
+	if (!err)
+		err = str_to_utf8(t, &si, max_bytes, ret, truncated_ret);
+	return err;
+}
+
+static size_t utf8_count(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+struct adbg_error *adbg_obj_str_equals(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t obj, const char *s, bool *ret)
+{
+	struct str_info si;
+	bool ok, truncated;
+	char *text;
+	size_t slen = strlen(s);
+	struct adbg_error *err = adbg_obj_has_type_flags(t, l, obj,
+							 l->tp_flags_bits.unicode_subclass, &ok);
+
+	if (err)
+		return err;
+	if (!ok) {
+		*ret = false;
+		return NULL;
+	}
+	err = read_str_info(t, l, obj, &si);
+	if (err)
+		return err;
+	// Cheap test first: the number of code points.
+	if (si.length != utf8_count(s)) {
+		*ret = false;
+		return NULL;
+	}
+	err = str_to_utf8(t, &si, slen, &text, &truncated);
+	if (err)
+		return err;
+	*ret = !truncated && !strcmp(text, s);
+	free(text);
+	return NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+// int, float, bool, bytes
+
+struct int_info {
+	bool negative;
+	uint64_t ndigits;
+	uint64_t digits;
+};
+
+static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg_layout *l,
+					uint64_t obj, struct int_info *ret)
+{
+	const typeof(l->long_object) *lo = &l->long_object;
+	struct int_info ii = { .digits = obj + lo->ob_digit };
+	struct rbuf b;
+	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.long_subclass, "int");
+
+	if (err)
+		return err;
+	if ((err = rbuf_read(t, obj, span(0, lo->lv_tag, 8), &b)))
+		return adbg_error_wrap(err, "int at %#" PRIx64, obj);
+	if (lo->has_lv_tag) {
+		uint64_t tag, sign;
+
+		if ((err = rbuf_u64(&b, lo->lv_tag, &tag)))
+			return adbg_error_wrap(err, "int at %#" PRIx64, obj);
+		sign = tag & LV_SIGN_MASK;
+		if (sign == 3)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "int at %#" PRIx64 ": bad lv_tag %#" PRIx64, obj,
+						 tag);
+		ii.negative = sign == LV_SIGN_NEGATIVE;
+		ii.ndigits = sign == LV_SIGN_ZERO ? 0 : tag >> LV_NON_SIZE_BITS;
+	} else {
+		// 3.11: ob_size is the signed digit count.
+		int64_t size;
+
+		if ((err = rbuf_i64(&b, lo->lv_tag, &size)))
+			return adbg_error_wrap(err, "int at %#" PRIx64, obj);
+		ii.negative = size < 0;
+		ii.ndigits = size < 0 ? -(uint64_t)size : (uint64_t)size;
+	}
+	if (ii.ndigits > (1ull << 40))
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "int at %#" PRIx64 ": %" PRIu64 " digits", obj,
+					 ii.ndigits);
+	*ret = ii;
+	return NULL;
+}
+
+static struct adbg_error *read_digits(struct adbg_target *t, uint64_t obj,
+				      const struct int_info *ii, uint32_t *out)
+{
+	struct adbg_error *err = adbg_target_read(t, ii->digits, out, ii->ndigits * 4);
+
+	if (err)
+		return adbg_error_wrap(err, "int at %#" PRIx64 ": digits", obj);
+	for (uint64_t i = 0; i < ii->ndigits; i++)
+		if (out[i] > LONG_DIGIT_MASK)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "int at %#" PRIx64 ": digit %" PRIu64
+						 " is %#x (over 30 bits)",
+						 obj, i, out[i]);
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_int(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				int64_t *ret)
+{
+	struct int_info ii;
+	uint32_t d[3] = { 0, 0, 0 };
+	uint64_t mag;
+	struct adbg_error *err = read_int_info(t, l, obj, &ii);
+
+	if (err)
+		return err;
+	// Three 30-bit digits hold 90 bits; int64 needs at most 63 of them.
+	if (ii.ndigits > 3)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "int at %#" PRIx64 " does not fit in 64 bits", obj);
+	err = read_digits(t, obj, &ii, d);
+	if (err)
+		return err;
+	if (d[2] >= 16)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "int at %#" PRIx64 " does not fit in 64 bits", obj);
+	mag = (uint64_t)d[0] | (uint64_t)d[1] << LONG_SHIFT | (uint64_t)d[2] << (2 * LONG_SHIFT);
+	if (ii.negative ? mag > (1ull << 63) : mag > (uint64_t)INT64_MAX)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "int at %#" PRIx64 " does not fit in 64 bits", obj);
+	*ret = ii.negative ? (int64_t)(0 - mag) : (int64_t)mag;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_int_str(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t obj, char **ret)
+{
+	struct int_info ii;
+	uint32_t *d, *dec;
+	size_t ndec = 0, len, o;
+	char *s;
+	struct adbg_error *err = read_int_info(t, l, obj, &ii);
+
+	if (err)
+		return err;
+	if (ii.ndigits > ADBG_OBJ_MAX_INT_DIGITS) {
+		uint32_t top;
+		unsigned bits = 0;
+
+		err = adbg_read_u32(t, ii.digits + (ii.ndigits - 1) * 4, &top);
+		if (err)
+			return adbg_error_wrap(err, "int at %#" PRIx64 ": digits", obj);
+		while (bits < 32 && (top >> bits))
+			bits++;
+		if (asprintf(&s, "<int too large: %" PRIu64 " bits>",
+			     (ii.ndigits - 1) * LONG_SHIFT + bits) < 0)
+			return &adbg_error_nomem;
+		*ret = s;
+		return NULL;
+	}
+	d = malloc((ii.ndigits + 1) * sizeof(*d));
+	// Each 30-bit digit adds a little over one base-10^9 limb (30 log10(2) / 9 < 1.004).
+	dec = malloc((ii.ndigits * 2 + 2) * sizeof(*dec));
+	if (!d || !dec) {
+		free(d);
+		free(dec);
+		return &adbg_error_nomem;
+	}
+	err = read_digits(t, obj, &ii, d);
+	if (err) {
+		free(d);
+		free(dec);
+		return err;
+	}
+	// Schoolbook base conversion, most significant digit first (like
+	// Objects/longobject.c long_to_decimal_string, without its fast paths).
+	for (uint64_t i = ii.ndigits; i-- > 0;) {
+		uint64_t carry = d[i];
+
+		for (size_t j = 0; j < ndec; j++) {
+			uint64_t z = ((uint64_t)dec[j] << LONG_SHIFT) + carry;
+
+			carry = z / 1000000000u;
+			dec[j] = (uint32_t)(z % 1000000000u);
+		}
+		while (carry) {
+			dec[ndec++] = (uint32_t)(carry % 1000000000u);
+			carry /= 1000000000u;
+		}
+	}
+	free(d);
+	len = 2 + (ndec ? ndec * 9 : 1);
+	s = malloc(len + 1);
+	if (!s) {
+		free(dec);
+		return &adbg_error_nomem;
+	}
+	o = 0;
+	if (ii.negative && ndec)
+		s[o++] = '-';
+	if (!ndec) {
+		s[o++] = '0';
+	} else {
+		o += (size_t)sprintf(s + o, "%u", dec[ndec - 1]);
+		for (size_t j = ndec - 1; j-- > 0;)
+			o += (size_t)sprintf(s + o, "%09u", dec[j]);
+	}
+	s[o] = '\0';
+	free(dec);
+	*ret = s;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l,
+				  uint64_t obj, double *ret)
+{
+	struct rbuf b;
+	double v;
+	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_FLOAT, ADBG_OBJ_FLOAT, "float");
+
+	if (err)
+		return err;
+	if ((err = rbuf_read(t, obj, span(0, l->float_object.ob_fval, 8), &b)) ||
+	    (err = rbuf_get(&b, l->float_object.ob_fval, &v, sizeof(v))))
+		return adbg_error_wrap(err, "float at %#" PRIx64, obj);
+	*ret = v;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l,
+				 uint64_t obj, bool *ret)
+{
+	int64_t v;
+	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_BOOL, ADBG_OBJ_BOOL, "bool");
+
+	if (!err)
+		err = adbg_obj_int(t, l, obj, &v);
+	if (err)
+		return err;
+	*ret = v != 0;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t obj, bool *ret)
+{
+	struct adbg_obj_class c;
+	struct adbg_error *err = adbg_obj_classify(t, l, obj, &c);
+
+	if (err)
+		return err;
+	*ret = c.kind == ADBG_OBJ_NONE;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l,
+				  uint64_t obj, size_t max, uint8_t **ret, size_t *len_ret,
+				  bool *truncated_ret)
+{
+	const typeof(l->bytes_object) *bo = &l->bytes_object;
+	struct rbuf b;
+	int64_t size;
+	size_t n;
+	uint8_t *data;
+	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.bytes_subclass, "bytes");
+
+	if (err)
+		return err;
+	if ((err = rbuf_read(t, obj, span(0, bo->ob_size, 8), &b)) ||
+	    (err = rbuf_i64(&b, bo->ob_size, &size)))
+		return adbg_error_wrap(err, "bytes at %#" PRIx64, obj);
+	if (size < 0)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "bytes at %#" PRIx64 ": size %" PRId64, obj, size);
+	if (max > ADBG_OBJ_MAX_STR)
+		max = ADBG_OBJ_MAX_STR;
+	n = (uint64_t)size < max ? (size_t)size : max;
+	data = malloc(n + 1);
+	if (!data)
+		return &adbg_error_nomem;
+	err = n ? adbg_target_read(t, obj + bo->ob_sval, data, n) : NULL;
+	if (err) {
+		free(data);
+		return adbg_error_wrap(err, "bytes at %#" PRIx64 ": data", obj);
+	}
+	data[n] = 0;
+	if (truncated_ret)
+		*truncated_ret = n < (uint64_t)size;
+	*len_ret = n;
+	*ret = data;
+	return NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+// tuple, list, set
+
+void adbg_obj_items_deinit(struct adbg_obj_items *items)
+{
+	if (!items)
+		return;
+	free(items->items);
+	items->items = NULL;
+	items->n = 0;
+}
+
+void adbg_obj_dict_items_deinit(struct adbg_obj_dict_items *items)
+{
+	if (!items)
+		return;
+	free(items->pairs);
+	items->pairs = NULL;
+	items->n = 0;
+}
+
+static size_t cap_items(size_t max)
+{
+	return max > ADBG_OBJ_MAX_ITEMS ? ADBG_OBJ_MAX_ITEMS : max;
+}
+
+// Read a PyVarObject-style sequence: size at size_off, items at (inline ? obj + items_off
+// : *(obj + items_off)).
+static struct adbg_error *seq_items(struct adbg_target *t, uint64_t obj, uint64_t size_off,
+				    uint64_t items_off, bool inline_items, size_t max,
+				    struct adbg_obj_items *ret)
+{
+	struct adbg_obj_items it = { 0 };
+	struct rbuf b;
+	int64_t size;
+	uint64_t items;
+	size_t n = 0;
+	struct adbg_error *err;
+
+	n = span(n, size_off, 8);
+	if (!inline_items)
+		n = span(n, items_off, 8);
+	if ((err = rbuf_read(t, obj, n, &b)) || (err = rbuf_i64(&b, size_off, &size)))
+		return err;
+	if (size < 0 || (uint64_t)size > (1ull << 40))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "size %" PRId64, size);
+	if (inline_items) {
+		items = obj + items_off;
+	} else {
+		if ((err = rbuf_u64(&b, items_off, &items)))
+			return err;
+		if (size && (err = check_ptr(items, "ob_item")))
+			return err;
+	}
+	max = cap_items(max);
+	it.n = (uint64_t)size < max ? (size_t)size : max;
+	it.truncated = it.n < (uint64_t)size;
+	if (it.n) {
+		it.items = malloc(it.n * sizeof(*it.items));
+		if (!it.items)
+			return &adbg_error_nomem;
+		err = read_words(t, items, it.n, it.items);
+		if (err) {
+			free(it.items);
+			return adbg_error_wrap(err, "items at %#" PRIx64, items);
+		}
+	}
+	*ret = it;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t, const struct adbg_layout *l,
+					uint64_t obj, size_t max, struct adbg_obj_items *ret)
+{
+	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.tuple_subclass, "tuple");
+
+	if (!err)
+		err = seq_items(t, obj, l->tuple_object.ob_size, l->tuple_object.ob_item, true,
+				max, ret);
+	return adbg_error_wrap(err, "tuple at %#" PRIx64, obj);
+}
+
+struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t obj, size_t max, struct adbg_obj_items *ret)
+{
+	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.list_subclass, "list");
+
+	if (!err)
+		err = seq_items(t, obj, l->list_object.ob_size, l->list_object.ob_item, false,
+				max, ret);
+	return adbg_error_wrap(err, "list at %#" PRIx64, obj);
+}
+
+static struct adbg_error *push_item(struct adbg_obj_items *it, size_t *cap, uint64_t v)
+{
+	if (it->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		uint64_t *p = realloc(it->items, nc * sizeof(*p));
+
+		if (!p)
+			return &adbg_error_nomem;
+		it->items = p;
+		*cap = nc;
+	}
+	it->items[it->n++] = v;
+	return NULL;
+}
+
+static struct adbg_error *set_items(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t obj, uint64_t dummy, size_t max,
+				    struct adbg_obj_items *ret)
+{
+	const typeof(l->set_object) *so = &l->set_object;
+	struct adbg_obj_items it = { 0 };
+	struct rbuf b;
+	int64_t used, mask;
+	uint64_t table, slots, found = 0, chunk[CHUNK_ITEMS * 2];
+	size_t n = 0, cap = 0;
+	struct adbg_error *err;
+
+	n = span(n, so->used, 8);
+	n = span(n, so->mask, 8);
+	n = span(n, so->table, 8);
+	if ((err = rbuf_read(t, obj, n, &b)) || (err = rbuf_i64(&b, so->used, &used)) ||
+	    (err = rbuf_i64(&b, so->mask, &mask)) || (err = rbuf_u64(&b, so->table, &table)))
+		return err;
+	slots = (uint64_t)mask + 1;
+	if (mask < 0 || (slots & mask) || slots > ADBG_OBJ_MAX_SET_TABLE)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "mask %#" PRIx64 " (cap %u slots)",
+					 (uint64_t)mask, ADBG_OBJ_MAX_SET_TABLE);
+	if (used < 0 || (uint64_t)used > slots)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "%" PRId64 " used of %" PRIu64 " slots",
+					 used, slots);
+	if ((err = check_ptr(table, "table")))
+		return err;
+	max = cap_items(max);
+	for (uint64_t i = 0; i < slots && found < (uint64_t)used; i += CHUNK_ITEMS) {
+		uint64_t cnt = slots - i < CHUNK_ITEMS ? slots - i : CHUNK_ITEMS;
+
+		err = adbg_target_read(t, table + i * SET_ENTRY_SIZE, chunk, cnt * SET_ENTRY_SIZE);
+		if (err) {
+			free(it.items);
+			return adbg_error_wrap(err, "table at %#" PRIx64, table);
+		}
+		for (uint64_t j = 0; j < cnt && found < (uint64_t)used; j++) {
+			uint64_t key = chunk[2 * j], hash = chunk[2 * j + 1];
+
+			// Objects/setobject.c set_discard_entry: a deleted slot keeps the
+			// dummy key and hash -1, which no live key can have.
+			if (!key || key == dummy || hash == UINT64_MAX)
+				continue;
+			found++;
+			if (it.n == max) {
+				it.truncated = true;
+				break;
+			}
+			if ((err = push_item(&it, &cap, key))) {
+				free(it.items);
+				return err;
+			}
+		}
+		if (it.truncated)
+			break;
+	}
+	*ret = it;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_set_items(struct adbg_target *t, const struct adbg_layout *l,
+				      uint64_t obj, uint64_t dummy, size_t max,
+				      struct adbg_obj_items *ret)
+{
+	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_SET, ADBG_OBJ_FROZENSET, "set");
+
+	if (!err)
+		err = set_items(t, l, obj, dummy, max, ret);
+	return adbg_error_wrap(err, "set at %#" PRIx64, obj);
+}
+
+// ---------------------------------------------------------------------------------------
+// dict
+
+// Where the pairs of a dict (or of an instance's attribute values) are: a keys object and,
+// for split tables, a values array.
+struct dict_src {
+	uint64_t keys;
+	uint64_t values;
+};
+
+// Called per pair; returns true to stop the walk. Errors go into the callback's state.
+typedef bool (*pair_fn)(void *arg, uint64_t key, uint64_t value);
+
+struct keys_info {
+	uint8_t log2_size, log2_index_bytes, kind;
+	int64_t nentries;
+	uint64_t entries;
+	size_t esize, key_off, value_off;
+};
+
+static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t keys, struct keys_info *ret)
+{
+	const typeof(l->dict_keys) *dk = &l->dict_keys;
+	struct keys_info ki = { 0 };
+	struct rbuf b;
+	size_t n = 0;
+	struct adbg_error *err = check_ptr(keys, "ma_keys");
+
+	if (err)
+		return err;
+	n = span(n, dk->dk_log2_size, 1);
+	n = span(n, dk->dk_log2_index_bytes, 1);
+	n = span(n, dk->dk_kind, 1);
+	n = span(n, dk->dk_nentries, 8);
+	if ((err = rbuf_read(t, keys, n, &b)) ||
+	    (err = rbuf_u8(&b, dk->dk_log2_size, &ki.log2_size)) ||
+	    (err = rbuf_u8(&b, dk->dk_log2_index_bytes, &ki.log2_index_bytes)) ||
+	    (err = rbuf_u8(&b, dk->dk_kind, &ki.kind)) ||
+	    (err = rbuf_i64(&b, dk->dk_nentries, &ki.nentries)))
+		return adbg_error_wrap(err, "keys at %#" PRIx64, keys);
+	// Index entries are 1, 2, 4 or 8 bytes wide (Objects/dictobject.c), so the index
+	// area is 2^log2_size .. 2^(log2_size+3) bytes.
+	if (ki.log2_size > ADBG_OBJ_MAX_DICT_LOG2 || ki.log2_index_bytes < ki.log2_size ||
+	    ki.log2_index_bytes > ki.log2_size + 3 || ki.kind > DK_SPLIT || ki.nentries < 0 ||
+	    ki.nentries > (1ll << ki.log2_size) || dk->dk_indices == ADBG_NO_FIELD)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "keys at %#" PRIx64 ": log2_size %u, log2_index_bytes %u"
+					 ", kind %u, nentries %" PRId64,
+					 keys, ki.log2_size, ki.log2_index_bytes, ki.kind,
+					 ki.nentries);
+	ki.entries = keys + dk->dk_indices + (1ull << ki.log2_index_bytes);
+	ki.esize = ki.kind == DK_GENERAL ? GENERAL_ENTRY_SIZE : UNICODE_ENTRY_SIZE;
+	ki.key_off = ki.kind == DK_GENERAL ? 8 : 0;
+	ki.value_off = ki.key_off + 8;
+	*ret = ki;
+	return NULL;
+}
+
+// Split values: where the values array starts and the insertion order of this instance.
+static struct adbg_error *read_values_order(struct adbg_target *t, const struct adbg_layout *l,
+					    uint64_t values, uint64_t *array_ret,
+					    uint8_t *order, size_t *count_ret)
+{
+	struct adbg_error *err;
+
+	if (l->managed_dict == ADBG_MANAGED_DICT_313) {
+		// 3.13+ Include/internal/pycore_dict.h: struct _dictvalues {uint8_t
+		// capacity, size, embedded, valid; PyObject *values[];}, insertion order
+		// in the size bytes after values[capacity] (get_insertion_order_array).
+		uint8_t hdr[4];
+
+		err = adbg_target_read(t, values, hdr, sizeof(hdr));
+		if (err)
+			return err;
+		if (hdr[1] > hdr[0])
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "values at %#" PRIx64 ": size %u > capacity %u",
+						 values, hdr[1], hdr[0]);
+		err = hdr[1] ? adbg_target_read(t, values + 8 + 8ull * hdr[0], order, hdr[1])
+			     : NULL;
+		if (err)
+			return err;
+		*array_ret = values + 8;
+		*count_ret = hdr[1];
+		return NULL;
+	}
+	// 3.11/3.12 Include/internal/pycore_dict.h: a prefix before values[]: [-1] the
+	// prefix size, [-2] the number of values, [-3-i] the index of the i-th inserted
+	// (Objects/dictobject.c get_index_from_order).
+	uint8_t prefix[256];
+	uint8_t psize;
+
+	err = adbg_read_u8(t, values - 1, &psize);
+	if (err)
+		return err;
+	if (psize < 2)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "values at %#" PRIx64 ": prefix size %u", values, psize);
+	err = adbg_target_read(t, values - psize, prefix, psize);
+	if (err)
+		return err;
+	size_t count = prefix[psize - 2];
+
+	if (count + 2 > psize)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "values at %#" PRIx64 ": %zu values in a %u-byte prefix",
+					 values, count, psize);
+	for (size_t i = 0; i < count; i++)
+		order[i] = prefix[psize - 3 - i];
+	*array_ret = values;
+	*count_ret = count;
+	return NULL;
+}
+
+static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_layout *l,
+				    const struct dict_src *src, pair_fn fn, void *arg)
+{
+	struct keys_info ki = { 0 };
+	uint64_t buf[CHUNK_ITEMS * 3];
+	struct adbg_error *err = read_keys(t, l, src->keys, &ki);
+
+	if (err)
+		return err;
+	if (src->values) {
+		uint8_t order[256];
+		uint64_t array = 0, key, value;
+		size_t count = 0;
+
+		if (ki.kind != DK_SPLIT)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "values at %#" PRIx64 " with unshared keys (kind %u)",
+						 src->values, ki.kind);
+		err = read_values_order(t, l, src->values, &array, order, &count);
+		if (err)
+			return adbg_error_wrap(err, "split values at %#" PRIx64, src->values);
+		for (size_t i = 0; i < count; i++) {
+			if (order[i] >= ki.nentries)
+				return adbg_error_create(ADBG_ERR_BAD_DATA,
+							 "values at %#" PRIx64
+							 ": index %u of %" PRId64 " keys",
+							 src->values, order[i], ki.nentries);
+			if ((err = adbg_read_u64(t, ki.entries + order[i] * ki.esize + ki.key_off,
+						 &key)) ||
+			    (err = adbg_read_u64(t, array + 8ull * order[i], &value)))
+				return adbg_error_wrap(err, "split dict entry %u", order[i]);
+			if (value && fn(arg, key, value))
+				return NULL;
+		}
+		return NULL;
+	}
+	if (ki.kind == DK_SPLIT)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "keys at %#" PRIx64 ": split keys without values",
+					 src->keys);
+	// Entries are in insertion order; deleted ones have value NULL (3.11+
+	// Objects/dictobject.c delitem_common clears key and value).
+	for (int64_t i = 0; i < ki.nentries; i += CHUNK_ITEMS) {
+		int64_t cnt = ki.nentries - i < CHUNK_ITEMS ? ki.nentries - i : CHUNK_ITEMS;
+		size_t words = ki.esize / 8;
+
+		err = adbg_target_read(t, ki.entries + (uint64_t)i * ki.esize, buf,
+				       (size_t)cnt * ki.esize);
+		if (err)
+			return adbg_error_wrap(err, "dict entries at %#" PRIx64, ki.entries);
+		for (int64_t j = 0; j < cnt; j++) {
+			uint64_t key = buf[j * words + ki.key_off / 8];
+			uint64_t value = buf[j * words + ki.value_off / 8];
+
+			if (key && value && fn(arg, key, value))
+				return NULL;
+		}
+	}
+	return NULL;
+}
+
+static struct adbg_error *dict_src_of(struct adbg_target *t, const struct adbg_layout *l,
+				      uint64_t dict, struct dict_src *ret)
+{
+	const typeof(l->dict_object) *d = &l->dict_object;
+	struct dict_src src;
+	struct rbuf b;
+	size_t n = 0;
+	struct adbg_error *err = require_flag(t, l, dict, l->tp_flags_bits.dict_subclass, "dict");
+
+	if (err)
+		return err;
+	n = span(n, d->ma_keys, 8);
+	n = span(n, d->ma_values, 8);
+	if ((err = rbuf_read(t, dict, n, &b)) || (err = rbuf_u64(&b, d->ma_keys, &src.keys)) ||
+	    (err = rbuf_u64(&b, d->ma_values, &src.values)))
+		return err;
+	if (src.values && (err = check_ptr(src.values, "ma_values")))
+		return err;
+	*ret = src;
+	return NULL;
+}
+
+struct collect_state {
+	struct adbg_obj_dict_items it;
+	size_t cap, max;
+	struct adbg_error *err;
+};
+
+static bool collect_pair(void *arg, uint64_t key, uint64_t value)
+{
+	struct collect_state *cs = arg;
+
+	if (cs->it.n == cs->max) {
+		cs->it.truncated = true;
+		return true;
+	}
+	if (cs->it.n == cs->cap) {
+		size_t nc = cs->cap ? cs->cap * 2 : 16;
+		struct adbg_obj_pair *p = realloc(cs->it.pairs, nc * sizeof(*p));
+
+		if (!p) {
+			cs->err = &adbg_error_nomem;
+			return true;
+		}
+		cs->it.pairs = p;
+		cs->cap = nc;
+	}
+	cs->it.pairs[cs->it.n].key = key;
+	cs->it.pairs[cs->it.n].value = value;
+	cs->it.n++;
+	return false;
+}
+
+static struct adbg_error *collect(struct adbg_target *t, const struct adbg_layout *l,
+				  const struct dict_src *src, size_t max,
+				  struct adbg_obj_dict_items *ret)
+{
+	struct collect_state cs = { .max = cap_items(max) };
+	struct adbg_error *err = dict_walk(t, l, src, collect_pair, &cs);
+
+	if (!err)
+		err = cs.err;
+	if (err) {
+		free(cs.it.pairs);
+		return err;
+	}
+	*ret = cs.it;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_dict_items(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t dict, size_t max, struct adbg_obj_dict_items *ret)
+{
+	struct dict_src src;
+	struct adbg_error *err = dict_src_of(t, l, dict, &src);
+
+	if (!err)
+		err = collect(t, l, &src, max, ret);
+	return adbg_error_wrap(err, "dict at %#" PRIx64, dict);
+}
+
+struct lookup_state {
+	struct adbg_target *t;
+	const struct adbg_layout *l;
+	const char *key;
+	uint64_t value;
+	bool found;
+	struct adbg_error *err;
+};
+
+static bool lookup_pair(void *arg, uint64_t key, uint64_t value)
+{
+	struct lookup_state *ls = arg;
+	bool eq;
+	struct adbg_error *err = adbg_obj_str_equals(ls->t, ls->l, key, ls->key, &eq);
+
+	// A key that cannot be read cannot be the one we want; keep looking.
+	if (err) {
+		if (err->code == ADBG_ERR_NOMEM) {
+			ls->err = err;
+			return true;
+		}
+		adbg_error_destroy(err);
+		return false;
+	}
+	if (eq) {
+		ls->value = value;
+		ls->found = true;
+	}
+	return eq;
+}
+
+static struct adbg_error *lookup(struct adbg_target *t, const struct adbg_layout *l,
+				 const struct dict_src *src, const char *key, uint64_t *ret)
+{
+	struct lookup_state ls = { .t = t, .l = l, .key = key };
+	struct adbg_error *err = dict_walk(t, l, src, lookup_pair, &ls);
+
+	if (!err)
+		err = ls.err;
+	if (err)
+		return err;
+	if (!ls.found)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no key '%s'", key);
+	*ret = ls.value;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_dict_lookup_str(struct adbg_target *t, const struct adbg_layout *l,
+					    uint64_t dict, const char *key, uint64_t *ret)
+{
+	struct dict_src src;
+	struct adbg_error *err = dict_src_of(t, l, dict, &src);
+
+	if (!err)
+		err = lookup(t, l, &src, key, ret);
+	return adbg_error_wrap(err, "dict at %#" PRIx64, dict);
+}
+
+// ---------------------------------------------------------------------------------------
+// weakref, module, instance attributes
+
+struct adbg_error *adbg_obj_weakref_referent(struct adbg_target *t, const struct adbg_layout *l,
+					     uint64_t obj, uint64_t *ret)
+{
+	uint64_t ref;
+	bool none;
+	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_WEAKREF, ADBG_OBJ_WEAKREF,
+					      "weakref");
+
+	if (!err)
+		err = adbg_read_u64(t, obj + l->weakref_object.wr_object, &ref);
+	if (err)
+		return adbg_error_wrap(err, "weakref at %#" PRIx64, obj);
+	// Objects/weakrefobject.c clear_weakref: a dead reference points to Py_None.
+	if (!ref) {
+		*ret = 0;
+		return NULL;
+	}
+	err = adbg_obj_is_none(t, l, ref, &none);
+	if (err)
+		return adbg_error_wrap(err, "weakref at %#" PRIx64 ": referent", obj);
+	*ret = none ? 0 : ref;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_module_dict(struct adbg_target *t, const struct adbg_layout *l,
+					uint64_t obj, uint64_t *ret)
+{
+	uint64_t dict;
+	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_MODULE, ADBG_OBJ_MODULE,
+					      "module");
+
+	if (!err)
+		err = adbg_read_u64(t, obj + l->module_object.md_dict, &dict);
+	if (!err)
+		err = check_ptr(dict, "md_dict");
+	if (err)
+		return adbg_error_wrap(err, "module at %#" PRIx64, obj);
+	*ret = dict;
+	return NULL;
+}
+
+// The shared keys of a heap type's instances (PyHeapTypeObject.ht_cached_keys).
+static struct adbg_error *cached_keys(struct adbg_target *t, const struct adbg_layout *l,
+				      const struct type_info *ti, uint64_t *ret)
+{
+	uint64_t keys;
+	struct adbg_error *err;
+
+	if (!(ti->flags & l->tp_flags_bits.heaptype))
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "type at %#" PRIx64 ": split values on a static type",
+					 ti->addr);
+	err = adbg_read_u64(t, ti->addr + l->type_object.ht_cached_keys, &keys);
+	if (!err)
+		err = check_ptr(keys, "ht_cached_keys");
+	if (err)
+		return adbg_error_wrap(err, "type at %#" PRIx64, ti->addr);
+	*ret = keys;
+	return NULL;
+}
+
+// Where obj's instance attributes live; *has_ret is false when it has no dict (yet).
+static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_layout *l,
+				       uint64_t obj, struct dict_src *ret, bool *has_ret)
+{
+	struct dict_src src = { 0 };
+	struct type_info ti;
+	uint64_t type, word, dict = 0;
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &type);
+
+	if (!err)
+		err = read_type(t, l, type, &ti);
+	if (err)
+		return err;
+	if (l->tp_flags_bits.managed_dict && (ti.flags & l->tp_flags_bits.managed_dict)) {
+		switch (l->managed_dict) {
+		case ADBG_MANAGED_DICT_311:
+			// 3.11 Include/internal/pycore_object.h: _PyObject_ValuesPointer is
+			// obj[-4], _PyObject_ManagedDictPointer obj[-3] (before PyGC_Head).
+			if ((err = adbg_read_u64(t, obj - 32, &word)))
+				return err;
+			if (word) {
+				src.values = word;
+				if ((err = check_ptr(word, "values")) ||
+				    (err = cached_keys(t, l, &ti, &src.keys)))
+					return err;
+				break;
+			}
+			if ((err = adbg_read_u64(t, obj - 24, &dict)))
+				return err;
+			break;
+		case ADBG_MANAGED_DICT_312:
+			// 3.12 Include/internal/pycore_object.h: PyDictOrValues at obj[-3];
+			// low bit set means values, stored as (values - 1).
+			if ((err = adbg_read_u64(t, obj - 24, &word)))
+				return err;
+			if (word & 1) {
+				src.values = word + 1;
+				if ((err = check_ptr(src.values, "values")) ||
+				    (err = cached_keys(t, l, &ti, &src.keys)))
+					return err;
+				break;
+			}
+			dict = word;
+			break;
+		case ADBG_MANAGED_DICT_313: {
+			// 3.13+ Include/internal/pycore_object.h: MANAGED_DICT_OFFSET is
+			// obj[-3] (free-threaded: obj[-1]); a materialised dict wins over the
+			// inline values, which sit at obj + tp_basicsize (3.14
+			// _PyObject_InlineValues; 3.13 asserts basicsize == sizeof(PyObject)).
+			int64_t off = l->free_threaded ? -8 : -24;
+
+			if ((err = adbg_read_u64(t, obj + (uint64_t)off, &dict)))
+				return err;
+			if (dict)
+				break;
+			if (l->tp_flags_bits.inline_values &&
+			    (ti.flags & l->tp_flags_bits.inline_values)) {
+				uint8_t hdr[4];
+				uint64_t values = obj + (uint64_t)ti.basicsize;
+
+				if (ti.basicsize <= 0 || ti.basicsize > (1 << 20) ||
+				    (ti.basicsize & 7))
+					return adbg_error_create(ADBG_ERR_BAD_DATA,
+								 "type at %#" PRIx64
+								 ": tp_basicsize %" PRId64,
+								 type, ti.basicsize);
+				if ((err = adbg_target_read(t, values, hdr, sizeof(hdr))))
+					return err;
+				// hdr[3] is "valid": cleared when the values moved to a dict.
+				if (hdr[3]) {
+					src.values = values;
+					if ((err = cached_keys(t, l, &ti, &src.keys)))
+						return err;
+				}
+			}
+			break;
+		}
+		}
+	} else if (ti.dictoffset > 0) {
+		if (ti.dictoffset > (1 << 20) || (ti.dictoffset & 7))
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "type at %#" PRIx64 ": tp_dictoffset %" PRId64,
+						 type, ti.dictoffset);
+		if ((err = adbg_read_u64(t, obj + (uint64_t)ti.dictoffset, &dict)))
+			return err;
+	} else if (ti.dictoffset < 0) {
+		// 3.11 Objects/object.c _PyObject_ComputedDictPointer: the dict follows
+		// the variable part, tp_dictoffset counts back from the rounded-up end
+		// (instances of int/tuple/bytes subclasses; 3.12+ use managed dicts).
+		uint64_t itemsize_off = l->type_object.tp_itemsize;
+		int64_t itemsize, size;
+
+		if (!itemsize_off || itemsize_off == ADBG_NO_FIELD)
+			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						 "negative tp_dictoffset needs tp_itemsize, which "
+						 "the layout lacks");
+		if ((err = adbg_read_u64(t, type + itemsize_off, (uint64_t *)&itemsize)) ||
+		    (err = adbg_read_u64(t, obj + 16, (uint64_t *)&size)))
+			return err;
+		// ob_size is signed for ints (3.11); PyVarObject.ob_size is at 16 always.
+		if (size < 0)
+			size = -size;
+		if (itemsize < 0 || itemsize > 64 || size > (1ll << 40) || ti.basicsize <= 0 ||
+		    ti.basicsize > (1 << 20) || ti.dictoffset < -(1 << 20))
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "type at %#" PRIx64 ": tp_dictoffset %" PRId64
+						 ", tp_itemsize %" PRId64 ", ob_size %" PRId64,
+						 type, ti.dictoffset, itemsize, size);
+		int64_t off = ((ti.basicsize + size * itemsize + 7) & ~7ll) + ti.dictoffset;
+
+		if (off < 0 || (off & 7))
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "object at %#" PRIx64 ": dict offset %" PRId64, obj,
+						 off);
+		if ((err = adbg_read_u64(t, obj + (uint64_t)off, &dict)))
+			return err;
+	}
+	if (!src.values && dict) {
+		if ((err = dict_src_of(t, l, dict, &src)))
+			return adbg_error_wrap(err, "__dict__ at %#" PRIx64, dict);
+	}
+	*has_ret = src.keys != 0;
+	*ret = src;
+	return NULL;
+}
+
+struct adbg_error *adbg_obj_getattr(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t obj, const char *name, uint64_t *ret)
+{
+	struct dict_src src;
+	bool has;
+	struct adbg_error *err = instance_src(t, l, obj, &src, &has);
+
+	if (!err && !has)
+		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "no __dict__");
+	if (!err)
+		err = lookup(t, l, &src, name, ret);
+	return adbg_error_wrap(err, "object at %#" PRIx64 ": attribute %s", obj, name);
+}
+
+struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t, const struct adbg_layout *l,
+					   uint64_t obj, size_t max,
+					   struct adbg_obj_dict_items *ret)
+{
+	struct dict_src src;
+	bool has;
+	struct adbg_error *err = instance_src(t, l, obj, &src, &has);
+
+	if (!err && !has) {
+		*ret = (struct adbg_obj_dict_items){ 0 };
+		return NULL;
+	}
+	if (!err)
+		err = collect(t, l, &src, max, ret);
+	return adbg_error_wrap(err, "object at %#" PRIx64 ": attributes", obj);
+}
+
+// ---------------------------------------------------------------------------------------
+// repr
+
+struct sbuf {
+	char *buf;
+	size_t len, cap, max;
+	bool full, nomem;
+};
+
+static void sb_putn(struct sbuf *sb, const char *s, size_t n)
+{
+	if (sb->full || sb->nomem)
+		return;
+	if (n > sb->max - sb->len) {
+		n = sb->max - sb->len;
+		sb->full = true;
+	}
+	if (sb->len + n + 1 > sb->cap) {
+		size_t nc = sb->cap ? sb->cap : 64;
+		char *p;
+
+		while (nc < sb->len + n + 1)
+			nc *= 2;
+		p = realloc(sb->buf, nc);
+		if (!p) {
+			sb->nomem = true;
+			return;
+		}
+		sb->buf = p;
+		sb->cap = nc;
+	}
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *sb, const char *s)
+{
+	sb_putn(sb, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_putn(sb, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+struct repr_ctx {
+	struct adbg_target *t;
+	const struct adbg_layout *l;
+	struct sbuf sb;
+	// containers being printed, outermost first (the cycle check)
+	uint64_t stack[ADBG_OBJ_REPR_MAX_DEPTH];
+	unsigned depth;
+};
+
+static void repr_obj(struct repr_ctx *c, uint64_t obj);
+
+static void repr_unreadable(struct repr_ctx *c, uint64_t obj, struct adbg_error *err)
+{
+	if (err && err->code == ADBG_ERR_NOMEM)
+		c->sb.nomem = true;
+	adbg_error_destroy(err);
+	sb_printf(&c->sb, "<unreadable %#" PRIx64 ">", obj);
+}
+
+// Python's float repr: the shortest string that reads back as the same double
+// (Python/pystrtod.c, mode 'r'), exponent form when exp < -4 or exp >= 16.
+static void repr_float(struct sbuf *sb, double v)
+{
+	char tmp[64], digits[32];
+	int prec, exp, nd = 0;
+	char *e;
+
+	if (isnan(v)) {
+		sb_puts(sb, "nan");
+		return;
+	}
+	if (isinf(v)) {
+		sb_puts(sb, v < 0 ? "-inf" : "inf");
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	// tmp is "[-]d.ddde[+-]XX": split into sign, digits and exponent.
+	e = strchr(tmp, 'e');
+	if (!e) {
+		sb_puts(sb, tmp);
+		return;
+	}
+	exp = atoi(e + 1);
+	for (char *p = tmp; p < e; p++)
+		if (*p >= '0' && *p <= '9' && nd < (int)sizeof(digits) - 1)
+			digits[nd++] = *p;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+	if (tmp[0] == '-')
+		sb_puts(sb, "-");
+	if (exp < -4 || exp >= 16) {
+		sb_putn(sb, digits, 1);
+		if (nd > 1) {
+			sb_puts(sb, ".");
+			sb_puts(sb, digits + 1);
+		}
+		sb_printf(sb, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+	} else if (exp < 0) {
+		sb_puts(sb, "0.");
+		for (int i = 0; i < -exp - 1; i++)
+			sb_puts(sb, "0");
+		sb_puts(sb, digits);
+	} else {
+		for (int i = 0; i <= exp; i++)
+			sb_putn(sb, i < nd ? digits + i : "0", 1);
+		sb_puts(sb, ".");
+		if (nd > exp + 1)
+			sb_puts(sb, digits + exp + 1);
+		else
+			sb_puts(sb, "0");
+	}
+}
+
+// Approximates Py_UNICODE_ISPRINTABLE for non-ASCII code points without the Unicode
+// database: control, separator, format, surrogate and private-use ranges are not
+// printable, everything else is.
+static bool cp_printable(uint32_t cp)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x80, 0xa0 },	      { 0xad, 0xad },	    { 0x600, 0x605 },
+		{ 0x61c, 0x61c },     { 0x6dd, 0x6dd },	    { 0x70f, 0x70f },
+		{ 0x1680, 0x1680 },   { 0x180e, 0x180e },   { 0x2000, 0x200f },
+		{ 0x2028, 0x202f },   { 0x205f, 0x2064 },   { 0x2066, 0x206f },
+		{ 0x3000, 0x3000 },   { 0xd800, 0xf8ff },   { 0xfeff, 0xfeff },
+		{ 0xfff9, 0xfffb },   { 0xfffe, 0xffff },   { 0xe0000, 0xe0fff },
+		{ 0xf0000, 0x10ffff },
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return false;
+	return cp <= 0x10ffff;
+}
+
+// Objects/unicodeobject.c unicode_repr: quote with ' unless the text has ' and no ".
+static void repr_str(struct repr_ctx *c, uint64_t obj)
+{
+	struct str_info si;
+	uint32_t *cps;
+	size_t n;
+	bool sq = false, dq = false;
+	char quote;
+	struct adbg_error *err = read_str_info(c->t, c->l, obj, &si);
+
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	// No code point renders in less than one byte.
+	n = si.length < c->sb.max ? (size_t)si.length : c->sb.max;
+	err = read_codepoints(c->t, &si, n, &cps);
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sq |= cps[i] == '\'';
+		dq |= cps[i] == '"';
+	}
+	quote = sq && !dq ? '"' : '\'';
+	sb_putn(&c->sb, &quote, 1);
+	for (size_t i = 0; i < n && !c->sb.full; i++) {
+		uint32_t cp = cps[i];
+		char enc[4];
+
+		if (cp == (uint32_t)quote || cp == '\\') {
+			char esc[2] = { '\\', (char)cp };
+
+			sb_putn(&c->sb, esc, 2);
+		} else if (cp == '\t') {
+			sb_puts(&c->sb, "\\t");
+		} else if (cp == '\n') {
+			sb_puts(&c->sb, "\\n");
+		} else if (cp == '\r') {
+			sb_puts(&c->sb, "\\r");
+		} else if (cp < ' ' || cp == 0x7f) {
+			sb_printf(&c->sb, "\\x%02x", cp);
+		} else if (cp < 0x7f || cp_printable(cp)) {
+			sb_putn(&c->sb, enc, utf8_encode(cp, enc));
+		} else if (cp <= 0xff) {
+			sb_printf(&c->sb, "\\x%02x", cp);
+		} else if (cp <= 0xffff) {
+			sb_printf(&c->sb, "\\u%04x", cp);
+		} else {
+			sb_printf(&c->sb, "\\U%08x", cp);
+		}
+	}
+	free(cps);
+	if (n < si.length)
+		sb_puts(&c->sb, "...");
+	sb_putn(&c->sb, &quote, 1);
+}
+
+// Objects/bytesobject.c PyBytes_Repr.
+static void repr_bytes(struct repr_ctx *c, uint64_t obj)
+{
+	uint8_t *data;
+	size_t n;
+	bool truncated, sq, dq;
+	char quote;
+	struct adbg_error *err = adbg_obj_bytes(c->t, c->l, obj, c->sb.max, &data, &n, &truncated);
+
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	sq = memchr(data, '\'', n) != NULL;
+	dq = memchr(data, '"', n) != NULL;
+	quote = sq && !dq ? '"' : '\'';
+	sb_puts(&c->sb, "b");
+	sb_putn(&c->sb, &quote, 1);
+	for (size_t i = 0; i < n && !c->sb.full; i++) {
+		uint8_t ch = data[i];
+
+		if (ch == (uint8_t)quote || ch == '\\') {
+			char esc[2] = { '\\', (char)ch };
+
+			sb_putn(&c->sb, esc, 2);
+		} else if (ch == '\t') {
+			sb_puts(&c->sb, "\\t");
+		} else if (ch == '\n') {
+			sb_puts(&c->sb, "\\n");
+		} else if (ch == '\r') {
+			sb_puts(&c->sb, "\\r");
+		} else if (ch < ' ' || ch >= 0x7f) {
+			sb_printf(&c->sb, "\\x%02x", ch);
+		} else {
+			sb_putn(&c->sb, (const char *)&ch, 1);
+		}
+	}
+	free(data);
+	if (truncated)
+		sb_puts(&c->sb, "...");
+	sb_putn(&c->sb, &quote, 1);
+}
+
+static bool repr_enter(struct repr_ctx *c, uint64_t obj, const char *recursed)
+{
+	for (unsigned i = 0; i < c->depth; i++) {
+		if (c->stack[i] == obj) {
+			sb_puts(&c->sb, recursed);
+			return false;
+		}
+	}
+	if (c->depth == ADBG_OBJ_REPR_MAX_DEPTH) {
+		sb_puts(&c->sb, recursed);
+		return false;
+	}
+	c->stack[c->depth++] = obj;
+	return true;
+}
+
+static void repr_seq(struct repr_ctx *c, uint64_t obj, enum adbg_obj_kind kind)
+{
+	struct adbg_obj_items it;
+	const char *open, *close, *recursed;
+	struct adbg_error *err;
+
+	switch (kind) {
+	case ADBG_OBJ_TUPLE:
+		open = "(", close = ")", recursed = "(...)";
+		err = adbg_obj_tuple_items(c->t, c->l, obj, ADBG_OBJ_REPR_MAX_ITEMS, &it);
+		break;
+	case ADBG_OBJ_LIST:
+		open = "[", close = "]", recursed = "[...]";
+		err = adbg_obj_list_items(c->t, c->l, obj, ADBG_OBJ_REPR_MAX_ITEMS, &it);
+		break;
+	case ADBG_OBJ_SET:
+		open = "{", close = "}", recursed = "set(...)";
+		err = set_items(c->t, c->l, obj, 0, ADBG_OBJ_REPR_MAX_ITEMS, &it);
+		break;
+	default:
+		open = "frozenset({", close = "})", recursed = "frozenset(...)";
+		err = set_items(c->t, c->l, obj, 0, ADBG_OBJ_REPR_MAX_ITEMS, &it);
+		break;
+	}
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	if (!it.n && !it.truncated && (kind == ADBG_OBJ_SET || kind == ADBG_OBJ_FROZENSET)) {
+		sb_puts(&c->sb, kind == ADBG_OBJ_SET ? "set()" : "frozenset()");
+		adbg_obj_items_deinit(&it);
+		return;
+	}
+	if (!repr_enter(c, obj, recursed)) {
+		adbg_obj_items_deinit(&it);
+		return;
+	}
+	sb_puts(&c->sb, open);
+	for (size_t i = 0; i < it.n && !c->sb.full; i++) {
+		if (i)
+			sb_puts(&c->sb, ", ");
+		repr_obj(c, it.items[i]);
+	}
+	if (it.truncated)
+		sb_puts(&c->sb, it.n ? ", ..." : "...");
+	else if (kind == ADBG_OBJ_TUPLE && it.n == 1)
+		sb_puts(&c->sb, ",");
+	sb_puts(&c->sb, close);
+	c->depth--;
+	adbg_obj_items_deinit(&it);
+}
+
+static void repr_dict(struct repr_ctx *c, uint64_t obj)
+{
+	struct adbg_obj_dict_items it;
+	struct adbg_error *err = adbg_obj_dict_items(c->t, c->l, obj, ADBG_OBJ_REPR_MAX_ITEMS, &it);
+
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	if (!repr_enter(c, obj, "{...}")) {
+		adbg_obj_dict_items_deinit(&it);
+		return;
+	}
+	sb_puts(&c->sb, "{");
+	for (size_t i = 0; i < it.n && !c->sb.full; i++) {
+		if (i)
+			sb_puts(&c->sb, ", ");
+		repr_obj(c, it.pairs[i].key);
+		sb_puts(&c->sb, ": ");
+		repr_obj(c, it.pairs[i].value);
+	}
+	if (it.truncated)
+		sb_puts(&c->sb, it.n ? ", ..." : "...");
+	sb_puts(&c->sb, "}");
+	c->depth--;
+	adbg_obj_dict_items_deinit(&it);
+}
+
+static void repr_code(struct repr_ctx *c, uint64_t obj)
+{
+	struct adbg_code_info ci;
+	struct adbg_error *err = adbg_code_read(c->t, c->l, obj, &ci);
+
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	// Objects/codeobject.c code_repr.
+	sb_printf(&c->sb, "<code object %.100s at %#" PRIx64 ", file \"%.150s\", line %d>", ci.name,
+		  obj, ci.filename, ci.firstlineno);
+	adbg_code_info_deinit(&ci);
+}
+
+static void repr_module(struct repr_ctx *c, uint64_t obj)
+{
+	uint64_t dict, name;
+	char *s;
+	struct adbg_error *err = adbg_obj_module_dict(c->t, c->l, obj, &dict);
+
+	if (!err)
+		err = adbg_obj_dict_lookup_str(c->t, c->l, dict, "__name__", &name);
+	if (!err)
+		err = adbg_obj_str(c->t, c->l, name, 200, &s, NULL);
+	if (err) {
+		adbg_error_destroy(err);
+		sb_printf(&c->sb, "<module at %#" PRIx64 ">", obj);
+		return;
+	}
+	sb_printf(&c->sb, "<module '%s'>", s);
+	free(s);
+}
+
+static void repr_type(struct repr_ctx *c, uint64_t obj)
+{
+	struct type_info ti;
+	char name[ADBG_OBJ_MAX_TYPE_NAME + 1];
+	struct adbg_error *err = read_type(c->t, c->l, obj, &ti);
+
+	if (!err)
+		err = read_type_name(c->t, &ti, name, sizeof(name));
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	sb_printf(&c->sb, "<class '%s'>", name);
+}
+
+static void repr_weakref(struct repr_ctx *c, uint64_t obj)
+{
+	uint64_t ref;
+	char *name;
+	struct adbg_error *err = adbg_obj_weakref_referent(c->t, c->l, obj, &ref);
+
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	if (!ref) {
+		sb_printf(&c->sb, "<weakref at %#" PRIx64 "; dead>", obj);
+		return;
+	}
+	err = adbg_obj_type_name(c->t, c->l, ref, &name);
+	if (err) {
+		adbg_error_destroy(err);
+		sb_printf(&c->sb, "<weakref at %#" PRIx64 "; to %#" PRIx64 ">", obj, ref);
+		return;
+	}
+	sb_printf(&c->sb, "<weakref at %#" PRIx64 "; to '%s' at %#" PRIx64 ">", obj, name, ref);
+	free(name);
+}
+
+static void repr_obj(struct repr_ctx *c, uint64_t obj)
+{
+	struct adbg_obj_class cls;
+	struct adbg_error *err;
+	bool wrap;
+
+	if (c->sb.full || c->sb.nomem)
+		return;
+	if (!obj) {
+		sb_puts(&c->sb, "<NULL>");
+		return;
+	}
+	err = adbg_obj_classify(c->t, c->l, obj, &cls);
+	if (err) {
+		repr_unreadable(c, obj, err);
+		return;
+	}
+	// Subclasses of the builtins print as Name(<builtin repr>), e.g.
+	// "OrderedDict({'a': 1})"; the name drops any module prefix.
+	wrap = !cls.exact && cls.kind != ADBG_OBJ_OTHER && cls.kind != ADBG_OBJ_TYPE &&
+	       cls.kind != ADBG_OBJ_MODULE && cls.kind != ADBG_OBJ_WEAKREF;
+	if (wrap) {
+		const char *dot = strrchr(cls.type_name, '.');
+
+		sb_puts(&c->sb, dot ? dot + 1 : cls.type_name);
+		sb_puts(&c->sb, "(");
+	}
+	switch (cls.kind) {
+	case ADBG_OBJ_NONE:
+		sb_puts(&c->sb, "None");
+		break;
+	case ADBG_OBJ_ELLIPSIS:
+		sb_puts(&c->sb, "Ellipsis");
+		break;
+	case ADBG_OBJ_NOTIMPLEMENTED:
+		sb_puts(&c->sb, "NotImplemented");
+		break;
+	case ADBG_OBJ_BOOL:
+	case ADBG_OBJ_INT: {
+		char *s;
+
+		err = adbg_obj_int_str(c->t, c->l, obj, &s);
+		if (err) {
+			repr_unreadable(c, obj, err);
+			break;
+		}
+		if (cls.kind == ADBG_OBJ_BOOL)
+			sb_puts(&c->sb, strcmp(s, "0") ? "True" : "False");
+		else
+			sb_puts(&c->sb, s);
+		free(s);
+		break;
+	}
+	case ADBG_OBJ_FLOAT: {
+		double v;
+
+		err = adbg_obj_float(c->t, c->l, obj, &v);
+		if (err)
+			repr_unreadable(c, obj, err);
+		else
+			repr_float(&c->sb, v);
+		break;
+	}
+	case ADBG_OBJ_STR:
+		repr_str(c, obj);
+		break;
+	case ADBG_OBJ_BYTES:
+		repr_bytes(c, obj);
+		break;
+	case ADBG_OBJ_TUPLE:
+	case ADBG_OBJ_LIST:
+	case ADBG_OBJ_SET:
+	case ADBG_OBJ_FROZENSET:
+		repr_seq(c, obj, cls.kind);
+		break;
+	case ADBG_OBJ_DICT:
+		repr_dict(c, obj);
+		break;
+	case ADBG_OBJ_CODE:
+		repr_code(c, obj);
+		break;
+	case ADBG_OBJ_MODULE:
+		repr_module(c, obj);
+		break;
+	case ADBG_OBJ_TYPE:
+		repr_type(c, obj);
+		break;
+	case ADBG_OBJ_WEAKREF:
+		repr_weakref(c, obj);
+		break;
+	case ADBG_OBJ_OTHER:
+		sb_printf(&c->sb, "<%s object at %#" PRIx64 ">", cls.type_name, obj);
+		break;
+	}
+	if (wrap)
+		sb_puts(&c->sb, ")");
+}
+
+struct adbg_error *adbg_obj_repr(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				 size_t max_len, char **ret)
+{
+	struct repr_ctx c = { .t = t, .l = l };
+
+	if (max_len < 16)
+		max_len = 16;
+	c.sb.max = max_len;
+	repr_obj(&c, obj);
+	if (!c.sb.nomem && !c.sb.buf)
+		sb_puts(&c.sb, "");
+	if (c.sb.nomem) {
+		free(c.sb.buf);
+		return &adbg_error_nomem;
+	}
+	if (c.sb.full) {
+		// Cut at a character boundary and mark the cut.
+		size_t cut = max_len - 3;
+
+		while (cut && ((unsigned char)c.sb.buf[cut] & 0xc0) == 0x80)
+			cut--;
+		memcpy(c.sb.buf + cut, "...", 4);
+	}
+	*ret = c.sb.buf;
+	return NULL;
+}

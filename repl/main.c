@@ -4,24 +4,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "repl.h"
+#include "term.h"
 
 #define AIODBG_VERSION "0.1.0"
-
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_TARGET = 3,
-};
 
 static const char usage_text[] =
 	"usage: aiodbg attach PID [OPTIONS]\n"
@@ -32,60 +24,72 @@ static const char usage_text[] =
 	"or a core dump, what each awaits and who awaits it.\n"
 	"\n"
 	"Options:\n"
-	"  -c, --command CMD   run CMD (repeatable) and exit instead of starting the REPL\n"
-	"  -x, --file FILE     run the commands in FILE (one per line, # comments) and exit\n"
+	"  -c, --command CMD   run CMD and exit instead of starting the REPL (repeatable)\n"
+	"  -x, --file FILE     run the commands in FILE (one per line, # comments; - for\n"
+	"                      standard input) and exit (repeatable; runs in order with -c)\n"
 	"      --json          JSON output (schema aiodbg/1) for every command that has it\n"
 	"      --sysroot DIR   cores: look for the files the core names under DIR\n"
 	"      --lib-path DIRS cores: colon-separated directories to find libraries by name\n"
-	"      --no-color      never colour the output (also: NO_COLOR set)\n"
+	"      --no-color      never colour the output (also: NO_COLOR set, or not a terminal)\n"
 	"  -h, --help          this help\n"
 	"  -V, --version       the version\n"
 	"\n"
 	"Without -c or -x, commands are read from the terminal (an interactive REPL with\n"
 	"history and completion) or, when standard input is not a terminal, from it.\n"
-	"Exit status: 0 success, 1 a command failed, 2 bad usage, 3 cannot attach to or\n"
-	"read the target. Type 'help' in the REPL for the commands.\n";
+	"Every command runs even when an earlier one failed.\n"
+	"\n"
+	"Exit status: 0 every command succeeded; otherwise that of the first failure:\n"
+	"1 a command failed, 2 bad usage, 3 cannot attach to or read the target;\n"
+	"130 Ctrl-C stopped a batch run. Ctrl-D or quit leaves the REPL with 0.\n"
+	"Type 'help' in the REPL, or run -c help, for the commands.\n";
 
-static volatile int interrupted;
+/* One -c or -x, in command-line order. */
+struct action {
+	const char *command; // -c
+	const char *path; // -x
+	FILE *file;
+};
 
-static void on_sigint(int sig)
+static int usage_error(const char *fmt, const char *arg)
 {
-	(void)sig;
-	interrupted = 1;
+	fputs("aiodbg: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'aiodbg --help'.\n", stderr);
+	return ADBG_EXIT_USAGE;
 }
 
-static int terminal_width(void)
+void adbg_repl_print_error(const char *message)
 {
-	struct winsize ws;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
-		return ws.ws_col;
-	return 0;
+	// One line, whatever the message holds.
+	term_progress_clear();
+	fputs("aiodbg: ", stderr);
+	for (const char *p = message; *p; p++)
+		fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+	fputc('\n', stderr);
 }
 
-static void print_error(const struct adbg_error *err)
-{
-	fprintf(stderr, "aiodbg: %s\n", err->message);
-}
-
-int adbg_repl_run_line(struct adbg_session *s, const char *line,
-		       const struct adbg_cmd_opts *opts)
+int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts)
 {
 	struct adbg_error *err;
 	int status;
 
-	interrupted = 0;
-	err = adbg_cmd_run(s, line, opts, stdout);
-	fflush(stdout);
+	opts->width = term_width();
+	term_command_begin(s);
+	err = adbg_cmd_run(s, line, opts, term_output());
+	if (term_command_end()) {
+		// Whatever went wrong after Ctrl-C (a cut walk, refused output) is the interrupt.
+		adbg_error_destroy(err);
+		adbg_repl_print_error("interrupted");
+		return ADBG_EXIT_INTERRUPTED;
+	}
 	status = adbg_cmd_exit_status(err);
 	if (err) {
-		print_error(err);
+		adbg_repl_print_error(err->message);
 		adbg_error_destroy(err);
 	}
 	return status;
 }
 
-/* Is the line a front-end command that ends the session? */
 bool adbg_repl_is_quit(const char *line)
 {
 	const struct adbg_cmd *cmd;
@@ -98,37 +102,87 @@ bool adbg_repl_is_quit(const char *line)
 }
 
 static int run_batch_line(struct adbg_session *s, const char *line,
-			  const struct adbg_cmd_opts *opts, bool *quit)
+			  struct adbg_cmd_opts *opts, bool *quit)
 {
 	const char *p = line + strspn(line, " \t");
 
-	if (!*p || *p == '#' || *p == '\n')
-		return EXIT_OK;
+	if (!*p || *p == '#')
+		return ADBG_EXIT_OK;
 	if (adbg_repl_is_quit(p)) {
 		*quit = true;
-		return EXIT_OK;
+		return ADBG_EXIT_OK;
 	}
 	return adbg_repl_run_line(s, p, opts);
 }
 
-static int run_stream(struct adbg_session *s, FILE *f, const struct adbg_cmd_opts *opts)
+/* Commands from a file or a pipe, one per line. Returns the first failure's status. */
+static int run_stream(struct adbg_session *s, FILE *f, struct adbg_cmd_opts *opts, bool *quit)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	int worst = EXIT_OK;
-	bool quit = false;
-	ssize_t n;
+	int first = ADBG_EXIT_OK;
 
-	while (!quit && (n = getline(&line, &cap, f)) > 0) {
+	while (!*quit) {
+		ssize_t n;
 		int st;
 
-		line[strcspn(line, "\n")] = '\0';
-		st = run_batch_line(s, line, opts, &quit);
-		if (st && !worst)
-			worst = st;
+		errno = 0;
+		n = getline(&line, &cap, f);
+		if (n < 0) {
+			// A signal (Ctrl-Z, a resize) interrupts a read from a pipe; Ctrl-C ends.
+			if (ferror(f) && errno == EINTR && !term_interrupted) {
+				clearerr(f);
+				if (term_take_tstp())
+					term_suspend();
+				continue;
+			}
+			if (term_interrupted) {
+				first = ADBG_EXIT_INTERRUPTED;
+			} else if (ferror(f)) {
+				adbg_repl_print_error("reading commands failed");
+				first = first ? first : ADBG_EXIT_FAILED;
+			}
+			break;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		st = run_batch_line(s, line, opts, quit);
+		if (st == ADBG_EXIT_INTERRUPTED) {
+			first = st;
+			break;
+		}
+		if (st && !first)
+			first = st;
+		if (term_take_tstp())
+			term_suspend();
 	}
 	free(line);
-	return worst;
+	return first;
+}
+
+static int run_batch(struct adbg_session *s, struct action *actions, int n,
+		     struct adbg_cmd_opts *opts)
+{
+	int first = ADBG_EXIT_OK;
+	bool quit = false;
+
+	for (int i = 0; i < n && !quit; i++) {
+		int st;
+
+		if (term_interrupted)
+			return ADBG_EXIT_INTERRUPTED;
+		if (actions[i].command)
+			st = run_batch_line(s, actions[i].command, opts, &quit);
+		else
+			st = run_stream(s, actions[i].file, opts, &quit);
+		if (st == ADBG_EXIT_INTERRUPTED)
+			return st;
+		if (st && !first)
+			first = st;
+		// Ctrl-Z waits until no snapshot is under way (the target is running).
+		if (term_take_tstp())
+			term_suspend();
+	}
+	return first;
 }
 
 static int parse_pid(const char *arg, int *ret)
@@ -144,6 +198,19 @@ static int parse_pid(const char *arg, int *ret)
 	return 0;
 }
 
+static void print_open_error(const struct adbg_error *err)
+{
+	adbg_repl_print_error(err->message);
+}
+
+static void close_actions(struct action *actions, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (actions[i].file && actions[i].file != stdin)
+			fclose(actions[i].file);
+	free(actions);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -153,44 +220,50 @@ int main(int argc, char **argv)
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "lib-path", required_argument, NULL, 'l' },
 		{ "no-color", no_argument, NULL, 'n' },
+		{ "no-colour", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct adbg_open_options open_opts = { 0 };
 	struct adbg_cmd_opts opts = { 0 };
-	const char **commands = calloc((size_t)argc + 1, sizeof(char *));
-	const char *script = NULL, *mode = NULL;
+	struct action *actions = calloc((size_t)argc + 1, sizeof(*actions));
 	char *positional[3] = { NULL };
 	struct adbg_session *session = NULL;
 	struct adbg_target *target = NULL;
 	struct adbg_error *err;
-	int ncommands = 0, npos = 0, status = EXIT_OK, opt;
-	bool no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
-	struct sigaction sa = { .sa_handler = on_sigint };
+	int nactions = 0, npos = 0, status, opt;
+	bool no_color = false;
+	const char *mode;
 
-	if (!commands)
-		return EXIT_FAILED;
-	// "+" would stop at the first non-option; we allow options anywhere instead, and
-	// collect positionals (mode, pid/core, executable) in order.
-	while (optind < argc) {
-		opt = getopt_long(argc, argv, "-c:x:hV", longopts, NULL);
-		if (opt == -1)
-			break;
+	if (!actions)
+		return ADBG_EXIT_FAILED;
+	// "-" returns positionals in order as option 1, so options may come anywhere:
+	// `aiodbg --json attach 42 -c tasks` and `aiodbg attach 42 --json -c tasks` alike.
+	while ((opt = getopt_long(argc, argv, "-c:x:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 1:
 			if (npos == 3) {
-				fprintf(stderr, "aiodbg: unexpected argument '%s'\n%s", optarg,
-					"Try 'aiodbg --help'.\n");
-				return EXIT_USAGE;
+				close_actions(actions, nactions);
+				return usage_error("unexpected argument '%s'", optarg);
 			}
 			positional[npos++] = optarg;
 			break;
 		case 'c':
-			commands[ncommands++] = optarg;
+			actions[nactions++].command = optarg;
 			break;
 		case 'x':
-			script = optarg;
+			// Opened now, so that a missing script is bad usage before any attach.
+			actions[nactions].path = optarg;
+			actions[nactions].file =
+				strcmp(optarg, "-") == 0 ? stdin : fopen(optarg, "re");
+			if (!actions[nactions].file) {
+				fprintf(stderr, "aiodbg: cannot read commands from %s: %s\n", optarg,
+					strerror(errno));
+				close_actions(actions, nactions);
+				return ADBG_EXIT_USAGE;
+			}
+			nactions++;
 			break;
 		case 'j':
 			opts.json = true;
@@ -206,93 +279,79 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return EXIT_OK;
+			close_actions(actions, nactions);
+			return ADBG_EXIT_OK;
 		case 'V':
 			printf("aiodbg %s\n", AIODBG_VERSION);
-			return EXIT_OK;
+			close_actions(actions, nactions);
+			return ADBG_EXIT_OK;
 		default:
-			fprintf(stderr, "Try 'aiodbg --help'.\n");
-			return EXIT_USAGE;
+			// getopt has said what is wrong.
+			fputs("Try 'aiodbg --help'.\n", stderr);
+			close_actions(actions, nactions);
+			return ADBG_EXIT_USAGE;
 		}
 	}
 	mode = positional[0];
+	status = ADBG_EXIT_USAGE;
 	if (!mode) {
-		fprintf(stderr, "aiodbg: missing mode: attach PID or core CORE\n"
-				"Try 'aiodbg --help'.\n");
-		return EXIT_USAGE;
+		usage_error("%smissing mode: attach PID or core CORE", "");
+		goto out;
 	}
-
+	if (strcmp(mode, "help") == 0) {
+		fputs(usage_text, stdout);
+		status = ADBG_EXIT_OK;
+		goto out;
+	}
 	if (strcmp(mode, "attach") == 0) {
 		int pid;
 
-		if (!positional[1] || positional[2]) {
-			fprintf(stderr, "aiodbg: usage: aiodbg attach PID [OPTIONS]\n");
-			return EXIT_USAGE;
+		if (!positional[1]) {
+			usage_error("%sattach needs a process id: aiodbg attach PID", "");
+			goto out;
+		}
+		if (positional[2]) {
+			usage_error("unexpected argument '%s' after the process id", positional[2]);
+			goto out;
 		}
 		if (parse_pid(positional[1], &pid) < 0) {
-			fprintf(stderr, "aiodbg: '%s' is not a process id\n", positional[1]);
-			return EXIT_USAGE;
+			usage_error("'%s' is not a process id", positional[1]);
+			goto out;
 		}
 		err = adbg_target_attach(pid, &open_opts, &target);
 	} else if (strcmp(mode, "core") == 0) {
 		if (!positional[1]) {
-			fprintf(stderr, "aiodbg: usage: aiodbg core CORE [EXECUTABLE] [OPTIONS]\n");
-			return EXIT_USAGE;
+			usage_error("%score needs a core file: aiodbg core CORE [EXECUTABLE]", "");
+			goto out;
 		}
 		open_opts.executable = positional[2];
 		err = adbg_target_open_core(positional[1], &open_opts, &target);
-	} else if (strcmp(mode, "help") == 0) {
-		fputs(usage_text, stdout);
-		return EXIT_OK;
 	} else {
-		fprintf(stderr, "aiodbg: unknown mode '%s': use attach PID or core CORE\n", mode);
-		return EXIT_USAGE;
+		usage_error("unknown mode '%s': use attach PID or core CORE", mode);
+		goto out;
 	}
 	if (!err)
 		err = adbg_session_create(target, &session);
 	if (err) {
-		print_error(err);
+		print_open_error(err);
 		adbg_error_destroy(err);
-		return EXIT_TARGET;
+		status = ADBG_EXIT_TARGET;
+		goto out;
 	}
 
 	// Ctrl-C interrupts the running command; it never kills or stops the target.
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	session->interrupted = &interrupted;
-	opts.width = terminal_width();
-	opts.color = isatty(STDOUT_FILENO) && !no_color;
+	term_install_signals();
+	session->interrupted = &term_interrupted;
+	opts.color = term_color(no_color);
 
-	if (ncommands || script) {
-		bool quit = false;
-
-		for (int i = 0; i < ncommands && !quit; i++) {
-			int st = run_batch_line(session, commands[i], &opts, &quit);
-
-			if (st && !status)
-				status = st;
-		}
-		if (script && !quit) {
-			FILE *f = strcmp(script, "-") == 0 ? stdin : fopen(script, "re");
-			int st;
-
-			if (!f) {
-				fprintf(stderr, "aiodbg: %s: %s\n", script, strerror(errno));
-				status = status ? status : EXIT_USAGE;
-			} else {
-				st = run_stream(session, f, &opts);
-				if (st && !status)
-					status = st;
-				if (f != stdin)
-					fclose(f);
-			}
-		}
-	} else if (!isatty(STDIN_FILENO)) {
-		status = run_stream(session, stdin, &opts);
-	} else {
-		status = adbg_repl_interactive(session, &opts, &interrupted);
-	}
+	if (nactions)
+		status = run_batch(session, actions, nactions, &opts);
+	else if (!isatty(STDIN_FILENO))
+		status = run_batch(session, &(struct action){ .file = stdin }, 1, &opts);
+	else
+		status = adbg_repl_interactive(session, &opts);
 	adbg_session_destroy(session);
-	free(commands);
+out:
+	close_actions(actions, nactions);
 	return status;
 }

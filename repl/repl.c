@@ -1,155 +1,279 @@
 // SPDX-License-Identifier: MIT
-// The interactive REPL: libedit line editing, persistent history and tab completion of
-// commands and options from the shared command table.
+// The interactive REPL: libedit line editing, persistent history, and tab completion of
+// commands, options, task ids and names and thread ids (adbg_cmd_complete).
+//
+// libedit's own signal handling is off (rl_catch_signals): on SIGINT it would put the
+// terminal in cooked mode and re-send the signal to the whole process group. Instead
+// characters come through repl_getc, which reads the terminal itself and turns Ctrl-C at
+// the prompt into end-of-line (a fresh prompt), handles Ctrl-Z and resizes, and decodes
+// UTF-8 (libedit takes what a getc hook returns as one wide character).
 #include <editline/readline.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "repl.h"
+#include "term.h"
 
 // History beyond this many lines is trimmed when saving.
 #define HISTORY_MAX 1000
 
+struct repl {
+	struct adbg_session *s;
+	struct adbg_complete_cache *cache;
+	/** candidates of the completion under way. */
+	char **cands;
+	size_t ncands, cap, next;
+};
+
+// libedit's callbacks take no user pointer.
+static struct repl *the_repl;
+
+/* mkdir -p, each missing level private to the user. */
+static int make_dirs(char *path)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			*p = c;
+			return -1;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/*
+ * $XDG_STATE_HOME/aiodbg/history, or ~/.local/state/aiodbg/history (the XDG base
+ * directory spec: a relative XDG_STATE_HOME is ignored). NULL when there is no home or
+ * the directory cannot be made (said once on stderr: the REPL works without history).
+ */
 static char *history_path(void)
 {
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 	char *dir = NULL, *path = NULL;
+	int fd;
 
-	if (state && *state) {
+	if (state && state[0] == '/') {
 		if (asprintf(&dir, "%s/aiodbg", state) < 0)
 			return NULL;
-	} else if (home && *home) {
+	} else if (home && home[0] == '/') {
 		if (asprintf(&dir, "%s/.local/state/aiodbg", home) < 0)
 			return NULL;
 	} else {
 		return NULL;
 	}
-	// mkdir -p of the last two levels is enough for the usual layouts.
-	{
-		char *slash = strrchr(dir, '/');
-
-		if (slash) {
-			*slash = '\0';
-			mkdir(dir, 0700);
-			*slash = '/';
-		}
-		mkdir(dir, 0700);
+	if (make_dirs(dir) < 0) {
+		fprintf(stderr, "aiodbg: history will not be saved: cannot create %s: %s\n", dir,
+			strerror(errno));
+		free(dir);
+		return NULL;
 	}
 	if (asprintf(&path, "%s/history", dir) < 0)
 		path = NULL;
 	free(dir);
+	// The history may hold expressions with secrets: create it private.
+	if (path && (fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	return path;
 }
 
-/* Candidates for the word being completed: commands first, then their options. */
-static const struct adbg_cmd *completing_cmd;
-static int completing_index, completing_alias;
-
-static char *command_generator(const char *text, int state)
+static void collect(void *arg, const char *cand)
 {
-	size_t len = strlen(text);
+	struct repl *r = arg;
+	char *dup;
 
-	if (!state) {
-		completing_index = 0;
-		completing_alias = -1;
-	}
-	while (adbg_cmds[completing_index].name) {
-		const struct adbg_cmd *cmd = &adbg_cmds[completing_index];
-		const char *name = completing_alias < 0 ? cmd->name : cmd->aliases[completing_alias];
+	if (r->ncands == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		char **a = realloc(r->cands, cap * sizeof(*a));
 
-		if (!name) {
-			completing_index++;
-			completing_alias = -1;
-			continue;
-		}
-		completing_alias++;
-		if (strncmp(name, text, len) == 0)
-			return strdup(name);
+		if (!a)
+			return;
+		r->cands = a;
+		r->cap = cap;
 	}
-	return NULL;
+	dup = strdup(cand);
+	if (dup)
+		r->cands[r->ncands++] = dup;
 }
 
-static char *option_generator(const char *text, int state)
+static void drop_candidates(struct repl *r)
 {
-	size_t len = strlen(text);
+	for (size_t i = r->next; i < r->ncands; i++)
+		free(r->cands[i]);
+	r->ncands = r->next = 0;
+}
 
-	if (!state)
-		completing_index = 0;
-	while (completing_cmd && completing_cmd->options[completing_index]) {
-		const char *opt = completing_cmd->options[completing_index++];
+static char *generator(const char *text, int state)
+{
+	struct repl *r = the_repl;
 
-		if (strncmp(opt, text, len) == 0)
-			return strdup(opt);
-	}
-	return NULL;
+	(void)text;
+	(void)state;
+	// libedit frees what we return.
+	return r->next < r->ncands ? r->cands[r->next++] : NULL;
 }
 
 static char **complete(const char *text, int start, int end)
 {
-	char word[64];
+	struct repl *r = the_repl;
+	char *line;
+	char **matches;
 
-	(void)end;
+	(void)start;
 	rl_attempted_completion_over = 1;
-	if (sscanf(rl_line_buffer, " %63s", word) != 1 || start == 0 ||
-	    (size_t)start <= strspn(rl_line_buffer, " \t"))
-		return rl_completion_matches(text, command_generator);
-	completing_cmd = adbg_cmd_find(word);
-	return rl_completion_matches(text, option_generator);
+	line = strndup(rl_line_buffer, (size_t)end);
+	if (!line)
+		return NULL;
+	drop_candidates(r);
+	adbg_cmd_complete(r->s, &r->cache, line, text, collect, r);
+	free(line);
+	// A Ctrl-C during the snapshot cut it short; it must not end the next read.
+	term_interrupted = 0;
+	matches = r->ncands ? rl_completion_matches(text, generator) : NULL;
+	drop_candidates(r);
+	return matches;
 }
 
-int adbg_repl_interactive(struct adbg_session *s, const struct adbg_cmd_opts *opts,
-			  volatile int *interrupted)
+/* One character from the terminal, as a code point. -1 ends the line (EOF or Ctrl-C). */
+static int repl_getc(FILE *f)
 {
-	char prompt[64];
-	char *hist = history_path();
-	int status = 0;
+	unsigned char b[4];
+	int len, cp;
 
-	if (s->target->kind == ADBG_TARGET_PROCESS)
-		snprintf(prompt, sizeof(prompt), "(aiodbg %d) ", s->target->pid);
-	else
-		snprintf(prompt, sizeof(prompt), "(aiodbg core) ");
+	(void)f;
+	if (term_take_winch())
+		rl_resize_terminal();
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, b, 1);
+
+		if (n == 1)
+			break;
+		if (n == 0 || errno != EINTR)
+			return -1;
+		if (term_interrupted) {
+			// Ctrl-C at the prompt: show it, drop the line, prompt again.
+			(void)!write(STDOUT_FILENO, "^C", 2);
+			return -1;
+		}
+		if (term_take_tstp()) {
+			rl_deprep_terminal();
+			term_suspend();
+			rl_prep_terminal(1);
+			rl_forced_update_display();
+		}
+		if (term_take_winch())
+			rl_resize_terminal();
+	}
+	if (b[0] < 0x80)
+		return b[0];
+	len = b[0] >= 0xf0 ? 4 : b[0] >= 0xe0 ? 3 : b[0] >= 0xc0 ? 2 : 1;
+	cp = len == 4 ? b[0] & 0x07 : len == 3 ? b[0] & 0x0f : b[0] & 0x1f;
+	for (int i = 1; i < len; i++) {
+		ssize_t n;
+
+		do
+			n = read(STDIN_FILENO, &b[i], 1);
+		while (n < 0 && errno == EINTR && !term_interrupted);
+		if (n != 1 || (b[i] & 0xc0) != 0x80)
+			return b[0]; // not UTF-8: pass the byte on
+		cp = (cp << 6) | (b[i] & 0x3f);
+	}
+	return len == 1 ? b[0] : cp;
+}
+
+static void make_prompt(const struct adbg_session *s, char *buf, size_t len)
+{
+	const struct adbg_target *t = s->target;
+
+	if (t->kind == ADBG_TARGET_CORE && t->core_path) {
+		const char *base = strrchr(t->core_path, '/');
+
+		snprintf(buf, len, "(aiodbg %.40s) ", base ? base + 1 : t->core_path);
+	} else if (t->kind == ADBG_TARGET_CORE) {
+		snprintf(buf, len, "(aiodbg core.%d) ", t->pid);
+	} else {
+		snprintf(buf, len, "(aiodbg %d) ", t->pid);
+	}
+}
+
+int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
+{
+	struct repl r = { .s = s };
+	char prompt[64], *last = NULL;
+	char *hist = history_path();
+
+	the_repl = &r;
+	make_prompt(s, prompt, sizeof(prompt));
+	// Before anything initialises libedit (using_history does).
+	rl_catch_signals = 0;
+	rl_getc_function = repl_getc;
 	rl_readline_name = "aiodbg";
 	rl_attempted_completion_function = complete;
 	using_history();
 	stifle_history(HISTORY_MAX);
-	if (hist)
-		read_history(hist);
-	printf("aiodbg: %s %d, Python %s. Type 'help' for the commands, Ctrl-D to leave.\n",
-	       s->target->kind == ADBG_TARGET_PROCESS ? "attached to process" : "core of process",
-	       s->target->pid, s->python->version_str);
+	if (hist && read_history(hist) == 0 && history_length > 0) {
+		HIST_ENTRY *he = history_get(history_base + history_length - 1);
+
+		if (he && he->line)
+			last = strdup(he->line);
+	}
+	if (s->target->kind == ADBG_TARGET_PROCESS)
+		printf("aiodbg: attached to process %d, Python %s.\n", s->target->pid,
+		       s->python->version_str);
+	else
+		printf("aiodbg: core of process %d, Python %s.\n", s->target->pid,
+		       s->python->version_str);
+	printf("Type 'help' for the commands, Tab to complete, Ctrl-D to detach.\n");
 
 	for (;;) {
 		char *line;
+		const char *p;
 
-		*interrupted = 0;
+		term_interrupted = 0;
+		if (term_take_tstp())
+			term_suspend();
 		line = readline(prompt);
 		if (!line) {
-			// Ctrl-C at the prompt interrupts the read: a fresh prompt, not an exit.
-			if (*interrupted) {
-				putchar('\n');
-				continue;
-			}
 			putchar('\n');
-			break;
+			// Ctrl-C at the prompt: a fresh prompt, not an exit.
+			if (term_interrupted)
+				continue;
+			break; // Ctrl-D
 		}
-		if (line[strspn(line, " \t")]) {
+		p = line + strspn(line, " \t");
+		if (*p && (!last || strcmp(last, line) != 0)) {
 			add_history(line);
 			if (hist)
 				append_history(1, hist);
+			free(last);
+			last = strdup(line);
 		}
-		if (adbg_repl_is_quit(line)) {
+		if (adbg_repl_is_quit(p)) {
 			free(line);
 			break;
 		}
-		status = adbg_repl_run_line(s, line, opts);
+		if (*p)
+			adbg_repl_run_line(s, p, opts);
 		free(line);
 	}
 	if (hist)
 		history_truncate_file(hist, HISTORY_MAX);
 	free(hist);
-	return status;
+	free(last);
+	drop_candidates(&r);
+	free(r.cands);
+	adbg_complete_cache_destroy(r.cache);
+	the_repl = NULL;
+	return ADBG_EXIT_OK;
 }

@@ -7,18 +7,34 @@
 
 #include "cmd.h"
 
-/** Run one command line, print its error if any; returns its exit status. */
-int adbg_repl_run_line(struct adbg_session *s, const char *line,
-		       const struct adbg_cmd_opts *opts);
+/** Exit statuses (DESIGN.md §2), and 130 when Ctrl-C stopped a batch run. */
+enum adbg_exit_status {
+	ADBG_EXIT_OK = 0,
+	ADBG_EXIT_FAILED = 1,
+	ADBG_EXIT_USAGE = 2,
+	ADBG_EXIT_TARGET = 3,
+	ADBG_EXIT_INTERRUPTED = 130,
+};
 
-/** True if line is quit/detach/exit. */
+/** Print an error as one line on stderr: "aiodbg: MESSAGE". */
+void adbg_repl_print_error(const char *message);
+
+/**
+ * Run one command line and print its error, if any. Returns its exit status
+ * (ADBG_EXIT_INTERRUPTED when Ctrl-C stopped it). opts->width is refreshed from the
+ * terminal first.
+ */
+int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts);
+
+/** True if line is quit/detach/exit/q. */
 bool adbg_repl_is_quit(const char *line);
 
 /**
  * Read commands from the terminal until quit or Ctrl-D. History persists in
- * $XDG_STATE_HOME/aiodbg/history. Returns the exit status of the last command.
+ * $XDG_STATE_HOME/aiodbg/history (default ~/.local/state/aiodbg/history). Tab completes
+ * commands, options, task ids and names, thread ids. Returns 0: a failed command is
+ * reported where it happens and does not make the session fail.
  */
-int adbg_repl_interactive(struct adbg_session *s, const struct adbg_cmd_opts *opts,
-			  volatile int *interrupted);
+int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts);
 
 #endif

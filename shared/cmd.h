@@ -27,6 +27,14 @@
 /** The command needs no target (help). */
 #define ADBG_CMD_NO_TARGET 0x10
 
+/* What a command's positional arguments are, for completion (struct adbg_cmd.complete). */
+/** a task: hex id or unique name. */
+#define ADBG_COMPLETE_TASK 0x1
+/** a thread: native thread id. */
+#define ADBG_COMPLETE_THREAD 0x2
+/** a command name (help CMD). */
+#define ADBG_COMPLETE_COMMAND 0x4
+
 /** What a front end tells a command about where its output goes. */
 struct adbg_cmd_opts {
 	/** --json was given globally. */
@@ -64,6 +72,8 @@ struct adbg_cmd {
 	const char *options[8];
 	unsigned flags;
 	adbg_cmd_fn fn;
+	/** ADBG_COMPLETE_* flags: what to offer for positional arguments. */
+	unsigned complete;
 };
 
 /** The command table, terminated by an entry with name NULL. */
@@ -93,6 +103,70 @@ int adbg_cmd_exit_status(const struct adbg_error *err);
 
 /** Write the command list, or the help of one command. */
 struct adbg_error *adbg_cmd_help(FILE *out, const char *name);
+
+/*
+ * Completion, for front ends (the REPL's Tab, GDB's complete()). Task ids and names and
+ * thread ids come from a quick snapshot (no stacks) kept in a cache the front end owns, so
+ * that pressing Tab again within ADBG_COMPLETE_TTL_MS does not stop the target again; for
+ * a core the snapshot is taken once.
+ */
+
+/** How long completion candidates from a live target are reused. */
+#define ADBG_COMPLETE_TTL_MS 3000
+
+/** Candidates of one completion; the front end owns it. */
+struct adbg_complete_cache;
+
+/** Receives one candidate (a whole word); the string is only valid during the call. */
+typedef void (*adbg_complete_fn)(void *arg, const char *candidate);
+
+/**
+ * Offer every completion of word, the (possibly empty) word that ends line, where line is
+ * the command line up to the cursor. The first word completes to command names and
+ * aliases; a word starting with '-' to the command's options; other words to what the
+ * command takes (struct adbg_cmd.complete): task ids ("0x...") and task names (names with
+ * spaces or quotes are left out), thread ids, command names. Each candidate is passed to
+ * fn once, in table order for commands and options, sorted for names.
+ *
+ * s may be NULL (no target: commands and options only). *cache may be NULL; it is
+ * allocated on first use and refreshed when stale. Never fails: when the target cannot be
+ * read (or the user interrupted the snapshot) there are simply no target candidates.
+ */
+void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cache,
+		       const char *line, const char *word, adbg_complete_fn fn, void *arg);
+
+/** Drop the cached candidates (e.g. before the next Tab must see a change). NULL is a no-op. */
+void adbg_complete_cache_destroy(struct adbg_complete_cache *cache);
+
+/* Colour, for renderers. Only ever emitted when the front end allowed it (opts.color) and
+ * the output is not JSON, so escapes never reach pipes, files or JSON. */
+enum adbg_color {
+	ADBG_COLOR_BOLD,
+	ADBG_COLOR_DIM,
+	ADBG_COLOR_RED,
+	ADBG_COLOR_YELLOW,
+	ADBG_COLOR_GREEN,
+	ADBG_COLOR_CYAN,
+};
+
+/** The escape that starts colour col, or "" when c's output is plain. */
+const char *adbg_color(const struct adbg_cmd_ctx *c, enum adbg_color col);
+/** The escape that ends any colour, or "" when c's output is plain. */
+const char *adbg_color_end(const struct adbg_cmd_ctx *c);
+
+/**
+ * Columns that s takes on a terminal: UTF-8 code points, not bytes (a continuation byte
+ * takes none). Wide (East Asian) characters are counted as one column.
+ */
+int adbg_text_columns(const char *s);
+
+/**
+ * Write s in exactly width columns (padded with spaces), cutting it with an ellipsis "…"
+ * when longer, never inside a UTF-8 sequence; width 0 writes s whole. color (-1: none) is
+ * applied to the text, not to the padding. A separating space follows unless last.
+ */
+void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
+		    bool last);
 
 /* Helpers for command implementations (cmd_*.c). */
 

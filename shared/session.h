@@ -16,6 +16,15 @@
 #include "python.h"
 #include "target.h"
 
+/**
+ * Progress of a long walk: what is being read ("tasks") and how many so far. Called from
+ * the walk itself, so it must be quick and must not touch the target.
+ */
+typedef void (*adbg_progress_fn)(void *arg, const char *what, size_t done);
+
+/** Long walks report progress every this many items (adbg_session_progress). */
+#define ADBG_PROGRESS_EVERY 1024
+
 struct adbg_session {
 	struct adbg_target *target;
 	struct adbg_python *python;
@@ -29,6 +38,9 @@ struct adbg_session {
 	volatile int *interrupted;
 	/** decoded code objects of the current snapshot. */
 	struct adbg_codecache *codecache;
+	/** set by a front end that shows progress (the REPL's "reading tasks: N…"), or NULL. */
+	adbg_progress_fn progress;
+	void *progress_arg;
 };
 
 /**
@@ -46,6 +58,16 @@ void adbg_session_warn(struct adbg_session *s, const char *fmt, ...)
 
 /** Drop the warnings (at the start of each command). */
 void adbg_session_clear_warnings(struct adbg_session *s);
+
+/**
+ * For long walks: report that done items of what have been read so far. Cheap enough to
+ * call for every item; the front end's hook sees every ADBG_PROGRESS_EVERY-th.
+ */
+static inline void adbg_session_progress(struct adbg_session *s, const char *what, size_t done)
+{
+	if (s->progress && done % ADBG_PROGRESS_EVERY == 0)
+		s->progress(s->progress_arg, what, done);
+}
 
 /** true if the user asked to stop (Ctrl-C). */
 bool adbg_session_interrupted(const struct adbg_session *s);

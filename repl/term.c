@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+// Signals, the command output stream, terminal width and colour, and the progress line of
+// the aiodbg executable (see term.h).
+#include "term.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+// The progress line appears once a command has run this long...
+#define PROGRESS_DELAY_NS 1000000000ull
+// ...and is redrawn this often.
+#define PROGRESS_PERIOD_NS 200000000ull
+#define OUTPUT_BUFFER (64 * 1024)
+
+volatile int term_interrupted;
+static volatile sig_atomic_t winch_pending, tstp_pending;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	term_interrupted = 1;
+}
+
+static void on_sigwinch(int sig)
+{
+	(void)sig;
+	winch_pending = 1;
+}
+
+static void on_sigtstp(int sig)
+{
+	(void)sig;
+	tstp_pending = 1;
+}
+
+static void handle(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa = { .sa_handler = fn, .sa_flags = flags };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+void term_install_signals(void)
+{
+	struct sigaction old;
+
+	// No SA_RESTART for Ctrl-C and Ctrl-Z: a read at the prompt must return so that
+	// they act at once. A resize can wait for the next key.
+	handle(SIGINT, on_sigint, 0);
+	handle(SIGWINCH, on_sigwinch, SA_RESTART);
+	// A shell without job control starts us with SIGTSTP ignored; leave it so.
+	if (sigaction(SIGTSTP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		handle(SIGTSTP, on_sigtstp, 0);
+}
+
+bool term_take_winch(void)
+{
+	bool r = winch_pending;
+
+	winch_pending = 0;
+	return r;
+}
+
+bool term_take_tstp(void)
+{
+	bool r = tstp_pending;
+
+	tstp_pending = 0;
+	return r;
+}
+
+void term_suspend(void)
+{
+	sigset_t set;
+
+	signal(SIGTSTP, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGTSTP);
+	// Continued.
+	handle(SIGTSTP, on_sigtstp, 0);
+}
+
+int term_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+
+	if (cols && *cols) {
+		char *end;
+		long v = strtol(cols, &end, 10);
+
+		if (!*end && v > 0 && v < 10000)
+			return (int)v;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col;
+	return 0;
+}
+
+bool term_color(bool no_color)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	// https://no-color.org: NO_COLOR set to anything but the empty string.
+	if (no_color || (nc && *nc))
+		return false;
+	if (!term || !*term || strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
+/*
+ * The progress line. A helper thread (all signals blocked) draws it, so that a walk only
+ * stores a counter; the mutex orders the line against command output and error messages.
+ */
+static pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t progress_cv;
+static bool progress_thread_started, progress_enabled;
+// Under progress_mu:
+static bool progress_active, progress_shown, output_started;
+static uint64_t progress_started_ns;
+// Written by the walk (any time), read by the thread.
+static _Atomic size_t progress_done;
+static const char *_Atomic progress_what;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Under progress_mu. */
+static void clear_locked(void)
+{
+	if (progress_shown)
+		write_all(STDERR_FILENO, "\r\033[K", 4);
+	progress_shown = false;
+}
+
+static void draw_locked(void)
+{
+	const char *what = atomic_load(&progress_what);
+	size_t done = atomic_load(&progress_done);
+	char line[96];
+	int n;
+
+	if (what)
+		n = snprintf(line, sizeof(line), "\r reading %s: %zu…\033[K", what, done);
+	else
+		n = snprintf(line, sizeof(line), "\r reading the target… %llus\033[K",
+			     (unsigned long long)((now_ns() - progress_started_ns) / 1000000000ull));
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		write_all(STDERR_FILENO, line, (size_t)n);
+		progress_shown = true;
+	}
+}
+
+static void *progress_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&progress_mu);
+	for (;;) {
+		struct timespec ts;
+		uint64_t wake;
+
+		while (!progress_active)
+			pthread_cond_wait(&progress_cv, &progress_mu);
+		wake = now_ns() + PROGRESS_PERIOD_NS;
+		ts.tv_sec = (time_t)(wake / 1000000000ull);
+		ts.tv_nsec = (long)(wake % 1000000000ull);
+		pthread_cond_timedwait(&progress_cv, &progress_mu, &ts);
+		if (progress_active && !output_started && !term_interrupted &&
+		    now_ns() - progress_started_ns >= PROGRESS_DELAY_NS)
+			draw_locked();
+	}
+	return NULL;
+}
+
+static void progress_hook(void *arg, const char *what, size_t done)
+{
+	(void)arg;
+	atomic_store(&progress_what, what);
+	atomic_store(&progress_done, done);
+}
+
+static void progress_start_thread(void)
+{
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+
+	progress_thread_started = true;
+	if (!isatty(STDERR_FILENO))
+		return;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&progress_cv, &attr);
+	pthread_condattr_destroy(&attr);
+	// Signals are for the main thread: it is the one whose reads they must interrupt.
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&th, NULL, progress_main, NULL) == 0) {
+		pthread_detach(th);
+		progress_enabled = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void term_progress_clear(void)
+{
+	pthread_mutex_lock(&progress_mu);
+	clear_locked();
+	pthread_mutex_unlock(&progress_mu);
+}
+
+/*
+ * The output stream: standard output through a cookie, so the first byte of output erases
+ * the progress line (and stops it: the snapshot is over once rendering starts), and
+ * nothing more is written after Ctrl-C (a million-row table stops at once).
+ */
+static ssize_t output_write(void *cookie, const char *buf, size_t len)
+{
+	(void)cookie;
+	if (term_interrupted) {
+		errno = EINTR;
+		return -1;
+	}
+	pthread_mutex_lock(&progress_mu);
+	clear_locked();
+	output_started = true;
+	pthread_mutex_unlock(&progress_mu);
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(STDOUT_FILENO, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR && !term_interrupted)
+			continue;
+		if (n <= 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+FILE *term_output(void)
+{
+	static FILE *out;
+
+	if (!out) {
+		cookie_io_functions_t io = { .write = output_write };
+
+		out = fopencookie(NULL, "w", io);
+		if (!out)
+			return stdout;
+		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
+	}
+	return out;
+}
+
+void term_command_begin(struct adbg_session *s)
+{
+	if (!progress_thread_started)
+		progress_start_thread();
+	// Whatever the REPL or libedit wrote must come before the command's output.
+	fflush(stdout);
+	if (!progress_enabled)
+		return;
+	s->progress = progress_hook;
+	atomic_store(&progress_what, NULL);
+	atomic_store(&progress_done, 0);
+	pthread_mutex_lock(&progress_mu);
+	progress_started_ns = now_ns();
+	output_started = false;
+	progress_active = true;
+	pthread_cond_signal(&progress_cv);
+	pthread_mutex_unlock(&progress_mu);
+}
+
+bool term_command_end(void)
+{
+	FILE *out = term_output();
+	bool interrupted;
+
+	if (progress_enabled) {
+		pthread_mutex_lock(&progress_mu);
+		progress_active = false;
+		clear_locked();
+		pthread_mutex_unlock(&progress_mu);
+	}
+	interrupted = term_interrupted;
+	if (!interrupted)
+		fflush(out);
+	// After Ctrl-C the rest of the output is dropped, not written on the next flush.
+	if (term_interrupted)
+		__fpurge(out);
+	clearerr(out);
+	return interrupted;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The aiodbg executable's terminal plumbing: signals, the output stream, terminal width and
+// colour, and the progress line on stderr.
+//
+// Ctrl-C only sets a flag (the session's `interrupted`): long walks poll it and stop, the
+// snapshot ends (the target is thawed), and output still pending is dropped. Ctrl-Z is held
+// back until no snapshot is under way, so a suspended debugger never keeps a target
+// stopped. Command output goes to a stream over standard output that erases the progress
+// line before the first byte of output and refuses bytes once Ctrl-C was pressed. This
+// module does not parse commands.
+#ifndef AIODBG_TERM_H
+#define AIODBG_TERM_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "session.h"
+
+/** Set by SIGINT; the session's interrupted flag points here. */
+extern volatile int term_interrupted;
+
+/** Install the handlers for SIGINT, SIGWINCH and SIGTSTP (none of them restarts reads). */
+void term_install_signals(void);
+
+/** True once if the terminal was resized since the last call. */
+bool term_take_winch(void);
+
+/** True once if Ctrl-Z was pressed since the last call. */
+bool term_take_tstp(void);
+
+/** Stop the process now (as Ctrl-Z would have), and return when continued. */
+void term_suspend(void);
+
+/**
+ * Columns for command output: $COLUMNS when set, else the width of the terminal on
+ * standard output, else 0 (unlimited).
+ */
+int term_width(void);
+
+/** Colour is wanted: standard output is a terminal, TERM is not dumb, no NO_COLOR, !no_color. */
+bool term_color(bool no_color);
+
+/** The stream commands write to (standard output, see the file comment). */
+FILE *term_output(void);
+
+/**
+ * A command starts: arm the progress line for session s (shown on stderr, when it is a
+ * terminal, once the command has taken more than a second).
+ */
+void term_command_begin(struct adbg_session *s);
+
+/**
+ * The command ended: erase the progress line, flush its output (or drop it when
+ * interrupted). Returns true if Ctrl-C was pressed during the command.
+ */
+bool term_command_end(void);
+
+/** Erase the progress line if it is shown (before writing to stderr). */
+void term_progress_clear(void);
+
+#endif

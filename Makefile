@@ -39,7 +39,7 @@ LIB := $(BUILD)/libaiodbg.a
 EXE := $(BUILD)/aiodbg
 
 .PHONY: all check unit integration asan ubsan fuzz bench demo install format format-check \
-	clean deps matrix
+	clean deps matrix gdbext gdbext-sid FORCE
 
 all: $(EXE) $(LIB)
 
@@ -65,6 +65,57 @@ $(EXE): $(REPL_OBJ) $(LIB)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB) $(LIBS_CHECK) $(LIBS_CORE) $(LDSAN) -lm
+
+# The GDB extension (gdbext/): a CPython module for the Python that GDB embeds, so it is
+# built against that Python's headers, asked from gdb itself (GDB=... picks another gdb).
+# `make gdbext-sid` builds the same for the sid root's gdb (Python 3.14) with the host
+# compiler: the host's glibc is older, so the result loads there. libaiodbg, jansson and
+# libunwind go in statically (the sid root has neither library) and only
+# PyInit_aiodbg_gdb is exported (gdbext/exports.map).
+GDB ?= gdb
+SID_ROOT ?= .cache/sid
+SID_PYTHON ?= python3.14
+GDBEXT_SRC := $(sort $(wildcard gdbext/*.c))
+GDBEXT_SO := $(BUILD)/gdbext/aiodbg_gdb.so
+GDBEXT_SID_SO := $(BUILD)/gdbext-sid/aiodbg_gdb.so
+GDBEXT_LIBS := -Wl,-Bstatic $(LIBS_CORE) -Wl,-Bdynamic -lm
+GDBEXT_LDFLAGS := -shared -Wl,--version-script=gdbext/exports.map -Wl,-z,now
+
+gdbext: $(GDBEXT_SO)
+
+gdbext-sid: $(GDBEXT_SID_SO)
+
+# The include directory of GDB's Python, rewritten only when it changes so that switching
+# GDB= rebuilds the objects. The multiarch pyconfig.h (Debian) sits one level up.
+$(BUILD)/gdbext/python-include: FORCE
+	@mkdir -p $(dir $@)
+	@inc=$$($(GDB) -nx -batch -ex 'python import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null | tail -n 1); \
+	if [ ! -f "$$inc/Python.h" ]; then \
+		echo "gdbext: $(GDB) has no Python, or the headers of its Python ($$inc) are missing (Debian: python3-dev)" >&2; exit 1; fi; \
+	echo "$$inc" | cmp -s - $@ || echo "$$inc" > $@
+
+$(BUILD)/gdbext-sid/python-include: FORCE
+	@mkdir -p $(dir $@)
+	@inc=$(abspath $(SID_ROOT))/usr/include/$(SID_PYTHON); \
+	if [ ! -f "$$inc/Python.h" ]; then \
+		echo "gdbext-sid: no $$inc/Python.h; build the sid root with tests/env/build-sid-root.sh" >&2; exit 1; fi; \
+	echo "$$inc" | cmp -s - $@ || echo "$$inc" > $@
+
+$(BUILD)/gdbext/%.o $(BUILD)/gdbext-sid/%.o: PYINC = $(shell cat $(dir $@)python-include)
+
+$(BUILD)/gdbext/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUILD)/gdbext/python-include
+	$(CC) $(ALL_CFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
+
+$(BUILD)/gdbext-sid/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUILD)/gdbext-sid/python-include
+	$(CC) $(ALL_CFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
+
+$(GDBEXT_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext/%.o) $(LIB) gdbext/exports.map
+	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
+
+$(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext/exports.map
+	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
+
+FORCE:
 
 deps:
 	@sh tests/env/deps.sh
@@ -96,9 +147,12 @@ bench: all
 demo: all
 	@sh examples/demo.sh
 
-install: all
+install: all $(if $(shell command -v $(GDB) 2>/dev/null),gdbext)
 	install -D -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/aiodbg
 	install -D -m 644 repl/aiodbg.1 $(DESTDIR)$(PREFIX)/share/man/man1/aiodbg.1
+	if [ -f $(GDBEXT_SO) ]; then \
+		install -D -m 644 gdbext/aiodbg-gdb.py $(DESTDIR)$(PREFIX)/share/aiodbg/aiodbg-gdb.py && \
+		install -D -m 644 $(GDBEXT_SO) $(DESTDIR)$(PREFIX)/share/aiodbg/aiodbg_gdb.so; fi
 
 format:
 	clang-format -i shared/*.c shared/*.h repl/*.c tests/unit/*.c

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// Internal interface of the GDB extension: the GDB-inferior target and the helpers that
+// call into GDB's Python API.
+//
+// Everything here runs inside GDB's embedded Python with the GIL held (GDB calls our
+// commands from Python, and GDB itself is single-threaded). The target reads memory with
+// gdb.Inferior.read_memory, so it works on whatever GDB has: a live process, a core file,
+// a remote gdbserver. It never stops or resumes the inferior: GDB already has it stopped.
+// Nothing here is exported from aiodbg_gdb.so except PyInit_aiodbg_gdb.
+#ifndef AIODBG_GDBEXT_H
+#define AIODBG_GDBEXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdbool.h>
+
+#include "runtime.h"
+#include "session.h"
+#include "target.h"
+
+/** What identifies the program GDB is looking at; a change means a new session. */
+struct gdbext_identity {
+	long inferior_num;
+	int pid;
+	bool core;
+	/** the core file, or NULL. */
+	char *core_path;
+	/** the program space's executable, or NULL. */
+	char *exe;
+};
+
+/** Free the strings of id (not id itself). */
+void gdbext_identity_deinit(struct gdbext_identity *id);
+
+/** true if a and b name the same program. */
+bool gdbext_identity_equal(const struct gdbext_identity *a, const struct gdbext_identity *b);
+
+/**
+ * Find out what GDB's selected inferior is. ADBG_ERR_NOT_FOUND (with advice) when it has
+ * no process and no core.
+ */
+struct adbg_error *gdbext_identity_get(struct gdbext_identity *ret);
+
+/**
+ * Create the GDB-inferior target for the selected inferior described by id (copied).
+ * The target reads through gdb.Inferior.read_memory with a page cache that
+ * adbg_target_refresh (called before each command) drops.
+ */
+struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
+					struct adbg_target **ret);
+
+/**
+ * Ask the target's reads to fail with ADBG_ERR_INTERRUPTED from now on (set when Python
+ * reports a pending KeyboardInterrupt); cleared before each command.
+ */
+extern volatile int gdbext_interrupted;
+
+/**
+ * Run a GDB command and capture its output (gdb.execute(cmd, to_string=True)). *ret is
+ * malloc'd. A Python error becomes an adbg_error (and is cleared).
+ */
+struct adbg_error *gdbext_execute(const char *cmd, char **ret);
+
+/** The current Python exception as an adbg_error of the given code; clears it. */
+struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
+
+/** gdb.<name>, a borrowed reference to the cached module attribute lookup, or NULL. */
+PyObject *gdbext_gdb_module(void);
+
+/**
+ * The native frames GDB knows for thread tid (innermost first), from a walk of
+ * gdb.newest_frame() with that thread selected; the selected thread and frame are
+ * restored. Each frame's `addr` is its pc; the eval-loop frames are marked by
+ * *eval_ret[i] being true (array of ret->n, malloc'd).
+ */
+struct adbg_error *gdbext_native_stack(struct adbg_session *s, int tid,
+				       struct adbg_stack *ret, bool **eval_ret);
+
+/**
+ * `bt --native [TID] [--json]`: the Python stack of each thread merged with GDB's native
+ * frames, written to out in the format of the `bt` command.
+ */
+struct adbg_error *gdbext_bt_native(struct adbg_session *s, const char *line, bool json,
+				    FILE *out);
+
+#endif

@@ -309,14 +309,16 @@ START_TEST(test_live_lines)
 	struct fixture_set fs;
 	unsigned total_codes = 0, total_offsets = 0;
 
-	fixture_set_load(&fs, "code");
+	live_failures += fixture_set_load(&fs);
 	for (size_t n = 0; n < fs.n; n++) {
 		struct fixture *fx = &fs.fx[n];
 		struct adbg_layout l;
 		unsigned codes = 0, offsets = 0, from_memory = 0;
 
-		if (!fixture_layout(fx, &l))
+		if (!fixture_layout(fx, false, &l)) {
+			live_failures++;
 			continue;
+		}
 		for (size_t i = 0; i < fx->nchecks_lines; i++) {
 			const char *line = fx->checks[i];
 			size_t cap, nw, tlen;

@@ -301,12 +301,47 @@ int adbg_cmd_exit_status(const struct adbg_error *err)
 	}
 }
 
+// help text is wrapped to this many columns, and command names take this many.
+#define HELP_COLUMNS 78
+#define HELP_NAMES 18
+
+/* Write text wrapped at HELP_COLUMNS, each line starting with indent. */
+static void put_wrapped(FILE *out, const char *text, const char *indent)
+{
+	int col = 0, ind = (int)strlen(indent);
+
+	while (*text) {
+		size_t n;
+
+		text += strspn(text, " ");
+		n = strcspn(text, " ");
+		if (!n)
+			break;
+		if (col && col + 1 + (int)n > HELP_COLUMNS) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (!col) {
+			fputs(indent, out);
+			col = ind;
+		} else {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, n, out);
+		col += (int)n;
+		text += n;
+	}
+	if (col)
+		fputc('\n', out);
+}
+
 struct adbg_error *adbg_cmd_help(FILE *out, const char *name)
 {
 	const struct adbg_cmd *cmd;
 
 	if (!name) {
-		fprintf(out, "Commands (each takes --json where it shows data):\n");
+		fprintf(out, "Commands (those that show data take --json):\n");
 		for (cmd = adbg_cmds; cmd->name; cmd++) {
 			char names[64];
 			size_t n = (size_t)snprintf(names, sizeof(names), "%s", cmd->name);
@@ -314,8 +349,14 @@ struct adbg_error *adbg_cmd_help(FILE *out, const char *name)
 			for (int i = 0; cmd->aliases[i] && n < sizeof(names); i++)
 				n += (size_t)snprintf(names + n, sizeof(names) - n, ", %s",
 						      cmd->aliases[i]);
-			fprintf(out, "  %-18s %s%s\n", names, cmd->summary,
-				cmd->flags & ADBG_CMD_LIVE_ONLY ? " (live only)" : "");
+			// Names too long for their column get a line of their own.
+			if (n >= HELP_NAMES)
+				fprintf(out, "  %s\n  %-*s %s%s\n", names, HELP_NAMES, "",
+					cmd->summary,
+					cmd->flags & ADBG_CMD_LIVE_ONLY ? " (live only)" : "");
+			else
+				fprintf(out, "  %-*s %s%s\n", HELP_NAMES, names, cmd->summary,
+					cmd->flags & ADBG_CMD_LIVE_ONLY ? " (live only)" : "");
 		}
 		fprintf(out, "Type 'help COMMAND' for more.\n");
 		return NULL;
@@ -331,7 +372,8 @@ struct adbg_error *adbg_cmd_help(FILE *out, const char *name)
 			fprintf(out, " %s", cmd->aliases[i]);
 		fprintf(out, "\n");
 	}
-	fprintf(out, "\n%s\n", cmd->help);
+	fprintf(out, "\n");
+	put_wrapped(out, cmd->help, "");
 	if (cmd->flags & ADBG_CMD_LIVE_ONLY)
 		fprintf(out, "Live processes only.\n");
 	return NULL;

@@ -135,7 +135,7 @@ static struct adbg_error *read_fields(struct adbg_target *t, const struct adbg_l
 				      uint64_t code, struct code_fields *ret)
 {
 	const typeof(l->code_object) *co = &l->code_object;
-	uint64_t offs[] = { co->name, co->qualname, co->filename, co->linetable, co->firstlineno };
+	uint64_t offs[] = {co->name, co->qualname, co->filename, co->linetable, co->firstlineno};
 	uint8_t buf[512];
 	struct code_fields f;
 	size_t n = 0;
@@ -164,10 +164,10 @@ static struct adbg_error *read_fields(struct adbg_target *t, const struct adbg_l
 	return NULL;
 }
 
-struct adbg_error *adbg_code_read(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t code, struct adbg_code_info *ret)
+struct adbg_error *adbg_code_read(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
+				  struct adbg_code_info *ret)
 {
-	struct adbg_code_info ci = { 0 };
+	struct adbg_code_info ci = {0};
 	struct code_fields f;
 	struct adbg_error *err = read_fields(t, l, code, &f);
 
@@ -214,8 +214,8 @@ struct adbg_error *adbg_code_read_linetable(struct adbg_target *t, const struct 
 	return NULL;
 }
 
-struct adbg_error *adbg_code_line(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t code, int byte_offset, int *ret)
+struct adbg_error *adbg_code_line(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
+				  int byte_offset, int *ret)
 {
 	struct code_fields f;
 	uint8_t *table;

@@ -38,8 +38,8 @@ struct adbg_code_info {
  *
  * @param ret  filled on success; free with adbg_code_info_deinit.
  */
-struct adbg_error *adbg_code_read(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t code, struct adbg_code_info *ret);
+struct adbg_error *adbg_code_read(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
+				  struct adbg_code_info *ret);
 
 /** Free the strings of ci (NULL-safe; the struct may be reused). */
 void adbg_code_info_deinit(struct adbg_code_info *ci);
@@ -94,7 +94,7 @@ bool adbg_code_iter_next(struct adbg_code_iter *it, struct adbg_code_range *ret)
  * adbg_code_addr2line). Convenience for one-off lookups; callers with many frames use
  * a cache.
  */
-struct adbg_error *adbg_code_line(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t code, int byte_offset, int *ret);
+struct adbg_error *adbg_code_line(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
+				  int byte_offset, int *ret);
 
 #endif

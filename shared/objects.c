@@ -144,7 +144,7 @@ static struct adbg_error *read_type(struct adbg_target *t, const struct adbg_lay
 				    uint64_t type, struct type_info *ret)
 {
 	const typeof(l->type_object) *to = &l->type_object;
-	struct type_info ti = { .addr = type };
+	struct type_info ti = {.addr = type};
 	struct rbuf b;
 	size_t n = 0;
 	struct adbg_error *err = check_ptr(type, "type");
@@ -185,8 +185,8 @@ static struct adbg_error *read_type_name(struct adbg_target *t, const struct typ
 	return NULL;
 }
 
-struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l,
-				 uint64_t obj, uint64_t *ret)
+struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				 uint64_t *ret)
 {
 	uint64_t type;
 	struct adbg_error *err = check_ptr(obj, "object");
@@ -306,17 +306,17 @@ static const struct {
 	const char *name;
 	enum adbg_obj_kind kind;
 } named_kinds[] = {
-	{ "NoneType", ADBG_OBJ_NONE },
-	{ "bool", ADBG_OBJ_BOOL },
-	{ "float", ADBG_OBJ_FLOAT },
-	{ "set", ADBG_OBJ_SET },
-	{ "frozenset", ADBG_OBJ_FROZENSET },
-	{ "weakref.ReferenceType", ADBG_OBJ_WEAKREF },
-	{ "weakref", ADBG_OBJ_WEAKREF },
-	{ "module", ADBG_OBJ_MODULE },
-	{ "code", ADBG_OBJ_CODE },
-	{ "ellipsis", ADBG_OBJ_ELLIPSIS },
-	{ "NotImplementedType", ADBG_OBJ_NOTIMPLEMENTED },
+	{"NoneType", ADBG_OBJ_NONE},
+	{"bool", ADBG_OBJ_BOOL},
+	{"float", ADBG_OBJ_FLOAT},
+	{"set", ADBG_OBJ_SET},
+	{"frozenset", ADBG_OBJ_FROZENSET},
+	{"weakref.ReferenceType", ADBG_OBJ_WEAKREF},
+	{"weakref", ADBG_OBJ_WEAKREF},
+	{"module", ADBG_OBJ_MODULE},
+	{"code", ADBG_OBJ_CODE},
+	{"ellipsis", ADBG_OBJ_ELLIPSIS},
+	{"NotImplementedType", ADBG_OBJ_NOTIMPLEMENTED},
 };
 
 static enum adbg_obj_kind kind_by_name(const char *name)
@@ -336,15 +336,15 @@ struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_la
 		enum adbg_obj_kind kind;
 		const char *name;
 	} flag_kinds[] = {
-		{ offsetof(typeof(*fb), long_subclass), ADBG_OBJ_INT, "int" },
-		{ offsetof(typeof(*fb), unicode_subclass), ADBG_OBJ_STR, "str" },
-		{ offsetof(typeof(*fb), bytes_subclass), ADBG_OBJ_BYTES, "bytes" },
-		{ offsetof(typeof(*fb), tuple_subclass), ADBG_OBJ_TUPLE, "tuple" },
-		{ offsetof(typeof(*fb), list_subclass), ADBG_OBJ_LIST, "list" },
-		{ offsetof(typeof(*fb), dict_subclass), ADBG_OBJ_DICT, "dict" },
-		{ offsetof(typeof(*fb), type_subclass), ADBG_OBJ_TYPE, "type" },
+		{offsetof(typeof(*fb), long_subclass), ADBG_OBJ_INT, "int"},
+		{offsetof(typeof(*fb), unicode_subclass), ADBG_OBJ_STR, "str"},
+		{offsetof(typeof(*fb), bytes_subclass), ADBG_OBJ_BYTES, "bytes"},
+		{offsetof(typeof(*fb), tuple_subclass), ADBG_OBJ_TUPLE, "tuple"},
+		{offsetof(typeof(*fb), list_subclass), ADBG_OBJ_LIST, "list"},
+		{offsetof(typeof(*fb), dict_subclass), ADBG_OBJ_DICT, "dict"},
+		{offsetof(typeof(*fb), type_subclass), ADBG_OBJ_TYPE, "type"},
 	};
-	struct adbg_obj_class c = { .kind = ADBG_OBJ_OTHER };
+	struct adbg_obj_class c = {.kind = ADBG_OBJ_OTHER};
 	struct type_info ti, cur;
 	char name[ADBG_OBJ_MAX_TYPE_NAME + 1];
 	struct adbg_error *err = adbg_obj_type(t, l, obj, &c.type);
@@ -449,7 +449,7 @@ static struct adbg_error *read_str_info(struct adbg_target *t, const struct adbg
 					uint64_t obj, struct str_info *ret)
 {
 	const typeof(l->unicode_object) *uo = &l->unicode_object;
-	struct str_info si = { .addr = obj };
+	struct str_info si = {.addr = obj};
 	struct rbuf b;
 	int64_t length;
 	uint32_t state, mask;
@@ -634,8 +634,8 @@ struct adbg_error *adbg_obj_str_equals(struct adbg_target *t, const struct adbg_
 	bool ok, truncated;
 	char *text;
 	size_t slen = strlen(s);
-	struct adbg_error *err = adbg_obj_has_type_flags(t, l, obj,
-							 l->tp_flags_bits.unicode_subclass, &ok);
+	struct adbg_error *err =
+		adbg_obj_has_type_flags(t, l, obj, l->tp_flags_bits.unicode_subclass, &ok);
 
 	if (err)
 		return err;
@@ -672,7 +672,7 @@ static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg
 					uint64_t obj, struct int_info *ret)
 {
 	const typeof(l->long_object) *lo = &l->long_object;
-	struct int_info ii = { .digits = obj + lo->ob_digit };
+	struct int_info ii = {.digits = obj + lo->ob_digit};
 	struct rbuf b;
 	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.long_subclass, "int");
 
@@ -729,7 +729,7 @@ struct adbg_error *adbg_obj_int(struct adbg_target *t, const struct adbg_layout 
 				int64_t *ret)
 {
 	struct int_info ii;
-	uint32_t d[3] = { 0, 0, 0 };
+	uint32_t d[3] = {0, 0, 0};
 	uint64_t mag;
 	struct adbg_error *err = read_int_info(t, l, obj, &ii);
 
@@ -832,8 +832,8 @@ struct adbg_error *adbg_obj_int_str(struct adbg_target *t, const struct adbg_lay
 	return NULL;
 }
 
-struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t obj, double *ret)
+struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				  double *ret)
 {
 	struct rbuf b;
 	double v;
@@ -848,8 +848,8 @@ struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layou
 	return NULL;
 }
 
-struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l,
-				 uint64_t obj, bool *ret)
+struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				 bool *ret)
 {
 	int64_t v;
 	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_BOOL, ADBG_OBJ_BOOL, "bool");
@@ -874,9 +874,8 @@ struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_lay
 	return NULL;
 }
 
-struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t obj, size_t max, uint8_t **ret, size_t *len_ret,
-				  bool *truncated_ret)
+struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				  size_t max, uint8_t **ret, size_t *len_ret, bool *truncated_ret)
 {
 	const typeof(l->bytes_object) *bo = &l->bytes_object;
 	struct rbuf b;
@@ -891,8 +890,8 @@ struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layou
 	    (err = rbuf_i64(&b, bo->ob_size, &size)))
 		return adbg_error_wrap(err, "bytes at %#" PRIx64, obj);
 	if (size < 0)
-		return adbg_error_create(ADBG_ERR_BAD_DATA,
-					 "bytes at %#" PRIx64 ": size %" PRId64, obj, size);
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "bytes at %#" PRIx64 ": size %" PRId64,
+					 obj, size);
 	if (max > ADBG_OBJ_MAX_STR)
 		max = ADBG_OBJ_MAX_STR;
 	n = (uint64_t)size < max ? (size_t)size : max;
@@ -944,7 +943,7 @@ static struct adbg_error *seq_items(struct adbg_target *t, uint64_t obj, uint64_
 				    uint64_t items_off, bool inline_items, size_t max,
 				    struct adbg_obj_items *ret)
 {
-	struct adbg_obj_items it = { 0 };
+	struct adbg_obj_items it = {0};
 	struct rbuf b;
 	int64_t size;
 	uint64_t items;
@@ -989,8 +988,8 @@ struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t, const struct adbg
 	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.tuple_subclass, "tuple");
 
 	if (!err)
-		err = seq_items(t, obj, l->tuple_object.ob_size, l->tuple_object.ob_item, true,
-				max, ret);
+		err = seq_items(t, obj, l->tuple_object.ob_size, l->tuple_object.ob_item, true, max,
+				ret);
 	return adbg_error_wrap(err, "tuple at %#" PRIx64, obj);
 }
 
@@ -1000,8 +999,8 @@ struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_
 	struct adbg_error *err = require_flag(t, l, obj, l->tp_flags_bits.list_subclass, "list");
 
 	if (!err)
-		err = seq_items(t, obj, l->list_object.ob_size, l->list_object.ob_item, false,
-				max, ret);
+		err = seq_items(t, obj, l->list_object.ob_size, l->list_object.ob_item, false, max,
+				ret);
 	return adbg_error_wrap(err, "list at %#" PRIx64, obj);
 }
 
@@ -1025,7 +1024,7 @@ static struct adbg_error *set_items(struct adbg_target *t, const struct adbg_lay
 				    struct adbg_obj_items *ret)
 {
 	const typeof(l->set_object) *so = &l->set_object;
-	struct adbg_obj_items it = { 0 };
+	struct adbg_obj_items it = {0};
 	struct rbuf b;
 	int64_t used, mask;
 	uint64_t table, slots, found = 0, chunk[CHUNK_ITEMS * 2];
@@ -1115,7 +1114,7 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 				    uint64_t keys, struct keys_info *ret)
 {
 	const typeof(l->dict_keys) *dk = &l->dict_keys;
-	struct keys_info ki = { 0 };
+	struct keys_info ki = {0};
 	struct rbuf b;
 	size_t n = 0;
 	struct adbg_error *err = check_ptr(keys, "ma_keys");
@@ -1152,8 +1151,8 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 
 // Split values: where the values array starts and the insertion order of this instance.
 static struct adbg_error *read_values_order(struct adbg_target *t, const struct adbg_layout *l,
-					    uint64_t values, uint64_t *array_ret,
-					    uint8_t *order, size_t *count_ret)
+					    uint64_t values, uint64_t *array_ret, uint8_t *order,
+					    size_t *count_ret)
 {
 	struct adbg_error *err;
 
@@ -1209,7 +1208,7 @@ static struct adbg_error *read_values_order(struct adbg_target *t, const struct 
 static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_layout *l,
 				    const struct dict_src *src, pair_fn fn, void *arg)
 {
-	struct keys_info ki = { 0 };
+	struct keys_info ki = {0};
 	uint64_t buf[CHUNK_ITEMS * 3];
 	struct adbg_error *err = read_keys(t, l, src->keys, &ki);
 
@@ -1222,7 +1221,8 @@ static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_lay
 
 		if (ki.kind != DK_SPLIT)
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
-						 "values at %#" PRIx64 " with unshared keys (kind %u)",
+						 "values at %#" PRIx64
+						 " with unshared keys (kind %u)",
 						 src->values, ki.kind);
 		err = read_values_order(t, l, src->values, &array, order, &count);
 		if (err)
@@ -1324,7 +1324,7 @@ static struct adbg_error *collect(struct adbg_target *t, const struct adbg_layou
 				  const struct dict_src *src, size_t max,
 				  struct adbg_obj_dict_items *ret)
 {
-	struct collect_state cs = { .max = cap_items(max) };
+	struct collect_state cs = {.max = cap_items(max)};
 	struct adbg_error *err = dict_walk(t, l, src, collect_pair, &cs);
 
 	if (!err)
@@ -1382,7 +1382,7 @@ static bool lookup_pair(void *arg, uint64_t key, uint64_t value)
 static struct adbg_error *lookup(struct adbg_target *t, const struct adbg_layout *l,
 				 const struct dict_src *src, const char *key, uint64_t *ret)
 {
-	struct lookup_state ls = { .t = t, .l = l, .key = key };
+	struct lookup_state ls = {.t = t, .l = l, .key = key};
 	struct adbg_error *err = dict_walk(t, l, src, lookup_pair, &ls);
 
 	if (!err)
@@ -1414,8 +1414,8 @@ struct adbg_error *adbg_obj_weakref_referent(struct adbg_target *t, const struct
 {
 	uint64_t ref;
 	bool none;
-	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_WEAKREF, ADBG_OBJ_WEAKREF,
-					      "weakref");
+	struct adbg_error *err =
+		require_kind(t, l, obj, ADBG_OBJ_WEAKREF, ADBG_OBJ_WEAKREF, "weakref");
 
 	if (!err)
 		err = adbg_read_u64(t, obj + l->weakref_object.wr_object, &ref);
@@ -1437,8 +1437,8 @@ struct adbg_error *adbg_obj_module_dict(struct adbg_target *t, const struct adbg
 					uint64_t obj, uint64_t *ret)
 {
 	uint64_t dict;
-	struct adbg_error *err = require_kind(t, l, obj, ADBG_OBJ_MODULE, ADBG_OBJ_MODULE,
-					      "module");
+	struct adbg_error *err =
+		require_kind(t, l, obj, ADBG_OBJ_MODULE, ADBG_OBJ_MODULE, "module");
 
 	if (!err)
 		err = adbg_read_u64(t, obj + l->module_object.md_dict, &dict);
@@ -1474,7 +1474,7 @@ static struct adbg_error *cached_keys(struct adbg_target *t, const struct adbg_l
 static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_layout *l,
 				       uint64_t obj, struct dict_src *ret, bool *has_ret)
 {
-	struct dict_src src = { 0 };
+	struct dict_src src = {0};
 	struct type_info ti;
 	uint64_t type, word, dict = 0;
 	struct adbg_error *err = adbg_obj_type(t, l, obj, &type);
@@ -1582,8 +1582,8 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 
 		if (off < 0 || (off & 7))
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
-						 "object at %#" PRIx64 ": dict offset %" PRId64, obj,
-						 off);
+						 "object at %#" PRIx64 ": dict offset %" PRId64,
+						 obj, off);
 		if ((err = adbg_read_u64(t, obj + (uint64_t)off, &dict)))
 			return err;
 	}
@@ -1619,7 +1619,7 @@ struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t, const struct a
 	struct adbg_error *err = instance_src(t, l, obj, &src, &has);
 
 	if (!err && !has) {
-		*ret = (struct adbg_obj_dict_items){ 0 };
+		*ret = (struct adbg_obj_dict_items){0};
 		return NULL;
 	}
 	if (!err)
@@ -1765,13 +1765,11 @@ static void repr_float(struct sbuf *sb, double v)
 static bool cp_printable(uint32_t cp)
 {
 	static const uint32_t ranges[][2] = {
-		{ 0x80, 0xa0 },	      { 0xad, 0xad },	    { 0x600, 0x605 },
-		{ 0x61c, 0x61c },     { 0x6dd, 0x6dd },	    { 0x70f, 0x70f },
-		{ 0x1680, 0x1680 },   { 0x180e, 0x180e },   { 0x2000, 0x200f },
-		{ 0x2028, 0x202f },   { 0x205f, 0x2064 },   { 0x2066, 0x206f },
-		{ 0x3000, 0x3000 },   { 0xd800, 0xf8ff },   { 0xfeff, 0xfeff },
-		{ 0xfff9, 0xfffb },   { 0xfffe, 0xffff },   { 0xe0000, 0xe0fff },
-		{ 0xf0000, 0x10ffff },
+		{0x80, 0xa0},	  {0xad, 0xad},	      {0x600, 0x605},	   {0x61c, 0x61c},
+		{0x6dd, 0x6dd},	  {0x70f, 0x70f},     {0x1680, 0x1680},	   {0x180e, 0x180e},
+		{0x2000, 0x200f}, {0x2028, 0x202f},   {0x205f, 0x2064},	   {0x2066, 0x206f},
+		{0x3000, 0x3000}, {0xd800, 0xf8ff},   {0xfeff, 0xfeff},	   {0xfff9, 0xfffb},
+		{0xfffe, 0xffff}, {0xe0000, 0xe0fff}, {0xf0000, 0x10ffff},
 	};
 
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
@@ -1812,7 +1810,7 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
 		char enc[4];
 
 		if (cp == (uint32_t)quote || cp == '\\') {
-			char esc[2] = { '\\', (char)cp };
+			char esc[2] = {'\\', (char)cp};
 
 			sb_putn(&c->sb, esc, 2);
 		} else if (cp == '\t') {
@@ -1861,7 +1859,7 @@ static void repr_bytes(struct repr_ctx *c, uint64_t obj)
 		uint8_t ch = data[i];
 
 		if (ch == (uint8_t)quote || ch == '\\') {
-			char esc[2] = { '\\', (char)ch };
+			char esc[2] = {'\\', (char)ch};
 
 			sb_putn(&c->sb, esc, 2);
 		} else if (ch == '\t') {
@@ -2152,7 +2150,7 @@ static void repr_obj(struct repr_ctx *c, uint64_t obj)
 struct adbg_error *adbg_obj_repr(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
 				 size_t max_len, char **ret)
 {
-	struct repr_ctx c = { .t = t, .l = l };
+	struct repr_ctx c = {.t = t, .l = l};
 
 	if (max_len < 16)
 		max_len = 16;

@@ -113,8 +113,8 @@ void adbg_obj_dict_items_deinit(struct adbg_obj_dict_items *items);
  * @param obj  object address.
  * @param ret  the type's address, written on success.
  */
-struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l,
-				 uint64_t obj, uint64_t *ret);
+struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				 uint64_t *ret);
 
 /**
  * The name of obj's type (tp_name: "int", "collections.OrderedDict", "Task", ...).
@@ -190,12 +190,12 @@ struct adbg_error *adbg_obj_int_str(struct adbg_target *t, const struct adbg_lay
 				    uint64_t obj, char **ret);
 
 /** Read a float (or float subclass). */
-struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t obj, double *ret);
+struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				  double *ret);
 
 /** Read a bool (True/False; fails on anything else). */
-struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l,
-				 uint64_t obj, bool *ret);
+struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				 bool *ret);
 
 /** Whether obj is None. */
 struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_layout *l,
@@ -209,9 +209,8 @@ struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_lay
  * @param len_ret        number of bytes in *ret.
  * @param truncated_ret  optional; set when the object is longer than max.
  */
-struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l,
-				  uint64_t obj, size_t max, uint8_t **ret, size_t *len_ret,
-				  bool *truncated_ret);
+struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
+				  size_t max, uint8_t **ret, size_t *len_ret, bool *truncated_ret);
 
 /**
  * The item addresses of a tuple (or subclass), at most max of them. *ret is filled on

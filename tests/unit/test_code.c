@@ -13,19 +13,19 @@
 #include "fixtures/fixture.h"
 #include "objects.h"
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : "");        \
+#define OK(expr)                                                                   \
+	do {                                                                       \
+		struct adbg_error *e_ = (expr);                                    \
+		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : ""); \
 	} while (0)
 
-#define FAILS(expr, want)                                                                 \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(e_, "%s succeeded", #expr);                                 \
-		ck_assert_msg(e_->code == (want), "%s: got %s (%s)", #expr,               \
-			      adbg_error_code_name(e_->code), e_->message);               \
-		adbg_error_destroy(e_);                                                   \
+#define FAILS(expr, want)                                                   \
+	do {                                                                \
+		struct adbg_error *e_ = (expr);                             \
+		ck_assert_msg(e_, "%s succeeded", #expr);                   \
+		ck_assert_msg(e_->code == (want), "%s: got %s (%s)", #expr, \
+			      adbg_error_code_name(e_->code), e_->message); \
+		adbg_error_destroy(e_);                                     \
 	} while (0)
 
 // ---------------------------------------------------------------------------------------
@@ -83,22 +83,22 @@ static void entry(struct enc *e, int units, int line, int form)
 	} else {
 		put(e, (uint8_t)(0x80 | 14 << 3 | (units - 1)));
 		put_svarint(e, delta);
-		put_varint(e, 3);   // end line delta
+		put_varint(e, 3); // end line delta
 		put_varint(e, 130); // column + 1 (two chunks)
-		put_varint(e, 7);   // end column + 1
+		put_varint(e, 7); // end column + 1
 	}
 	e->line = line;
 }
 
 START_TEST(test_addr2line_forms)
 {
-	struct enc e = { .line = 10 };
+	struct enc e = {.line = 10};
 	int want[64], nwant = 0;
 
 	// (units, line): each unit is 2 bytes of bytecode.
 	static const int spec[][3] = {
-		{ 1, 10, 0 }, { 3, 11, 0 }, { 2, 13, 0 }, { 8, -1, 0 }, { 1, 13, 0 },
-		{ 4, 10, 1 }, { 2, 250, 2 }, { 1, 1, 2 }, { 5, 100000, 1 }, { 1, 99999, 0 },
+		{1, 10, 0}, {3, 11, 0},	 {2, 13, 0}, {8, -1, 0},     {1, 13, 0},
+		{4, 10, 1}, {2, 250, 2}, {1, 1, 2},  {5, 100000, 1}, {1, 99999, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
@@ -139,7 +139,7 @@ START_TEST(test_addr2line_random)
 
 	for (int round = 0; round < 200; round++) {
 		int first = (int)(seed % 5000);
-		struct enc e = { .line = first };
+		struct enc e = {.line = first};
 		int *want = malloc(4096 * sizeof(*want));
 		int nwant = 0;
 
@@ -156,7 +156,8 @@ START_TEST(test_addr2line_random)
 				want[nwant++] = line;
 		}
 		for (int off = 0; off < nwant * 2; off += 2)
-			ck_assert_int_eq(adbg_code_addr2line(e.buf, e.len, first, off), want[off / 2]);
+			ck_assert_int_eq(adbg_code_addr2line(e.buf, e.len, first, off),
+					 want[off / 2]);
 		free(want);
 		free(e.buf);
 	}
@@ -205,7 +206,7 @@ START_TEST(test_addr2line_garbage)
 	buf[2] = 0x7f;
 	(void)adbg_code_addr2line(buf, 3, 5, 0);
 	// Line deltas that would overflow int stop the walk.
-	struct enc e = { .line = 0 };
+	struct enc e = {.line = 0};
 
 	entry(&e, 1, 0x7ffffff0, 1);
 	entry(&e, 1, 0x7ffffff0, 0);
@@ -220,12 +221,12 @@ END_TEST
 // ---------------------------------------------------------------------------------------
 // Code objects in fake heaps.
 
-static const unsigned minors[] = { 11, 12, 13, 14, 15 };
+static const unsigned minors[] = {11, 12, 13, 14, 15};
 
 START_TEST(test_code_objects)
 {
 	struct fake f;
-	struct enc e = { .line = 40 };
+	struct enc e = {.line = 40};
 	struct adbg_code_info ci;
 	uint8_t *table;
 	size_t len;

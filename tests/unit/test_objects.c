@@ -15,25 +15,24 @@
 #include "fixtures/fixture.h"
 #include "objects.h"
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : "");        \
+#define OK(expr)                                                                   \
+	do {                                                                       \
+		struct adbg_error *e_ = (expr);                                    \
+		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : ""); \
 	} while (0)
 
-#define FAILS(expr, want)                                                                 \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(e_, "%s succeeded, expected %s", #expr,                     \
-			      adbg_error_code_name(want));                                \
-		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,  \
-			      adbg_error_code_name(e_->code), e_->message,                \
-			      adbg_error_code_name(want));                                \
-		adbg_error_destroy(e_);                                                   \
+#define FAILS(expr, want)                                                                          \
+	do {                                                                                       \
+		struct adbg_error *e_ = (expr);                                                    \
+		ck_assert_msg(e_, "%s succeeded, expected %s", #expr, adbg_error_code_name(want)); \
+		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,           \
+			      adbg_error_code_name(e_->code), e_->message,                         \
+			      adbg_error_code_name(want));                                         \
+		adbg_error_destroy(e_);                                                            \
 	} while (0)
 
 // tcase_add_loop_test index -> minor version.
-static const unsigned minors[] = { 11, 12, 13, 14, 15 };
+static const unsigned minors[] = {11, 12, 13, 14, 15};
 #define NMINORS (int)(sizeof(minors) / sizeof(minors[0]))
 
 static struct fake F;
@@ -91,20 +90,20 @@ START_TEST(test_types)
 		uint64_t obj;
 		enum adbg_obj_kind kind;
 	} cases[] = {
-		{ i, ADBG_OBJ_INT },
-		{ F.true_, ADBG_OBJ_BOOL },
-		{ F.none, ADBG_OBJ_NONE },
-		{ F.ellipsis, ADBG_OBJ_ELLIPSIS },
-		{ fake_str(&F, "x"), ADBG_OBJ_STR },
-		{ fake_float(&F, 1.5), ADBG_OBJ_FLOAT },
-		{ fake_bytes(&F, "ab", 2), ADBG_OBJ_BYTES },
-		{ fake_tuple(&F, 0, NULL), ADBG_OBJ_TUPLE },
-		{ fake_list(&F, 0, NULL), ADBG_OBJ_LIST },
-		{ fake_dict_pairs(&F, false, 0, NULL, NULL), ADBG_OBJ_DICT },
-		{ fake_set(&F, F.t_set, 8, (uint64_t[8]){ 0 }, 0), ADBG_OBJ_SET },
-		{ fake_set(&F, F.t_frozenset, 8, (uint64_t[8]){ 0 }, 0), ADBG_OBJ_FROZENSET },
-		{ fake_weakref(&F, i), ADBG_OBJ_WEAKREF },
-		{ F.t_int, ADBG_OBJ_TYPE },
+		{i, ADBG_OBJ_INT},
+		{F.true_, ADBG_OBJ_BOOL},
+		{F.none, ADBG_OBJ_NONE},
+		{F.ellipsis, ADBG_OBJ_ELLIPSIS},
+		{fake_str(&F, "x"), ADBG_OBJ_STR},
+		{fake_float(&F, 1.5), ADBG_OBJ_FLOAT},
+		{fake_bytes(&F, "ab", 2), ADBG_OBJ_BYTES},
+		{fake_tuple(&F, 0, NULL), ADBG_OBJ_TUPLE},
+		{fake_list(&F, 0, NULL), ADBG_OBJ_LIST},
+		{fake_dict_pairs(&F, false, 0, NULL, NULL), ADBG_OBJ_DICT},
+		{fake_set(&F, F.t_set, 8, (uint64_t[8]){0}, 0), ADBG_OBJ_SET},
+		{fake_set(&F, F.t_frozenset, 8, (uint64_t[8]){0}, 0), ADBG_OBJ_FROZENSET},
+		{fake_weakref(&F, i), ADBG_OBJ_WEAKREF},
+		{F.t_int, ADBG_OBJ_TYPE},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		OK(adbg_obj_classify(T, L, cases[k].obj, &c));
@@ -195,11 +194,12 @@ START_TEST(test_str)
 	check_str(s, 2, "h", true);
 	check_str(s, 0, "", true);
 	// A lone surrogate becomes U+FFFD.
-	check_str(fake_str_cps(&F, (uint32_t[]){ 'a', 0xdc80, 'b' }, 3, false, 0), 100,
-		  "a\xef\xbf\xbd" "b", false);
-	// Legacy (non-compact) strings, as str subclasses make.
-	check_str(fake_str_cps(&F, (uint32_t[]){ 'x', 0x3a9 }, 2, true, 0), 100, "x\xce\xa9",
+	check_str(fake_str_cps(&F, (uint32_t[]){'a', 0xdc80, 'b'}, 3, false, 0), 100,
+		  "a\xef\xbf\xbd"
+		  "b",
 		  false);
+	// Legacy (non-compact) strings, as str subclasses make.
+	check_str(fake_str_cps(&F, (uint32_t[]){'x', 0x3a9}, 2, true, 0), 100, "x\xce\xa9", false);
 
 	OK(adbg_obj_str_equals(T, L, s, "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x90\x8d",
 			       &eq));
@@ -227,7 +227,7 @@ START_TEST(test_str)
 	fake_w64(&F, s + L->unicode_object.length, 1ull << 40);
 	check_str(s, 3, "abc", true);
 	FAILS(adbg_obj_str(T, L, s, ADBG_OBJ_MAX_STR, &out, NULL), ADBG_ERR_FAULT);
-	s = fake_str_cps(&F, (uint32_t[]){ 'x' }, 1, true, 0);
+	s = fake_str_cps(&F, (uint32_t[]){'x'}, 1, true, 0);
 	fake_w64(&F, s + L->unicode_object.compactunicodeobject_size, FAKE_UNMAPPED);
 	FAILS(adbg_obj_str(T, L, s, 10, &out, NULL), ADBG_ERR_FAULT);
 	fake_deinit(&F);
@@ -253,9 +253,9 @@ static void check_int(uint64_t obj, int64_t want)
 START_TEST(test_numbers)
 {
 	// 2**100 = digits (30-bit, little end first) 0, 0, 0, 1 << 10.
-	static const uint32_t p100[] = { 0, 0, 0, 1u << 10 };
-	static const uint32_t i64max[] = { 0x3fffffff, 0x3fffffff, 7 };
-	static const uint32_t i64min[] = { 0, 0, 8 };
+	static const uint32_t p100[] = {0, 0, 0, 1u << 10};
+	static const uint32_t i64max[] = {0x3fffffff, 0x3fffffff, 7};
+	static const uint32_t i64min[] = {0, 0, 8};
 	uint32_t big[ADBG_OBJ_MAX_INT_DIGITS + 1];
 	int64_t v;
 	double d;
@@ -296,7 +296,7 @@ START_TEST(test_numbers)
 	ck_assert_str_eq(s, "<int too large: 30721 bits>");
 	free(s);
 	// Garbage digits and tags.
-	o = fake_int_digits(&F, 1, (uint32_t[]){ 1u << 31 }, 1, 0);
+	o = fake_int_digits(&F, 1, (uint32_t[]){1u << 31}, 1, 0);
 	FAILS(adbg_obj_int(T, L, o, &v), ADBG_ERR_BAD_DATA);
 	FAILS(adbg_obj_int_str(T, L, o, &s), ADBG_ERR_BAD_DATA);
 	if (L->long_object.has_lv_tag) {
@@ -305,7 +305,8 @@ START_TEST(test_numbers)
 		FAILS(adbg_obj_int(T, L, o, &v), ADBG_ERR_BAD_DATA);
 	}
 	o = fake_int(&F, 5);
-	fake_w64(&F, o + L->long_object.lv_tag, L->long_object.has_lv_tag ? 1ull << 60 : 1ull << 60);
+	fake_w64(&F, o + L->long_object.lv_tag,
+		 L->long_object.has_lv_tag ? 1ull << 60 : 1ull << 60);
 	FAILS(adbg_obj_int_str(T, L, o, &s), ADBG_ERR_BAD_DATA);
 	FAILS(adbg_obj_int(T, L, fake_str(&F, "1"), &v), ADBG_ERR_BAD_DATA);
 
@@ -460,9 +461,9 @@ START_TEST(test_dicts)
 		v[j] = fake_int(&F, 10 + j);
 
 	// Unicode table with a deleted entry.
-	d = fake_dict_pairs(&F, false, 4, (uint64_t[]){ k[0], 0, k[2], k[3] }, v);
+	d = fake_dict_pairs(&F, false, 4, (uint64_t[]){k[0], 0, k[2], k[3]}, v);
 	OK(adbg_obj_dict_items(T, L, d, 100, &it));
-	check_pairs(&it, 3, (uint64_t[]){ k[0], k[2], k[3] }, (uint64_t[]){ v[0], v[2], v[3] });
+	check_pairs(&it, 3, (uint64_t[]){k[0], k[2], k[3]}, (uint64_t[]){v[0], v[2], v[3]});
 	adbg_obj_dict_items_deinit(&it);
 	OK(adbg_obj_dict_items(T, L, d, 2, &it));
 	ck_assert_uint_eq(it.n, 2);
@@ -475,10 +476,10 @@ START_TEST(test_dicts)
 	check_repr(d, 100, "{'alpha': 10, 'gamma': 12, 'delta': 13}");
 
 	// General table: int keys and a str key.
-	d = fake_dict_pairs(&F, true, 3, (uint64_t[]){ v[0], k[1], v[1] },
-			    (uint64_t[]){ k[0], v[2], F.none });
+	d = fake_dict_pairs(&F, true, 3, (uint64_t[]){v[0], k[1], v[1]},
+			    (uint64_t[]){k[0], v[2], F.none});
 	OK(adbg_obj_dict_items(T, L, d, 100, &it));
-	check_pairs(&it, 3, (uint64_t[]){ v[0], k[1], v[1] }, (uint64_t[]){ k[0], v[2], F.none });
+	check_pairs(&it, 3, (uint64_t[]){v[0], k[1], v[1]}, (uint64_t[]){k[0], v[2], F.none});
 	adbg_obj_dict_items_deinit(&it);
 	OK(adbg_obj_dict_lookup_str(T, L, d, "beta", &got));
 	ck_assert_uint_eq(got, v[2]);
@@ -486,12 +487,11 @@ START_TEST(test_dicts)
 
 	// Split table: instance order differs from key order.
 	keys = fake_keys(&F, 2, 4, k, NULL);
-	d = fake_dict(&F, keys,
-		      fake_values(&F, 4, 3, (uint8_t[]){ 2, 0, 3 }, (uint64_t[]){ v[2], v[0], v[3] },
-				  0),
-		      3);
+	d = fake_dict(
+		&F, keys,
+		fake_values(&F, 4, 3, (uint8_t[]){2, 0, 3}, (uint64_t[]){v[2], v[0], v[3]}, 0), 3);
 	OK(adbg_obj_dict_items(T, L, d, 100, &it));
-	check_pairs(&it, 3, (uint64_t[]){ k[2], k[0], k[3] }, (uint64_t[]){ v[2], v[0], v[3] });
+	check_pairs(&it, 3, (uint64_t[]){k[2], k[0], k[3]}, (uint64_t[]){v[2], v[0], v[3]});
 	adbg_obj_dict_items_deinit(&it);
 	OK(adbg_obj_dict_lookup_str(T, L, d, "delta", &got));
 	ck_assert_uint_eq(got, v[3]);
@@ -507,8 +507,7 @@ START_TEST(test_dicts)
 	d = fake_dict_pairs(&F, false, 4, k, v);
 	uint64_t dk = fake_r64(&F, d + L->dict_object.ma_keys);
 
-	fake_w64(&F, d + L->dict_object.ma_values,
-		 fake_values(&F, 4, 1, (uint8_t[]){ 0 }, v, 0));
+	fake_w64(&F, d + L->dict_object.ma_values, fake_values(&F, 4, 1, (uint8_t[]){0}, v, 0));
 	FAILS(adbg_obj_dict_items(T, L, d, 100, &it), ADBG_ERR_BAD_DATA);
 	fake_w64(&F, d + L->dict_object.ma_values, 0);
 	fake_w8(&F, dk + L->dict_keys.dk_log2_size, 40);
@@ -524,10 +523,10 @@ START_TEST(test_dicts)
 	fake_w8(&F, dk + L->dict_keys.dk_log2_index_bytes, 26);
 	fake_w64(&F, dk + L->dict_keys.dk_nentries, 1 << 23);
 	FAILS(adbg_obj_dict_items(T, L, d, 100, &it), ADBG_ERR_FAULT);
-	d = fake_dict(&F, keys, fake_values(&F, 4, 1, (uint8_t[]){ 9 }, v, 0), 1);
+	d = fake_dict(&F, keys, fake_values(&F, 4, 1, (uint8_t[]){9}, v, 0), 1);
 	FAILS(adbg_obj_dict_items(T, L, d, 100, &it), ADBG_ERR_BAD_DATA);
 	// A key that is not readable is skipped by lookups, not fatal.
-	d = fake_dict_pairs(&F, true, 2, (uint64_t[]){ FAKE_UNMAPPED, k[1] }, v);
+	d = fake_dict_pairs(&F, true, 2, (uint64_t[]){FAKE_UNMAPPED, k[1]}, v);
 	OK(adbg_obj_dict_lookup_str(T, L, d, "beta", &got));
 	ck_assert_uint_eq(got, v[1]);
 	fake_deinit(&F);
@@ -549,14 +548,14 @@ START_TEST(test_attrs)
 	type = fake_managed_type(&F, "Thing", keys);
 
 	// Split/inline values.
-	obj = fake_instance(&F, type, 3, 2, (uint8_t[]){ 1, 2 }, (uint64_t[]){ v[1], v[2] }, 0);
+	obj = fake_instance(&F, type, 3, 2, (uint8_t[]){1, 2}, (uint64_t[]){v[1], v[2]}, 0);
 	OK(adbg_obj_getattr(T, L, obj, "data", &got));
 	ck_assert_uint_eq(got, v[1]);
 	OK(adbg_obj_getattr(T, L, obj, "_loop", &got));
 	ck_assert_uint_eq(got, v[2]);
 	FAILS(adbg_obj_getattr(T, L, obj, "name", &got), ADBG_ERR_NOT_FOUND);
 	OK(adbg_obj_instance_attrs(T, L, obj, 10, &it));
-	check_pairs(&it, 2, (uint64_t[]){ k[1], k[2] }, (uint64_t[]){ v[1], v[2] });
+	check_pairs(&it, 2, (uint64_t[]){k[1], k[2]}, (uint64_t[]){v[1], v[2]});
 	adbg_obj_dict_items_deinit(&it);
 	{
 		char want[64];
@@ -566,7 +565,7 @@ START_TEST(test_attrs)
 	}
 
 	// Materialised dict (combined).
-	d = fake_dict_pairs(&F, false, 2, (uint64_t[]){ k[0], k[2] }, (uint64_t[]){ v[0], v[2] });
+	d = fake_dict_pairs(&F, false, 2, (uint64_t[]){k[0], k[2]}, (uint64_t[]){v[0], v[2]});
 	obj = fake_instance(&F, type, 3, 0, NULL, NULL, d);
 	OK(adbg_obj_getattr(T, L, obj, "name", &got));
 	ck_assert_uint_eq(got, v[0]);
@@ -574,10 +573,10 @@ START_TEST(test_attrs)
 
 	// Materialised split dict sharing the type's keys.
 	d = fake_dict(&F, keys,
-		      fake_values(&F, 3, 2, (uint8_t[]){ 2, 0 }, (uint64_t[]){ v[2], v[0] }, 0), 2);
+		      fake_values(&F, 3, 2, (uint8_t[]){2, 0}, (uint64_t[]){v[2], v[0]}, 0), 2);
 	obj = fake_instance(&F, type, 3, 0, NULL, NULL, d);
 	OK(adbg_obj_instance_attrs(T, L, obj, 10, &it));
-	check_pairs(&it, 2, (uint64_t[]){ k[2], k[0] }, (uint64_t[]){ v[2], v[0] });
+	check_pairs(&it, 2, (uint64_t[]){k[2], k[0]}, (uint64_t[]){v[2], v[0]});
 	adbg_obj_dict_items_deinit(&it);
 
 	// No dict at all (3.11/3.12: neither pointer; 3.13+: invalid inline values).
@@ -591,8 +590,8 @@ START_TEST(test_attrs)
 	ck_assert_uint_eq(it.n, 0);
 
 	// tp_dictoffset: modules keep md_dict there.
-	d = fake_dict_pairs(&F, false, 1, (uint64_t[]){ fake_str(&F, "__name__") },
-			    (uint64_t[]){ fake_str(&F, "asyncio.tasks") });
+	d = fake_dict_pairs(&F, false, 1, (uint64_t[]){fake_str(&F, "__name__")},
+			    (uint64_t[]){fake_str(&F, "asyncio.tasks")});
 	mod = fake_obj(&F, F.t_module, 48);
 	fake_w64(&F, mod + L->module_object.md_dict, d);
 	OK(adbg_obj_getattr(T, L, mod, "__name__", &got));
@@ -605,7 +604,7 @@ START_TEST(test_attrs)
 	uint64_t intsub = fake_type(&F, "IntSub", TPF_HEAPTYPE | TPF_LONG, F.t_int, 32, -8);
 
 	fake_w64(&F, intsub + 40, 4);
-	obj = fake_int_digits(&F, -1, (uint32_t[]){ 1, 2, 3 }, 3, intsub);
+	obj = fake_int_digits(&F, -1, (uint32_t[]){1, 2, 3}, 3, intsub);
 	fake_w64(&F, obj + 40, d);
 	// Only 3.11 int subclasses do this (3.12+ give them managed dicts), and only 3.11
 	// keeps a plain digit count at offset 16.
@@ -622,12 +621,13 @@ START_TEST(test_attrs)
 	FAILS(adbg_obj_getattr(T, L, v[0], "x", &got), ADBG_ERR_NOT_FOUND);
 
 	// Garbage: a static type claiming managed values, unmapped values, bad pre-header.
-	uint64_t st = fake_type(&F, "Static", TPF_MANAGED_DICT | (F.minor >= 13 ? TPF_INLINE_VALUES : 0),
-				F.t_object, 16, -1);
+	uint64_t st =
+		fake_type(&F, "Static", TPF_MANAGED_DICT | (F.minor >= 13 ? TPF_INLINE_VALUES : 0),
+			  F.t_object, 16, -1);
 
-	obj = fake_instance(&F, st, 3, 1, (uint8_t[]){ 0 }, v, 0);
+	obj = fake_instance(&F, st, 3, 1, (uint8_t[]){0}, v, 0);
 	FAILS(adbg_obj_getattr(T, L, obj, "name", &got), ADBG_ERR_BAD_DATA);
-	obj = fake_instance(&F, type, 3, 1, (uint8_t[]){ 0 }, v, 0);
+	obj = fake_instance(&F, type, 3, 1, (uint8_t[]){0}, v, 0);
 	if (F.minor == 11)
 		fake_w64(&F, obj - 32, FAKE_UNMAPPED);
 	else if (F.minor == 12)
@@ -635,7 +635,7 @@ START_TEST(test_attrs)
 	else
 		fake_w64(&F, obj - 24, FAKE_UNMAPPED);
 	FAILS(adbg_obj_getattr(T, L, obj, "name", &got), ADBG_ERR_FAULT);
-	obj = fake_instance(&F, type, 3, 1, (uint8_t[]){ 0 }, v, 0);
+	obj = fake_instance(&F, type, 3, 1, (uint8_t[]){0}, v, 0);
 	fake_w64(&F, obj - 24, d + 4); // a misaligned dict pointer (3.12: tag bit clear)
 	if (F.minor == 11)
 		fake_w64(&F, obj - 32, 0);
@@ -696,25 +696,24 @@ START_TEST(test_repr)
 	check_repr(fake_str(&F, "t\tn\nr\rb\\ \x01\x7f"), 100, "'t\\tn\\nr\\rb\\\\ \\x01\\x7f'");
 	check_repr(fake_str(&F, "h\xc3\xa9 \xc2\xa0\xe2\x80\x8b\xf0\x9f\x90\x8d"), 100,
 		   "'h\xc3\xa9 \\xa0\\u200b\xf0\x9f\x90\x8d'");
-	check_repr(fake_str_cps(&F, (uint32_t[]){ 0xdc80, 0x10ffff }, 2, false, 0), 100,
+	check_repr(fake_str_cps(&F, (uint32_t[]){0xdc80, 0x10ffff}, 2, false, 0), 100,
 		   "'\\udc80\\U0010ffff'");
 	check_repr(fake_bytes(&F, "a'\0\xff\n", 5), 100, "b\"a'\\x00\\xff\\n\"");
 	check_repr(fake_tuple(&F, 0, NULL), 100, "()");
-	check_repr(fake_tuple(&F, 1, (uint64_t[]){ F.none }), 100, "(None,)");
-	check_repr(fake_set(&F, F.t_set, 8, (uint64_t[8]){ 0 }, 0), 100, "set()");
-	check_repr(fake_set(&F, F.t_frozenset, 8, (uint64_t[8]){ 0 }, 0), 100, "frozenset()");
+	check_repr(fake_tuple(&F, 1, (uint64_t[]){F.none}), 100, "(None,)");
+	check_repr(fake_set(&F, F.t_set, 8, (uint64_t[8]){0}, 0), 100, "set()");
+	check_repr(fake_set(&F, F.t_frozenset, 8, (uint64_t[8]){0}, 0), 100, "frozenset()");
 	check_repr(F.t_int, 100, "<class 'int'>");
 
 	// Nesting, and a list that contains itself.
-	l1 = fake_list(&F, 2, (uint64_t[]){ fake_int(&F, 1), 0 });
+	l1 = fake_list(&F, 2, (uint64_t[]){fake_int(&F, 1), 0});
 	fake_w64(&F, fake_r64(&F, l1 + L->list_object.ob_item) + 8, l1);
 	check_repr(l1, 100, "[1, [...]]");
-	d = fake_dict_pairs(&F, false, 2, (uint64_t[]){ fake_str(&F, "self"), fake_str(&F, "l") },
-			    (uint64_t[]){ 0, l1 });
-	fake_w64(&F, fake_r64(&F, d + L->dict_object.ma_keys) + L->dict_keys.dk_indices + 8 + 8,
-		 d);
+	d = fake_dict_pairs(&F, false, 2, (uint64_t[]){fake_str(&F, "self"), fake_str(&F, "l")},
+			    (uint64_t[]){0, l1});
+	fake_w64(&F, fake_r64(&F, d + L->dict_object.ma_keys) + L->dict_keys.dk_indices + 8 + 8, d);
 	check_repr(d, 100, "{'self': {...}, 'l': [1, [...]]}");
-	t1 = fake_tuple(&F, 2, (uint64_t[]){ fake_bytes(&F, "x", 1), d });
+	t1 = fake_tuple(&F, 2, (uint64_t[]){fake_bytes(&F, "x", 1), d});
 	check_repr(t1, 100, "(b'x', {'self': {...}, 'l': [1, [...]]})");
 	// Depth cap.
 	o = fake_int(&F, 0);
@@ -730,17 +729,20 @@ START_TEST(test_repr)
 	free(s);
 	// Length cap.
 	check_repr(l2, 20, "[0, 1, 2, 3, 4, 5...");
-	check_repr(fake_str(&F, "\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93"), 16,
-		   "'\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93...");
+	check_repr(
+		fake_str(
+			&F,
+			"\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93"),
+		16, "'\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93...");
 	// Subclasses.
 	uint64_t od = fake_type(&F, "collections.OrderedDict", TPF_DICT, F.t_dict, 48, 0);
-	d = fake_dict_pairs(&F, false, 1, (uint64_t[]){ fake_str(&F, "a") },
-			    (uint64_t[]){ fake_int(&F, 1) });
+	d = fake_dict_pairs(&F, false, 1, (uint64_t[]){fake_str(&F, "a")},
+			    (uint64_t[]){fake_int(&F, 1)});
 	fake_w64(&F, d + 8, od);
 	check_repr(d, 100, "OrderedDict({'a': 1})");
 	uint64_t myint = fake_type(&F, "Color", TPF_HEAPTYPE | TPF_LONG, F.t_int, 24, 0);
 
-	check_repr(fake_int_digits(&F, 1, (uint32_t[]){ 2 }, 1, myint), 100, "Color(2)");
+	check_repr(fake_int_digits(&F, 1, (uint32_t[]){2}, 1, myint), 100, "Color(2)");
 	// Others, and garbage anywhere.
 	o = fake_obj(&F, fake_type(&F, "Widget", TPF_HEAPTYPE, F.t_object, 16, 0), 16);
 	snprintf(want, sizeof(want), "<Widget object at %#" PRIx64 ">", o);
@@ -748,7 +750,7 @@ START_TEST(test_repr)
 	snprintf(want, sizeof(want), "<unreadable %#llx>", FAKE_UNMAPPED);
 	check_repr(FAKE_UNMAPPED, 100, want);
 	check_repr(0, 100, "<NULL>");
-	l1 = fake_list(&F, 3, (uint64_t[]){ F.none, FAKE_UNMAPPED, 0 });
+	l1 = fake_list(&F, 3, (uint64_t[]){F.none, FAKE_UNMAPPED, 0});
 	snprintf(want, sizeof(want), "[None, <unreadable %#llx>, <NULL>]", FAKE_UNMAPPED);
 	check_repr(l1, 100, want);
 	fake_w64(&F, l1 + L->list_object.ob_size, 1ull << 39);
@@ -832,33 +834,33 @@ __attribute__((format(printf, 3, 4))) static void live_fail(const struct fixture
 }
 
 // Run err-returning expr; on error report it and leave the check.
-#define LIVE_OK(expr)                                                                     \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		if (e_) {                                                                 \
-			live_fail(fx, orig, "%s: %s", #expr, e_->message);                \
-			adbg_error_destroy(e_);                                           \
-			goto out;                                                         \
-		}                                                                         \
+#define LIVE_OK(expr)                                                      \
+	do {                                                               \
+		struct adbg_error *e_ = (expr);                            \
+		if (e_) {                                                  \
+			live_fail(fx, orig, "%s: %s", #expr, e_->message); \
+			adbg_error_destroy(e_);                            \
+			goto out;                                          \
+		}                                                          \
 	} while (0)
 
-#define LIVE_EXPECT(cond, ...)                                                            \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			live_fail(fx, orig, __VA_ARGS__);                                 \
-			goto out;                                                         \
-		}                                                                         \
+#define LIVE_EXPECT(cond, ...)                            \
+	do {                                              \
+		if (!(cond)) {                            \
+			live_fail(fx, orig, __VA_ARGS__); \
+			goto out;                         \
+		}                                         \
 	} while (0)
 
 static const char *const kind_names[] = {
-	[ADBG_OBJ_OTHER] = "other",	[ADBG_OBJ_NONE] = "none",
-	[ADBG_OBJ_BOOL] = "bool",	[ADBG_OBJ_INT] = "int",
-	[ADBG_OBJ_FLOAT] = "float",	[ADBG_OBJ_STR] = "str",
-	[ADBG_OBJ_BYTES] = "bytes",	[ADBG_OBJ_TUPLE] = "tuple",
-	[ADBG_OBJ_LIST] = "list",	[ADBG_OBJ_DICT] = "dict",
-	[ADBG_OBJ_SET] = "set",		[ADBG_OBJ_FROZENSET] = "frozenset",
-	[ADBG_OBJ_WEAKREF] = "weakref", [ADBG_OBJ_MODULE] = "module",
-	[ADBG_OBJ_CODE] = "code",	[ADBG_OBJ_TYPE] = "type",
+	[ADBG_OBJ_OTHER] = "other",	  [ADBG_OBJ_NONE] = "none",
+	[ADBG_OBJ_BOOL] = "bool",	  [ADBG_OBJ_INT] = "int",
+	[ADBG_OBJ_FLOAT] = "float",	  [ADBG_OBJ_STR] = "str",
+	[ADBG_OBJ_BYTES] = "bytes",	  [ADBG_OBJ_TUPLE] = "tuple",
+	[ADBG_OBJ_LIST] = "list",	  [ADBG_OBJ_DICT] = "dict",
+	[ADBG_OBJ_SET] = "set",		  [ADBG_OBJ_FROZENSET] = "frozenset",
+	[ADBG_OBJ_WEAKREF] = "weakref",	  [ADBG_OBJ_MODULE] = "module",
+	[ADBG_OBJ_CODE] = "code",	  [ADBG_OBJ_TYPE] = "type",
 	[ADBG_OBJ_ELLIPSIS] = "ellipsis", [ADBG_OBJ_NOTIMPLEMENTED] = "notimplemented",
 };
 
@@ -880,8 +882,8 @@ static void live_check(struct fixture *fx, const struct adbg_layout *l, char *li
 	size_t cap = strlen(line) / 2 + 4, n, len;
 	char **w = malloc(cap * sizeof(*w));
 	char *orig = strdup(line), *s = NULL, *want = NULL;
-	struct adbg_obj_items it = { 0 };
-	struct adbg_obj_dict_items di = { 0 };
+	struct adbg_obj_items it = {0};
+	struct adbg_obj_dict_items di = {0};
 	const char *k;
 	uint64_t a, u;
 
@@ -975,10 +977,11 @@ static void live_check(struct fixture *fx, const struct adbg_layout *l, char *li
 
 		for (size_t i = 0; i < cnt; i++)
 			exp[i] = addr_of(w[3 + i]);
-		struct adbg_error *e = !strcmp(k, "tuple")  ? adbg_obj_tuple_items(t, l, a, 1 << 20, &it)
-				       : !strcmp(k, "list") ? adbg_obj_list_items(t, l, a, 1 << 20, &it)
-							    : adbg_obj_set_items(t, l, a, fx->set_dummy,
-										 1 << 20, &it);
+		struct adbg_error *e =
+			!strcmp(k, "tuple") ? adbg_obj_tuple_items(t, l, a, 1 << 20, &it)
+			: !strcmp(k, "list")
+				? adbg_obj_list_items(t, l, a, 1 << 20, &it)
+				: adbg_obj_set_items(t, l, a, fx->set_dummy, 1 << 20, &it);
 		if (e)
 			free(exp);
 		LIVE_OK(e);
@@ -1010,8 +1013,8 @@ static void live_check(struct fixture *fx, const struct adbg_layout *l, char *li
 		LIVE_EXPECT(u == addr_of(w[3]), "got %#" PRIx64, u);
 	} else if (!strcmp(k, "nolookup") || !strcmp(k, "noattr") || !strcmp(k, "attrerr")) {
 		struct adbg_error *e;
-		enum adbg_error_code code = !strcmp(k, "attrerr") ? ADBG_ERR_UNSUPPORTED
-								  : ADBG_ERR_NOT_FOUND;
+		enum adbg_error_code code =
+			!strcmp(k, "attrerr") ? ADBG_ERR_UNSUPPORTED : ADBG_ERR_NOT_FOUND;
 
 		want = fixture_unhex(w[2], NULL);
 		e = !strcmp(k, "nolookup") ? adbg_obj_dict_lookup_str(t, l, a, want, &u)

@@ -914,8 +914,8 @@ void adbg_version_string(uint64_t version, char *buf, size_t len)
 		snprintf(buf, len, "%u.%u.%urc%u", major, minor, micro, serial);
 		break;
 	default:
-		snprintf(buf, len, "%u.%u.%u (release level %#x, serial %u)", major, minor,
-			 micro, level, serial);
+		// Not a level CPython uses; keep the raw nibbles visible.
+		snprintf(buf, len, "%u.%u.%u-%x%x", major, minor, micro, level, serial);
 		break;
 	}
 }
@@ -976,6 +976,24 @@ static const struct minor *find_minor(unsigned minor)
 		if (minors[i].minor == minor)
 			return &minors[i];
 	return NULL;
+}
+
+size_t adbg_layout_debug_offsets_size(uint64_t version)
+{
+	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32) ?
+					find_minor((version >> 16) & 0xff) :
+					NULL;
+
+	return m ? m->debug_size : 0;
+}
+
+size_t adbg_layout_asyncio_debug_size(uint64_t version)
+{
+	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32) ?
+					find_minor((version >> 16) & 0xff) :
+					NULL;
+
+	return m && m->has_asyncio_debug ? sizeof(struct asyncio_debug) : 0;
 }
 
 static struct adbg_error *check_header(const struct minor *m, uint64_t version,

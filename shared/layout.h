@@ -409,6 +409,15 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 				     size_t debug_len, const void *asyncio_debug,
 				     size_t asyncio_len, struct adbg_layout *ret);
 
+/**
+ * Bytes of _Py_DebugOffsets that adbg_layout_build needs for this version (584 for 3.13,
+ * 760 for 3.14, 888 for 3.15), 0 when the version has no such table or is unsupported.
+ */
+size_t adbg_layout_debug_offsets_size(uint64_t version);
+
+/** Bytes of the AsyncioDebug section adbg_layout_build reads (3.14+), else 0. */
+size_t adbg_layout_asyncio_debug_size(uint64_t version);
+
 /** Check every offset against its struct's size and internal consistency. */
 struct adbg_error *adbg_layout_validate(const struct adbg_layout *l);
 

@@ -39,6 +39,14 @@ struct adbg_python {
  */
 struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **ret);
 
+/**
+ * 3.14+: look again for the AsyncioDebug section (asyncio may have been imported since
+ * adbg_python_find; call after adbg_target_refresh) and, when found, rebuild py->layout
+ * with it. A no-op when the layout already has it or the version has none; not finding
+ * it is not an error (py->layout.from_asyncio_debug stays false).
+ */
+struct adbg_error *adbg_python_find_asyncio(struct adbg_target *t, struct adbg_python *py);
+
 /** Free. NULL is a no-op. */
 void adbg_python_destroy(struct adbg_python *py);
 

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+// Finding _PyRuntime in a target and recognising its CPython version, build and layout
+// (see python.h).
+#include "python.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbols.h"
+
+// 3.13+ Include/internal/pycore_debug_offsets.h (3.13: pycore_runtime.h): _Py_Debug_Cookie,
+// the first 8 bytes of _PyRuntime, no NUL.
+#define DEBUG_COOKIE "xdebugpy"
+#define DEBUG_COOKIE_LEN 8
+
+// Byte offsets of _Py_DebugOffsets.version and .free_threaded (3.13-3.15, after cookie).
+#define DEBUG_VERSION_OFF 8
+#define DEBUG_FREE_THREADED_OFF 16
+
+static void target_name(const struct adbg_target *t, char *buf, size_t len)
+{
+	if (t->kind == ADBG_TARGET_CORE && t->core_path)
+		snprintf(buf, len, "the process of core %s", t->core_path);
+	else if (t->pid)
+		snprintf(buf, len, "process %d", t->pid);
+	else
+		snprintf(buf, len, "the target");
+}
+
+// Read len bytes the target holds at addr; if the target lacks them (a core without
+// read-only file segments), take the file's initial contents, which is what a constant
+// such as Py_Version still holds.
+static struct adbg_error *read_or_file(struct adbg_target *t, struct adbg_symbols *syms,
+				       size_t file, uint64_t addr, void *buf, size_t len)
+{
+	struct adbg_error *err = adbg_target_read(t, addr, buf, len), *ferr;
+
+	if (!err || err->code == ADBG_ERR_NOMEM)
+		return err;
+	ferr = adbg_symbols_file_read(syms, file, addr, buf, len);
+	if (!ferr) {
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	adbg_error_destroy(ferr);
+	return err;
+}
+
+// 3.11/3.12: Python/getversion.c `const unsigned long Py_Version = PY_VERSION_HEX;`
+// (exported since 3.11). Look in the runtime's own file first, then in any python file.
+static struct adbg_error *read_py_version(struct adbg_target *t, struct adbg_symbols *syms,
+					  size_t runtime_file, uint64_t *ret)
+{
+	struct adbg_symbols_hit hit;
+	struct adbg_error *err;
+	uint64_t v;
+
+	err = adbg_symbols_file_symbol(syms, runtime_file, "Py_Version", &hit);
+	if (err) {
+		adbg_error_destroy(err);
+		err = adbg_symbols_find_symbol(syms, "Py_Version", ADBG_SYMBOLS_CONTAINS, "python",
+					       &hit);
+	}
+	if (err)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "%s has _PyRuntime but no Py_Version symbol: Python "
+					 "older than 3.11 is not supported (aiodbg supports CPython "
+					 "3.11-3.15)",
+					 adbg_symbols_file_path(syms, runtime_file));
+	err = read_or_file(t, syms, hit.file, hit.addr, &v, sizeof(v));
+	if (err)
+		return adbg_error_wrap(err, "reading Py_Version at %#" PRIx64, hit.addr);
+	*ret = v;
+	return NULL;
+}
+
+// Look for the AsyncioDebug section (3.14+ Modules/_asynciomodule.c, emitted with
+// GENERATE_DEBUG_SECTION): in the runtime's file (static _asyncio, as Debian's 3.15),
+// then in _asyncio extension modules, then anywhere. Not finding it is not an error:
+// asyncio may not be imported yet.
+static struct adbg_error *find_asyncio_debug(struct adbg_target *t, struct adbg_symbols *syms,
+					     size_t runtime_file, size_t want, uint64_t *addr_ret,
+					     unsigned char *buf)
+{
+	static const struct {
+		enum adbg_symbols_match match;
+		const char *filter;
+	} passes[] = {
+		{ADBG_SYMBOLS_ANY, NULL},
+		{ADBG_SYMBOLS_CONTAINS, "_asyncio"},
+		{ADBG_SYMBOLS_LACKS, "_asyncio"},
+	};
+
+	for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++) {
+		for (size_t i = 0; i < adbg_symbols_nfiles(syms); i++) {
+			struct adbg_symbols_hit hit;
+			struct adbg_error *err;
+
+			// Pass 0 is the runtime's file only; later passes skip it.
+			if ((p == 0) != (i == runtime_file) ||
+			    !adbg_symbols_file_matches(syms, i, passes[p].match, passes[p].filter))
+				continue;
+			err = adbg_symbols_file_section(syms, i, "AsyncioDebug", &hit);
+			if (err) {
+				if (err->code == ADBG_ERR_NOMEM)
+					return err;
+				adbg_error_destroy(err);
+				continue;
+			}
+			if (hit.size < want)
+				return adbg_error_create(ADBG_ERR_BAD_DATA,
+							 "%s: AsyncioDebug section is %" PRIu64
+							 " bytes, expected %zu",
+							 hit.path, hit.size, want);
+			err = read_or_file(t, syms, i, hit.addr, buf, want);
+			if (err)
+				return adbg_error_wrap(err, "%s: reading AsyncioDebug at %#" PRIx64,
+						       hit.path, hit.addr);
+			*addr_ret = hit.addr;
+			return NULL;
+		}
+	}
+	*addr_ret = 0;
+	return NULL;
+}
+
+// _PySet_Dummy: Objects/setobject.c exports a pointer variable to the dummy key that
+// marks deleted set entries (3.11-3.15). Its address, 0 when no file defines it.
+static uint64_t find_set_dummy(struct adbg_symbols *syms, size_t runtime_file)
+{
+	struct adbg_symbols_hit hit;
+	struct adbg_error *err;
+
+	err = adbg_symbols_file_symbol(syms, runtime_file, "_PySet_Dummy", &hit);
+	if (err) {
+		adbg_error_destroy(err);
+		err = adbg_symbols_find_symbol(syms, "_PySet_Dummy", ADBG_SYMBOLS_ANY, NULL, &hit);
+	}
+	if (err) {
+		adbg_error_destroy(err);
+		return 0;
+	}
+	return hit.addr;
+}
+
+// Build the layout for the runtime at rt: cookie and _Py_DebugOffsets on 3.13+,
+// Py_Version before; AsyncioDebug when present.
+static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *syms,
+				    const struct adbg_symbols_hit *rt, struct adbg_python *py)
+{
+	unsigned char head[24], *table = NULL, adbuf[128];
+	size_t table_len = 0, ad_len;
+	uint64_t version = 0, free_threaded;
+	struct adbg_error *err;
+	char vs[sizeof(py->version_str)];
+
+	err = adbg_target_read(t, rt->addr, head, sizeof(head));
+	if (err)
+		return adbg_error_wrap(err, "%s: reading _PyRuntime at %#" PRIx64, rt->path,
+				       rt->addr);
+	if (!memcmp(head, DEBUG_COOKIE, DEBUG_COOKIE_LEN)) {
+		memcpy(&version, head + DEBUG_VERSION_OFF, sizeof(version));
+		memcpy(&free_threaded, head + DEBUG_FREE_THREADED_OFF, sizeof(free_threaded));
+		adbg_version_string(version, vs, sizeof(vs));
+		// Checked before the version so that 3.13t/3.14t/3.15t say what they are.
+		if (free_threaded == 1)
+			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						 "Python %s: free-threaded CPython builds are not "
+						 "supported yet",
+						 vs);
+		table_len = adbg_layout_debug_offsets_size(version);
+		if (!table_len) {
+			// A cookie only exists from 3.13 on: an older version here is garbage,
+			// a newer one is a CPython we do not know yet.
+			if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) > 15 &&
+			    !(version >> 32))
+				return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+							 "Python %s is not supported: aiodbg "
+							 "supports CPython 3.11-3.15",
+							 vs);
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "%s: _Py_DebugOffsets says version %#" PRIx64,
+						 rt->path, version);
+		}
+		table = malloc(table_len);
+		if (!table)
+			return &adbg_error_nomem;
+		err = adbg_target_read(t, rt->addr, table, table_len);
+		if (err) {
+			free(table);
+			return adbg_error_wrap(err, "%s: reading _Py_DebugOffsets", rt->path);
+		}
+	} else {
+		err = read_py_version(t, syms, rt->file, &version);
+		if (err)
+			return err;
+		adbg_version_string(version, vs, sizeof(vs));
+		// 3.13+ always starts _PyRuntime with the cookie (pycore_runtime_init.h).
+		if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) >= 13 &&
+		    ((version >> 16) & 0xff) <= 15)
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "%s: Python %s but no \"xdebugpy\" cookie at "
+						 "_PyRuntime (%#" PRIx64 ")",
+						 rt->path, vs, rt->addr);
+	}
+
+	ad_len = adbg_layout_asyncio_debug_size(version);
+	py->asyncio_debug_addr = 0;
+	if (ad_len) {
+		if (ad_len > sizeof(adbuf))
+			ad_len = 0;
+		else
+			err = find_asyncio_debug(t, syms, rt->file, ad_len, &py->asyncio_debug_addr,
+						 adbuf);
+		if (err) {
+			free(table);
+			return err;
+		}
+	}
+	err = adbg_layout_build(version, table, table_len,
+				py->asyncio_debug_addr ? adbuf : NULL,
+				py->asyncio_debug_addr ? ad_len : 0, &py->layout);
+	free(table);
+	if (err)
+		return err;
+	snprintf(py->version_str, sizeof(py->version_str), "%s", vs);
+	py->runtime_addr = rt->addr;
+	py->set_dummy_addr = find_set_dummy(syms, rt->file);
+	free(py->binary);
+	py->binary = strdup(rt->path);
+	if (!py->binary)
+		return &adbg_error_nomem;
+	return NULL;
+}
+
+// The error to report when no candidate worked.
+static struct adbg_error *not_found(struct adbg_target *t, struct adbg_symbols *syms,
+				    struct adbg_error *python_open_err)
+{
+	const struct adbg_error *open_err = adbg_symbols_open_error(syms);
+	char who[PATH_MAX + 64];
+
+	target_name(t, who, sizeof(who));
+	// A file named like Python that we could not read: that is the likely culprit.
+	if (python_open_err)
+		return adbg_error_wrap(python_open_err,
+				       "cannot recognise the Python of %s (pass --sysroot or "
+				       "--lib-path if its files moved)",
+				       who);
+	if (open_err)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "%s is not a Python process (no readable mapped file holds "
+					 "_PyRuntime; could not read: %s; pass --sysroot or --lib-path "
+					 "if files moved)",
+					 who, open_err->message);
+	return adbg_error_create(ADBG_ERR_NOT_FOUND,
+				 "%s is not a Python process (no mapped file holds _PyRuntime)",
+				 who);
+}
+
+struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **ret)
+{
+	struct adbg_error *first_err = NULL, *python_open_err = NULL, *err;
+	struct adbg_python *py;
+	struct adbg_symbols *syms;
+
+	err = adbg_symbols_create(t, &syms);
+	if (err)
+		return err;
+	py = calloc(1, sizeof(*py));
+	if (!py) {
+		adbg_symbols_destroy(syms);
+		return &adbg_error_nomem;
+	}
+	// reference/cpython-internals.md §1.2: CPython's own tools look at files named
+	// "python" (the executable or libpython); static embedders need the others too.
+	for (int pass = 0; pass < 2; pass++) {
+		enum adbg_symbols_match match = pass ? ADBG_SYMBOLS_LACKS : ADBG_SYMBOLS_CONTAINS;
+
+		for (size_t i = 0; i < adbg_symbols_nfiles(syms); i++) {
+			struct adbg_symbols_hit hit;
+
+			if (!adbg_symbols_file_matches(syms, i, match, "python"))
+				continue;
+			err = adbg_symbols_file_section(syms, i, ".PyRuntime", &hit);
+			if (err && err->code == ADBG_ERR_NOT_FOUND) {
+				// A build without the section still exports the symbol.
+				adbg_error_destroy(err);
+				err = adbg_symbols_file_symbol(syms, i, "_PyRuntime", &hit);
+			}
+			if (err) {
+				if (err->code == ADBG_ERR_NOMEM)
+					goto fail;
+				if (!pass && !python_open_err &&
+				    (err->code == ADBG_ERR_OS || err->code == ADBG_ERR_PERMISSION))
+					python_open_err = err;
+				else
+					adbg_error_destroy(err);
+				continue;
+			}
+			err = recognise(t, syms, &hit, py);
+			if (!err) {
+				adbg_error_destroy(first_err);
+				adbg_error_destroy(python_open_err);
+				adbg_symbols_destroy(syms);
+				*ret = py;
+				return NULL;
+			}
+			if (err->code == ADBG_ERR_NOMEM)
+				goto fail;
+			// Keep looking (a stale dlopen'ed copy, a file that merely embeds the
+			// section), but report the first real problem if nothing else works.
+			if (!first_err)
+				first_err = err;
+			else
+				adbg_error_destroy(err);
+		}
+	}
+	if (first_err) {
+		adbg_error_destroy(python_open_err);
+		err = first_err;
+	} else {
+		err = not_found(t, syms, python_open_err);
+	}
+	adbg_symbols_destroy(syms);
+	adbg_python_destroy(py);
+	return err;
+
+fail:
+	adbg_error_destroy(first_err);
+	adbg_error_destroy(python_open_err);
+	adbg_symbols_destroy(syms);
+	adbg_python_destroy(py);
+	return err;
+}
+
+struct adbg_error *adbg_python_find_asyncio(struct adbg_target *t, struct adbg_python *py)
+{
+	unsigned char adbuf[128], *table = NULL;
+	size_t ad_len = adbg_layout_asyncio_debug_size(py->layout.version);
+	size_t table_len = adbg_layout_debug_offsets_size(py->layout.version);
+	struct adbg_symbols *syms;
+	struct adbg_layout l;
+	struct adbg_error *err;
+	size_t runtime_file = SIZE_MAX;
+	uint64_t addr = 0;
+
+	if (!ad_len || ad_len > sizeof(adbuf) || py->layout.from_asyncio_debug)
+		return NULL;
+	err = adbg_symbols_create(t, &syms);
+	if (err)
+		return err;
+	for (size_t i = 0; i < adbg_symbols_nfiles(syms); i++)
+		if (py->binary && !strcmp(adbg_symbols_file_path(syms, i), py->binary))
+			runtime_file = i;
+	err = find_asyncio_debug(t, syms, runtime_file, ad_len, &addr, adbuf);
+	adbg_symbols_destroy(syms);
+	if (err || !addr)
+		return err;
+	table = malloc(table_len);
+	if (!table)
+		return &adbg_error_nomem;
+	err = adbg_target_read(t, py->runtime_addr, table, table_len);
+	if (!err)
+		err = adbg_layout_build(py->layout.version, table, table_len, adbuf, ad_len, &l);
+	free(table);
+	if (err)
+		return err;
+	py->layout = l;
+	py->asyncio_debug_addr = addr;
+	return NULL;
+}
+
+void adbg_python_destroy(struct adbg_python *py)
+{
+	if (!py)
+		return;
+	free(py->binary);
+	free(py);
+}
+
+struct adbg_error *adbg_python_symbol(struct adbg_target *t, const char *name, uint64_t *ret)
+{
+	struct adbg_symbols_hit hit;
+	struct adbg_symbols *syms;
+	struct adbg_error *err;
+
+	err = adbg_symbols_create(t, &syms);
+	if (err)
+		return err;
+	err = adbg_symbols_find_symbol(syms, name, ADBG_SYMBOLS_CONTAINS, "python", &hit);
+	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+		adbg_error_destroy(err);
+		err = adbg_symbols_find_symbol(syms, name, ADBG_SYMBOLS_LACKS, "python", &hit);
+	}
+	adbg_symbols_destroy(syms);
+	if (err)
+		return err;
+	*ret = hit.addr;
+	return NULL;
+}

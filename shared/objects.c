@@ -1567,9 +1567,9 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 						 "negative tp_dictoffset needs tp_itemsize, which "
 						 "the layout lacks");
 		if ((err = adbg_read_u64(t, type + itemsize_off, (uint64_t *)&itemsize)) ||
-		    (err = adbg_read_u64(t, obj + 16, (uint64_t *)&size)))
+		    (err = adbg_read_u64(t, obj + l->list_object.ob_size, (uint64_t *)&size)))
 			return err;
-		// ob_size is signed for ints (3.11); PyVarObject.ob_size is at 16 always.
+		// PyVarObject.ob_size (the list's is the same field); signed for 3.11 ints.
 		if (size < 0)
 			size = -size;
 		if (itemsize < 0 || itemsize > 64 || size > (1ll << 40) || ti.basicsize <= 0 ||

@@ -1,0 +1,717 @@
+# SPDX-License-Identifier: MIT
+"""The aiodbg executable as users meet it.
+
+- The interactive REPL, driven through a real terminal (a private tmux server per test):
+  typing a command and reading its output, Tab completion of commands, options, task
+  names and thread ids, history across two sessions, Ctrl-C during a long command and at
+  the prompt, Ctrl-D; the target is checked to be running (not stopped, not traced)
+  afterwards.
+- Batch mode (-c, -x, stdin) for every command, against a live process and a core of it,
+  on every interpreter of the matrix: exit statuses (0, 1, 2, 3, first failure wins),
+  JSON that parses with "schema": "aiodbg/1", no escape sequences in pipes or with
+  NO_COLOR.
+- --help, --version and the man page agree with the code.
+
+The helpers here are minimal (targets, gcore, the matrix); they are local to this file
+because tests/integration/conftest.py did not exist yet when it was written.
+"""
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+AIODBG = Path(os.environ.get("AIODBG", TOP / "build" / "aiodbg"))
+MATRIX = TOP / ".cache" / "matrix.txt"
+ESC = "\x1b"
+
+# The target: one task with a unique name, N sleepers (and asyncio.run's main task, so
+# N + 2 tasks in all), then it idles on an Event. It
+# writes its pid to READY (atomically) once every task is suspended.
+TARGET = r'''
+import asyncio, os, sys
+
+async def idle(ev):
+    await ev.wait()
+
+async def holder(ev):
+    await idle(ev)
+
+async def main(ready, n):
+    ev = asyncio.Event()
+    keep = [asyncio.create_task(holder(ev), name="worker-unique")]
+    keep += [asyncio.create_task(idle(ev), name=f"sleeper-{i}") for i in range(n)]
+    await asyncio.sleep(0.2 + n / 100000)
+    with open(ready + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(ready + ".tmp", ready)
+    await ev.wait()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+'''
+
+
+# --- interpreters ---------------------------------------------------------------------
+
+
+class Interp:
+    def __init__(self, name, root, python, version):
+        self.name, self.root, self.python, self.version = name, root, python, version
+
+    @property
+    def host(self):
+        return self.root == "/"
+
+    def __repr__(self):
+        return self.name
+
+
+def matrix():
+    rows = []
+    if MATRIX.exists():
+        for line in MATRIX.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4 and not line.startswith("#"):
+                rows.append(Interp(*parts))
+    if not rows and Path("/usr/bin/python3.11").exists():
+        rows.append(Interp("debian-3.11", "/", "/usr/bin/python3.11", "3.11"))
+    return rows
+
+
+ROWS = matrix()
+# The REPL does not need the whole matrix: the host's Python and the newest one.
+REPL_ROWS = [r for r in ROWS if r.name == "debian-3.11"] + [r for r in ROWS if r.name == "sid-3.14"]
+
+
+def sid_proc(root):
+    """The sid root's interpreters want /proc; mount it when missing (left mounted)."""
+    if root != "/" and not os.path.exists(os.path.join(root, "proc", "self")):
+        subprocess.run(["sh", str(TOP / "tests/env/sid-proc.sh"), "mount", root],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+# --- targets --------------------------------------------------------------------------
+
+
+class Target:
+    """A running target process. Killed by stop()."""
+
+    def __init__(self, interp, ntasks=3, timeout=60):
+        sid_proc(interp.root)
+        self.interp = interp
+        # Inside the root, so chrooted interpreters see the same files.
+        self.rel = f"/tmp/aiodbg-repl-{uuid.uuid4().hex[:12]}"
+        self.dir = Path(interp.root + self.rel) if not interp.host else Path(self.rel)
+        self.dir.mkdir(parents=True)
+        (self.dir / "target.py").write_text(TARGET)
+        argv = [interp.python, "-X", "faulthandler", f"{self.rel}/target.py",
+                f"{self.rel}/ready", str(ntasks)]
+        if not interp.host:
+            argv = ["chroot", interp.root] + argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.proc.pid
+        ready = self.dir / "ready"
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"{interp}: target did not start (exit {self.proc.returncode})")
+            time.sleep(0.05)
+        assert int(ready.read_text()) == self.pid
+        self.cores = []
+
+    def gcore(self):
+        """A core of the target, made with gcore (the target keeps running)."""
+        prefix = self.dir / "core"
+        r = subprocess.run(["gcore", "-o", str(prefix), str(self.pid)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+        core = Path(f"{prefix}.{self.pid}")
+        assert r.returncode == 0 and core.exists(), r.stdout[-2000:]
+        assert_running(self.pid)
+        return core
+
+    def core_args(self, core):
+        args = ["core", str(core)]
+        if not self.interp.host:
+            args += ["--sysroot", self.interp.root]
+        return args
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def proc_states(pid):
+    """Scheduler state letter of every thread of pid."""
+    states = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        states[int(tid)] = stat[stat.rindex(")") + 2]
+    return states
+
+
+def assert_running(pid):
+    """The target exists, none of its threads is stopped, and nobody traces it."""
+    assert Path(f"/proc/{pid}").exists(), f"target {pid} is gone"
+    # A thread may be caught for an instant in a freeze; it must not stay stopped.
+    deadline = time.monotonic() + 2
+    while True:
+        states = proc_states(pid)
+        tracer = re.search(r"TracerPid:\s*(\d+)", Path(f"/proc/{pid}/status").read_text())
+        stopped = {t: s for t, s in states.items() if s in "tT"}
+        if not stopped and tracer and tracer.group(1) == "0":
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"target {pid} left stopped or traced: {stopped}, TracerPid {tracer.group(1)}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module", params=ROWS, ids=[r.name for r in ROWS])
+def target(request):
+    t = Target(request.param)
+    yield t
+    t.stop()
+
+
+@pytest.fixture(scope="module")
+def core(target):
+    return target.gcore()
+
+
+# --- running aiodbg -------------------------------------------------------------------
+
+
+def plain_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    env.update(extra)
+    return env
+
+
+def run(args, stdin=None, env=None, timeout=120):
+    """aiodbg ARGS with pipes for stdin, stdout and stderr."""
+    r = subprocess.run([str(AIODBG)] + [str(a) for a in args], input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=env or plain_env(), timeout=timeout)
+    for name, text in (("stdout", r.stdout), ("stderr", r.stderr)):
+        assert ESC not in text, f"escape sequence in {name} of a pipe: {text[:500]!r}"
+    return r
+
+
+def modes(t, core_path):
+    """(mode name, aiodbg arguments) for the live process and its core."""
+    return [("live", ["attach", t.pid]), ("core", t.core_args(core_path))]
+
+
+@pytest.fixture(autouse=True)
+def need_aiodbg():
+    if not AIODBG.exists():
+        pytest.fail(f"{AIODBG} is not built (make)")
+
+
+# --- batch mode -----------------------------------------------------------------------
+
+
+def task_ids(args):
+    r = run(args + ["-c", "tasks --json"])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    return {t["name"]: t["id"] for t in doc["tasks"]}
+
+
+@pytest.mark.parametrize("mode", ["live", "core"])
+def test_batch_every_command(target, core, mode):
+    args = dict(modes(target, core))[mode]
+    ids = task_ids(args)
+    assert "worker-unique" in ids and "sleeper-0" in ids, ids
+    kind = "process" if mode == "live" else "core"
+    expect = {
+        "info": [f"kind: {kind}", f"pid: {target.pid}", f"python: {target.interp.version}"],
+        "threads": ["MainThread"],
+        "bt": ["run_forever", "main"],
+        f"bt {target.pid}": ["run_forever"],
+        "tasks": ["worker-unique", "sleeper-2", "5 tasks"],
+        "ps": ["worker-unique"],
+        "tree": ["worker-unique", "holder"],
+        "tree --dot": ["digraph", "worker-unique"],
+        "task worker-unique": ["Task worker-unique", ids["worker-unique"], "holder", "idle"],
+        f"task {ids['sleeper-1']}": ["Task sleeper-1"],
+        "help": ["tasks", "tree", "threads"],
+        "help task": ["usage: task"],
+    }
+    for cmd, needles in expect.items():
+        r = run(args + ["-c", cmd])
+        assert r.returncode == 0, f"{cmd}: exit {r.returncode}: {r.stderr}"
+        assert r.stderr == "", f"{cmd}: {r.stderr}"
+        for n in needles:
+            assert n in r.stdout, f"{cmd}: {n!r} not in:\n{r.stdout}"
+    # Several commands in one run, in order, each output whole.
+    r = run(args + ["-c", "info", "-c", "tasks", "-c", "tree"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.index(f"pid: {target.pid}") < r.stdout.index("5 tasks")
+    if mode == "live":
+        assert_running(target.pid)
+
+
+@pytest.mark.parametrize("mode", ["live", "core"])
+def test_batch_json(target, core, mode):
+    args = dict(modes(target, core))[mode]
+    kind = "process" if mode == "live" else "core"
+    ids = task_ids(args)
+    for how in ("global", "per-command"):
+        for cmd in ("info", "threads", "bt", "tasks", "tree", "task worker-unique",
+                    f"task {ids['sleeper-0']}"):
+            argv = args + (["--json", "-c", cmd] if how == "global" else ["-c", cmd + " --json"])
+            r = run(argv)
+            assert r.returncode == 0, f"{cmd} ({how}): {r.stderr}"
+            doc = json.loads(r.stdout)
+            assert doc["schema"] == "aiodbg/1", cmd
+            assert doc["target"]["kind"] == kind, cmd
+            assert doc["target"]["pid"] == target.pid, cmd
+            if cmd.startswith("task "):
+                assert len(doc["tasks"]) == 1
+                assert doc["tasks"][0]["id"] in (ids["worker-unique"], ids["sleeper-0"])
+            if cmd in ("tasks", "tree"):
+                assert {t["name"] for t in doc["tasks"]} >= {"worker-unique", "sleeper-2"}
+    # --json given globally does not make commands without JSON fail.
+    r = run(args + ["--json", "-c", "help"])
+    assert r.returncode == 0 and "tasks" in r.stdout
+    # ...but asking one of them for it is bad usage.
+    r = run(args + ["-c", "help --json"])
+    assert r.returncode == 2
+
+
+def test_batch_exit_statuses(target, core):
+    live = ["attach", target.pid]
+    # A failed command: 1, one line on stderr, nothing on stdout.
+    r = run(live + ["-c", "task 0xdead"])
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("aiodbg: "), r.stderr
+    r = run(live + ["-c", "task no-such-task"])
+    assert r.returncode == 1, r.stderr
+    # Bad usage of a command: 2.
+    for cmd in ("tasks --bogus", "bogus", "task", "tree --dot --json", "help nosuchcommand"):
+        r = run(live + ["-c", cmd])
+        assert r.returncode == 2, f"{cmd}: {r.returncode} {r.stderr}"
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+    # Every command runs; the first failure's status is the exit status.
+    r = run(live + ["-c", "task 0xdead", "-c", "tasks --bogus", "-c", "info"])
+    assert r.returncode == 1
+    assert f"pid: {target.pid}" in r.stdout
+    assert len(r.stderr.splitlines()) == 2
+    r = run(live + ["-c", "tasks --bogus", "-c", "task 0xdead", "-c", "info"])
+    assert r.returncode == 2
+    assert f"pid: {target.pid}" in r.stdout
+    # quit ends the run; what follows does not run.
+    r = run(live + ["-c", "info", "-c", "quit", "-c", "task 0xdead"])
+    assert r.returncode == 0 and r.stderr == ""
+    # The same on a core.
+    r = run(target.core_args(core) + ["-c", "task 0xdead", "-c", "info"])
+    assert r.returncode == 1 and "kind: core" in r.stdout
+    assert_running(target.pid)
+
+
+def test_bad_usage(tmp_path):
+    cases = [
+        ["--bogus"],
+        [],
+        ["attach"],
+        ["attach", "notapid"],
+        ["attach", "12", "13"],
+        ["attach", "1", "-c"],
+        ["core"],
+        ["frobnicate", "1"],
+        ["attach", "1", "-x", tmp_path / "no-such-script"],
+    ]
+    for args in cases:
+        r = run(args)
+        assert r.returncode == 2, f"{args}: {r.returncode} {r.stderr}"
+        assert r.stdout == ""
+        assert r.stderr.startswith("aiodbg: ") or "Try 'aiodbg --help'" in r.stderr, r.stderr
+
+
+def free_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_unattachable_target(tmp_path):
+    # No such process.
+    r = run(["attach", free_pid(), "-c", "info"])
+    assert r.returncode == 3, r.stderr
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("aiodbg: ")
+    # A process that is not Python; it must be left running.
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        r = run(["attach", sleeper.pid, "-c", "info"])
+        assert r.returncode == 3, r.stderr
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+        assert_running(sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # No such core; a file that is not a core.
+    r = run(["core", tmp_path / "no-such-core", "-c", "info"])
+    assert r.returncode == 3, r.stderr
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"not an ELF core\n" * 100)
+    r = run(["core", junk, "-c", "info"])
+    assert r.returncode == 3, r.stderr
+
+
+@pytest.mark.parametrize("mode", ["live", "core"])
+def test_batch_script_and_stdin(target, core, mode, tmp_path):
+    args = dict(modes(target, core))[mode]
+    script = tmp_path / "cmds"
+    script.write_text("# a comment\n\ninfo\n  tasks\ntask 0xdead\ntree\n")
+    r = run(args + ["-x", script])
+    assert r.returncode == 1, r.stderr
+    assert "worker-unique" in r.stdout and "holder" in r.stdout
+    assert len(r.stderr.splitlines()) == 1
+    # -c and -x run in the order given.
+    r = run(args + ["-c", "help", "-x", script, "-c", "threads"])
+    assert r.stdout.index("Commands") < r.stdout.index("5 tasks") < r.stdout.index("MainThread")
+    # Commands on standard input (not a terminal).
+    r = run(args, stdin="info\n\n# nothing\ntasks\n")
+    assert r.returncode == 0, r.stderr
+    assert "5 tasks" in r.stdout
+    r = run(args, stdin="tasks --bogus\ninfo\n")
+    assert r.returncode == 2 and "python:" in r.stdout
+    r = run(args + ["-x", "-"], stdin="threads\n")
+    assert r.returncode == 0 and "MainThread" in r.stdout
+
+
+def test_no_colour_in_pipes_or_with_no_color(target):
+    # run() asserts that no escape sequence reaches a pipe; here with the variables that
+    # might tempt the code into colour.
+    for env in (plain_env(TERM="xterm-256color", CLICOLOR_FORCE="1"),
+                plain_env(NO_COLOR="1", TERM="xterm-256color")):
+        for cmd in ("tasks", "tree", "threads", "bt", "task worker-unique", "info", "help"):
+            r = run(["attach", target.pid, "-c", cmd], env=env)
+            assert r.returncode == 0, r.stderr
+
+
+def test_help_version_and_man_page():
+    man = (TOP / "repl" / "aiodbg.1").read_text()
+    r = run(["--version"])
+    assert r.returncode == 0
+    version = r.stdout.split()[1]
+    assert re.fullmatch(r"aiodbg \d+\.\d+\.\d+\n", r.stdout)
+    assert f'"aiodbg {version}"' in man
+    r = run(["--help"])
+    assert r.returncode == 0 and r.stderr == ""
+    usage = r.stdout
+    for opt in re.findall(r"--[a-z][a-z-]+", usage):
+        assert opt.replace("-", r"\-") in man, f"{opt} is in --help but not in aiodbg.1"
+    for opt in re.findall(r"\\-\\-([a-z][a-z\\-]+)", man):
+        opt = "--" + opt.replace("\\-", "-")
+        if opt in ("--no-colour",):  # an alias --help leaves out
+            continue
+        assert opt in usage or opt in ("--native", "--dot"), f"{opt} is in aiodbg.1 but not in --help"
+    for status in ("0", "1", "2", "3", "130"):
+        assert re.search(rf"^\.B {status}$", man, re.M), f"exit status {status} not in aiodbg.1"
+        assert status in usage
+    assert "first failure" in usage and "first failure" in man
+
+
+def test_help_lists_every_command_in_man_page(target):
+    man = (TOP / "repl" / "aiodbg.1").read_text()
+    r = run(["attach", target.pid, "-c", "help"])
+    assert r.returncode == 0
+    names = []
+    for line in r.stdout.splitlines()[1:-1]:
+        if line.startswith("  ") and not line.startswith("   "):
+            names += [n.strip() for n in line.split("  ")[1].split(",")]
+    assert {"info", "threads", "bt", "tasks", "tree", "task", "help", "quit"} <= set(names)
+    for n in names:
+        assert re.search(rf"(^\.BR? {n}\b|\b{n}\b)", man, re.M), f"{n} missing from aiodbg.1"
+        r = run(["attach", target.pid, "-c", f"help {n}"])
+        assert r.returncode == 0 and r.stdout.startswith("usage: "), n
+        assert all(len(line) <= 80 for line in r.stdout.splitlines()), r.stdout
+
+
+# --- the interactive REPL, through tmux -----------------------------------------------
+
+
+class Tmux:
+    """A private tmux server (its own socket) with one 160x50 window."""
+
+    def __init__(self, tmp_path):
+        self.sock = f"aiodbg-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp_path
+        self.started = False
+
+    def tmux(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", self.sock] + list(args), check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def start(self, argv, env=None):
+        """Run argv in the window; when it exits the window shows [exit N]."""
+        env = {"TERM": "xterm-256color", **(env or {})}
+        assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        cmd = (f"env -u NO_COLOR -u COLUMNS {assigns} "
+               + " ".join(shlex.quote(str(a)) for a in argv)
+               + '; echo "[exit $?]"; sleep 600')
+        self.tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "50", "sh", "-c", cmd)
+        self.started = True
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", "main", *keys)
+
+    def type(self, text):
+        self.tmux("send-keys", "-t", "main", "-l", text)
+
+    def screen(self, escapes=False):
+        args = ["capture-pane", "-p", "-J", "-t", "main", "-S", "-5000"]
+        if escapes:
+            args.append("-e")
+        return self.tmux(*args).stdout
+
+    def cursor_line(self):
+        y = int(self.tmux("display-message", "-p", "-t", "main", "#{cursor_y}").stdout)
+        lines = self.tmux("capture-pane", "-p", "-t", "main").stdout.split("\n")
+        return lines[y] if y < len(lines) else ""
+
+    def wait(self, pattern, timeout=20, escapes=False):
+        """Wait until the screen matches pattern (a regex); returns the screen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.screen(escapes)
+            if re.search(pattern, s, re.M):
+                return s
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {pattern!r}; screen:\n{s[-4000:]}")
+            time.sleep(0.05)
+
+    def wait_cursor_line(self, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.cursor_line()
+            if re.search(pattern, line):
+                return line
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {pattern!r} on the cursor line: {line!r}\n"
+                            f"screen:\n{self.screen()[-3000:]}")
+            time.sleep(0.05)
+
+    def kill(self):
+        if self.started:
+            self.tmux("kill-server", check=False)
+            self.started = False
+
+
+@pytest.fixture
+def term(tmp_path):
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is needed for the REPL tests (tests/env/deps.sh installs it)")
+    t = Tmux(tmp_path)
+    yield t
+    t.kill()
+
+
+@pytest.fixture(scope="module", params=REPL_ROWS, ids=[r.name for r in REPL_ROWS])
+def repl_target(request):
+    t = Target(request.param)
+    yield t
+    t.stop()
+
+
+def prompt_re(pid):
+    return rf"^\(aiodbg {pid}\) "
+
+
+def start_repl(term, target, tmp_path, state=None):
+    state = state or tmp_path / "state"
+    term.start([AIODBG, "attach", target.pid], env={"XDG_STATE_HOME": str(state)})
+    term.wait(prompt_re(target.pid) + "$")
+
+
+def test_repl_runs_commands(term, repl_target, tmp_path):
+    pid = repl_target.pid
+    start_repl(term, repl_target, tmp_path)
+    term.wait(rf"attached to process {pid}, Python {re.escape(repl_target.interp.version)}")
+    term.type("info")
+    term.keys("Enter")
+    term.wait(rf"^pid: {pid}$")
+    # A failed command: one line, and the REPL goes on.
+    term.type("task 0xdead")
+    term.keys("Enter")
+    s = term.wait(r"^aiodbg: .*0xdead")
+    term.type("tasks")
+    term.keys("Enter")
+    s = term.wait(r"^5 tasks$")
+    assert re.search(r"^0x[0-9a-f]+ +worker-unique ", s, re.M), s
+    term.type("bogus")
+    term.keys("Enter")
+    term.wait(r"^aiodbg: unknown command 'bogus'")
+    term.wait_cursor_line(prompt_re(pid) + "$")
+    term.type("quit")
+    term.keys("Enter")
+    term.wait(r"^\[exit 0\]$")
+    assert_running(pid)
+
+
+def test_repl_tab_completion(term, repl_target, tmp_path):
+    pid = repl_target.pid
+    start_repl(term, repl_target, tmp_path)
+    # A command.
+    term.type("thr")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + r"threads $")
+    term.keys("Enter")
+    term.wait(r"MainThread")
+    # A task name.
+    term.type("task wor")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + r"task worker-unique $")
+    term.keys("Enter")
+    term.wait(r"^Task worker-unique 0x[0-9a-f]+$")
+    # An option.
+    term.type("tasks --js")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + r"tasks --json $")
+    term.keys("C-u")
+    # A thread id: the target has one thread, its tid is the pid.
+    term.type("bt ")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + rf"bt {pid} $")
+    term.keys("Enter")
+    term.wait(r"run_forever")
+    # help's argument is a command.
+    term.type("help tre")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + r"help tree $")
+    term.keys("C-u")
+    # Several candidates: a second Tab lists them.
+    term.type("task sleep")
+    term.keys("Tab")
+    term.wait_cursor_line(prompt_re(pid) + r"task sleeper-$")
+    term.keys("Tab")
+    term.wait(r"sleeper-0 +sleeper-1 +sleeper-2")
+    term.keys("C-u")
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+    assert_running(pid)
+
+
+def test_repl_history_across_sessions(term, repl_target, tmp_path):
+    pid = repl_target.pid
+    # A state directory that does not exist yet, several levels deep.
+    state = tmp_path / "deep" / "er" / "state"
+    start_repl(term, repl_target, tmp_path, state=state)
+    term.type("info")
+    term.keys("Enter")
+    term.wait(rf"^pid: {pid}$")
+    term.type("tasks")
+    term.keys("Enter")
+    term.wait(r"^5 tasks$")
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+    term.kill()
+    hist = state / "aiodbg" / "history"
+    assert hist.exists()
+    assert hist.stat().st_mode & 0o077 == 0, oct(hist.stat().st_mode)
+    assert (state / "aiodbg").stat().st_mode & 0o077 == 0
+    # A second session: Up shows the last command of the first, Up again the one before.
+    start_repl(term, repl_target, tmp_path, state=state)
+    term.keys("Up")
+    term.wait_cursor_line(prompt_re(pid) + r"tasks$")
+    term.keys("Up")
+    term.wait_cursor_line(prompt_re(pid) + r"info$")
+    term.keys("Enter")
+    term.wait(rf"^pid: {pid}$")
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+
+
+def test_repl_ctrl_c_at_prompt_and_ctrl_d(term, repl_target, tmp_path):
+    pid = repl_target.pid
+    start_repl(term, repl_target, tmp_path)
+    term.type("tasks --bogus")
+    term.keys("C-c")
+    # A fresh prompt; the line was not run.
+    term.wait(r"\^C$")
+    term.wait_cursor_line(prompt_re(pid) + "$")
+    term.type("info")
+    term.keys("Enter")
+    s = term.wait(rf"^pid: {pid}$")
+    assert "unknown option" not in s
+    assert_running(pid)
+    # Ctrl-D at an empty prompt detaches: exit 0, target running.
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+    assert_running(pid)
+
+
+@pytest.fixture(scope="module")
+def big_target():
+    rows = [r for r in ROWS if r.name == "debian-3.11"] or ROWS[:1]
+    t = Target(rows[0], ntasks=200000, timeout=180)
+    yield t
+    t.stop()
+
+
+def test_repl_ctrl_c_interrupts_long_command(term, big_target, tmp_path):
+    pid = big_target.pid
+    start_repl(term, big_target, tmp_path)
+    term.type("tasks")
+    term.keys("Enter")
+    # Once the table is coming, interrupt it.
+    term.wait(r"sleeper-\d+", timeout=120)
+    term.keys("C-c")
+    s = term.wait(r"^aiodbg: interrupted$", timeout=20)
+    term.wait_cursor_line(prompt_re(pid) + "$", timeout=20)
+    assert "200002 tasks" not in term.screen()
+    assert_running(pid)
+    # The REPL is still usable, and so is the target.
+    term.type("task worker-unique")
+    term.keys("Enter")
+    term.wait(r"^Task worker-unique 0x[0-9a-f]+$", timeout=120)
+    assert_running(pid)
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+    assert_running(pid)
+
+
+def test_repl_core_prompt(term, repl_target, tmp_path):
+    core = repl_target.gcore()
+    term.start([AIODBG] + repl_target.core_args(core),
+               env={"XDG_STATE_HOME": str(tmp_path / "state")})
+    term.wait(rf"^\(aiodbg core\.{repl_target.pid}\) $")
+    term.type("task wor")
+    term.keys("Tab")
+    term.wait_cursor_line(rf"^\(aiodbg core\.{repl_target.pid}\) task worker-unique $")
+    term.keys("Enter")
+    term.wait(r"^Task worker-unique 0x[0-9a-f]+$")
+    term.keys("C-d")
+    term.wait(r"^\[exit 0\]$")
+
+
+def test_repl_no_color_on_terminal(term, repl_target, tmp_path):
+    term.start([AIODBG, "attach", repl_target.pid],
+               env={"XDG_STATE_HOME": str(tmp_path / "state"), "NO_COLOR": "1"})
+    term.wait(prompt_re(repl_target.pid) + "$")
+    for cmd in ("tasks", "tree", "threads", "task worker-unique"):
+        term.type(cmd)
+        term.keys("Enter")
+    term.wait(r"^Task worker-unique")
+    s = term.screen(escapes=True)
+    # tmux -e shows SGR (colour) escapes as they are on the screen.
+    assert not re.search(r"\x1b\[[0-9;]*m", s), repr(s[-2000:])

@@ -69,15 +69,6 @@ struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
 PyObject *gdbext_gdb_module(void);
 
 /**
- * The native frames GDB knows for thread tid (innermost first), from a walk of
- * gdb.newest_frame() with that thread selected; the selected thread and frame are
- * restored. Each frame's `addr` is its pc; the eval-loop frames are marked by
- * *eval_ret[i] being true (array of ret->n, malloc'd).
- */
-struct adbg_error *gdbext_native_stack(struct adbg_session *s, int tid,
-				       struct adbg_stack *ret, bool **eval_ret);
-
-/**
  * `bt --native [TID] [--json]`: the Python stack of each thread merged with GDB's native
  * frames, written to out in the format of the `bt` command.
  */

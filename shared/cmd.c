@@ -272,7 +272,10 @@ struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 		err = adbg_error_create(ADBG_ERR_INVALID_ARG, "'%s' needs a target", cmd->name);
 		goto out;
 	}
-	if ((cmd->flags & ADBG_CMD_LIVE_ONLY) && s && s->target->kind == ADBG_TARGET_CORE) {
+	// A GDB inferior loaded from a core is a core too (gdbext sets core_path).
+	if ((cmd->flags & ADBG_CMD_LIVE_ONLY) && s &&
+	    (s->target->kind == ADBG_TARGET_CORE ||
+	     (s->target->kind == ADBG_TARGET_GDB && s->target->core_path))) {
 		err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					"'%s' needs a live process; this is a core file",
 					cmd->name);

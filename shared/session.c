@@ -89,7 +89,9 @@ const char *adbg_session_kind_name(const struct adbg_session *s)
 	case ADBG_TARGET_CORE:
 		return "core";
 	case ADBG_TARGET_GDB:
-		return "gdb";
+		// To the user GDB's inferior is a process or a core like any other (the JSON
+		// schema knows only those two); gdbext sets core_path for cores.
+		return s->target->core_path ? "core" : "process";
 	case ADBG_TARGET_MEMORY:
 		break;
 	}

@@ -81,7 +81,7 @@ struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s);
 /** End a snapshot: thaw the target. Idempotent. */
 void adbg_session_snapshot_end(struct adbg_session *s);
 
-/** "process", "core", "gdb". */
+/** "process" or "core" (a GDB inferior is one of them too), "memory" for tests. */
 const char *adbg_session_kind_name(const struct adbg_session *s);
 
 #endif

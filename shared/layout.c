@@ -306,7 +306,8 @@ static const struct adbg_layout layout_313 = {
 	.frame_state = {.created = -3, .suspended = -2, .suspended_yield_from = -1,
 			.suspended_yield_from_locked = NO_STATE, .executing = 0,
 			.completed = 1, .cleared = 4},
-	.llist_node = {.next = NF, .prev = NF},
+	// Include/internal/pycore_llist.h exists from 3.13 (nothing of asyncio uses it yet).
+	.llist_node = {.next = 0, .prev = 8},
 	.weakref_object = WEAKREF_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,

@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: MIT
+"""Helpers of the integration suite: the interpreter matrix, target processes with ground
+truth, gcore, and running the aiodbg binary. Fixtures wrapping these are in conftest.py.
+
+Run with Debian's pytest: /usr/bin/python3 -m pytest -p no:cacheprovider tests/integration
+Environment:
+  AIODBG          the binary under test (default: build/aiodbg of this repository)
+  AIODBG_MATRIX   the matrix file (default: .cache/matrix.txt, made by tests/env/matrix.sh)
+  AIODBG_ROWS     comma-separated row names (or name prefixes) to restrict the matrix to
+"""
+import collections
+import itertools
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+TARGETS = os.path.join(HERE, "targets")
+AIODBG = os.environ.get("AIODBG") or os.path.join(TOP, "build", "aiodbg")
+MATRIX = os.environ.get("AIODBG_MATRIX") or os.path.join(TOP, ".cache", "matrix.txt")
+SID_PROC = os.path.join(TOP, "tests", "env", "sid-proc.sh")
+SESSION_TAG = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
+TARGET_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root"}
+
+
+# ---------------------------------------------------------------------------------------
+# The matrix
+
+
+class Row(collections.namedtuple("Row", "name root python version")):
+    """One interpreter of the matrix. root "/" is the host; otherwise `python` is a path
+    inside `root` and runs as `chroot root python`."""
+
+    @property
+    def host(self):
+        return self.root == "/"
+
+    @property
+    def minor(self):
+        return tuple(int(x) for x in self.version.split(".")[:2])
+
+    def cmd(self, *args):
+        return ([self.python] if self.host else [CHROOT, self.root, self.python]) + list(args)
+
+    def host_path(self, path):
+        """Host path of a path as the target sees it."""
+        return path if self.host else os.path.join(self.root, path.lstrip("/"))
+
+    def __str__(self):
+        return self.name
+
+
+def load_matrix(path=MATRIX):
+    if not os.path.exists(path):
+        subprocess.run(["bash", os.path.join(TOP, "tests", "env", "matrix.sh")], check=False)
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 4 and not line.startswith("#"):
+                    rows.append(Row(*parts))
+    want = [w.strip() for w in os.environ.get("AIODBG_ROWS", "").split(",") if w.strip()]
+    if want:
+        rows = [r for r in rows if any(r.name == w or r.name.startswith(w) for w in want)]
+    return rows
+
+
+ROWS = load_matrix()
+
+
+# ---------------------------------------------------------------------------------------
+# /proc in chroot roots and the copies of the targets
+
+
+class Session:
+    """Per-session state: roots whose /proc we mounted, copies of the targets directory."""
+
+    def __init__(self):
+        self.mounted = []
+        self.copies = {}  # root -> host path of the copy
+
+    def mount_proc(self, root):
+        if root == "/" or root in self.mounted:
+            return
+        p = subprocess.run(["sh", SID_PROC, "mount", root], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"cannot mount {root}/proc: {p.stderr.strip()}")
+        if p.stdout.strip() == "mounted":
+            self.mounted.append(root)
+
+    def targets_dir(self, root):
+        """(host path, path inside root) of this session's copy of targets/ in root."""
+        if root not in self.copies:
+            self.mount_proc(root)
+            inside = f"/tmp/aiodbg-tests/{SESSION_TAG}"
+            host = inside if root == "/" else os.path.join(root, inside.lstrip("/"))
+            os.makedirs(os.path.dirname(host), mode=0o755, exist_ok=True)
+            shutil.copytree(TARGETS, host, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            os.chmod(host, 0o755)
+            self.copies[root] = host
+        host = self.copies[root]
+        inside = host if root == "/" else "/" + os.path.relpath(host, root)
+        return host, inside
+
+    def close(self):
+        for host in self.copies.values():
+            shutil.rmtree(host, ignore_errors=True)
+        self.copies.clear()
+        for root in self.mounted:
+            subprocess.run(["sh", SID_PROC, "umount", root])
+        self.mounted.clear()
+
+
+SESSION = Session()
+
+
+# ---------------------------------------------------------------------------------------
+# Processes
+
+
+def thread_states(pid):
+    """{tid: state letter} of every thread of pid ({} when it is gone)."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        out[int(tid)] = s[s.rindex(")") + 2]
+    return out
+
+
+def stopped_threads(pid):
+    """Threads of pid in state T (stopped) or t (tracing stop)."""
+    return {tid: st for tid, st in thread_states(pid).items() if st in "Tt"}
+
+
+def wait_quiescent(pid, nthreads=None, timeout=20.0, rounds=3):
+    """Wait until pid has nthreads threads (when given), all sleeping (state S), for
+    `rounds` consecutive polls. Returns None on success, else a description."""
+    deadline = time.monotonic() + timeout
+    good = 0
+    states = {}
+    while time.monotonic() < deadline:
+        states = thread_states(pid)
+        ok = bool(states) and all(s == "S" for s in states.values())
+        if nthreads is not None and len(states) != nthreads:
+            ok = False
+        good = good + 1 if ok else 0
+        if good >= rounds:
+            return None
+        time.sleep(0.02)
+    return f"threads of {pid} not quiescent after {timeout}s (want {nthreads} threads): {states}"
+
+
+class Target:
+    """A target program started by launch(); .pid is the host pid, .truth its ground truth."""
+
+    _counter = itertools.count()
+    alive = []  # every target not yet killed, for the never-left-stopped check
+
+    def __init__(self, row, script, args):
+        self.row = row
+        self.script = script
+        self.args = list(args)
+        self.proc = None
+        self.truth = None
+        self.log = None
+        self.fifo = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stderr(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()[-4000:]
+        except (OSError, TypeError):
+            return ""
+
+    def host_path(self, path):
+        return self.row.host_path(path)
+
+    def stopped_threads(self):
+        return stopped_threads(self.pid)
+
+    def kill(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        if self in Target.alive:
+            Target.alive.remove(self)
+        for p in (self.fifo, self.log):
+            try:
+                if p:
+                    os.unlink(p)
+            except OSError:
+                pass
+
+    def __repr__(self):
+        return f"<Target {self.script} on {self.row.name} pid {self.proc.pid if self.proc else None}>"
+
+
+class TargetError(Exception):
+    pass
+
+
+def launch(row, script, *args, timeout=60.0, quiescent=True):
+    """Start targets/SCRIPT under row's interpreter with a FIFO, read its ground truth.
+
+    The FIFO path (as the target sees it) is the first argument, ARGS follow. Returns a
+    Target; the caller must call .kill() (the fixtures do). Raises TargetError (with the
+    target's stderr) if no truth arrives within `timeout` seconds. With quiescent=True, also
+    waits until the process has truth["os_threads"] threads (if the truth says) all asleep."""
+    host_dir, inside_dir = SESSION.targets_dir(row.root)
+    n = next(Target._counter)
+    t = Target(row, script, args)
+    t.fifo = os.path.join(host_dir, f"fifo-{n}")
+    t.log = os.path.join(host_dir, f"stderr-{n}")
+    os.mkfifo(t.fifo, 0o600)
+    fd = os.open(t.fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        cmd = row.cmd("-B", "-E", "-s", f"{inside_dir}/{script}", f"{inside_dir}/fifo-{n}", *map(str, args))
+        with open(t.log, "wb") as log:
+            t.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                      env=TARGET_ENV, start_new_session=True)
+        Target.alive.append(t)
+        data = b""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in data:
+            if time.monotonic() > deadline:
+                t.kill()
+                raise TargetError(f"{script} on {row.name}: no ground truth after {timeout}s; "
+                                  f"stderr:\n{t.stderr()}")
+            r, _, _ = select.select([fd], [], [], 0.1)
+            chunk = os.read(fd, 1 << 20) if r else b""
+            data += chunk
+            if not chunk and t.proc.poll() is not None:
+                rc = t.proc.returncode
+                t.kill()
+                raise TargetError(f"{script} on {row.name} exited with {rc} before writing its "
+                                  f"truth; stderr:\n{t.stderr()}")
+            if r and not chunk:
+                time.sleep(0.01)  # EOF without a writer yet or after a partial write
+    finally:
+        os.close(fd)
+    try:
+        t.truth = json.loads(data.split(b"\n", 1)[0])
+    except ValueError as e:
+        t.kill()
+        raise TargetError(f"{script} on {row.name}: bad truth ({e}): {data[:500]!r}")
+    if t.truth.get("pid") != t.proc.pid:
+        pid = t.truth.get("pid")
+        t.kill()
+        raise TargetError(f"{script} on {row.name}: truth pid {pid} != host pid {t.proc.pid}")
+    if quiescent:
+        why = wait_quiescent(t.pid, t.truth.get("os_threads"))
+        if why:
+            t.kill()
+            raise TargetError(f"{script} on {row.name}: {why}; stderr:\n{t.stderr()}")
+    return t
+
+
+# ---------------------------------------------------------------------------------------
+# Cores
+
+
+def make_core(pid, directory=None, timeout=120):
+    """gcore the live process pid into DIRECTORY (a new temp dir by default); returns the
+    core's path (PREFIX.PID). The caller removes it (the gcore fixture does)."""
+    directory = directory or tempfile.mkdtemp(prefix="aiodbg-core-")
+    prefix = os.path.join(directory, "core")
+    p = subprocess.run(["gcore", "-o", prefix, str(pid)], capture_output=True, text=True, timeout=timeout)
+    path = f"{prefix}.{pid}"
+    if p.returncode != 0 or not os.path.exists(path):
+        raise RuntimeError(f"gcore {pid} failed ({p.returncode}): {p.stdout[-1000:]} {p.stderr[-1000:]}")
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# The binary under test
+
+
+Result = collections.namedtuple("Result", "rc out err")
+
+
+def aiodbg(*args, input=None, timeout=60, env=None, prefix=(), binary=None):
+    """Run the aiodbg binary; returns Result(rc, out, err) (a tuple: rc, stdout, stderr).
+    `prefix` is prepended to the command line (e.g. setpriv ...); `binary` replaces $AIODBG."""
+    binary = binary or AIODBG
+    if not os.path.exists(binary):
+        pytest.fail(f"aiodbg binary not found at {binary} (run `make`)", pytrace=False)
+    cmd = list(prefix) + [binary] + [str(a) for a in args]
+    e = dict(os.environ)
+    e.update(env or {})
+    try:
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True, errors="replace",
+                           timeout=timeout, env=e)
+    except subprocess.TimeoutExpired as ex:
+        pytest.fail(f"aiodbg timed out after {timeout}s: {cmd}\nstdout: {ex.stdout!r:.2000}\n"
+                    f"stderr: {ex.stderr!r:.2000}", pytrace=False)
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+def aiodbg_json(*args, expect_rc=0, **kw):
+    """Run aiodbg and parse its stdout as one JSON document (asserting the exit status)."""
+    r = aiodbg(*args, **kw)
+    assert r.rc == expect_rc, f"aiodbg {' '.join(map(str, args))}: rc {r.rc}, stderr: {r.err.strip()[:2000]}"
+    try:
+        return json.loads(r.out)
+    except ValueError as e:
+        pytest.fail(f"aiodbg {' '.join(map(str, args))}: stdout is not JSON ({e}): {r.out[:2000]!r}",
+                    pytrace=False)
+
+
+def assert_one_line_error(r, rc=3):
+    """The error contract: exit status rc, one line on stderr starting with 'aiodbg: '."""
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    assert r.rc == rc, f"want rc {rc}, got {r.rc}; stderr: {r.err.strip()[:1000]!r}"
+    assert len(lines) == 1, f"want a one-line error, got {len(lines)} lines: {r.err[:1000]!r}"
+    assert lines[0].startswith("aiodbg: "), f"error must start with 'aiodbg: ': {lines[0]!r}"
+    return lines[0]

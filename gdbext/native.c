@@ -4,11 +4,16 @@
 //
 // Each native frame of _PyEval_EvalFrameDefault is one entry into the eval loop, and runs
 // the interpreter frames pushed since that entry. The interpreter-frame chain marks entries:
-// 3.12+ with a shim frame owned by the C stack (3.14+: or by the interpreter) below the
-// frames of each entry; 3.11 with `is_entry` on the first frame an entry pushed. So cutting
-// the chain at the marks gives one segment per eval-loop native frame, innermost first,
-// and each eval-loop frame is replaced by its segment. Native frames come from GDB's own
-// unwinder (debug info, .eh_frame, its frame filters don't matter here).
+// 3.12+ with a shim frame below the frames of each entry (owned by the C stack; 3.14+ also
+// by the interpreter), 3.11 with `is_entry` on the first frame an entry pushed. Cutting the
+// chain at the marks gives one segment per entry, innermost first.
+//
+// Which native frame runs a segment: the 3.12+ shim is a local variable of that very
+// _PyEval_EvalFrameDefault call (Python/ceval.c: entry_frame), so the native frame whose
+// stack area holds the shim's address is the one; this needs no symbols, which matters
+// because Debian's PGO builds split the eval loop and GDB names its cold part "??". When
+// an anchor is missing (3.11), segments go to the frames GDB names _PyEval_EvalFrameDefault,
+// in order. Each such native frame is replaced by its segment's Python frames.
 #include "gdbext.h"
 
 #include <inttypes.h>
@@ -160,9 +165,26 @@ static void native_location(PyObject *frame, uint64_t pc, struct arena *a,
 
 struct native_stack {
 	struct adbg_stack st;
-	/** eval[i]: frame i is an eval-loop entry (_PyEval_EvalFrameDefault). */
+	/** eval[i]: GDB names frame i _PyEval_EvalFrameDefault. */
 	bool *eval;
+	/** sp[i]: the stack pointer in frame i (0: unknown); its area is [sp[i], sp[i+1]). */
+	uint64_t *sp;
 };
+
+/* frame.read_register("sp"), 0 when GDB cannot tell. */
+static uint64_t frame_sp(PyObject *frame)
+{
+	PyObject *v = PyObject_CallMethod(frame, "read_register", "s", "sp"), *i;
+	uint64_t r = 0;
+
+	i = v ? PyNumber_Long(v) : NULL;
+	if (i)
+		r = PyLong_AsUnsignedLongLongMask(i);
+	Py_XDECREF(i);
+	Py_XDECREF(v);
+	PyErr_Clear();
+	return r;
+}
 
 static bool is_eval_loop(const char *name)
 {
@@ -223,15 +245,20 @@ static struct adbg_error *native_frames(int tid, struct arena *a, struct native_
 		if (ns.st.n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			bool *ne = realloc(ns.eval, ncap * sizeof(*ne));
+			uint64_t *nsp;
 
-			if (!ne) {
+			if (ne)
+				ns.eval = ne;
+			nsp = ne ? realloc(ns.sp, ncap * sizeof(*nsp)) : NULL;
+			if (!nsp) {
 				err = &adbg_error_nomem;
 				break;
 			}
-			ns.eval = ne;
+			ns.sp = nsp;
 			cap = ncap;
 		}
 		ns.eval[ns.st.n] = is_eval_loop(f.function);
+		ns.sp[ns.st.n] = frame_sp(frame);
 		err = adbg_stack_push(&ns.st, &f);
 		if (err)
 			break;
@@ -259,6 +286,7 @@ restore:
 	if (err) {
 		adbg_stack_deinit(&ns.st);
 		free(ns.eval);
+		free(ns.sp);
 		return err;
 	}
 	*ret = ns;
@@ -268,6 +296,8 @@ restore:
 /* One eval-loop entry's Python frames, innermost first. */
 struct segment {
 	struct adbg_stack st;
+	/** address of the shim that marks the entry (3.12+), 0 when none. */
+	uint64_t anchor;
 };
 
 /*
@@ -299,6 +329,7 @@ static struct adbg_error *python_segments(struct adbg_session *s, uint64_t ifram
 			break;
 		if ((int)owner == l->frame_owner.cstack || (int)owner == l->frame_owner.interpreter) {
 			// The shim below an entry's frames: the segment above it is complete.
+			segs[nsegs - 1].anchor = iframe;
 			close = true;
 		} else {
 			err = adbg_frame_read(s, iframe, &f, &skip);
@@ -351,6 +382,59 @@ static void segments_free(struct segment *segs, size_t n)
 	free(segs);
 }
 
+/* The native frame whose stack area holds addr, or -1. */
+static long frame_holding(const struct native_stack *ns, uint64_t addr)
+{
+	for (size_t i = 0; i < ns->st.n; i++) {
+		uint64_t lo = ns->sp[i], hi = i + 1 < ns->st.n ? ns->sp[i + 1] : UINT64_MAX;
+
+		if (lo && lo <= addr && addr < hi)
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * seg_of[i] = the segment native frame i runs, or -1. Anchored when every segment with
+ * frames has its shim inside a native frame, in order; else by the eval loop's name.
+ */
+static void assign_segments(const struct native_stack *ns, const struct segment *segs,
+			    size_t nsegs, long *seg_of)
+{
+	long last = -1;
+	size_t next = 0;
+	bool anchored = nsegs > 0;
+
+	for (size_t i = 0; i < ns->st.n; i++)
+		seg_of[i] = -1;
+	for (size_t k = 0; k < nsegs && anchored; k++) {
+		long i;
+
+		if (!segs[k].st.n)
+			continue;
+		i = segs[k].anchor ? frame_holding(ns, segs[k].anchor) : -1;
+		// Innermost segments sit in younger native frames: indices must grow.
+		if (i <= last) {
+			anchored = false;
+			break;
+		}
+		seg_of[i] = (long)k;
+		last = i;
+	}
+	if (anchored)
+		return;
+	for (size_t i = 0; i < ns->st.n; i++)
+		seg_of[i] = -1;
+	for (size_t i = 0; i < ns->st.n && next < nsegs; i++) {
+		if (!ns->eval[i])
+			continue;
+		// An entry that has not pushed a frame yet keeps its C frame.
+		if (segs[next].st.n)
+			seg_of[i] = (long)next;
+		next++;
+	}
+}
+
 /*
  * The merged stack of one thread, innermost first: native frames, each eval-loop frame
  * replaced by the Python frames of its entry. Python frames left over (GDB could not
@@ -362,57 +446,55 @@ static struct adbg_error *merge(struct adbg_session *s, const struct adbg_pythre
 {
 	struct adbg_stack out = { 0 };
 	struct segment *segs = NULL;
-	size_t nsegs = 0, next = 0;
-	struct adbg_error *err;
+	size_t nsegs = 0, left = 0;
+	struct adbg_error *err = NULL;
+	long *seg_of = NULL;
+	bool *used = NULL;
 
 	if (iframe) {
 		err = python_segments(s, iframe, &segs, &nsegs);
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; i < ns->st.n; i++) {
-		if (ns->eval[i] && next < nsegs && segs[next].st.n) {
-			for (size_t j = 0; j < segs[next].st.n; j++) {
-				err = adbg_stack_push(&out, &segs[next].st.frames[j]);
-				if (err)
-					goto fail;
-			}
-			next++;
+	seg_of = calloc(ns->st.n + 1, sizeof(*seg_of));
+	used = calloc(nsegs + 1, sizeof(*used));
+	if (!seg_of || !used) {
+		err = &adbg_error_nomem;
+		goto out;
+	}
+	assign_segments(ns, segs, nsegs, seg_of);
+	for (size_t i = 0; i < ns->st.n && !err; i++) {
+		if (seg_of[i] < 0) {
+			err = adbg_stack_push(&out, &ns->st.frames[i]);
 			continue;
 		}
-		if (ns->eval[i] && next < nsegs)
-			next++; // an entry that has not pushed a frame yet: keep the C frame
-		err = adbg_stack_push(&out, &ns->st.frames[i]);
-		if (err)
-			goto fail;
+		used[seg_of[i]] = true;
+		for (size_t j = 0; j < segs[seg_of[i]].st.n && !err; j++)
+			err = adbg_stack_push(&out, &segs[seg_of[i]].st.frames[j]);
 	}
-	if (next < nsegs) {
-		size_t left = 0;
-
-		for (size_t k = next; k < nsegs; k++)
-			left += segs[k].st.n;
-		if (left)
-			adbg_session_warn(s,
-					  "thread %d: %zu Python frame(s) have no eval-loop frame "
-					  "in GDB's native stack; shown outermost",
-					  th->tid, left);
-		for (; next < nsegs; next++) {
-			for (size_t j = 0; j < segs[next].st.n; j++) {
-				err = adbg_stack_push(&out, &segs[next].st.frames[j]);
-				if (err)
-					goto fail;
-			}
-		}
+	for (size_t k = 0; k < nsegs && !err; k++) {
+		if (used[k])
+			continue;
+		left += segs[k].st.n;
+		for (size_t j = 0; j < segs[k].st.n && !err; j++)
+			err = adbg_stack_push(&out, &segs[k].st.frames[j]);
+	}
+	if (!err && left)
+		adbg_session_warn(s,
+				  "thread %d: %zu Python frame(s) have no eval-loop frame in GDB's "
+				  "native stack; shown outermost",
+				  th->tid, left);
+out:
+	free(seg_of);
+	free(used);
+	segments_free(segs, nsegs);
+	if (err) {
+		adbg_stack_deinit(&out);
+		return err;
 	}
 	out.truncated = ns->st.truncated;
-	segments_free(segs, nsegs);
 	*ret = out;
 	return NULL;
-
-fail:
-	segments_free(segs, nsegs);
-	adbg_stack_deinit(&out);
-	return err;
 }
 
 static const char *gil_name(enum adbg_gil_state g)
@@ -498,6 +580,7 @@ struct adbg_error *gdbext_bt_native(struct adbg_session *s, const char *line, bo
 		err = merge(s, th, &ns, innermost_iframe(th), &merged);
 		adbg_stack_deinit(&ns.st);
 		free(ns.eval);
+		free(ns.sp);
 		if (err)
 			break;
 		if (json) {

@@ -17,7 +17,21 @@
 // Longest task name or cancel message kept.
 #define MAX_NAME 256
 
+/* What the readers need to know of a type, looked up once per type per snapshot. */
+struct type_info {
+	uint64_t type;
+	const char *name; // interned
+	bool coroutine_like; // coroutine, generator, async_generator: walk into it
+	bool is_task; // _asyncio.Task or a subclass
+	bool gathering; // has gather()'s _children (a _GatheringFuture)
+};
+
+// Distinct types seen in one snapshot: a handful in practice; the cache is a small
+// direct-mapped table, a miss only costs a re-lookup.
+#define TYPE_CACHE 256
+
 struct reader {
+	struct type_info types[TYPE_CACHE];
 	struct adbg_session *s;
 	const struct adbg_layout *l;
 	struct adbg_asyncio_snapshot *snap;
@@ -29,6 +43,10 @@ struct reader {
 	uint64_t future_type;
 	uint64_t set_dummy;
 	bool warned_cap;
+	// Frames of all task stacks, allocated in chunks (a million tasks, a few frames
+	// each: one malloc per task would dominate the snapshot).
+	struct adbg_frame *pool;
+	size_t pool_left;
 };
 
 const char *adbg_task_state_name(enum adbg_task_state st)
@@ -46,7 +64,8 @@ const char *adbg_task_state_name(enum adbg_task_state st)
 
 static size_t hash_id(uint64_t id, size_t size)
 {
-	return (size_t)(((id >> 4) * 0x9e3779b97f4a7c15ull) >> 17) & (size - 1);
+	// Fibonacci hashing: the top bits of the product are the well-mixed ones.
+	return (size_t)(((id >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(size)));
 }
 
 struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, uint64_t id)
@@ -125,6 +144,8 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 	return NULL;
 }
 
+static const struct type_info *type_of(struct reader *r, uint64_t obj);
+
 static bool is_type(struct reader *r, uint64_t obj, uint64_t type)
 {
 	struct adbg_error *err;
@@ -132,6 +153,8 @@ static bool is_type(struct reader *r, uint64_t obj, uint64_t type)
 
 	if (!type || !obj)
 		return false;
+	if (type == r->task_type)
+		return type_of(r, obj)->is_task;
 	err = adbg_obj_is_instance(r->s->target, r->l, obj, type, &yes);
 	adbg_error_destroy(err);
 	return !err && yes;
@@ -157,21 +180,6 @@ static const char *intern_str(struct reader *r, uint64_t obj)
 	return interned;
 }
 
-static const char *intern_type_name(struct reader *r, uint64_t obj)
-{
-	const char *interned;
-	char *name;
-	struct adbg_error *err = adbg_obj_type_name(r->s->target, r->l, obj, &name);
-
-	if (err) {
-		adbg_error_destroy(err);
-		return "?";
-	}
-	interned = adbg_snapshot_strdup(r->s, name);
-	free(name);
-	return interned ? interned : "?";
-}
-
 /*
  * The task name: 3.12+ keeps the counter as an int until get_name() is called
  * (Modules/_asynciomodule.c, TaskObj_get_name), so an int means "Task-<n>".
@@ -193,21 +201,53 @@ static const char *task_name(struct reader *r, uint64_t name_obj)
 	return intern_str(r, name_obj);
 }
 
-/* Is obj a coroutine (or generator/async generator) we can walk into? */
-static bool is_coroutine_like(struct reader *r, uint64_t obj)
+static const struct type_info *type_of(struct reader *r, uint64_t obj)
 {
+	static const struct type_info unknown = { .name = "?" };
+	struct type_info *ti;
+	uint64_t type;
 	char *name;
-	bool yes;
-	struct adbg_error *err = adbg_obj_type_name(r->s->target, r->l, obj, &name);
+	struct adbg_error *err = adbg_obj_type(r->s->target, r->l, obj, &type);
 
 	if (err) {
 		adbg_error_destroy(err);
-		return false;
+		return &unknown;
 	}
-	yes = strcmp(name, "coroutine") == 0 || strcmp(name, "generator") == 0 ||
-	      strcmp(name, "async_generator") == 0;
+	ti = &r->types[(type >> 4) % TYPE_CACHE];
+	if (ti->type == type && type)
+		return ti;
+	err = adbg_obj_type_name(r->s->target, r->l, obj, &name);
+	if (err) {
+		adbg_error_destroy(err);
+		return &unknown;
+	}
+	memset(ti, 0, sizeof(*ti));
+	ti->type = type;
+	ti->name = adbg_snapshot_strdup(r->s, name);
+	if (!ti->name)
+		ti->name = "?";
+	ti->coroutine_like = strcmp(name, "coroutine") == 0 || strcmp(name, "generator") == 0 ||
+			     strcmp(name, "async_generator") == 0;
+	ti->gathering = strcmp(name, "_GatheringFuture") == 0;
 	free(name);
-	return yes;
+	if (r->task_type) {
+		bool yes = false;
+
+		err = adbg_obj_is_subtype(r->s->target, r->l, type, r->task_type, &yes);
+		ti->is_task = !err && yes;
+		adbg_error_destroy(err);
+	}
+	return ti;
+}
+
+static bool is_coroutine_like(struct reader *r, uint64_t obj)
+{
+	return type_of(r, obj)->coroutine_like;
+}
+
+static const char *intern_type_name(struct reader *r, uint64_t obj)
+{
+	return type_of(r, obj)->name;
 }
 
 /*
@@ -247,6 +287,31 @@ static uint64_t awaited_object(struct reader *r, uint64_t iframe)
 none:
 	adbg_error_destroy(err);
 	return 0;
+}
+
+/* n frames from the snapshot's frame pool (freed with the snapshot). */
+static struct adbg_frame *pool_frames(struct reader *r, size_t n)
+{
+	const size_t chunk = 16384;
+	struct adbg_frame *f;
+
+	if (n > r->pool_left) {
+		size_t size = n > chunk ? n : chunk;
+		struct adbg_frame *c = malloc(sizeof(*c) * (size + 1));
+
+		if (!c)
+			return NULL;
+		// Chunks are chained through their first element's addr field so the
+		// snapshot can free them.
+		c[0].addr = (uint64_t)(uintptr_t)r->snap->frame_chunks;
+		r->snap->frame_chunks = c;
+		r->pool = c + 1;
+		r->pool_left = size;
+	}
+	f = r->pool;
+	r->pool += n;
+	r->pool_left -= n;
+	return f;
 }
 
 /*
@@ -299,13 +364,20 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 		return err;
 	}
 	// The chain is outermost first (task coroutine first); stacks are innermost first.
-	for (size_t i = 0; i < chain.n / 2; i++) {
-		struct adbg_frame tmp = chain.frames[i];
-
-		chain.frames[i] = chain.frames[chain.n - 1 - i];
-		chain.frames[chain.n - 1 - i] = tmp;
+	ret->truncated = chain.truncated;
+	ret->n = chain.n;
+	ret->frames = NULL;
+	if (chain.n) {
+		ret->frames = pool_frames(r, chain.n);
+		if (!ret->frames) {
+			adbg_stack_deinit(&chain);
+			return &adbg_error_nomem;
+		}
+		ret->pooled = true;
+		for (size_t i = 0; i < chain.n; i++)
+			ret->frames[i] = chain.frames[chain.n - 1 - i];
 	}
-	*ret = chain;
+	adbg_stack_deinit(&chain);
 	return NULL;
 }
 
@@ -614,7 +686,8 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
 		if (awaited || is_type(r, w, r->task_type)) {
 			t->waiting_on.task = w;
 			err = add_edge(awaited, t->id);
-		} else if (!adbg_obj_getattr(r->s->target, l, w, "_children", &children)) {
+		} else if (type_of(r, w)->gathering &&
+			   !adbg_obj_getattr(r->s->target, l, w, "_children", &children)) {
 			// gather(): Lib/asyncio/tasks.py _GatheringFuture._children.
 			if (!adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items))
 				err = edges_from_items(r, &items, t->id);
@@ -788,6 +861,12 @@ void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 	free(snap->tasks);
 	free(snap->loops);
 	free(snap->index);
+	while (snap->frame_chunks) {
+		struct adbg_frame *c = snap->frame_chunks;
+
+		snap->frame_chunks = (struct adbg_frame *)(uintptr_t)c[0].addr;
+		free(c);
+	}
 	memset(snap, 0, sizeof(*snap));
 }
 

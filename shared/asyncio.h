@@ -96,6 +96,8 @@ struct adbg_asyncio_snapshot {
 	size_t nloops;
 	struct adbg_cycle *cycles;
 	size_t ncycles;
+	/** chunks of the frame pool that task stacks point into. */
+	struct adbg_frame *frame_chunks;
 	/** open-addressing index id -> task position + 1. */
 	uint32_t *index;
 	size_t index_size;

@@ -100,15 +100,148 @@ static json_t *json_cycles(const struct adbg_asyncio_snapshot *snap)
 }
 
 /*
+ * Serialised fragments shared by many tasks: escaped strings and whole frame objects, each
+ * produced once by jansson and keyed by the address of the (interned) string or by the
+ * frame's (function, file, line). A million tasks suspended at the same three places
+ * cost three frame serialisations, not three million.
+ */
+struct frag {
+	const void *k1, *k2;
+	int line;
+	char *json;
+	size_t len;
+};
+
+#define FRAG_SLOTS 4096 // direct-mapped; a miss re-serialises, never fails
+
+struct frag_cache {
+	struct frag slots[FRAG_SLOTS];
+};
+
+static void frag_cache_free(struct frag_cache *fc)
+{
+	for (size_t i = 0; i < FRAG_SLOTS; i++)
+		free(fc->slots[i].json);
+	free(fc);
+}
+
+static struct frag *frag_slot(struct frag_cache *fc, const void *k1, const void *k2, int line)
+{
+	uintptr_t h = ((uintptr_t)k1 * 31 + (uintptr_t)k2) * 0x9e3779b97f4a7c15ull + (unsigned)line;
+
+	return &fc->slots[(h >> 40) % FRAG_SLOTS];
+}
+
+/* Store the serialisation of v (stolen) in slot f. */
+static struct frag *frag_set(struct frag *f, const void *k1, const void *k2, int line, json_t *v)
+{
+	free(f->json);
+	f->json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(v);
+	f->len = f->json ? strlen(f->json) : 0;
+	f->k1 = k1;
+	f->k2 = k2;
+	f->line = line;
+	return f;
+}
+
+/* An interned string (or NULL) as JSON, via the cache. */
+static void put_str(FILE *out, struct frag_cache *fc, const char *str)
+{
+	struct frag *f;
+
+	if (!str) {
+		fputs("null", out);
+		return;
+	}
+	f = frag_slot(fc, str, NULL, -1);
+	if (f->k1 != str || f->k2 || f->line != -1 || !f->json)
+		frag_set(f, str, NULL, -1, json_string(str));
+	fwrite(f->json ? f->json : "null", 1, f->json ? f->len : 4, out);
+}
+
+static void put_frame(FILE *out, struct frag_cache *fc, const struct adbg_frame *fr)
+{
+	struct frag *f = frag_slot(fc, fr->function, fr->file, fr->line);
+
+	if (f->k1 != fr->function || f->k2 != fr->file || f->line != fr->line || !f->json)
+		frag_set(f, fr->function, fr->file, fr->line, adbg_json_frame(fr));
+	fwrite(f->json ? f->json : "null", 1, f->json ? f->len : 4, out);
+}
+
+static void put_addr(FILE *out, uint64_t addr)
+{
+	if (addr)
+		fprintf(out, "\"%#" PRIx64 "\"", addr);
+	else
+		fputs("null", out);
+}
+
+/*
+ * One task, with the same keys and values as json_task (which `task ID --json` and the
+ * tests use as the reference), streamed from cached fragments.
+ */
+static void put_task(FILE *out, struct frag_cache *fc, const struct adbg_task *t)
+{
+	fputs("{\"id\":", out);
+	put_addr(out, t->id);
+	fputs(",\"name\":", out);
+	put_str(out, fc, t->name);
+	if (t->thread)
+		fprintf(out, ",\"thread\":%d", t->thread);
+	else
+		fputs(",\"thread\":null", out);
+	fputs(",\"loop\":", out);
+	put_addr(out, t->loop);
+	fprintf(out, ",\"state\":\"%s\",\"cancelling\":%s", adbg_task_state_name(t->state),
+		t->cancelling ? "true" : "false");
+	fprintf(out, ",\"cancel\":{\"requested\":%s,\"count\":%d,\"message\":",
+		t->cancel_requested ? "true" : "false", t->cancel_count);
+	put_str(out, fc, t->cancel_message);
+	fprintf(out, "},\"running\":%s,\"coro\":", t->running ? "true" : "false");
+	put_str(out, fc, t->coro);
+	fputs(",\"stack\":[", out);
+	for (size_t i = 0; i < t->stack.n; i++) {
+		if (i)
+			fputc(',', out);
+		put_frame(out, fc, &t->stack.frames[i]);
+	}
+	fputs("],\"waiting_on\":", out);
+	if (t->has_waiting_on) {
+		fputs("{\"type\":", out);
+		put_str(out, fc, t->waiting_on.type ? t->waiting_on.type : "?");
+		fputs(",\"id\":", out);
+		put_addr(out, t->waiting_on.id);
+		fputs(",\"task\":", out);
+		put_addr(out, t->waiting_on.task);
+		if (t->waiting_on.what) {
+			fputs(",\"what\":", out);
+			put_str(out, fc, t->waiting_on.what);
+		}
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
+	fputs(",\"awaited_by\":[", out);
+	for (size_t i = 0; i < t->nawaited_by; i++) {
+		if (i)
+			fputc(',', out);
+		put_addr(out, t->awaited_by[i]);
+	}
+	fputs("]}", out);
+}
+
+/*
  * The whole document, streamed: a million tasks must not become a million-node JSON tree
- * in memory. The frame around the tasks is built with jansson; each task is built, written
- * and freed in turn.
+ * in memory. The frame around the tasks is built with jansson; the tasks are streamed
+ * (put_task), except for `task ID`, which uses the jansson object builder.
  */
 static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 					  const struct adbg_asyncio_snapshot *snap,
 					  const struct adbg_task *only)
 {
 	json_t *doc = adbg_json_document(c->s);
+	struct frag_cache *fc;
 	char *head;
 	size_t len;
 	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
@@ -125,8 +258,12 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 	json_object_set_new(doc, "tasks", json_array());
 	head = json_dumps(doc, flags);
 	json_decref(doc);
-	if (!head)
+	fc = calloc(1, sizeof(*fc));
+	if (!head || !fc) {
+		free(head);
+		free(fc);
 		return &adbg_error_nomem;
+	}
 	// The serialised document ends with `"tasks": []\n}`: write it up to the '[', then
 	// the tasks, then close.
 	len = strlen(head);
@@ -134,17 +271,21 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 		len--;
 	fwrite(head, 1, len, c->out);
 	free(head);
-	for (size_t i = 0, n = 0; i < snap->ntasks; i++) {
-		const struct adbg_task *t = &snap->tasks[i];
-		json_t *o;
+	if (only) {
+		json_t *o = json_task(only);
+		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		if (only && t != only)
-			continue;
-		o = json_task(t);
-		fputs(n++ ? ",\n    " : "\n    ", c->out);
-		json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);
+		fputs("\n    ", c->out);
+		fputs(text ? text : "null", c->out);
+		free(text);
+	} else {
+		for (size_t i = 0; i < snap->ntasks; i++) {
+			fputs(i ? ",\n    " : "\n    ", c->out);
+			put_task(c->out, fc, &snap->tasks[i]);
+		}
 	}
+	frag_cache_free(fc);
 	fputs("\n  ]\n}\n", c->out);
 	return ferror(c->out) ? adbg_error_create(ADBG_ERR_OS, "writing output failed") : NULL;
 }

@@ -16,15 +16,19 @@ static struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr, uint64
 
 void adbg_stack_deinit(struct adbg_stack *st)
 {
-	free(st->frames);
+	if (!st->pooled)
+		free(st->frames);
 	memset(st, 0, sizeof(*st));
 }
 
 struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f)
 {
-	// Grow by doubling from 8; ADBG_MAX_FRAMES bounds it.
-	if ((st->n & (st->n - 1)) == 0 && (st->n == 0 || st->n >= 8)) {
-		size_t cap = st->n < 8 ? 8 : st->n * 2;
+	if (st->pooled)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG, "pooled stacks cannot grow");
+	// Grow by doubling from 4 (most task stacks are 2-4 frames); ADBG_MAX_FRAMES
+	// bounds it.
+	if ((st->n & (st->n - 1)) == 0 && (st->n == 0 || st->n >= 4)) {
+		size_t cap = st->n < 4 ? 4 : st->n * 2;
 		struct adbg_frame *nf = realloc(st->frames, cap * sizeof(*nf));
 
 		if (!nf)

@@ -54,6 +54,8 @@ struct adbg_stack {
 	size_t n;
 	/** the walk hit ADBG_MAX_FRAMES or a cycle. */
 	bool truncated;
+	/** frames belong to a pool owned elsewhere (adbg_stack_deinit does not free them). */
+	bool pooled;
 };
 
 enum adbg_gil_state {

@@ -78,7 +78,10 @@ int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd
 	err = adbg_cmd_run(s, line, opts, term_output());
 	if (term_command_end()) {
 		// Whatever went wrong after Ctrl-C (a cut walk, refused output) is the interrupt.
+		// The terminal echoed ^C wherever the output was: start a line of our own.
 		adbg_error_destroy(err);
+		if (isatty(STDERR_FILENO))
+			fputc('\n', stderr);
 		adbg_repl_print_error("interrupted");
 		return ADBG_EXIT_INTERRUPTED;
 	}

@@ -420,7 +420,7 @@ def test_help_version_and_man_page():
     usage = r.stdout
     for opt in re.findall(r"--[a-z][a-z-]+", usage):
         assert opt.replace("-", r"\-") in man, f"{opt} is in --help but not in aiodbg.1"
-    for opt in re.findall(r"\\-\\-([a-z][a-z\\-]+)", man):
+    for opt in re.findall(r"\\-\\-((?:[a-z]|\\-)+)", man):
         opt = "--" + opt.replace("\\-", "-")
         if opt in ("--no-colour",):  # an alias --help leaves out
             continue
@@ -454,7 +454,6 @@ class Tmux:
     """A private tmux server (its own socket) with one 160x50 window."""
 
     def __init__(self, tmp_path):
-        self.sock = f"aiodbg-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.tmp = tmp_path
         self.started = False
 
@@ -466,7 +465,12 @@ class Tmux:
         """Run argv in the window; when it exits the window shows [exit N]."""
         env = {"TERM": "xterm-256color", **(env or {})}
         assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        cmd = (f"env -u NO_COLOR -u COLUMNS {assigns} "
+        # A fresh server each time (a killed one may still hold its socket name). The
+        # shell shares aiodbg's process group, so Ctrl-C reaches it too: the trap keeps
+        # it alive (and is reset to the default for aiodbg, as an interactive shell's
+        # job control would leave it).
+        self.sock = f"aiodbg-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        cmd = (f"trap : INT; env -u NO_COLOR -u COLUMNS {assigns} "
                + " ".join(shlex.quote(str(a)) for a in argv)
                + '; echo "[exit $?]"; sleep 600')
         self.tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "50", "sh", "-c", cmd)
@@ -485,9 +489,12 @@ class Tmux:
         return self.tmux(*args).stdout
 
     def cursor_line(self):
-        y = int(self.tmux("display-message", "-p", "-t", "main", "#{cursor_y}").stdout)
+        """The cursor's line up to the cursor (capture-pane drops trailing blanks)."""
+        x, y = map(int, self.tmux("display-message", "-p", "-t", "main",
+                                  "#{cursor_x} #{cursor_y}").stdout.split())
         lines = self.tmux("capture-pane", "-p", "-t", "main").stdout.split("\n")
-        return lines[y] if y < len(lines) else ""
+        line = lines[y] if y < len(lines) else ""
+        return line.ljust(x)[:x]
 
     def wait(self, pattern, timeout=20, escapes=False):
         """Wait until the screen matches pattern (a regex); returns the screen."""

@@ -33,9 +33,36 @@ const unsigned char *adbg_elf_bytes(const struct adbg_elf *elf, uint64_t offset,
 	return elf->data + offset;
 }
 
+struct adbg_error *adbg_elf_header_phnum(const void *buf, size_t len, size_t *ret)
+{
+	const unsigned char *data = buf;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh0;
+
+	if (len < sizeof(eh))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "not an ELF file");
+	memcpy(&eh, data, sizeof(eh));
+	if (eh.e_phnum != PN_XNUM) {
+		*ret = eh.e_phnum;
+		return NULL;
+	}
+	// More than 0xfffe program headers (cores of processes with many mappings): the
+	// real count is in sh_info of section header 0 (elf(5); fs/binfmt_elf.c:
+	// fill_extnum_info).
+	if (eh.e_shoff == 0 || eh.e_shoff > len || len - eh.e_shoff < sizeof(sh0))
+		return adbg_error_create(
+			ADBG_ERR_BAD_DATA,
+			"e_phnum is PN_XNUM but section header 0 is missing (truncated?)");
+	memcpy(&sh0, data + eh.e_shoff, sizeof(sh0));
+	*ret = sh0.sh_info;
+	return NULL;
+}
+
 static struct adbg_error *elf_parse(struct adbg_elf *elf)
 {
 	const Elf64_Ehdr *eh;
+	struct adbg_error *err;
+	size_t phnum;
 
 	if (elf->len < sizeof(Elf64_Ehdr) || memcmp(elf->data, ELFMAG, SELFMAG) != 0)
 		return adbg_error_create(ADBG_ERR_BAD_DATA, "not an ELF file");
@@ -47,15 +74,18 @@ static struct adbg_error *elf_parse(struct adbg_elf *elf)
 					 eh->e_machine);
 	elf->ehdr = eh;
 
-	if (eh->e_phnum) {
+	err = adbg_elf_header_phnum(elf->data, elf->len, &phnum);
+	if (err)
+		return err;
+	if (phnum) {
 		if (eh->e_phentsize != sizeof(Elf64_Phdr))
 			return adbg_error_create(ADBG_ERR_BAD_DATA, "bad program header table");
 		elf->phdrs = (const Elf64_Phdr *)adbg_elf_bytes(
-			elf, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr));
+			elf, eh->e_phoff, (uint64_t)phnum * sizeof(Elf64_Phdr));
 		if (!elf->phdrs || (eh->e_phoff & 7))
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "program headers outside the file (truncated?)");
-		elf->phnum = eh->e_phnum;
+		elf->phnum = phnum;
 	}
 
 	// Section headers are optional (cores have none); a bad table is ignored rather

@@ -38,6 +38,13 @@ void adbg_elf_destroy(struct adbg_elf *elf);
 /** e_type: ET_EXEC, ET_DYN, ET_CORE. */
 uint16_t adbg_elf_type(const struct adbg_elf *elf);
 
+/**
+ * The number of program headers an ELF64 header at buf (len bytes) declares, following
+ * PN_XNUM to section header 0's sh_info. Only reads the ELF header and, for PN_XNUM,
+ * section header 0 (both bounds-checked); does not validate anything else.
+ */
+struct adbg_error *adbg_elf_header_phnum(const void *buf, size_t len, size_t *ret);
+
 /** Number of program headers, and the i-th one (i < adbg_elf_phnum). */
 size_t adbg_elf_phnum(const struct adbg_elf *elf);
 const Elf64_Phdr *adbg_elf_phdr(const struct adbg_elf *elf, size_t i);

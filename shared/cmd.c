@@ -37,12 +37,14 @@ const struct adbg_cmd adbg_cmds[] = {
 	{
 		.name = "bt",
 		.aliases = { "backtrace", "where" },
-		.usage = "bt [TID] [--native] [--json]",
+		.usage = "bt [TID] [--native] [--max-frames N] [--json]",
 		.summary = "Python stack of every thread, or of one",
 		.help = "The Python stack of each thread (or of thread TID), outermost call "
-			"first like a traceback; --json lists frames innermost first. --native "
-			"will merge native frames (not available yet).",
-		.options = { "--json", "--native" },
+			"first like a traceback; --json lists frames innermost first. "
+			"--max-frames N cuts each stack after its N innermost frames (default and "
+			"most 1024), with a warning. --native will merge native frames (not "
+			"available yet in the REPL; `aio bt --native` in GDB).",
+		.options = { "--json", "--native", "--max-frames" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_bt,
 		.complete = ADBG_COMPLETE_THREAD,

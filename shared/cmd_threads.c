@@ -127,9 +127,28 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 	struct adbg_error *err;
 	long want = 0;
 	bool found = false;
+	unsigned max_frames = 0;
 
 	if (adbg_cmd_take_flag(c, "--native"))
 		adbg_session_warn(c->s, "--native is not available yet; showing Python frames");
+	// --max-frames N: cut each stack after N frames (default ADBG_MAX_FRAMES).
+	for (int i = 1; i + 1 < c->argc; i++) {
+		char *end;
+		long v;
+
+		if (strcmp(c->argv[i], "--max-frames") != 0)
+			continue;
+		v = strtol(c->argv[i + 1], &end, 10);
+		if (*end || v <= 0 || v > ADBG_MAX_FRAMES)
+			return adbg_cmd_usage_error(c, "--max-frames takes 1 to 1024");
+		max_frames = (unsigned)v;
+		// Drop the option and its value from argv.
+		free(c->argv[i]);
+		free(c->argv[i + 1]);
+		memmove(&c->argv[i], &c->argv[i + 2], (size_t)(c->argc - i - 1) * sizeof(char *));
+		c->argc -= 2;
+		break;
+	}
 	if (c->argc > 2)
 		return adbg_cmd_usage_error(c, "too many arguments");
 	if (c->argc == 2) {
@@ -139,7 +158,9 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 		if (*end || want <= 0)
 			return adbg_cmd_usage_error(c, "expected a thread id");
 	}
+	c->s->max_frames = max_frames;
 	err = runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
+	c->s->max_frames = 0;
 	if (err)
 		return err;
 	if (c->opts.json) {

@@ -91,7 +91,9 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_stack st = { 0 };
-	size_t steps = 0;
+	size_t steps = 0, cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES
+					? s->max_frames
+					: ADBG_MAX_FRAMES;
 
 	// Frames form a singly linked list through `previous`; a cycle in garbage memory
 	// would loop forever, so count steps (a real stack never exceeds the cap by much
@@ -101,10 +103,10 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 		struct adbg_error *err;
 		bool skip = false;
 
-		if (++steps > 2 * ADBG_MAX_FRAMES || st.n == ADBG_MAX_FRAMES) {
+		if (++steps > 2 * cap || st.n == cap) {
 			st.truncated = true;
-			adbg_session_warn(s, "stack cut at %d frames (deeper recursion, or a cycle)",
-					  ADBG_MAX_FRAMES);
+			adbg_session_warn(s, "stack cut at %zu frames (deeper recursion, or a cycle)",
+					  cap);
 			break;
 		}
 		err = adbg_frame_read(s, iframe, &f, &skip);

@@ -36,11 +36,20 @@ struct adbg_session {
 	size_t nwarnings;
 	/** set asynchronously (e.g. from a SIGINT handler) to ask long walks to stop. */
 	volatile int *interrupted;
+	/** frames per stack before the walk is cut (0: ADBG_MAX_FRAMES). */
+	unsigned max_frames;
 	/** decoded code objects of the current snapshot. */
 	struct adbg_codecache *codecache;
 	/** set by a front end that shows progress (the REPL's "reading tasks: N…"), or NULL. */
 	adbg_progress_fn progress;
 	void *progress_arg;
+	/**
+	 * live control (cmd_live.c): the agent's channel and the pause state, or NULL;
+	 * adbg_session_destroy calls live_destroy(live) when set, which closes the channel
+	 * (the agent then resumes a paused loop and unloads).
+	 */
+	void *live;
+	void (*live_destroy)(void *live);
 };
 
 /**

@@ -65,12 +65,25 @@ static struct adbg_error *read_py_version(struct adbg_target *t, struct adbg_sym
 		err = adbg_symbols_find_symbol(syms, "Py_Version", ADBG_SYMBOLS_CONTAINS, "python",
 					       &hit);
 	}
-	if (err)
+	if (err) {
+		const char *path = adbg_symbols_file_path(syms, runtime_file);
+		const char *p = strstr(path, "python3.");
+		unsigned minor;
+
+		adbg_error_destroy(err);
+		// Before 3.11 there is no Py_Version; the file name (python3.10,
+		// libpython3.10.so.1.0) still says which Python it is.
+		if (p && sscanf(p, "python3.%u", &minor) == 1 && minor < 11)
+			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						 "Python 3.%u is not supported: aiodbg supports "
+						 "CPython 3.11-3.15 (%s)",
+						 minor, path);
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					 "%s has _PyRuntime but no Py_Version symbol: Python "
 					 "older than 3.11 is not supported (aiodbg supports CPython "
 					 "3.11-3.15)",
-					 adbg_symbols_file_path(syms, runtime_file));
+					 path);
+	}
 	err = read_or_file(t, syms, hit.file, hit.addr, &v, sizeof(v));
 	if (err)
 		return adbg_error_wrap(err, "reading Py_Version at %#" PRIx64, hit.addr);

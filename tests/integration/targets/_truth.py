@@ -184,3 +184,7 @@ def block_forever():
 
 
 BLOCK_LINE = marker_line(block_forever, "BLOCK")
+
+
+def frame_info_at(function, file, line):
+    return {"function": function, "file": file, "line": line}

@@ -6,7 +6,9 @@
 //   flags bit 1: the next 8 bytes are the version to claim (little-endian) instead of the
 //                table's own version word (as adbg_python_find passes), to reach the
 //                mismatch and 3.11/3.12 paths.
-// Seeds: tests/fuzz/gen_layout_seeds.c (the real tables of tests/unit/fixtures).
+// Seeds: tests/fuzz/seeds-layout.sh runs gen_layout_seeds.c (the real tables of
+// tests/unit/fixtures).
+// fuzz-sources: layout.c error.c
 // Whatever the bytes, the build must return (never crash, hang or leak) and, on success,
 // hand back a layout that validates again.
 #include <stdint.h>

@@ -2,7 +2,7 @@
 // Writes seeds for tests/fuzz/fuzz_layout.c into the directory named by argv[1]: the real
 // _Py_DebugOffsets and AsyncioDebug tables of tests/unit/fixtures/debug_offsets.h in the
 // fuzzer's input format, plus bare 3.11/3.12 versions.
-// Build: cc -Itests/unit -o gen_layout_seeds tests/fuzz/gen_layout_seeds.c
+// Built and run by tests/fuzz/seeds-layout.sh (cc -Itests/unit).
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

@@ -160,6 +160,43 @@ static uint64_t find_set_dummy(struct adbg_symbols *syms, size_t runtime_file)
 	return hit.addr;
 }
 
+// A cheap look at the live structures with the new layout: the first interpreter's newest
+// thread state must point back to it (PyThreadState.interp). On 3.11/3.12 the layout is
+// built in and internal structs are not promised stable across patch releases (3.13.0 ->
+// 3.13.18 grew PyThreadState), so a release we never saw is caught here rather than
+// producing garbage later. Memory that cannot be read (a process still starting, a core
+// without the heap) proves nothing and is not an error.
+static struct adbg_error *check_runtime(struct adbg_target *t, const struct adbg_python *py)
+{
+	const struct adbg_layout *l = &py->layout;
+	uint64_t interp, tstate, back;
+	struct adbg_error *err;
+
+	err = adbg_read_u64(t, py->runtime_addr + l->runtime_state.interpreters_head, &interp);
+	if (!err && interp)
+		err = adbg_read_u64(t, interp + l->interpreter_state.threads_head, &tstate);
+	else
+		tstate = 0;
+	if (!err && tstate)
+		err = adbg_read_u64(t, tstate + l->thread_state.interp, &back);
+	else
+		back = interp;
+	if (err) {
+		if (err->code == ADBG_ERR_NOMEM)
+			return err;
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	if (back != interp)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "Python %s: the layout aiodbg has for it does not fit this "
+					 "interpreter (thread state %#" PRIx64
+					 " does not point back to interpreter %#" PRIx64
+					 "); this build or patch release is not supported yet",
+					 py->version_str, tstate, interp);
+	return NULL;
+}
+
 // Build the layout for the runtime at rt: cookie and _Py_DebugOffsets on 3.13+,
 // Py_Version before; AsyncioDebug when present.
 static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *syms,
@@ -242,6 +279,9 @@ static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *
 		return err;
 	snprintf(py->version_str, sizeof(py->version_str), "%s", vs);
 	py->runtime_addr = rt->addr;
+	err = check_runtime(t, py);
+	if (err)
+		return err;
 	py->set_dummy_addr = find_set_dummy(syms, rt->file);
 	free(py->binary);
 	py->binary = strdup(rt->path);

@@ -512,6 +512,34 @@ START_TEST(test_corrupt_runtime)
 }
 END_TEST
 
+// A patch release whose structs moved: the first thread state must point back to its
+// interpreter, checked on the live structures (here: built inside 3.12.1's _PyRuntime).
+START_TEST(test_layout_mismatch)
+{
+	struct adbg_python *py = NULL;
+	struct adbg_target *t;
+	uint64_t rt, interp, tstate;
+	size_t rf;
+
+	if (!fake_interp(&interps[2], true, &t, &rf))
+		return;
+	rt = file_symbol(t, rf, "_PyRuntime");
+	interp = rt + 0x20000;
+	tstate = rt + 0x30000;
+	// 3.12: interpreters.head at 40, threads.head at 72, PyThreadState.interp at 16.
+	memcpy(mem_at(t, rt + 40), &interp, 8);
+	memcpy(mem_at(t, interp + 72), &tstate, 8);
+	memcpy(mem_at(t, tstate + 16), &interp, 8);
+	OK(adbg_python_find(t, &py));
+	adbg_python_destroy(py);
+	py = NULL;
+	memcpy(mem_at(t, tstate + 16), &tstate, 8);
+	FAILS(adbg_python_find(t, &py), ADBG_ERR_BAD_DATA, "does not fit this interpreter");
+	ck_assert_ptr_null(py);
+	adbg_target_destroy(t);
+}
+END_TEST
+
 // A core without the read-only segment holding Py_Version: the file's bytes serve.
 START_TEST(test_py_version_from_file)
 {
@@ -598,6 +626,7 @@ static Suite *python_suite(void)
 	tcase_add_test(tc, test_unreadable_python_file);
 	tcase_add_test(tc, test_python_310);
 	tcase_add_test(tc, test_corrupt_runtime);
+	tcase_add_test(tc, test_layout_mismatch);
 	tcase_add_test(tc, test_py_version_from_file);
 	tcase_add_test(tc, test_symbols);
 	tcase_set_timeout(tc, 60);

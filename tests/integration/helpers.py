@@ -292,14 +292,47 @@ def launch(row, script, *args, timeout=60.0, quiescent=True):
 
 def make_core(pid, directory=None, timeout=120):
     """gcore the live process pid into DIRECTORY (a new temp dir by default); returns the
-    core's path (PREFIX.PID). The caller removes it (the gcore fixture does)."""
+    core's path (PREFIX.PID). The caller removes it (the gcore fixture does).
+
+    A process in another root (the sid rows) is dumped by that root's own gcore, run in the
+    root, as a container's tooling would: bookworm's gdb 13 zero-fills thread stacks that
+    newer glibc protects with guard regions (smaps VmFlags "gu"), which loses frames. Such a
+    core names files as the root sees them: open it with core_args() (adds --sysroot)."""
     directory = directory or tempfile.mkdtemp(prefix="aiodbg-core-")
-    prefix = os.path.join(directory, "core")
-    p = subprocess.run(["gcore", "-o", prefix, str(pid)], capture_output=True, text=True, timeout=timeout)
-    path = f"{prefix}.{pid}"
-    if p.returncode != 0 or not os.path.exists(path):
-        raise RuntimeError(f"gcore {pid} failed ({p.returncode}): {p.stdout[-1000:]} {p.stderr[-1000:]}")
+    path = os.path.join(directory, f"core.{pid}")
+    root = os.path.realpath(f"/proc/{pid}/root")
+    if root != "/" and os.path.exists(os.path.join(root, "usr", "bin", "gcore")):
+        inside = tempfile.mkdtemp(prefix="aiodbg-core-", dir=os.path.join(root, "tmp"))
+        cmd = ["chroot", root, "gcore", "-o", os.path.join(inside[len(root):], "core"), str(pid)]
+        made = os.path.join(inside, f"core.{pid}")
+    else:
+        inside = None
+        cmd = ["gcore", "-o", os.path.join(directory, "core"), str(pid)]
+        made = path
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0 or not os.path.exists(made):
+            raise RuntimeError(f"gcore {pid} failed ({p.returncode}): {p.stdout[-1000:]} {p.stderr[-1000:]}")
+        if inside:
+            shutil.move(made, path)
+            CORE_ROOTS[path] = root
+    finally:
+        if inside:
+            shutil.rmtree(inside, ignore_errors=True)
     return path
+
+
+# core path -> the root whose gcore made it (its files are named as that root sees them)
+CORE_ROOTS = {}
+
+
+def core_args(path):
+    """The aiodbg arguments that open a core made by make_core: `core PATH`, plus
+    `--sysroot ROOT` when the core was made inside another root."""
+    args = ["core", path]
+    if path in CORE_ROOTS:
+        args += ["--sysroot", CORE_ROOTS[path]]
+    return args
 
 
 # ---------------------------------------------------------------------------------------

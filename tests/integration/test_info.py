@@ -86,12 +86,12 @@ def test_info_text_live(row, target):
 
 
 def test_info_json_core(row, target, core):
-    obj = aiodbg_json("core", core, "-c", "info --json")
+    obj = aiodbg_json(*helpers.core_args(core), "-c", "info --json")
     check_target(obj, target, "core")
 
 
 def test_info_text_core(row, target, core):
-    r = aiodbg("core", core, "-c", "info")
+    r = aiodbg(*helpers.core_args(core), "-c", "info")
     assert r.rc == 0, r.err
     assert target.truth["version"] in r.out
     assert re.search(rf"^pid:\s*{target.pid}\s*$", r.out, re.M), r.out

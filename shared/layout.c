@@ -3,26 +3,34 @@
 // the target's own _Py_DebugOffsets and on 3.14+ by its AsyncioDebug section, then
 // validated.
 //
-// How the numbers were verified (x86-64, GCC, default builds; throwaway programs, not
-// committed):
-//  - Every CPython offset and constant below was printed by a C file that defines
-//    Py_BUILD_CORE, includes <Python.h> and the internal/pycore_*.h headers, and prints
-//    offsetof/sizeof/enum values. It was compiled against the headers of Debian bookworm
-//    python3.11 3.11.2 (/usr/include/python3.11), pyenv 3.11.7, 3.12.1 and 3.13.0, and
-//    the Debian sid python3.13 3.13.18, python3.14 3.14.10 and python3.15 3.15.2
-//    (.cache/sid/usr/include/python3.1X, host gcc 12). Where two patch releases of one
-//    minor were available, every value printed was compared.
+// How the numbers were verified (x86-64, GCC, default builds):
+//  - Every CPython offset, size and enum value below was printed by
+//    tests/unit/fixtures/print_offsets.c (Py_BUILD_CORE + the internal/pycore_*.h headers)
+//    compiled against the headers of Debian bookworm python3.11 3.11.2, pyenv 3.11.7,
+//    3.12.1 and 3.13.0, and the Debian sid python3.13 3.13.18, python3.14 3.14.10 and
+//    python3.15 3.15.2 (.cache/sid/usr/include, host gcc 12); gen_layout_expect.sh turns
+//    that output into the expectations test_layout.c checks this file against.
+//  - Patch releases: 3.11.2 and 3.11.7 agree on every value printed. 3.13.0 and 3.13.18
+//    do not: PyThreadState grew by 8 bytes (datastack_cached_chunk), moving
+//    _PyThreadStateImpl.asyncio_running_loop from 304 to 312 and the sizes of
+//    _PyRuntimeState/PyInterpreterState; every such number is therefore taken or derived
+//    from the target's own table, never built in. Only 3.12.1 was available for 3.12;
+//    python.c checks a thread state's back pointer to catch a 3.12.x that moved.
 //  - The _Py_DebugOffsets bytes embedded in the real binaries (.PyRuntime of pyenv's
-//    libpython3.13.so.1.0 and of the sid python3.13/3.14/3.15 executables; the table is
-//    a static initializer, so the file holds what memory holds) were compared word by
-//    word with the values from the headers: identical except the sizes of
-//    _PyRuntimeState and PyInterpreterState of 3.15.2 (+8 in the real build; no offset
-//    differs). They are the fixtures of tests/unit/test_layout.c.
+//    libpython3.13.so.1.0 and of the sid python3.13/3.14/3.15; a static initializer, so the
+//    file holds what memory holds) agree word for word with the headers, except that the
+//    real 3.15.2 build's _PyRuntimeState and PyInterpreterState are 8 bytes larger (no
+//    offset differs). They are the fixtures of test_layout.c (gen_debug_offsets.sh).
 //  - TaskObj/FutureObj are private to Modules/_asynciomodule.c: re-declared from the
-//    sources of 3.11.2 and 3.13.15 (Debian source packages) and of 3.14 (code index),
-//    compiled with the same GCC to get bit-field positions, and checked against the
-//    AsyncioDebug sections of the real 3.14.10 and 3.15.2 and against live tasks read
-//    with ctypes on every interpreter listed above.
+//    sources of 3.11.2 and 3.13.15 (Debian source packages) and 3.14 (code index) and
+//    compiled for the bit-field positions; then checked on live tasks with ctypes on all
+//    seven interpreters (coro, fut_waiter, name, context, _state after set_result and
+//    cancel, num_cancels_requested and the must_cancel bit after cancel(), gi_frame_state
+//    and the awaited object at stackpointer[-1] / [-2] on 3.15) and against the
+//    AsyncioDebug sections of 3.14.10 and 3.15.2.
+//  - Live: adbg_python_find on running processes of all seven, walking runtime ->
+//    interpreter -> thread -> frames -> code -> qualname, and on 3.14/3.15 the thread's
+//    task list -> task_coro -> coroutine frame, gave the expected names.
 #include "layout.h"
 
 #include <inttypes.h>

@@ -170,24 +170,25 @@ static struct adbg_error *current_frame(struct adbg_session *s, uint64_t tstate,
 static enum adbg_gil_state gil_state(struct adbg_session *s, uint64_t interp, uint64_t tstate)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	uint64_t gil, holder;
-	uint32_t locked;
-	struct adbg_error *err;
+	uint64_t gil = 0, holder = 0;
+	uint32_t locked = 0;
+	struct adbg_error *err = NULL;
 
-	if (l->interpreter_state.ceval_gil == ADBG_NO_FIELD ||
-	    l->interpreter_state.gil_runtime_state_locked == ADBG_NO_FIELD ||
-	    l->interpreter_state.gil_runtime_state_holder == ADBG_NO_FIELD)
-		return ADBG_GIL_UNKNOWN;
-	err = read_ptr(s, interp + l->interpreter_state.ceval_gil, &gil);
+	// Where the GIL is: 3.11 embeds it in _PyRuntimeState (ceval.gil); 3.12+ each
+	// interpreter points (ceval.gil) at the one it uses (Include/internal/pycore_ceval_state.h).
+	if (l->runtime_state.ceval_gil != ADBG_NO_FIELD)
+		gil = s->python->runtime_addr + l->runtime_state.ceval_gil;
+	else if (l->interpreter_state.ceval_gil != ADBG_NO_FIELD)
+		err = read_ptr(s, interp + l->interpreter_state.ceval_gil, &gil);
 	if (!err && gil)
-		err = adbg_read_u32(s->target, gil + l->interpreter_state.gil_runtime_state_locked,
-				    &locked);
+		err = adbg_read_u32(s->target, gil + l->gil_state.locked, &locked);
 	if (!err && gil)
-		err = read_ptr(s, gil + l->interpreter_state.gil_runtime_state_holder, &holder);
+		err = read_ptr(s, gil + l->gil_state.last_holder, &holder);
 	if (err || !gil) {
 		adbg_error_destroy(err);
 		return ADBG_GIL_UNKNOWN;
 	}
+	// last_holder keeps its value after a release: only locked says it is held now.
 	return locked && holder == tstate ? ADBG_GIL_HELD : ADBG_GIL_RELEASED;
 }
 

@@ -101,6 +101,17 @@ const char *adbg_session_kind_name(const struct adbg_session *s)
 struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 {
 	adbg_codecache_clear(s->codecache);
+	// 3.14+: the AsyncioDebug section appears only once the target imports asyncio;
+	// until it has been found, look again (new mappings first) before each snapshot.
+	if (s->python->layout.minor >= 14 && !s->python->layout.from_asyncio_debug) {
+		struct adbg_error *err = adbg_target_refresh(s->target);
+
+		if (!err)
+			err = adbg_python_find_asyncio(s->target, s->python);
+		if (err)
+			adbg_session_warn(s, "asyncio offsets: %s", err->message);
+		adbg_error_destroy(err);
+	}
 	return adbg_target_freeze(s->target);
 }
 

@@ -69,17 +69,19 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB) $(wildcard tests/un
 # The GDB extension (gdbext/): a CPython module for the Python that GDB embeds, so it is
 # built against that Python's headers, asked from gdb itself (GDB=... picks another gdb).
 # `make gdbext-sid` builds the same for the sid root's gdb (Python 3.14) with the host
-# compiler: the host's glibc is older, so the result loads there. libaiodbg, jansson and
-# libunwind go in statically (the sid root has neither library) and only
-# PyInit_aiodbg_gdb is exported (gdbext/exports.map).
+# compiler: the host's glibc is older, so the result loads there. libaiodbg goes in
+# statically and only PyInit_aiodbg_gdb is exported (gdbext/exports.map); the libraries
+# the sid root lacks (jansson; their .a are not PIC) are copied next to the sid .so, which
+# finds them through RPATH $ORIGIN.
 GDB ?= gdb
 SID_ROOT ?= .cache/sid
 SID_PYTHON ?= python3.14
 GDBEXT_SRC := $(sort $(wildcard gdbext/*.c))
 GDBEXT_SO := $(BUILD)/gdbext/aiodbg_gdb.so
 GDBEXT_SID_SO := $(BUILD)/gdbext-sid/aiodbg_gdb.so
-GDBEXT_LIBS := -Wl,-Bstatic $(LIBS_CORE) -Wl,-Bdynamic -lm
-GDBEXT_LDFLAGS := -shared -Wl,--version-script=gdbext/exports.map -Wl,-z,now
+GDBEXT_LIBS := -Wl,--as-needed $(LIBS_CORE) -lm
+GDBEXT_LDFLAGS := -shared -Wl,--version-script=gdbext/exports.map -Wl,-z,now \
+	-Wl,-rpath,'$$ORIGIN'
 
 gdbext: $(GDBEXT_SO)
 
@@ -112,8 +114,10 @@ $(BUILD)/gdbext-sid/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUI
 $(GDBEXT_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext/%.o) $(LIB) gdbext/exports.map
 	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
 
-$(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext/exports.map
+$(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext/exports.map \
+		gdbext/bundle-libs.sh
 	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
+	sh gdbext/bundle-libs.sh $@ $(SID_ROOT)
 
 FORCE:
 

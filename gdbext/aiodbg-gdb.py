@@ -32,10 +32,12 @@ def _built_for(path):
 
 
 def _candidates():
-    """aiodbg_gdb.so files to try: $AIODBG_GDB_SO, next to this script, then the build tree."""
+    """aiodbg_gdb.so files to try: $AIODBG_GDB_SO alone when set, else the ones next to this
+    script, then those of the build tree (make gdbext, make gdbext-sid)."""
     env = os.environ.get("AIODBG_GDB_SO")
     if env:
         yield env
+        return
     top = os.path.dirname(_HERE)
     for d in (_HERE, os.path.join(top, "build", "gdbext"), os.path.join(top, "build", "gdbext-sid")):
         for p in sorted(glob.glob(os.path.join(d, "aiodbg_gdb*.so"))):
@@ -56,7 +58,7 @@ def _load():
         found.append((path, v))
     if not found:
         raise gdb.GdbError(
-            "aiodbg: aiodbg_gdb.so not found next to %s nor in the build tree: "
+            "aiodbg: aiodbg_gdb.so not found (AIODBG_GDB_SO, next to %s, build/gdbext): "
             "build it with 'make gdbext'" % __file__)
     path, v = found[0]
     raise gdb.GdbError(

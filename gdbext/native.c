@@ -382,11 +382,15 @@ static void segments_free(struct segment *segs, size_t n)
 	free(segs);
 }
 
-/* The native frame whose stack area holds addr, or -1. */
+/*
+ * The native frame whose stack area holds addr, or -1. The outermost frame GDB found has
+ * no known upper end (and an eval loop is never outermost: it was called), so it holds
+ * nothing; that also keeps a stack GDB could not unwind far from swallowing every anchor.
+ */
 static long frame_holding(const struct native_stack *ns, uint64_t addr)
 {
-	for (size_t i = 0; i < ns->st.n; i++) {
-		uint64_t lo = ns->sp[i], hi = i + 1 < ns->st.n ? ns->sp[i + 1] : UINT64_MAX;
+	for (size_t i = 0; i + 1 < ns->st.n; i++) {
+		uint64_t lo = ns->sp[i], hi = ns->sp[i + 1];
 
 		if (lo && lo <= addr && addr < hi)
 			return (long)i;

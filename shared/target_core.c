@@ -251,7 +251,9 @@ static bool try_candidate(struct core_file *f, const char *cand, const unsigned 
 
 	if (!cand)
 		return false;
-	fd = open(cand, O_RDONLY | O_CLOEXEC);
+	// O_NONBLOCK: the path may now be a FIFO or a device, and open must not wait; only
+	// regular files are used (the flag means nothing for them).
+	fd = open(cand, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
@@ -445,7 +447,7 @@ static struct adbg_error *core_open_file(struct adbg_target *t, const struct adb
 		return err;
 	// We keep the mapping, not the descriptor (a core may name thousands of files);
 	// reopen the file we checked, and make sure it is still that file.
-	fd = open(f->found_path, O_RDONLY | O_CLOEXEC);
+	fd = open(f->found_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return adbg_error_os(errno, "cannot open %s (for %s, named by the core)",
 				     f->found_path, f->path);
@@ -1068,8 +1070,9 @@ static struct adbg_error *check_extent(const struct core_impl *ci)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "%s: program headers of %u bytes, expected %zu", ci->name,
 					 eh.e_phentsize, sizeof(Elf64_Phdr));
-	// phnum < 2^32, so the product fits; the sum may not.
-	if (eh.e_phoff > UINT64_MAX - (uint64_t)phnum * sizeof(Elf64_Phdr))
+	// phnum < 2^32, so the product fits; the sum may not. elffile reads the table in
+	// place, so it must be aligned (it always is: it follows the 64-byte header).
+	if (eh.e_phoff > UINT64_MAX - (uint64_t)phnum * sizeof(Elf64_Phdr) || eh.e_phoff % 8)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "%s: program header offset %#" PRIx64 " is corrupt",
 					 ci->name, eh.e_phoff);
@@ -1202,7 +1205,8 @@ struct adbg_error *adbg_target_open_core(const char *path, const struct adbg_ope
 	void *p;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	// O_NONBLOCK: a FIFO given as the core must not hang us; it is refused below.
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return adbg_error_os(errno, "cannot open core file %s", path);
 	if (fstat(fd, &st) < 0) {

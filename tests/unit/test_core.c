@@ -441,8 +441,12 @@ START_TEST(test_lib_path_and_build_id)
 	write_lib(tmp_path("b/libfake.so"), good_id, 'F', 'G', 3 * 4096);
 	write_lib(tmp_path("root" LIB), bad_id, 'R', 'R', 3 * 4096);
 
-	// lib_path is searched in order; a different build id is skipped.
-	snprintf(path_ab, sizeof(path_ab), "::%s:%s/", tmp_path("a"), tmp_path("b"));
+	// lib_path is searched in order; a different build id is skipped, and so is what
+	// is not a regular file (without blocking on a FIFO).
+	mkdirs(tmp_path("fifo/libfake.so"));
+	ck_assert_int_eq(mkfifo(tmp_path("fifo/libfake.so"), 0600), 0);
+	snprintf(path_ab, sizeof(path_ab), "::%s:%s:%s/", tmp_path("fifo"), tmp_path("a"),
+		 tmp_path("b"));
 	opts.lib_path = path_ab;
 	opts.sysroot = tmp_path("root");
 	OK(adbg_target_open_core_mem(buf, len, &opts, &t));
@@ -540,6 +544,10 @@ START_TEST(test_errors)
 	FAILS(adbg_target_open_core(tmp_path("nonexistent"), NULL, &t), ADBG_ERR_OS,
 	      tmp_path("nonexistent"));
 	FAILS(adbg_target_open_core(tmpdir, NULL, &t), ADBG_ERR_BAD_DATA, "not a regular file");
+	// A FIFO must be refused, not waited on.
+	ck_assert_int_eq(mkfifo(tmp_path("fifo"), 0600), 0);
+	FAILS(adbg_target_open_core(tmp_path("fifo"), NULL, &t), ADBG_ERR_BAD_DATA,
+	      "not a regular file");
 	file_fails("text", "hello, world\n", 13, ADBG_ERR_BAD_DATA, " is not an ELF core file");
 	file_fails("empty", "", 0, ADBG_ERR_BAD_DATA, " is not an ELF core file");
 	file_fails("short", buf, 40, ADBG_ERR_BAD_DATA,
@@ -570,6 +578,8 @@ START_TEST(test_errors)
 	file_fails("be", copy, len, ADBG_ERR_UNSUPPORTED, " is a big-endian core");
 	file_fails("phentsize", PATCHED(offsetof(Elf64_Ehdr, e_phentsize), uint16_t, 32), len,
 		   ADBG_ERR_BAD_DATA, ": program headers of 32 bytes");
+	file_fails("phoff", PATCHED(offsetof(Elf64_Ehdr, e_phoff), uint64_t, 65), len,
+		   ADBG_ERR_BAD_DATA, ": program header offset 0x41 is corrupt");
 	file_fails("nophdr", PATCHED(offsetof(Elf64_Ehdr, e_phnum), uint16_t, 0), len,
 		   ADBG_ERR_BAD_DATA, " has no program headers");
 
@@ -821,6 +831,42 @@ START_TEST(test_real_core)
 				      m->start);
 		}
 		close(fd);
+	}
+
+	// The stack pointer of the thread points at readable memory.
+	{
+		uint64_t word;
+
+		OK(adbg_read_u64(t, t->threads[0].regs.rsp, &word));
+	}
+
+	// A sysroot whose python3.11 is another build: skipped for its build id, the
+	// recorded path is used, and bytes the core lacks still match the real file.
+	{
+		struct adbg_open_options opts = {0};
+		struct adbg_target *t2;
+		unsigned char a[64], b[64];
+
+		write_lib(tmp_path("sysroot/usr/bin/python3.11"), bad_id, 'X', 'X', 3 * 4096);
+		opts.sysroot = tmp_path("sysroot");
+		OK(adbg_target_open_core(core, &opts, &t2));
+		for (size_t i = 0; i < t2->nmaps; i++) {
+			const struct adbg_mapping *m = &t2->maps[i];
+			int fd;
+
+			if (!m->path || strcmp(m->path, pym->path) != 0 ||
+			    strcmp(m->perms, "???p") != 0)
+				continue;
+			OK(adbg_target_read(t2, m->start, a, sizeof(a)));
+			fd = open(python, O_RDONLY);
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(pread(fd, b, sizeof(b), (off_t)m->offset),
+					 (ssize_t)sizeof(b));
+			close(fd);
+			ck_assert_msg(!memcmp(a, b, sizeof(a)), "mapping %#" PRIx64 " differs",
+				      m->start);
+		}
+		adbg_target_destroy(t2);
 	}
 
 	// The marker the program built at run time is somewhere in its writable memory.

@@ -411,8 +411,17 @@ static struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *
 			limit = ci->segs[next].start - addr;
 		f = &ci->files[fm->file];
 		err = resolve_file(ci, fm->file);
+		if (err && err != &adbg_error_nomem) {
+			// A fault, like any unreadable byte (readers treat NOT_FOUND as "no such
+			// thing" and would stay silent), but saying which file to provide.
+			struct adbg_error *fault = adbg_error_fault(
+				addr, "reading %#" PRIx64 ": %s", addr, err->message);
+
+			adbg_error_destroy(err);
+			return fault;
+		}
 		if (err)
-			return adbg_error_wrap(err, "reading %#" PRIx64, addr);
+			return err;
 		// fm->offset + (addr - fm->start) was checked not to wrap when parsing.
 		foff = fm->offset + (addr - fm->start);
 		if (foff >= f->len)

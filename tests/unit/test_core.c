@@ -355,7 +355,7 @@ START_TEST(test_overlaps)
 	read_expect(t, 0x9fff, "w", 1);
 	read_expect(t, 0xfffffffffffff000, "v", 1);
 	// [0x5000, 0x6000) is /a's only, not in the core: not found (in-memory core).
-	FAILS(adbg_target_read(t, 0x5000, buf, 1), ADBG_ERR_NOT_FOUND, "the core names /a,");
+	FAILS(adbg_target_read(t, 0x5000, buf, 1), ADBG_ERR_FAULT, "the core names /a,");
 	ck_assert_ptr_null(adbg_target_find_mapping(t, 0x20000));
 	adbg_target_destroy(t);
 	free(buf);
@@ -390,10 +390,13 @@ START_TEST(test_reads)
 				 "address 0x30000000 is not in the core nor in a mapped file");
 		adbg_error_destroy(err);
 	}
-	FAILS(adbg_target_read(t, 0x401ff0, want, 32), ADBG_ERR_NOT_FOUND,
+	// Bytes the core lacks and whose file is missing: a fault at the first of them that
+	// says which file to provide.
+	read_fault(t, 0x401ff0, 32, 0x402000);
+	FAILS(adbg_target_read(t, 0x401ff0, want, 32), ADBG_ERR_FAULT,
 	      "reading 0x402000: the core names /usr/bin/fakepython, which cannot be found: "
 	      "pass --sysroot DIR or --lib-path DIRS");
-	FAILS(adbg_target_read(t, 0x20001000, want, 1), ADBG_ERR_NOT_FOUND,
+	FAILS(adbg_target_read(t, 0x20001000, want, 1), ADBG_ERR_FAULT,
 	      "the core names /usr/lib/libfake.so, which cannot be found");
 	adbg_target_destroy(t);
 
@@ -408,7 +411,7 @@ START_TEST(test_reads)
 	read_expect(t, 0x20001ffe, "FFGG", 4);
 	read_fault(t, 0x20002ffe, 4, 0x20003000);
 	// The executable is still missing.
-	FAILS(adbg_target_read(t, 0x402000, want, 1), ADBG_ERR_NOT_FOUND, EXE);
+	FAILS(adbg_target_read(t, 0x402000, want, 1), ADBG_ERR_FAULT, EXE);
 	adbg_target_destroy(t);
 
 	// A library shorter than its mapping: bytes past its end are a fault, not zeros.
@@ -473,9 +476,8 @@ START_TEST(test_lib_path_and_build_id)
 	// Only mismatching candidates: not found, and the message says why.
 	opts.lib_path = tmp_path("a");
 	OK(adbg_target_open_core_mem(buf, len, &opts, &t));
-	FAILS(adbg_target_read(t, 0x20001000, b, 1), ADBG_ERR_NOT_FOUND,
-	      "has a different build id");
-	FAILS(adbg_target_read(t, 0x20001000, b, 1), ADBG_ERR_NOT_FOUND, "--lib-path DIRS");
+	FAILS(adbg_target_read(t, 0x20001000, b, 1), ADBG_ERR_FAULT, "has a different build id");
+	FAILS(adbg_target_read(t, 0x20001000, b, 1), ADBG_ERR_FAULT, "--lib-path DIRS");
 	adbg_target_destroy(t);
 	tmp_cleanup();
 	free(buf);

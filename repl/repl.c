@@ -10,6 +10,7 @@
 #include <editline/readline.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,9 @@ int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 
 	the_repl = &r;
 	make_prompt(s, prompt, sizeof(prompt));
+	// libedit edits wide characters: it needs the terminal's character set for them to
+	// turn back into the UTF-8 the user typed. Only LC_CTYPE: numbers stay C-formatted.
+	setlocale(LC_CTYPE, "");
 	// Before anything initialises libedit (using_history does).
 	rl_catch_signals = 0;
 	rl_getc_function = repl_getc;

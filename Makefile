@@ -113,10 +113,12 @@ $(BUILD)/gdbext-sid/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUI
 
 $(GDBEXT_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext/%.o) $(LIB) gdbext/exports.map
 	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
+	sh gdbext/check-undefined.sh $@
 
 $(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext/exports.map \
 		gdbext/bundle-libs.sh
 	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
+	sh gdbext/check-undefined.sh $@
 	sh gdbext/bundle-libs.sh $@ $(SID_ROOT)
 
 FORCE:

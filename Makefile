@@ -87,6 +87,13 @@ gdbext: $(GDBEXT_SO)
 
 gdbext-sid: $(GDBEXT_SID_SO)
 
+# `make` builds them too where their GDB is (make check runs the GDB tests); not in the
+# sanitizer builds, whose .so GDB could not load without the runtime preloaded.
+ifeq ($(SAN),)
+all: $(if $(shell command -v $(GDB) 2>/dev/null),gdbext) \
+	$(if $(wildcard $(SID_ROOT)/usr/include/$(SID_PYTHON)/Python.h),gdbext-sid)
+endif
+
 # The include directory of GDB's Python, rewritten only when it changes so that switching
 # GDB= rebuilds the objects. The multiarch pyconfig.h (Debian) sits one level up.
 $(BUILD)/gdbext/python-include: FORCE

@@ -406,7 +406,10 @@ class Tmux:
         cmd = (f"trap : INT; env -u NO_COLOR -u COLUMNS {assigns} "
                + " ".join(shlex.quote(str(a)) for a in argv)
                + '; echo "[exit $?]"; sleep 600')
-        self.tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "50", "sh", "-c", cmd)
+        # No user configuration; scrollback long enough for the output the tests count in.
+        self.tmux("-f", "/dev/null", "start-server", ";",
+                  "set-option", "-g", "history-limit", "100000", ";",
+                  "new-session", "-d", "-s", "main", "-x", "160", "-y", "50", "sh", "-c", cmd)
         self.started = True
 
     def keys(self, *keys):
@@ -438,6 +441,18 @@ class Tmux:
                 return s
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out waiting for {pattern!r}; screen:\n{s[-4000:]}")
+            time.sleep(0.05)
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.screen(), re.M))
+
+    def wait_more(self, pattern, n, timeout=20):
+        """Wait until pattern matches more than n times on the screen."""
+        deadline = time.monotonic() + timeout
+        while self.count(pattern) <= n:
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for another {pattern!r}; screen:\n"
+                            f"{self.screen()[-4000:]}")
             time.sleep(0.05)
 
     def wait_cursor_line(self, pattern, timeout=10):
@@ -630,6 +645,18 @@ def test_repl_ctrl_c_interrupts_long_command(term, big_target, tmp_path):
     term.wait_cursor_line(prompt_re(pid) + "$", timeout=20)
     assert "200003 tasks" not in term.screen()
     assert_running(pid)
+    # Ctrl-C soon after Enter: during the snapshot (or, on a fast machine, early in the
+    # output). The walk stops, the target is let go.
+    for cmd in ("tree", "tasks --json"):
+        n = term.count(r"^aiodbg: interrupted$")
+        term.type(cmd)
+        term.keys("Enter")
+        time.sleep(0.3)
+        term.keys("C-c")
+        term.wait_more(r"^aiodbg: interrupted$", n, timeout=20)
+        term.wait_cursor_line(prompt_re(pid) + "$", timeout=20)
+        assert "200003 tasks" not in term.screen()
+        assert_running(pid)
     # The REPL is still usable, and so is the target.
     term.type("task worker-unique")
     term.keys("Enter")

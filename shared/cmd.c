@@ -90,6 +90,116 @@ const struct adbg_cmd adbg_cmds[] = {
 		.complete = ADBG_COMPLETE_TASK,
 	},
 	{
+		.name = "pause",
+		.usage = "pause [--thread TID] [--timeout S] [--lease S] [--json]",
+		.summary = "stop a loop between two callbacks (other threads keep running)",
+		.help = "Load aiodbg's agent into the target if needed (3.14+: PEP 768; 3.11-3.13: "
+			"a pending call on the main thread), then stop the asyncio loop of thread "
+			"TID (default: the selected task's loop, else the main thread's, else the "
+			"only one) between two callbacks. The read-only commands keep working; "
+			"eval, await and cancel run on the paused loop; 'continue' lets it run. A "
+			"loop whose thread is busy in one callback cannot be paused: aiodbg says "
+			"where it is busy and keeps trying for --timeout seconds (default 10). The "
+			"agent resumes the loop by itself if aiodbg goes away, or after --lease "
+			"seconds (default 600) without a word from it.",
+		.options = { "--json", "--thread", "--timeout", "--lease" },
+		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
+		.fn = adbg_cmd_pause,
+	},
+	{
+		.name = "continue",
+		.aliases = { "c", "cont" },
+		.usage = "continue [--json]",
+		.summary = "let the paused loop run again",
+		.help = "Resume the loop that 'pause' stopped. The agent stays loaded for the next "
+			"pause; quitting aiodbg unloads it.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
+		.fn = adbg_cmd_continue,
+	},
+	{
+		.name = "eval",
+		.aliases = { "p", "print" },
+		.usage = "eval EXPR",
+		.summary = "evaluate a Python expression in the selected frame",
+		.help = "Evaluate EXPR (or run a statement) on the loop's thread, in the globals "
+			"and locals of the selected frame of the selected task (see 'select', "
+			"'up', 'down'; __main__ when no task is selected) and in that task's "
+			"context (context variables read what the task would read). Prints the "
+			"repr, or the exception with its traceback. Pauses the loop for the "
+			"duration if it is not paused. With --json (global): {\"ok\", \"repr\", "
+			"\"type\"} or {\"ok\": false, \"error\", \"traceback\"}.",
+		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
+		.fn = adbg_cmd_eval,
+	},
+	{
+		.name = "await",
+		.usage = "await EXPR",
+		.summary = "run an awaitable on the live loop, in the selected task's context",
+		.help = "Evaluate EXPR like 'eval' (top-level await allowed) and await the result "
+			"as a new task on the program's own loop, in the selected task's Context, "
+			"so locks, queues, streams and futures of the program work and "
+			"context-variable writes stay visible in that task afterwards. The loop "
+			"runs (other tasks make progress) until the expression finishes, then it "
+			"is paused again and the result or the exception is printed. Ctrl-C "
+			"cancels the expression, not the program.",
+		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
+		.fn = adbg_cmd_await,
+	},
+	{
+		.name = "cancel",
+		.usage = "cancel ID|NAME [MSG] [--json]",
+		.summary = "Task.cancel(MSG) on the live loop; show the new cancellation state",
+		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused for "
+			"the call if it is not paused), and show what cancel() returned and the "
+			"task's new state and cancelling() count. The task sees CancelledError(MSG) "
+			"at its next resumption.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
+		.fn = adbg_cmd_cancel,
+	},
+	{
+		.name = "select",
+		.usage = "select ID|NAME [--json]",
+		.summary = "choose the task (and frame) that eval, await and locals use",
+		.help = "Select a task by id or unique name. The selected frame starts at the "
+			"innermost frame of the program's own code (asyncio's frames skipped); "
+			"'up' and 'down' move it.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_select,
+	},
+	{
+		.name = "up",
+		.usage = "up [N] [--json]",
+		.summary = "select the frame N levels out (toward the task's coroutine)",
+		.help = "Move the selected frame N (default 1) levels toward the outermost frame "
+			"of the selected task's stack.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_up,
+	},
+	{
+		.name = "down",
+		.usage = "down [N] [--json]",
+		.summary = "select the frame N levels in",
+		.help = "Move the selected frame N (default 1) levels toward the innermost frame.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_down,
+	},
+	{
+		.name = "locals",
+		.usage = "locals [--json]",
+		.summary = "local variables of the selected frame (read from memory)",
+		.help = "The local variables of the selected frame of the selected task, read from "
+			"memory (no code runs in the target; works on cores too), with repr-like "
+			"values.",
+		.options = { "--json" },
+		.flags = ADBG_CMD_JSON,
+		.fn = adbg_cmd_locals,
+	},
+	{
 		.name = "help",
 		.usage = "help [COMMAND]",
 		.summary = "list the commands, or explain one",

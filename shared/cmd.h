@@ -202,5 +202,15 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c);
 struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c);
 struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
 struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
+/* Live control (cmd_live.c). */
+struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_eval(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_await(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_up(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c);
+struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c);
 
 #endif

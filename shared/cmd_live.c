@@ -1,0 +1,957 @@
+// SPDX-License-Identifier: MIT
+// The live-control commands: pause, continue, eval/p, await, cancel (through the agent,
+// see inject.c and agent/agent.py), and select, up, down, locals (the selection that
+// eval/await use; locals are read from memory, so they work on cores too).
+//
+// The agent is loaded on the first command that needs it and stays for the session; the
+// channel closing (quit, or the debugger dying) makes it resume the loop and unload.
+// eval/await/cancel on a loop that is not paused pause it for the one command
+// ("transient" pause) and let it run again afterwards.
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncio.h"
+#include "channel.h"
+#include "cmd.h"
+#include "inject.h"
+#include "objects.h"
+
+// Defaults: how long pause waits for the loop, how long a paused loop stays paused
+// without a word from the debugger.
+#define DEFAULT_TIMEOUT_S 10.0
+#define DEFAULT_LEASE_S 600.0
+// Locals shown at most per frame; characters of each repr.
+#define MAX_LOCALS 256
+#define LOCAL_REPR_MAX 200
+// A busy loop is reported this often while pause waits.
+#define BUSY_REPORT_MS 1000
+
+struct adbg_live {
+	struct adbg_channel *ch;
+	int next_id;
+	bool paused;
+	uint64_t loop;
+	int tid;
+	double lease;
+};
+
+static void live_destroy(void *p)
+{
+	struct adbg_live *lv = p;
+
+	if (!lv)
+		return;
+	adbg_channel_destroy(lv->ch);
+	free(lv);
+}
+
+static struct adbg_live *live_of(struct adbg_session *s)
+{
+	struct adbg_live *lv = s->live;
+
+	if (!lv) {
+		lv = calloc(1, sizeof(*lv));
+		if (!lv)
+			return NULL;
+		lv->lease = DEFAULT_LEASE_S;
+		s->live = lv;
+		s->live_destroy = live_destroy;
+	}
+	return lv;
+}
+
+/* Forget the agent (it went away). */
+static void live_lost(struct adbg_live *lv)
+{
+	adbg_channel_destroy(lv->ch);
+	lv->ch = NULL;
+	lv->paused = false;
+}
+
+/*
+ * Send req (consumed; an "id" is added) and wait for the reply with the same id.
+ * Replies to other ids (late answers to abandoned requests) are dropped.
+ */
+static struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
+				  volatile int *interrupted, json_t **ret)
+{
+	int id = ++lv->next_id;
+	uint64_t deadline = timeout_ms < 0 ? 0 : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct adbg_error *err;
+
+	json_object_set_new(req, "id", json_integer(id));
+	err = adbg_channel_send(lv->ch, req);
+	json_decref(req);
+	while (!err) {
+		json_t *msg = NULL;
+		int left = -1;
+
+		if (deadline) {
+			uint64_t now = adbg_now_ns();
+
+			left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+		}
+		err = adbg_channel_recv(lv->ch, left, interrupted, &msg);
+		if (err)
+			break;
+		if (json_integer_value(json_object_get(msg, "id")) == id) {
+			*ret = msg;
+			return NULL;
+		}
+		json_decref(msg);
+	}
+	if (err->code == ADBG_ERR_GONE)
+		live_lost(lv);
+	return err;
+}
+
+/* An agent-level failure ({"ok": false, "error": ...}) as an error. */
+static struct adbg_error *agent_error(json_t *reply, const char *what)
+{
+	const char *msg = json_string_value(json_object_get(reply, "error"));
+
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "%s: %s", what, msg ? msg : "failed");
+}
+
+/* -- loops, tasks, threads ----------------------------------------------------------- */
+
+struct target_loop {
+	uint64_t loop;
+	int tid;
+	/** the loop running on the main thread (what ≤3.13 injection wakes), 0: none. */
+	uint64_t main_loop;
+	uint64_t task;
+	char task_name[64];
+};
+
+/*
+ * Which loop a command is about: --thread TID's, else the selected task's (or task
+ * spec's), else the main thread's, else the only running one.
+ */
+static struct adbg_error *choose_loop(struct adbg_session *s, int tid, const char *task_spec,
+				      struct target_loop *ret)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_error *err;
+	struct target_loop tl = { 0 };
+	size_t running = 0;
+
+	err = adbg_session_snapshot_begin(s);
+	if (!err)
+		err = adbg_asyncio_snapshot(s, 0, &snap);
+	adbg_session_snapshot_end(s);
+	if (err)
+		return err;
+	for (size_t i = 0; i < snap.nloops; i++) {
+		const struct adbg_loop *l = &snap.loops[i];
+
+		if (!l->running)
+			continue;
+		running++;
+		if (l->thread == s->target->pid)
+			tl.main_loop = l->id;
+	}
+	if (task_spec || (!tid && s->selected_task)) {
+		struct adbg_task *t = NULL;
+		char spec[32];
+
+		if (!task_spec) {
+			snprintf(spec, sizeof(spec), "%#" PRIx64, s->selected_task);
+			task_spec = spec;
+		}
+		err = adbg_asyncio_lookup(&snap, task_spec, &t);
+		if (err)
+			goto out;
+		if (t->state != ADBG_TASK_PENDING) {
+			err = adbg_error_create(ADBG_ERR_INVALID_ARG, "task %#" PRIx64 " is %s",
+						t->id, adbg_task_state_name(t->state));
+			goto out;
+		}
+		tl.task = t->id;
+		snprintf(tl.task_name, sizeof(tl.task_name), "%s", t->name ? t->name : "?");
+		tl.loop = t->loop;
+		for (size_t i = 0; i < snap.nloops; i++)
+			if (snap.loops[i].id == t->loop)
+				tl.tid = snap.loops[i].thread;
+		if (!tl.tid)
+			tl.tid = t->thread;
+	}
+	for (size_t i = 0; !tl.loop && i < snap.nloops; i++) {
+		const struct adbg_loop *l = &snap.loops[i];
+
+		if (!l->running)
+			continue;
+		if (tid ? l->thread == tid : (l->thread == s->target->pid || running == 1)) {
+			tl.loop = l->id;
+			tl.tid = l->thread;
+		}
+	}
+	if (!tl.loop) {
+		if (tid)
+			err = adbg_error_create(ADBG_ERR_NOT_FOUND,
+						"no running asyncio loop on thread %d", tid);
+		else if (running)
+			err = adbg_error_create(ADBG_ERR_INVALID_ARG,
+						"%zu loops are running; choose one with --thread TID "
+						"or select a task",
+						running);
+		else
+			err = adbg_error_create(ADBG_ERR_NOT_FOUND,
+						"process %d runs no asyncio loop", s->target->pid);
+	}
+out:
+	adbg_asyncio_snapshot_deinit(&snap);
+	if (!err)
+		*ret = tl;
+	return err;
+}
+
+struct progress_ctx {
+	struct adbg_cmd_ctx *c;
+};
+
+static void progress(void *arg, const char *msg)
+{
+	struct adbg_cmd_ctx *c = arg;
+
+	if (c->opts.json) {
+		adbg_session_warn(c->s, "%s", msg);
+	} else {
+		fprintf(c->out, "aiodbg: %s\n", msg);
+		fflush(c->out);
+	}
+}
+
+/* Load the agent if it is not there yet. */
+static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct target_loop *tl,
+				       double timeout_s, struct adbg_live **ret)
+{
+	struct adbg_live *lv = live_of(c->s);
+	struct adbg_inject_opts o = { 0 };
+	struct adbg_error *err;
+	json_t *reply = NULL;
+
+	if (!lv)
+		return &adbg_error_nomem;
+	if (lv->ch && adbg_channel_connected(lv->ch)) {
+		// Resynchronise with the agent's idea of the state (an await may have been
+		// abandoned with a second Ctrl-C and finished since).
+		err = request(lv, json_pack("{s:s}", "cmd", "ping"), 5000, NULL, &reply);
+		if (!err) {
+			lv->paused = strcmp(json_string_value(json_object_get(reply, "state"))
+						    ?: "",
+					    "paused") == 0;
+			json_decref(reply);
+			*ret = lv;
+			return NULL;
+		}
+		adbg_error_destroy(err);
+		live_lost(lv);
+	}
+	// 3.14+: the loop's own thread takes the agent; ≤3.13: the main thread does.
+	o.tid = tl->tid;
+	o.wake_loop = c->s->python->layout.debugger_support.remote_debugger_support !=
+				      ADBG_NO_FIELD
+			      ? tl->loop
+			      : tl->main_loop;
+	o.timeout_ms = (int)(timeout_s * 1000);
+	o.lease = lv->lease;
+	o.interrupted = c->s->interrupted;
+	o.progress = progress;
+	o.progress_arg = c;
+	err = adbg_inject_agent(c->s, &o, &lv->ch);
+	if (err)
+		return err;
+	lv->paused = false;
+	*ret = lv;
+	return NULL;
+}
+
+/* Pause the loop tl names; on success lv->paused. */
+static struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struct adbg_live *lv,
+				   const struct target_loop *tl, double timeout_s, json_t **info)
+{
+	uint64_t start = adbg_now_ns(), deadline = start + (uint64_t)(timeout_s * 1e9);
+	uint64_t last_report = start;
+	int id = ++lv->next_id;
+	json_t *req = json_pack("{s:s, s:i, s:I, s:f, s:i}", "cmd", "pause", "tid", tl->tid,
+				"loop", (json_int_t)tl->loop, "lease", lv->lease, "id", id);
+	struct adbg_error *err;
+
+	err = adbg_channel_send(lv->ch, req);
+	json_decref(req);
+	while (!err) {
+		json_t *msg = NULL;
+		uint64_t now;
+
+		err = adbg_channel_recv(lv->ch, 100, c->s->interrupted, &msg);
+		if (!err) {
+			if (json_integer_value(json_object_get(msg, "id")) != id) {
+				json_decref(msg);
+				continue;
+			}
+			if (!json_is_true(json_object_get(msg, "ok"))) {
+				err = agent_error(msg, "pause");
+				json_decref(msg);
+				return err;
+			}
+			lv->paused = true;
+			lv->loop = tl->loop;
+			lv->tid = (int)json_integer_value(json_object_get(msg, "thread"));
+			if (info)
+				*info = msg;
+			else
+				json_decref(msg);
+			return NULL;
+		}
+		if (err->code != ADBG_ERR_TIMEOUT)
+			break;
+		adbg_error_destroy(err);
+		err = NULL;
+		now = adbg_now_ns();
+		if (now >= deadline) {
+			err = adbg_error_create(ADBG_ERR_TIMEOUT, "the loop did not pause");
+			break;
+		}
+		if (now - last_report >= BUSY_REPORT_MS * 1000000ull) {
+			char *where = NULL, *msgtext = NULL;
+
+			adbg_error_destroy(adbg_inject_describe_thread(c->s, tl->tid, &where));
+			if (asprintf(&msgtext,
+				     "loop %#" PRIx64 " is busy: it has not come back to its "
+				     "scheduler for %.1f s; %s",
+				     tl->loop, (double)(now - start) / 1e9, where ? where : "") >= 0)
+				progress(c, msgtext);
+			free(msgtext);
+			free(where);
+			last_report = now;
+		}
+	}
+	if (err->code == ADBG_ERR_GONE)
+		return err;
+	// Give up: withdraw the request; if the pause won the race, undo it.
+	{
+		json_t *reply = NULL;
+		struct adbg_error *cerr;
+		char *where = NULL;
+
+		cerr = request(lv, json_pack("{s:s}", "cmd", "cancel_pause"), 5000, NULL, &reply);
+		if (!cerr && json_is_true(json_object_get(reply, "was_paused"))) {
+			json_decref(reply);
+			reply = NULL;
+			adbg_error_destroy(request(lv, json_pack("{s:s}", "cmd", "continue"), 5000,
+						   NULL, &reply));
+		}
+		json_decref(reply);
+		adbg_error_destroy(cerr);
+		if (err->code == ADBG_ERR_TIMEOUT) {
+			adbg_error_destroy(adbg_inject_describe_thread(c->s, tl->tid, &where));
+			adbg_error_destroy(err);
+			err = adbg_error_create(ADBG_ERR_TIMEOUT,
+						"loop %#" PRIx64 " did not pause within %.1f s: a "
+						"callback is hogging its thread%s%s; it was left running",
+						tl->loop, timeout_s, where ? ": " : "",
+						where ? where : "");
+			free(where);
+		}
+	}
+	return err;
+}
+
+static struct adbg_error *do_continue(struct adbg_live *lv)
+{
+	json_t *reply = NULL;
+	struct adbg_error *err;
+
+	err = request(lv, json_pack("{s:s}", "cmd", "continue"), 5000, NULL, &reply);
+	if (err)
+		return err;
+	lv->paused = false;
+	if (!json_is_true(json_object_get(reply, "ok")))
+		err = agent_error(reply, "continue");
+	json_decref(reply);
+	return err;
+}
+
+static bool parse_double(const char *s, double *ret)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v <= 0 || v > 86400)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* Take "--opt VALUE" out of c's arguments; the value is malloc'd (NULL: absent). */
+static char *take_value(struct adbg_cmd_ctx *c, const char *opt, bool *bad)
+{
+	for (int i = 1; i < c->argc; i++) {
+		char *val;
+
+		if (strcmp(c->argv[i], opt) != 0)
+			continue;
+		if (i + 1 >= c->argc) {
+			*bad = true;
+			return NULL;
+		}
+		val = c->argv[i + 1];
+		free(c->argv[i]);
+		memmove(&c->argv[i], &c->argv[i + 2], (size_t)(c->argc - i - 1) * sizeof(char *));
+		c->argc -= 2;
+		return val;
+	}
+	return NULL;
+}
+
+/* -- pause / continue ---------------------------------------------------------------- */
+
+struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c)
+{
+	double timeout = DEFAULT_TIMEOUT_S;
+	struct target_loop tl;
+	struct adbg_live *lv;
+	struct adbg_error *err;
+	json_t *info = NULL;
+	bool bad = false;
+	char *tidv = take_value(c, "--thread", &bad), *tov = take_value(c, "--timeout", &bad);
+	char *lease = take_value(c, "--lease", &bad);
+	int tid = 0;
+
+	if (bad || c->argc != 1 || (tidv && (tid = atoi(tidv)) <= 0) ||
+	    (tov && !parse_double(tov, &timeout))) {
+		free(tidv);
+		free(tov);
+		free(lease);
+		return adbg_cmd_usage_error(c, NULL);
+	}
+	lv = live_of(c->s);
+	if (!lv)
+		return &adbg_error_nomem;
+	if (lease && !parse_double(lease, &lv->lease))
+		err = adbg_cmd_usage_error(c, "bad --lease");
+	else
+		err = NULL;
+	free(tidv);
+	free(tov);
+	free(lease);
+	if (err)
+		return err;
+	err = choose_loop(c->s, tid, NULL, &tl);
+	if (!err)
+		err = ensure_agent(c, &tl, timeout, &lv);
+	if (!err && lv->paused)
+		err = adbg_error_create(ADBG_ERR_INVALID_ARG,
+					"loop %#" PRIx64 " is already paused; 'continue' first",
+					lv->loop);
+	if (!err)
+		err = do_pause(c, lv, &tl, timeout, &info);
+	if (err)
+		return err;
+	if (c->opts.json) {
+		json_t *doc = adbg_json_document(c->s), *p = json_object();
+
+		json_object_set(p, "loop", json_object_get(info, "loop"));
+		json_object_set(p, "thread", json_object_get(info, "thread"));
+		json_object_set(p, "thread_name", json_object_get(info, "thread_name"));
+		json_object_set(p, "waited_ms", json_object_get(info, "waited_ms"));
+		json_object_set_new(doc, "paused", p);
+		json_decref(info);
+		return adbg_json_emit(c, doc);
+	}
+	fprintf(c->out, "paused loop %s on thread %" JSON_INTEGER_FORMAT " (%s)\n",
+		json_string_value(json_object_get(info, "loop")) ?: "?",
+		json_integer_value(json_object_get(info, "thread")),
+		json_string_value(json_object_get(info, "thread_name")) ?: "?");
+	json_decref(info);
+	return NULL;
+}
+
+struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c)
+{
+	struct adbg_live *lv = c->s->live;
+	struct adbg_error *err;
+
+	if (c->argc != 1)
+		return adbg_cmd_usage_error(c, NULL);
+	if (!lv || !lv->ch || !lv->paused)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG, "no loop is paused");
+	err = do_continue(lv);
+	if (err)
+		return err;
+	if (c->opts.json) {
+		json_t *doc = adbg_json_document(c->s);
+
+		json_object_set_new(doc, "continued", adbg_json_addr(lv->loop));
+		return adbg_json_emit(c, doc);
+	}
+	fprintf(c->out, "continued loop %#" PRIx64 "\n", lv->loop);
+	return NULL;
+}
+
+/* -- eval / await / cancel ----------------------------------------------------------- */
+
+/*
+ * Make sure the loop of the selected task (or the chosen loop) is paused; *transient is
+ * set when we paused it for this command only.
+ */
+static struct adbg_error *paused_for(struct adbg_cmd_ctx *c, const char *task_spec,
+				     struct target_loop *tl, struct adbg_live **lv_ret,
+				     bool *transient)
+{
+	struct adbg_error *err;
+	struct adbg_live *lv;
+
+	*transient = false;
+	err = choose_loop(c->s, 0, task_spec, tl);
+	if (!err)
+		err = ensure_agent(c, tl, DEFAULT_TIMEOUT_S, &lv);
+	if (err)
+		return err;
+	if (lv->paused && lv->loop != tl->loop)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+					 "loop %#" PRIx64 " is paused, but this needs loop %#" PRIx64
+					 "; 'continue' first",
+					 lv->loop, tl->loop);
+	if (!lv->paused) {
+		err = do_pause(c, lv, tl, DEFAULT_TIMEOUT_S, NULL);
+		if (err)
+			return err;
+		*transient = true;
+	}
+	*lv_ret = lv;
+	return NULL;
+}
+
+/* The function name of the selected frame (from memory), to check the agent's frame. */
+static void selected_function(struct adbg_session *s, char *buf, size_t len)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_task *t;
+
+	buf[0] = '\0';
+	if (!s->selected_task || adbg_session_snapshot_begin(s)) {
+		adbg_session_snapshot_end(s);
+		return;
+	}
+	if (!adbg_asyncio_snapshot(s, ADBG_AIO_STACKS, &snap)) {
+		t = adbg_asyncio_find(&snap, s->selected_task);
+		if (t && s->selected_frame < t->stack.n)
+			snprintf(buf, len, "%s", t->stack.frames[s->selected_frame].function);
+		adbg_asyncio_snapshot_deinit(&snap);
+	}
+	adbg_session_snapshot_end(s);
+}
+
+static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
+{
+	if (c->opts.json) {
+		json_t *o = json_object();
+		static const char *const keys[] = { "ok", "repr", "type", "error", "traceback",
+						    "frame" };
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (json_object_get(reply, keys[i]))
+				json_object_set(o, keys[i], json_object_get(reply, keys[i]));
+		json_dumpf(o, c->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', c->out);
+		json_decref(o);
+		return;
+	}
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		fprintf(c->out, "%s\n", json_string_value(json_object_get(reply, "repr")) ?: "");
+		return;
+	}
+	if (json_string_value(json_object_get(reply, "traceback")))
+		fputs(json_string_value(json_object_get(reply, "traceback")), c->out);
+	else
+		fprintf(c->out, "%s\n", json_string_value(json_object_get(reply, "error")) ?: "error");
+}
+
+static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
+{
+	const char *expr = c->rest ? c->rest : "";
+	struct target_loop tl;
+	struct adbg_live *lv;
+	struct adbg_error *err, *cerr;
+	bool transient;
+	json_t *req, *reply = NULL;
+	char fn[256];
+
+	while (*expr == ' ' || *expr == '\t')
+		expr++;
+	if (!*expr)
+		return adbg_cmd_usage_error(c, "no expression");
+	selected_function(c->s, fn, sizeof(fn));
+	err = paused_for(c, NULL, &tl, &lv, &transient);
+	if (err)
+		return err;
+	req = json_pack("{s:s, s:s}", "cmd", cmd, "expr", expr);
+	if (c->s->selected_task) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%#" PRIx64, c->s->selected_task);
+		json_object_set_new(req, "task", json_string(id));
+		json_object_set_new(req, "frame", json_integer(c->s->selected_frame));
+		if (fn[0])
+			json_object_set_new(req, "function", json_string(fn));
+	}
+	if (strcmp(cmd, "await") != 0) {
+		err = request(lv, req, 60000, NULL, &reply);
+	} else {
+		// Ctrl-C cancels the expression (the agent cancels its task), not the program;
+		// we then wait for the agent to report the cancellation.
+		err = request(lv, req, -1, c->s->interrupted, &reply);
+		if (err && err->code == ADBG_ERR_INTERRUPTED) {
+			json_t *ir = NULL;
+			int id = lv->next_id;
+
+			adbg_error_destroy(err);
+			*c->s->interrupted = 0;
+			err = request(lv, json_pack("{s:s}", "cmd", "interrupt"), 5000, NULL, &ir);
+			json_decref(ir);
+			while (!err) {
+				json_t *msg = NULL;
+
+				// A second Ctrl-C stops waiting; the agent pauses again when the
+				// expression ends, and the next command resynchronises.
+				err = adbg_channel_recv(lv->ch, -1, c->s->interrupted, &msg);
+				if (!err && json_integer_value(json_object_get(msg, "id")) == id) {
+					reply = msg;
+					break;
+				}
+				json_decref(msg);
+			}
+		}
+	}
+	if (!err) {
+		print_result(c, reply);
+		json_decref(reply);
+	}
+	if (transient && lv->ch) {
+		cerr = do_continue(lv);
+		if (!err)
+			err = cerr;
+		else
+			adbg_error_destroy(cerr);
+	}
+	return err;
+}
+
+struct adbg_error *adbg_cmd_eval(struct adbg_cmd_ctx *c)
+{
+	return eval_or_await(c, "eval");
+}
+
+struct adbg_error *adbg_cmd_await(struct adbg_cmd_ctx *c)
+{
+	return eval_or_await(c, "await");
+}
+
+struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
+{
+	struct target_loop tl;
+	struct adbg_live *lv;
+	struct adbg_error *err, *cerr;
+	bool transient;
+	json_t *req, *reply = NULL;
+	char *msg = NULL, id[32];
+
+	if (c->argc < 2)
+		return adbg_cmd_usage_error(c, NULL);
+	// cancel ID word word... : the message is the rest, quoted or not.
+	for (int i = 2; i < c->argc; i++) {
+		char *m = NULL;
+
+		if (asprintf(&m, "%s%s%s", msg ? msg : "", msg ? " " : "", c->argv[i]) < 0) {
+			free(msg);
+			return &adbg_error_nomem;
+		}
+		free(msg);
+		msg = m;
+	}
+	err = paused_for(c, c->argv[1], &tl, &lv, &transient);
+	if (err) {
+		free(msg);
+		return err;
+	}
+	snprintf(id, sizeof(id), "%#" PRIx64, tl.task);
+	req = json_pack("{s:s, s:s}", "cmd", "cancel", "task", id);
+	if (msg)
+		json_object_set_new(req, "msg", json_string(msg));
+	err = request(lv, req, 60000, NULL, &reply);
+	if (!err && !json_is_true(json_object_get(reply, "ok")))
+		err = agent_error(reply, "cancel");
+	if (!err) {
+		if (c->opts.json) {
+			json_t *doc = adbg_json_document(c->s), *o = json_object();
+
+			json_object_set_new(o, "task", json_string(id));
+			json_object_set(o, "cancelled", json_object_get(reply, "cancelled"));
+			json_object_set(o, "cancelling", json_object_get(reply, "cancelling"));
+			json_object_set(o, "state", json_object_get(reply, "state"));
+			json_object_set_new(o, "message", msg ? json_string(msg) : json_null());
+			json_object_set_new(doc, "cancel", o);
+			err = adbg_json_emit(c, doc);
+		} else {
+			fprintf(c->out,
+				"task %s (%s): cancel() returned %s; now %s, cancelling %" JSON_INTEGER_FORMAT
+				"%s%s%s\n",
+				id, tl.task_name,
+				json_is_true(json_object_get(reply, "cancelled")) ? "True" : "False",
+				json_string_value(json_object_get(reply, "state")) ?: "?",
+				json_integer_value(json_object_get(reply, "cancelling")),
+				msg ? ", message \"" : "", msg ? msg : "", msg ? "\"" : "");
+		}
+	}
+	json_decref(reply);
+	free(msg);
+	if (transient && lv->ch) {
+		cerr = do_continue(lv);
+		if (!err)
+			err = cerr;
+		else
+			adbg_error_destroy(cerr);
+	}
+	return err;
+}
+
+/* -- select / up / down / locals ----------------------------------------------------- */
+
+static struct adbg_error *selected_task(struct adbg_cmd_ctx *c, const char *spec,
+					struct adbg_asyncio_snapshot *snap, struct adbg_task **ret)
+{
+	struct adbg_error *err;
+	char buf[32];
+
+	if (!spec) {
+		if (!c->s->selected_task)
+			return adbg_error_create(ADBG_ERR_INVALID_ARG,
+						 "no task selected; 'select ID|NAME' first");
+		snprintf(buf, sizeof(buf), "%#" PRIx64, c->s->selected_task);
+		spec = buf;
+	}
+	err = adbg_session_snapshot_begin(c->s);
+	if (!err)
+		err = adbg_asyncio_snapshot(c->s, ADBG_AIO_STACKS, snap);
+	adbg_session_snapshot_end(c->s);
+	if (err)
+		return err;
+	err = adbg_asyncio_lookup(snap, spec, ret);
+	if (err)
+		adbg_asyncio_snapshot_deinit(snap);
+	return err;
+}
+
+static struct adbg_error *show_frame(struct adbg_cmd_ctx *c, const struct adbg_task *t)
+{
+	const struct adbg_frame *f =
+		c->s->selected_frame < t->stack.n ? &t->stack.frames[c->s->selected_frame] : NULL;
+
+	if (c->opts.json) {
+		json_t *doc = adbg_json_document(c->s), *sel = json_object();
+
+		json_object_set_new(sel, "task", adbg_json_addr(t->id));
+		json_object_set_new(sel, "name", t->name ? json_string(t->name) : json_null());
+		json_object_set_new(sel, "frame_index", json_integer(c->s->selected_frame));
+		json_object_set_new(sel, "frames", json_integer((json_int_t)t->stack.n));
+		json_object_set_new(sel, "frame", f ? adbg_json_frame(f) : json_null());
+		json_object_set_new(doc, "selected", sel);
+		return adbg_json_emit(c, doc);
+	}
+	fprintf(c->out, "task %#" PRIx64 " (%s), frame #%u of %zu:", t->id,
+		t->name ? t->name : "?", c->s->selected_frame, t->stack.n);
+	if (f)
+		adbg_text_frame(c->out, f, " ");
+	else
+		fprintf(c->out, " (no Python frame)\n");
+	return NULL;
+}
+
+static bool is_asyncio_frame(const struct adbg_frame *f)
+{
+	return f->file && strstr(f->file, "/asyncio/") != NULL;
+}
+
+struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_task *t;
+	struct adbg_error *err;
+	unsigned frame = 0;
+
+	if (c->argc != 2)
+		return adbg_cmd_usage_error(c, NULL);
+	err = selected_task(c, c->argv[1], &snap, &t);
+	if (err)
+		return err;
+	// Start at the innermost frame of the program's own code: asyncio.sleep or
+	// Queue.get frames at the bottom are rarely what the user wants to look at.
+	while (frame + 1 < t->stack.n && is_asyncio_frame(&t->stack.frames[frame]))
+		frame++;
+	if (t->stack.n && is_asyncio_frame(&t->stack.frames[frame]))
+		frame = 0;
+	c->s->selected_task = t->id;
+	c->s->selected_frame = frame;
+	err = show_frame(c, t);
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}
+
+static struct adbg_error *move_frame(struct adbg_cmd_ctx *c, int delta)
+{
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_task *t;
+	struct adbg_error *err;
+	long n = 1;
+
+	if (c->argc > 2 || (c->argc == 2 && (n = strtol(c->argv[1], NULL, 10)) <= 0))
+		return adbg_cmd_usage_error(c, NULL);
+	err = selected_task(c, NULL, &snap, &t);
+	if (err)
+		return err;
+	if (!t->stack.n) {
+		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "task %#" PRIx64 " has no frames",
+					t->id);
+	} else {
+		long f = (long)c->s->selected_frame + delta * n;
+
+		if (f < 0 || f >= (long)t->stack.n) {
+			err = adbg_error_create(ADBG_ERR_INVALID_ARG, "already at the %s frame",
+						delta > 0 ? "outermost" : "innermost");
+		} else {
+			c->s->selected_frame = (unsigned)f;
+			err = show_frame(c, t);
+		}
+	}
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}
+
+struct adbg_error *adbg_cmd_up(struct adbg_cmd_ctx *c)
+{
+	return move_frame(c, 1);
+}
+
+struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c)
+{
+	return move_frame(c, -1);
+}
+
+/* The locals of interpreter frame f, from memory (target frozen). */
+static struct adbg_error *read_locals(struct adbg_session *s, const struct adbg_frame *f,
+				      json_t *out)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_target *t = s->target;
+	struct adbg_obj_items names = { 0 };
+	struct adbg_error *err;
+	uint8_t *kinds = NULL;
+	size_t nkinds = 0;
+	uint64_t names_obj, kinds_obj;
+
+	err = adbg_read_u64(t, f->code + l->code_object.localsplusnames, &names_obj);
+	if (!err)
+		err = adbg_read_u64(t, f->code + l->code_object.localspluskinds, &kinds_obj);
+	if (!err)
+		err = adbg_obj_tuple_items(t, l, names_obj, MAX_LOCALS, &names);
+	if (!err)
+		err = adbg_obj_bytes(t, l, kinds_obj, MAX_LOCALS, &kinds, &nkinds, NULL);
+	for (size_t i = 0; !err && i < names.n; i++) {
+		uint64_t v;
+		char *name = NULL, *repr = NULL;
+		json_t *o;
+
+		if (adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i, &v))
+			continue;
+		v &= ~l->stackref_tag_mask;
+		if (!v)
+			continue; // unbound
+		// Include/internal/pycore_code.h: CO_FAST_CELL 0x40, CO_FAST_FREE 0x80; once the
+		// frame runs, such a slot holds the cell (PyCellObject.ob_ref after the header).
+		if (i < nkinds && (kinds[i] & 0xc0)) {
+			char *tn = NULL;
+
+			if (!adbg_obj_type_name(t, l, v, &tn) && strcmp(tn, "cell") == 0) {
+				free(tn);
+				if (adbg_read_u64(t, v + l->pyobject.size, &v) || !v)
+					continue;
+			} else {
+				free(tn);
+			}
+		}
+		if (adbg_obj_str(t, l, names.items[i], 256, &name, NULL))
+			continue;
+		err = adbg_obj_repr(t, l, v, LOCAL_REPR_MAX, &repr);
+		if (err) {
+			free(name);
+			break;
+		}
+		o = json_object();
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "repr", json_string(repr));
+		json_array_append_new(out, o);
+		free(name);
+		free(repr);
+	}
+	adbg_obj_items_deinit(&names);
+	free(kinds);
+	return err;
+}
+
+struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
+{
+	struct adbg_asyncio_snapshot snap = { 0 };
+	struct adbg_task *t = NULL;
+	struct adbg_error *err;
+	const struct adbg_frame *f = NULL;
+	json_t *locals;
+	char id[32];
+
+	if (c->argc != 1)
+		return adbg_cmd_usage_error(c, NULL);
+	if (!c->s->selected_task)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+					 "no task selected; 'select ID|NAME' first");
+	snprintf(id, sizeof(id), "%#" PRIx64, c->s->selected_task);
+	locals = json_array();
+	// One snapshot for the stack and the values (frame strings live until the next).
+	err = adbg_session_snapshot_begin(c->s);
+	if (!err)
+		err = adbg_asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
+	if (!err)
+		err = adbg_asyncio_lookup(&snap, id, &t);
+	if (!err && c->s->selected_frame >= t->stack.n)
+		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "task %s has no frame #%u", id,
+					c->s->selected_frame);
+	if (!err) {
+		f = &t->stack.frames[c->s->selected_frame];
+		err = read_locals(c->s, f, locals);
+	}
+	adbg_session_snapshot_end(c->s);
+	if (!err && c->opts.json) {
+		json_t *doc = adbg_json_document(c->s);
+
+		json_object_set_new(doc, "task", adbg_json_addr(t->id));
+		json_object_set_new(doc, "frame", adbg_json_frame(f));
+		json_object_set(doc, "locals", locals);
+		err = adbg_json_emit(c, doc);
+	} else if (!err) {
+		size_t i;
+		json_t *o;
+
+		fprintf(c->out, "frame #%u:", c->s->selected_frame);
+		adbg_text_frame(c->out, f, " ");
+		json_array_foreach(locals, i, o)
+			fprintf(c->out, "  %s = %s\n", json_string_value(json_object_get(o, "name")),
+				json_string_value(json_object_get(o, "repr")));
+		if (!json_array_size(locals))
+			fprintf(c->out, "  (no locals)\n");
+		adbg_text_warnings(c);
+	}
+	json_decref(locals);
+	adbg_asyncio_snapshot_deinit(&snap);
+	return err;
+}

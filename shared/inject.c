@@ -1,0 +1,872 @@
+// SPDX-License-Identifier: MIT
+// Loading the agent into a live CPython at a safe point, and waking an idle loop.
+//
+// Design
+// ------
+// What must never happen (DESIGN.md §5, reference/peers.md §4.6-4.7): running code at an
+// arbitrary instruction (pyrasite's `call` from GDB: deadlocks on the GIL or malloc locks,
+// crashes), leaving the target stopped, or changing what the program observes (signals,
+// exceptions, altered state). So aiodbg never makes the target call anything itself: it
+// only writes a request into a structure CPython polls between bytecodes, on a thread that
+// holds the GIL, and lets the interpreter pick it up.
+//
+// * 3.14+ (PEP 768): while every thread is stopped (ptrace interrupt, target_live.c),
+//   write the agent file's path into remote_debugger_support.debugger_script_path of the
+//   chosen thread, set debugger_pending_call = 1 and OR _PY_EVAL_PLEASE_STOP_BIT (5) into
+//   its eval_breaker, keeping the other bits; thaw. _PyRunRemoteDebugger runs the file at
+//   the thread's next eval-breaker check. Refused when remote_debugging_enabled is not 1
+//   (PYTHON_DISABLE_REMOTE_DEBUG, -X disable-remote-debug, --without-remote-debug): the
+//   owner said no, and we do not go around it. Refused when another tool's request is
+//   still pending in that slot.
+//
+// * 3.11-3.13 (pending calls, reference §6): the same thing Py_AddPendingCall does, done
+//   from outside while every thread is stopped: push {PyRun_SimpleString, source} on the
+//   main thread's pending-call queue and raise the eval breaker; the main thread runs it
+//   between bytecodes, where calling into CPython is legal. We write only when the
+//   queue's lock is free (a thread stopped inside Py_AddPendingCall or while popping
+//   holds it: thaw, retry) and the queue has room. The queue's place inside _PyRuntime
+//   moves between patch releases (3.13.0: 2640, 3.13.18: 2664), so each version has a
+//   short list of candidate offsets, measured on real interpreters, and a candidate is
+//   used only if every field there is what a live queue must hold (lock a semaphore of
+//   value 0/1, indices in range and consistent, max == 32, ...). No candidate valid:
+//   refuse, naming the version. The source is a two-line bootstrap that execs the agent
+//   file inside try/except BaseException (so PyRun_SimpleString returns 0 and nothing
+//   reaches the interrupted frame, reference §6.3).
+//
+//   The bootstrap string needs target memory that nobody uses. We do not inject an mmap
+//   (that means running a syscall on a hijacked thread and restoring a possibly
+//   interrupted syscall: exactly the kind of register surgery that hangs targets). We use
+//   the slack at the end of the last page of a loaded ELF file's writable segment, after
+//   p_vaddr + p_memsz: mapped, private, zero-filled by the loader, and part of no object
+//   (the kernel puts the brk heap on a later page). ld.so is excluded (its minimal malloc
+//   uses its own tail). The bytes must read as zeros (no other debugger is using them);
+//   they are zeroed again once the agent has connected, which proves PyRun_SimpleString
+//   has compiled them. If the call never ran, we withdraw it when it is still the last
+//   one queued; otherwise it stays queued with its string, and when it runs later it
+//   finds no agent file and does nothing.
+//
+// * Pending calls run only on the main thread (3.11-3.13), PEP 768 scripts on the chosen
+//   one, and only when that thread executes bytecode. A loop parked in epoll_wait runs
+//   nothing, so after queueing we wake it with one byte into its self-pipe: the socket
+//   loop._csock, taken with pidfd_getfd (same permission as ptrace) — what
+//   call_soon_threadsafe does; the loop's _read_from_self drains it. No signal is ever
+//   sent. A thread busy in a long C call or blocked elsewhere is reported (its Python
+//   stack, how long we waited) about once a second until the timeout.
+//
+// The agent then connects back over the channel (channel.c); see agent.py for the rest.
+#include "inject.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "elffile.h"
+#include "objects.h"
+#include "runtime.h"
+
+// Generated from shared/agent/*.py by tests/env/embed.sh.
+extern const char *const adbg_agent_files[][2];
+
+// Thawing and trying again this often when the pending-call lock is held.
+#define LOCK_RETRIES 200
+#define LOCK_RETRY_US 500
+// How often we re-wake the loop and tell the user what we are waiting for.
+#define REWAKE_MS 1000
+#define PROGRESS_MS 1000
+// Mapped files examined for slack memory.
+#define MAX_SCRATCH_FILES 128
+#define PAGE 4096u
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* -- the agent file ------------------------------------------------------------------ */
+
+static const char *agent_source(void)
+{
+	for (size_t i = 0; adbg_agent_files[i][0]; i++)
+		if (strcmp(adbg_agent_files[i][0], "agent.py") == 0)
+			return adbg_agent_files[i][1];
+	return NULL;
+}
+
+/* Write "_AIODBG = {config}\n<agent.py>" into the channel's directory. */
+static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg_inject_opts *o,
+				      char **path_ret)
+{
+	const char *src = agent_source();
+	struct adbg_error *err;
+	json_t *cfg;
+	char *cfgtext, *text;
+	int n;
+
+	if (!src)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "the agent is not built in");
+	// JSON strings and numbers are Python literals too.
+	cfg = json_pack("{s:s, s:s, s:f}", "sock", adbg_channel_socket_path(ch), "token",
+			adbg_channel_token(ch), "lease", o->lease > 0 ? o->lease : 600.0);
+	cfgtext = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(cfg);
+	if (!cfgtext)
+		return &adbg_error_nomem;
+	n = asprintf(&text, "_AIODBG = %s\n%s", cfgtext, src);
+	free(cfgtext);
+	if (n < 0)
+		return &adbg_error_nomem;
+	err = adbg_channel_write_file(ch, "a.py", text, (size_t)n, path_ret);
+	free(text);
+	return err;
+}
+
+/* -- threads ------------------------------------------------------------------------- */
+
+/* The Python thread with kernel id tid (0: the main thread), target frozen. */
+static struct adbg_error *find_thread(struct adbg_session *s, int tid, unsigned flags,
+				      struct adbg_runtime_snapshot *snap,
+				      const struct adbg_pythread **ret)
+{
+	struct adbg_error *err = adbg_runtime_snapshot(s, flags, snap);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct adbg_pythread *th = &snap->threads[i];
+
+		if (tid ? th->tid == tid : th->main) {
+			*ret = th;
+			return NULL;
+		}
+	}
+	adbg_runtime_snapshot_deinit(snap);
+	if (tid)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no Python thread %d in process %d",
+					 tid, s->target->pid);
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "process %d has no main Python thread",
+				 s->target->pid);
+}
+
+struct adbg_error *adbg_inject_describe_thread(struct adbg_session *s, int tid, char **ret)
+{
+	struct adbg_runtime_snapshot snap;
+	const struct adbg_pythread *th;
+	struct adbg_error *err;
+	char name[64];
+	int n;
+
+	err = adbg_session_snapshot_begin(s);
+	if (err) {
+		adbg_session_snapshot_end(s);
+		return err;
+	}
+	err = find_thread(s, tid, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap, &th);
+	if (err) {
+		adbg_session_snapshot_end(s);
+		return err;
+	}
+	snprintf(name, sizeof(name), "%s (thread %d)", th->name ? th->name : "thread", th->tid);
+	if (th->stack.n) {
+		const struct adbg_frame *f = &th->stack.frames[0];
+
+		n = asprintf(ret, "%s is in %s (%s:%d)", name, f->function,
+			     f->file ? f->file : "?", f->line);
+	} else {
+		n = asprintf(ret, "%s runs no Python code (blocked in native code)", name);
+	}
+	adbg_runtime_snapshot_deinit(&snap);
+	adbg_session_snapshot_end(s);
+	return n < 0 ? &adbg_error_nomem : NULL;
+}
+
+/* -- waking a loop ------------------------------------------------------------------- */
+
+struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_target *t = s->target;
+	struct adbg_error *err;
+	uint64_t csock;
+	uint32_t fd;
+	struct stat st;
+	char *tname = NULL;
+	int pidfd, sfd;
+	ssize_t n;
+
+	// BaseSelectorEventLoop._make_self_pipe: self._ssock, self._csock = socketpair();
+	// _write_to_self sends b'\0' on _csock (Lib/asyncio/selector_events.py, 3.11-3.15).
+	err = adbg_obj_getattr(t, l, loop, "_csock", &csock);
+	if (err)
+		return adbg_error_wrap(err, "loop %#" PRIx64 " has no self-pipe (_csock)", loop);
+	err = adbg_obj_type_name(t, l, csock, &tname);
+	if (err)
+		return adbg_error_wrap(err, "loop %#" PRIx64 ": _csock", loop);
+	if (strcmp(tname, "socket") != 0) {
+		err = adbg_error_create(ADBG_ERR_NOT_FOUND,
+					"loop %#" PRIx64 ": _csock is a %s, not a socket", loop,
+					tname);
+		free(tname);
+		return err;
+	}
+	free(tname);
+	// Modules/socketmodule.h PySocketSockObject: PyObject_HEAD, then SOCKET_T sock_fd
+	// (an int on Unix).
+	err = adbg_read_u32(t, csock + l->pyobject.size, &fd);
+	if (err)
+		return adbg_error_wrap(err, "loop %#" PRIx64 ": _csock fd", loop);
+	if ((int32_t)fd < 0 || fd > (1u << 24))
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "loop %#" PRIx64 ": its self-pipe is closed", loop);
+	pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	if (pidfd < 0)
+		return adbg_error_os(errno, "pidfd_open(%d)", t->pid);
+	sfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	close(pidfd);
+	if (sfd < 0)
+		return adbg_error_os(errno, "pidfd_getfd(%d, %u): taking the loop's self-pipe",
+				     t->pid, fd);
+	if (fstat(sfd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		close(sfd);
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "fd %u of process %d is not the loop's self-pipe socket",
+					 fd, t->pid);
+	}
+	n = send(sfd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(sfd);
+	// EAGAIN: the pipe is full of wake-ups already, so the loop is awake anyway.
+	if (n < 0 && errno != EAGAIN)
+		return adbg_error_os(errno, "waking loop %#" PRIx64, loop);
+	return NULL;
+}
+
+/* -- PEP 768 (3.14+) ----------------------------------------------------------------- */
+
+struct pep768_request {
+	uint64_t slot;
+	char path[512];
+};
+
+static struct adbg_error *queue_pep768(struct adbg_session *s, int tid, const char *path,
+				       struct pep768_request *req)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_target *t = s->target;
+	struct adbg_runtime_snapshot snap;
+	const struct adbg_pythread *th;
+	struct adbg_error *err;
+	uint32_t enabled, pending;
+	uint64_t eb, slot;
+	size_t len = strlen(path);
+
+	err = find_thread(s, tid, 0, &snap, &th);
+	if (err)
+		return err;
+	err = adbg_read_u32(t, th->interp + l->debugger_support.remote_debugging_enabled,
+			    &enabled);
+	if (err)
+		goto out;
+	if (enabled != 1) {
+		err = adbg_error_create(
+			ADBG_ERR_UNSUPPORTED,
+			"process %d has remote debugging disabled (PYTHON_DISABLE_REMOTE_DEBUG, "
+			"-X disable-remote-debug, or a build --without-remote-debug); aiodbg will "
+			"not load its agent into it, so pause/eval/await/cancel are unavailable "
+			"(the read-only commands still work)",
+			t->pid);
+		goto out;
+	}
+	if (len + 1 > l->debugger_support.debugger_script_path_size || len + 1 > sizeof(req->path)) {
+		err = adbg_error_create(ADBG_ERR_UNSUPPORTED, "agent path %s is too long", path);
+		goto out;
+	}
+	slot = th->tstate + l->debugger_support.remote_debugger_support;
+	err = adbg_read_u32(t, slot + l->debugger_support.debugger_pending_call, &pending);
+	if (err)
+		goto out;
+	if (pending) {
+		err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					"thread %d of process %d already has a remote-debugger "
+					"script pending (another debugger?); try again later",
+					th->tid, t->pid);
+		goto out;
+	}
+	// Target stopped: path, then the flag, then the eval breaker (read-modify-write is
+	// safe only because nothing runs; the other bits are kept).
+	err = adbg_target_write(t, slot + l->debugger_support.debugger_script_path, path, len + 1);
+	if (!err) {
+		uint32_t one = 1;
+
+		err = adbg_target_write(t, slot + l->debugger_support.debugger_pending_call, &one,
+					sizeof(one));
+	}
+	if (!err)
+		err = adbg_read_u64(t, th->tstate + l->debugger_support.eval_breaker, &eb);
+	if (!err) {
+		eb |= 1u << 5; // _PY_EVAL_PLEASE_STOP_BIT, Include/internal/pycore_ceval.h
+		err = adbg_target_write(t, th->tstate + l->debugger_support.eval_breaker, &eb,
+					sizeof(eb));
+	}
+	if (!err) {
+		req->slot = slot;
+		snprintf(req->path, sizeof(req->path), "%s", path);
+	}
+out:
+	adbg_runtime_snapshot_deinit(&snap);
+	return err;
+}
+
+/* Withdraw our PEP 768 request if the thread has not taken it (target frozen). */
+static void withdraw_pep768(struct adbg_session *s, const struct pep768_request *req)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	char buf[sizeof(req->path)];
+	size_t len = strlen(req->path) + 1;
+	uint32_t pending, zero = 0;
+
+	if (!req->slot)
+		return;
+	if (adbg_read_u32(s->target, req->slot + l->debugger_support.debugger_pending_call,
+			  &pending) == NULL &&
+	    pending == 1 &&
+	    adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path,
+			     buf, len) == NULL &&
+	    memcmp(buf, req->path, len) == 0)
+		adbg_error_destroy(adbg_target_write(
+			s->target, req->slot + l->debugger_support.debugger_pending_call, &zero,
+			sizeof(zero)));
+}
+
+/* -- pending calls (3.11-3.13) ------------------------------------------------------- */
+
+/*
+ * Where Py_AddPendingCall's queue is, per minor version (measured with Py_AddPendingCall
+ * through ctypes on the interpreters named; source: reference/cpython-internals.md §6).
+ * 3.11: interp->ceval.pending of the main interpreter; 3.12/3.13:
+ * _PyRuntime.ceval.pending_mainthread. Field offsets are relative to the queue.
+ */
+enum queue_kind {
+	QUEUE_311, /* lock, calls_to_do, async_exc, calls[32]{func,arg}, first, last */
+	QUEUE_312, /* busy, lock, calls_to_do, async_exc, calls[32], first, last */
+	QUEUE_313, /* handling_thread, mutex, npending, max, maxloop, calls[300]{func,arg,flags}, first, next */
+};
+
+struct queue_layout {
+	unsigned minor;
+	enum queue_kind kind;
+	/** candidate offsets of the queue: in the main interpreter (3.11) or _PyRuntime. */
+	uint64_t candidates[4];
+	size_t ncandidates;
+	/** 3.11/3.12: interp->ceval.eval_breaker (int). 3.13 uses main tstate->eval_breaker. */
+	uint64_t interp_eval_breaker;
+};
+
+static const struct queue_layout queue_layouts[] = {
+	// 3.11.2 (Debian) and 3.11.7: ceval at interp+96, eval_breaker +100, pending +112.
+	{ 11, QUEUE_311, { 112 }, 1, 100 },
+	// 3.12.1: _PyRuntime+2016; interp->ceval.eval_breaker at +368.
+	{ 12, QUEUE_312, { 2016 }, 1, 368 },
+	// 3.13.0: 2640; 3.13.18: 2664 (a field was added earlier in _PyRuntimeState).
+	{ 13, QUEUE_313, { 2640, 2664 }, 2, 0 },
+};
+
+struct pending_queue {
+	const struct queue_layout *ql;
+	uint64_t addr;
+	uint64_t eb_addr;
+	int32_t first, last, npending;
+	uint32_t calls_to_do;
+	/** the lock is held by a stopped thread: retry later. */
+	bool busy;
+	bool full;
+};
+
+#define Q_NCALLS(k) ((k) == QUEUE_313 ? 300 : 32)
+#define Q_STRIDE(k) ((k) == QUEUE_313 ? 24 : 16)
+#define Q_CALLS(k) ((k) == QUEUE_311 ? 16 : 24)
+#define Q_FIRST(k) ((k) == QUEUE_311 ? 528 : (k) == QUEUE_312 ? 536 : 7224)
+
+/*
+ * Read the queue at addr and check it looks exactly like a live one. Returns
+ * ADBG_ERR_BAD_DATA when it does not (wrong candidate), NULL with q filled otherwise.
+ */
+static struct adbg_error *read_queue(struct adbg_target *t, const struct queue_layout *ql,
+				     uint64_t addr, struct pending_queue *q)
+{
+	enum queue_kind k = ql->kind;
+	unsigned char hdr[24];
+	int32_t ints[2];
+	struct adbg_error *err;
+	int32_t n = Q_NCALLS(k);
+
+	memset(q, 0, sizeof(*q));
+	err = adbg_target_read(t, addr, hdr, sizeof(hdr));
+	if (!err)
+		err = adbg_target_read(t, addr + Q_FIRST(k), ints, sizeof(ints));
+	if (err)
+		return err;
+	q->ql = ql;
+	q->addr = addr;
+	q->first = ints[0];
+	q->last = ints[1];
+	if (q->first < 0 || q->first >= n || q->last < 0 || q->last >= n)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "indices out of range");
+	if (k == QUEUE_313) {
+		int32_t npending, max, maxloop;
+		uint8_t mutex = hdr[8];
+
+		memcpy(&npending, hdr + 12, 4);
+		memcpy(&max, hdr + 16, 4);
+		memcpy(&maxloop, hdr + 20, 4);
+		// Python/ceval_gil.c: the main thread's queue has max 32, maxloop 0.
+		if (max != 32 || maxloop != 0 || npending < 0 || npending > 32 || mutex > 3 ||
+		    (q->last - q->first + n) % n != npending)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "fields not those of a queue");
+		q->npending = npending;
+		q->busy = mutex & 1;
+		q->full = npending >= 32;
+	} else {
+		uint64_t lock, sem;
+		uint32_t calls_to_do, async_exc, busy = 0;
+		size_t o = k == QUEUE_312 ? 8 : 0;
+
+		memcpy(&lock, hdr + o, 8);
+		memcpy(&calls_to_do, hdr + o + 8, 4);
+		memcpy(&async_exc, hdr + o + 12, 4);
+		if (k == QUEUE_312)
+			memcpy(&busy, hdr, 4);
+		if (!lock || calls_to_do > 1 || async_exc > 1 || busy > 1)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "fields not those of a queue");
+		// The lock is a sem_t (Python/thread_pthread.h, USE_SEMAPHORES on Linux);
+		// glibc x86-64 keeps the value in the low 32 bits and the waiter count in the
+		// high 32 bits of its first word (nptl/sem_waitcommon.c). 1: free, 0: held.
+		err = adbg_read_u64(t, lock, &sem);
+		if (err)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "lock not readable");
+		if ((uint32_t)sem > 1 || (sem >> 32) > 4096)
+			return adbg_error_create(ADBG_ERR_BAD_DATA, "lock not a semaphore");
+		q->busy = (uint32_t)sem == 0;
+		q->calls_to_do = calls_to_do;
+		q->npending = (q->last - q->first + n) % n;
+		q->full = (q->last + 1) % n == q->first;
+	}
+	return NULL;
+}
+
+/* Find the queue (target frozen). */
+static struct adbg_error *locate_queue(struct adbg_session *s, const struct adbg_pythread *main,
+				       struct pending_queue *q)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_target *t = s->target;
+	const struct queue_layout *ql = NULL;
+	uint64_t base;
+
+	for (size_t i = 0; i < sizeof(queue_layouts) / sizeof(queue_layouts[0]); i++)
+		if (queue_layouts[i].minor == l->minor && l->major == 3)
+			ql = &queue_layouts[i];
+	if (!ql || l->free_threaded)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "no pending-call injection for Python %s%s",
+					 s->python->version_str, l->free_threaded ? " (free-threaded)" : "");
+	base = ql->kind == QUEUE_311 ? main->interp : s->python->runtime_addr;
+	for (size_t i = 0; i < ql->ncandidates; i++) {
+		struct adbg_error *err = read_queue(t, ql, base + ql->candidates[i], q);
+
+		if (!err) {
+			q->eb_addr = ql->kind == QUEUE_313
+					     ? main->tstate + l->debugger_support.eval_breaker
+					     : main->interp + ql->interp_eval_breaker;
+			if (ql->kind == QUEUE_313 && l->debugger_support.eval_breaker == ADBG_NO_FIELD)
+				q->eb_addr = main->tstate + 24; // 3.13: PyThreadState.eval_breaker
+			return NULL;
+		}
+		if (err->code != ADBG_ERR_BAD_DATA)
+			return err;
+		adbg_error_destroy(err);
+	}
+	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+				 "Python %s: the pending-call queue is not where aiodbg knows it "
+				 "(this patch release is not supported for live control yet; the "
+				 "read-only commands still work)",
+				 s->python->version_str);
+}
+
+struct pending_request {
+	struct pending_queue q;
+	int32_t index;
+	uint64_t func, arg;
+	uint64_t scratch;
+	size_t scratch_len;
+};
+
+/* Push {func, arg} (target frozen; q validated and neither busy nor full). */
+static struct adbg_error *push_call(struct adbg_target *t, struct pending_request *r)
+{
+	struct pending_queue *q = &r->q;
+	enum queue_kind k = q->ql->kind;
+	int32_t n = Q_NCALLS(k), i = q->last, next = (q->last + 1) % n;
+	uint64_t entry[3] = { r->func, r->arg, 1 /* _Py_PENDING_MAINTHREADONLY, as 3.13's
+						     Py_AddPendingCall */ };
+	struct adbg_error *err;
+
+	err = adbg_target_write(t, q->addr + Q_CALLS(k) + (uint64_t)i * Q_STRIDE(k), entry,
+				Q_STRIDE(k));
+	if (err)
+		return err;
+	err = adbg_target_write(t, q->addr + Q_FIRST(k) + 4, &next, 4);
+	if (err)
+		return err;
+	if (k == QUEUE_313) {
+		int32_t np = q->npending + 1;
+		uint64_t eb;
+
+		err = adbg_target_write(t, q->addr + 12, &np, 4);
+		if (!err)
+			err = adbg_read_u64(t, q->eb_addr, &eb);
+		if (!err) {
+			eb |= 1u << 2; // _PY_CALLS_TO_DO_BIT
+			err = adbg_target_write(t, q->eb_addr, &eb, 8);
+		}
+	} else {
+		uint32_t one = 1;
+
+		err = adbg_target_write(t, q->addr + (k == QUEUE_312 ? 16 : 8), &one, 4);
+		// COMPUTE_EVAL_BREAKER would set it to 1 from the main thread; take_gil
+		// recomputes it on the main thread anyway if another thread clears it.
+		if (!err)
+			err = adbg_target_write(t, q->eb_addr, &one, 4);
+	}
+	if (!err)
+		r->index = i;
+	return err;
+}
+
+/* Withdraw our call if it is still the last one queued (target frozen). */
+static bool withdraw_call(struct adbg_session *s, struct pending_request *r)
+{
+	struct pending_queue now;
+	enum queue_kind k = r->q.ql->kind;
+	int32_t n = Q_NCALLS(k);
+	uint64_t entry[2];
+
+	if (read_queue(s->target, r->q.ql, r->q.addr, &now) != NULL || now.busy)
+		return false;
+	if ((r->index + 1) % n != now.last || now.npending == 0)
+		return false;
+	if (adbg_target_read(s->target, r->q.addr + Q_CALLS(k) + (uint64_t)r->index * Q_STRIDE(k),
+			     entry, sizeof(entry)) ||
+	    entry[0] != r->func || entry[1] != r->arg)
+		return false;
+	if (adbg_target_write(s->target, r->q.addr + Q_FIRST(k) + 4, &r->index, 4))
+		return false;
+	if (k == QUEUE_313) {
+		int32_t np = now.npending - 1;
+
+		adbg_error_destroy(adbg_target_write(s->target, r->q.addr + 12, &np, 4));
+	} else if (now.npending == 1) {
+		uint32_t zero = 0;
+
+		adbg_error_destroy(adbg_target_write(s->target,
+						     r->q.addr + (k == QUEUE_312 ? 16 : 8), &zero, 4));
+	}
+	return true;
+}
+
+static bool is_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static bool is_ld_so(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, "ld-", 3) == 0;
+}
+
+/* Slack after the writable segment of the file mapped by m, if len bytes of it are zero. */
+static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size_t len,
+		       uint64_t *ret)
+{
+	struct adbg_elf *elf = NULL;
+	struct adbg_error *err;
+	uint64_t base, bias;
+	bool found = false;
+	int fd;
+
+	err = adbg_target_open_file(t, m, &fd);
+	if (err) {
+		adbg_error_destroy(err);
+		return false;
+	}
+	err = adbg_elf_open_fd(fd, m->path, &elf);
+	close(fd);
+	if (!err)
+		err = adbg_elf_link_base(elf, &base);
+	if (err) {
+		adbg_error_destroy(err);
+		adbg_elf_destroy(elf);
+		return false;
+	}
+	bias = m->start - m->offset - base;
+	for (size_t i = 0; i < adbg_elf_phnum(elf) && !found; i++) {
+		const Elf64_Phdr *ph = adbg_elf_phdr(elf, i);
+		const struct adbg_mapping *wm;
+		uint64_t end, start, page_end;
+		unsigned char buf[256];
+
+		if (!ph || ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || !ph->p_memsz)
+			continue;
+		end = bias + ph->p_vaddr + ph->p_memsz;
+		start = (end + 15) & ~(uint64_t)15;
+		page_end = (end + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+		if (start >= page_end || page_end - start < len + 16 || len > sizeof(buf))
+			continue;
+		// Leave 16 bytes of margin at the start; the bytes must be private, writable
+		// memory of this very mapping and unused (zero).
+		start += 16;
+		wm = adbg_target_find_mapping(t, start);
+		if (!wm || wm->end < page_end || wm->perms[1] != 'w' || wm->perms[3] != 'p')
+			continue;
+		if (adbg_target_read(t, start, buf, len) == NULL && is_zero(buf, len)) {
+			*ret = start;
+			found = true;
+		}
+	}
+	adbg_elf_destroy(elf);
+	return found;
+}
+
+/* Find len unused bytes of writable target memory (target frozen); see the design. */
+static struct adbg_error *find_scratch(struct adbg_session *s, size_t len, uint64_t *ret)
+{
+	struct adbg_target *t = s->target;
+	const char *seen[MAX_SCRATCH_FILES];
+	size_t nseen = 0;
+
+	// Pass 0: the file holding _PyRuntime; 1: other python files; 2: any other file.
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < t->nmaps && nseen < MAX_SCRATCH_FILES; i++) {
+			const struct adbg_mapping *m = &t->maps[i];
+			bool dup = false, py;
+
+			if (!m->path || is_ld_so(m->path))
+				continue;
+			py = strstr(m->path, "python") != NULL;
+			if ((pass == 0 && (!s->python->binary || strcmp(m->path, s->python->binary))) ||
+			    (pass == 1 && !py) || (pass == 2 && py))
+				continue;
+			for (size_t j = 0; j < nseen && !dup; j++)
+				dup = strcmp(seen[j], m->path) == 0;
+			if (dup)
+				continue;
+			seen[nseen++] = m->path;
+			if (file_slack(t, m, len, ret))
+				return NULL;
+		}
+	}
+	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+				 "found no unused writable memory in process %d for the agent's "
+				 "bootstrap",
+				 t->pid);
+}
+
+static struct adbg_error *queue_pending(struct adbg_session *s, const char *path,
+					struct pending_request *r)
+{
+	struct adbg_target *t = s->target;
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_runtime_snapshot snap;
+	const struct adbg_pythread *main;
+	struct adbg_error *err;
+	uint64_t finalizing;
+	char *boot;
+	int n;
+
+	err = adbg_python_symbol(t, "PyRun_SimpleString", &r->func);
+	if (err)
+		return adbg_error_wrap(err, "finding PyRun_SimpleString");
+	// try/except: PyRun_SimpleString must return 0, or the interrupted frame would get
+	// a SystemError (reference §6.3); the fresh dict keeps __main__ clean.
+	n = asprintf(&boot,
+		     "try:exec(compile(open('%s','rb').read(),'%s','exec'),{'__name__':'__aiodbg__'})"
+		     "\nexcept BaseException:pass\n",
+		     path, path);
+	if (n < 0)
+		return &adbg_error_nomem;
+	r->scratch_len = (size_t)n + 1;
+
+	for (int attempt = 0;; attempt++) {
+		err = adbg_session_snapshot_begin(s);
+		if (!err)
+			err = adbg_read_u64(t, s->python->runtime_addr + l->runtime_state.finalizing,
+					    &finalizing);
+		if (!err && finalizing)
+			err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						"process %d is shutting down Python", t->pid);
+		if (!err)
+			err = find_thread(s, 0, 0, &snap, &main);
+		if (err)
+			break;
+		err = locate_queue(s, main, &r->q);
+		adbg_runtime_snapshot_deinit(&snap);
+		if (err)
+			break;
+		if (!r->q.busy && !r->q.full)
+			break;
+		adbg_session_snapshot_end(s);
+		if (attempt == LOCK_RETRIES) {
+			free(boot);
+			return adbg_error_create(ADBG_ERR_TIMEOUT,
+						 "process %d's pending-call queue stayed %s", t->pid,
+						 r->q.full ? "full" : "locked");
+		}
+		usleep(LOCK_RETRY_US);
+	}
+	if (!err)
+		err = find_scratch(s, r->scratch_len, &r->scratch);
+	if (!err)
+		err = adbg_target_write(t, r->scratch, boot, r->scratch_len);
+	if (!err) {
+		r->arg = r->scratch;
+		err = push_call(t, r);
+	}
+	adbg_session_snapshot_end(s);
+	free(boot);
+	return err;
+}
+
+/* -- the whole sequence -------------------------------------------------------------- */
+
+static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel *ch,
+				     const struct adbg_inject_opts *o, int tid)
+{
+	uint64_t start = adbg_now_ns(), last_wake = start, last_progress = start;
+	uint64_t deadline = start + (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 10000) * 1000000u;
+
+	for (;;) {
+		struct adbg_error *err = adbg_channel_accept(ch, 50, o->interrupted, NULL);
+		uint64_t now = adbg_now_ns();
+
+		if (!err || err->code != ADBG_ERR_TIMEOUT)
+			return err;
+		adbg_error_destroy(err);
+		if (now >= deadline) {
+			char *where = NULL;
+			struct adbg_error *derr = adbg_inject_describe_thread(s, tid, &where);
+
+			adbg_error_destroy(derr);
+			err = adbg_error_create(ADBG_ERR_TIMEOUT,
+						"the agent was not loaded within %.1f s: the thread "
+						"never reached a safe point%s%s",
+						(double)(now - start) / 1e9, where ? "; " : "",
+						where ? where : "");
+			free(where);
+			return err;
+		}
+		if (o->wake_loop && now - last_wake >= REWAKE_MS * 1000000ull) {
+			adbg_error_destroy(adbg_inject_wake_loop(s, o->wake_loop));
+			last_wake = now;
+		}
+		if (o->progress && now - last_progress >= PROGRESS_MS * 1000000ull) {
+			char *where = NULL, *msg = NULL;
+
+			adbg_error_destroy(adbg_inject_describe_thread(s, tid, &where));
+			if (asprintf(&msg, "waiting %.1f s for a safe point to load the agent: %s",
+				     (double)(now - start) / 1e9, where ? where : "?") >= 0)
+				o->progress(o->progress_arg, msg);
+			free(msg);
+			free(where);
+			last_progress = now;
+		}
+	}
+}
+
+struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_inject_opts *o,
+				     struct adbg_channel **ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct pep768_request pep = { 0 };
+	struct pending_request pc = { 0 };
+	struct adbg_channel *ch = NULL;
+	struct adbg_error *err, *werr;
+	bool use_pep768 = l->debugger_support.remote_debugger_support != ADBG_NO_FIELD;
+	int tid = use_pep768 ? o->tid : 0;
+	char *path = NULL;
+
+	if (s->target->kind != ADBG_TARGET_PROCESS)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "live control needs a live process");
+	if (l->free_threaded)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "live control of free-threaded builds is not supported");
+	err = adbg_target_refresh(s->target);
+	if (!err)
+		err = adbg_channel_create(s->target->pid, &ch);
+	if (!err)
+		err = write_agent(ch, o, &path);
+	if (err)
+		goto fail;
+
+	if (use_pep768) {
+		err = adbg_session_snapshot_begin(s);
+		if (!err)
+			err = queue_pep768(s, tid, path, &pep);
+		adbg_session_snapshot_end(s);
+	} else {
+		err = queue_pending(s, path, &pc);
+	}
+	if (err)
+		goto fail;
+	if (o->wake_loop) {
+		werr = adbg_inject_wake_loop(s, o->wake_loop);
+		adbg_error_destroy(werr);
+	}
+	err = wait_agent(s, ch, o, tid);
+	if (err) {
+		// Withdraw what the thread has not taken yet, with everything stopped.
+		bool withdrawn = false;
+
+		if (adbg_session_snapshot_begin(s) == NULL) {
+			if (use_pep768)
+				withdraw_pep768(s, &pep);
+			else if (pc.scratch)
+				withdrawn = withdraw_call(s, &pc);
+		}
+		if (withdrawn) {
+			char zeros[256] = { 0 };
+
+			adbg_error_destroy(adbg_target_write(s->target, pc.scratch, zeros,
+							     pc.scratch_len));
+		}
+		adbg_session_snapshot_end(s);
+		goto fail;
+	}
+	// Connected: PyRun_SimpleString has compiled the bootstrap, nobody reads it again.
+	if (pc.scratch) {
+		char zeros[256] = { 0 };
+
+		adbg_error_destroy(adbg_target_write(s->target, pc.scratch, zeros, pc.scratch_len));
+	}
+	adbg_channel_remove_dir(ch);
+	free(path);
+	*ret = ch;
+	return NULL;
+
+fail:
+	free(path);
+	adbg_channel_destroy(ch);
+	return adbg_error_wrap(err, "loading the agent into process %d", s->target->pid);
+}

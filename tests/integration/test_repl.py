@@ -49,11 +49,12 @@ async def idle(ev):
 async def holder(ev):
     await idle(ev)
 
-async def main(fifo, n):
+async def main(fifo, n, extra):
     ev = asyncio.Event()
     keep = [asyncio.create_task(holder(ev), name="worker-unique")]
     keep += [asyncio.create_task(idle(ev), name=f"sleeper-{i}") for i in range(n)]
     keep.append(asyncio.create_task(idle(ev), name="naïve-ü→1"))
+    keep += [asyncio.create_task(idle(ev), name=name) for name in extra]
     await asyncio.sleep(0.2 + n / 100000)
     truth = _truth.common()
     truth["ids"] = {t.get_name(): "0x%x" % id(t) for t in keep[:4] + keep[-1:]}
@@ -61,17 +62,18 @@ async def main(fifo, n):
     _truth.report(fifo, truth)
     await ev.wait()
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3:]))
 '''
 SCRIPT = "repl_target.py"
 
 
-def launch(row, ntasks=3, timeout=60.0):
+def launch(row, ntasks=3, *names, timeout=60.0):
+    """The TARGET under row's interpreter with ntasks sleepers and tasks named names."""
     host_dir, _ = helpers.SESSION.targets_dir(row.root)
     with open(os.path.join(host_dir, SCRIPT), "w", encoding="utf-8") as f:
         f.write(TARGET)
     try:
-        return helpers.launch(row, SCRIPT, ntasks, timeout=timeout)
+        return helpers.launch(row, SCRIPT, ntasks, *names, timeout=timeout)
     except helpers.TargetError as e:
         pytest.fail(str(e), pytrace=False)
 
@@ -765,3 +767,18 @@ def test_tasks_table_columns_align_with_non_ascii_names(repl_target):
     assert any("naïve-ü→1" in line for line in rows)
     columns = {line.index(" pending ") for line in rows}
     assert len(columns) == 1, "\n".join(rows)
+
+
+@pytest.mark.xfail(strict=True, reason="shared/cmd_tasks.c prints task names raw in the tasks "
+                   "table and the tree: a target's task name can carry terminal escapes")
+def test_task_names_cannot_drive_the_terminal():
+    """A task name is the target's string: control characters in it must not reach the
+    terminal (they could clear it, retitle it, fake output)."""
+    t = launch(REPL_ROWS[0], 0, "evil\x1b[2J\x1b]0;owned\x07")
+    try:
+        for cmd in ("tasks", "tree", "task 0x1", "tasks --json"):
+            r = subprocess.run([AIODBG, "attach", str(t.pid), "-c", cmd], capture_output=True,
+                               text=True)
+            assert ESC not in r.stdout and "\x07" not in r.stdout, (cmd, r.stdout)
+    finally:
+        t.kill()

@@ -54,6 +54,13 @@ static struct adbg_error *current_session(struct adbg_session **ret)
 	err = gdbext_identity_get(&id);
 	if (err)
 		return err;
+	if (!id.core) {
+		err = gdbext_check_stopped();
+		if (err) {
+			gdbext_identity_deinit(&id);
+			return err;
+		}
+	}
 	if (g.s && gdbext_identity_equal(&id, &g.id)) {
 		gdbext_identity_deinit(&id);
 		// GDB may have run the inferior since the last command (step, call, continue

@@ -43,6 +43,12 @@ bool gdbext_identity_equal(const struct gdbext_identity *a, const struct gdbext_
 struct adbg_error *gdbext_identity_get(struct gdbext_identity *ret);
 
 /**
+ * ADBG_ERR_INVALID_ARG when a thread of the selected inferior is running (non-stop mode,
+ * `continue &`): the target reads memory that GDB has not stopped.
+ */
+struct adbg_error *gdbext_check_stopped(void);
+
+/**
  * Create the GDB-inferior target for the selected inferior described by id (copied).
  * The target reads through gdb.Inferior.read_memory with a page cache that
  * adbg_target_refresh (called before each command) drops.

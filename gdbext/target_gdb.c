@@ -266,6 +266,35 @@ fail:
 	return err;
 }
 
+struct adbg_error *gdbext_check_stopped(void)
+{
+	PyObject *inf = selected_inferior(), *list, *seq;
+	struct adbg_error *err = NULL;
+
+	list = inf ? PyObject_CallMethod(inf, "threads", NULL) : NULL;
+	Py_XDECREF(inf);
+	seq = list ? PySequence_Fast(list, "threads") : NULL;
+	Py_XDECREF(list);
+	if (!seq) {
+		PyErr_Clear();
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq) && !err; i++) {
+		PyObject *r = PyObject_CallMethod(PySequence_Fast_GET_ITEM(seq, i), "is_running",
+						  NULL);
+
+		// Non-stop mode or `continue &`: memory would change under the reads.
+		if (r == Py_True)
+			err = adbg_error_create(ADBG_ERR_INVALID_ARG,
+						"the program is running; stop it first "
+						"('interrupt', or Ctrl-C)");
+		Py_XDECREF(r);
+		PyErr_Clear();
+	}
+	Py_DECREF(seq);
+	return err;
+}
+
 static struct adbg_error *gdb_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
 {
 	struct gdb_impl *gi = t->impl;

@@ -45,6 +45,9 @@ def _candidates():
 
 
 def _load():
+    # Sourced twice (or another copy first): keep the module that is loaded.
+    if "aiodbg_gdb" in sys.modules:
+        return sys.modules["aiodbg_gdb"]
     want = "%d.%d" % sys.version_info[:2]
     found = []
     for path in _candidates():
@@ -54,7 +57,12 @@ def _load():
             spec = importlib.util.spec_from_file_location("aiodbg_gdb", path, loader=loader)
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
+            # `python import aiodbg_gdb` then works in GDB scripts:
+            # aiodbg_gdb.run("tasks --json", to_string=True).
+            sys.modules["aiodbg_gdb"] = mod
             return mod
+        if v is None and not os.path.exists(path):
+            raise gdb.GdbError("aiodbg: %s does not exist" % path)
         found.append((path, v))
     if not found:
         raise gdb.GdbError(
@@ -73,7 +81,24 @@ def _gdb_path():
         return "gdb"
 
 
-_mod = _load()
+class _Unavailable(gdb.Command):
+    """aiodbg could not load: run any `aio` command to see why."""
+
+    def __init__(self, why):
+        super().__init__("aio", gdb.COMMAND_STACK, gdb.COMPLETE_NONE, True)
+        self.why = why
+
+    def invoke(self, arg, from_tty):
+        raise gdb.GdbError(self.why)
+
+
+try:
+    _mod = _load()
+except gdb.GdbError as e:
+    # Say why once, without a traceback, and keep saying it when `aio` is used.
+    gdb.write("%s\n" % e, gdb.STDERR)
+    _Unavailable(str(e))
+    _mod = None
 
 
 def _doc(c):
@@ -133,6 +158,9 @@ def _register():
     def forget(*_):
         _mod.forget()
 
+    if getattr(_mod, "_events_connected", False):
+        return
+    _mod._events_connected = True
     events = gdb.events
     for name in ("stop", "cont", "memory_changed", "inferior_call"):
         if hasattr(events, name):
@@ -142,4 +170,5 @@ def _register():
             getattr(events, name).connect(forget)
 
 
-_register()
+if _mod:
+    _register()

@@ -693,12 +693,26 @@ static struct adbg_error *build_segments(struct core_impl *ci, const struct adbg
 	return NULL;
 }
 
+struct path_index {
+	char *path;
+	size_t index;
+};
+
+static int cmp_path_index(const void *a, const void *b)
+{
+	const struct path_index *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /** Parse NT_FILE (fs/binfmt_elf.c: fill_files_note) into fmaps and files. */
 static struct adbg_error *parse_nt_file(struct core_impl *ci, const unsigned char *d, size_t len)
 {
 	uint64_t count, page_size;
 	const unsigned char *names, *end = d + len;
-	struct core_file *sorted = NULL;
 	size_t n, out;
 
 	// Layout: count, page_size, count * {start, end, file_ofs (in pages)}, then count
@@ -762,30 +776,29 @@ static struct adbg_error *parse_nt_file(struct core_impl *ci, const unsigned cha
 	// five times and must be found (and mapped) once.
 	if (out) {
 		size_t *remap = malloc(out * sizeof(*remap));
+		struct path_index *sorted = malloc(out * sizeof(*sorted));
 		size_t nf = 0;
 
-		sorted = malloc(out * sizeof(*sorted));
 		if (!remap || !sorted) {
 			free(remap);
 			free(sorted);
 			return &adbg_error_nomem;
 		}
-		// Sort (path, original index) pairs: stash the index in first_page.
 		for (size_t i = 0; i < out; i++) {
-			sorted[i] = ci->files[i];
-			sorted[i].first_page = i;
+			sorted[i].path = ci->files[i].path;
+			sorted[i].index = i;
 		}
-		qsort(sorted, out, sizeof(*sorted), cmp_file_path);
+		qsort(sorted, out, sizeof(*sorted), cmp_path_index);
+		// The paths move from entry slots to file slots; files[] is rewritten in place
+		// (nf <= i at every step, and sorted[] holds every pointer meanwhile).
 		for (size_t i = 0; i < out; i++) {
-			size_t orig = (size_t)sorted[i].first_page;
-
 			if (nf && strcmp(sorted[i].path, ci->files[nf - 1].path) == 0) {
 				free(sorted[i].path);
 			} else {
 				memset(&ci->files[nf], 0, sizeof(ci->files[nf]));
 				ci->files[nf++].path = sorted[i].path;
 			}
-			remap[orig] = nf - 1;
+			remap[sorted[i].index] = nf - 1;
 		}
 		for (size_t i = 0; i < out; i++)
 			ci->fmaps[i].file = remap[ci->fmaps[i].file];

@@ -20,7 +20,7 @@
 #
 # Environment: FUZZ_SECONDS (default 180) is the total budget, split evenly between the
 # targets; FUZZ_TARGETS="core layout" runs only those; FUZZ_MAX_LEN (default 65536);
-# CLANG (default clang).
+# FUZZ_FLAGS extra libFuzzer flags (e.g. -use_value_profile=1); CLANG (default clang).
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -104,7 +104,7 @@ for name in "$@"; do
 	echo "fuzz: $name: fuzzing for ${per}s ($nseeds seeds, corpus of $ncorpus)"
 	rc=0
 	"$OUT/fuzz_$name" -max_len="$MAX_LEN" -max_total_time="$per" -timeout=10 \
-		-rss_limit_mb=2048 -print_final_stats=1 \
+		-rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_FLAGS:-} \
 		-artifact_prefix="$OUT/$name-" "$corpus" "$seeds" >"$OUT/$name.log" 2>&1 ||
 		rc=$?
 	grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec|^#[0-9]+.*DONE' \

@@ -24,6 +24,9 @@ struct type_info {
 	bool coroutine_like; // coroutine, generator, async_generator: walk into it
 	bool is_task; // _asyncio.Task or a subclass
 	bool gathering; // has gather()'s _children (a _GatheringFuture)
+	// async_generator_asend/athrow: `async for` awaits one of these, whose first field
+	// after the object header is the async generator (Objects/genobject.c, 3.11-3.15)
+	bool agen_wrapper;
 };
 
 // Distinct types seen in one snapshot: a handful in practice; the cache is a small
@@ -229,6 +232,8 @@ static const struct type_info *type_of(struct reader *r, uint64_t obj)
 	ti->coroutine_like = strcmp(name, "coroutine") == 0 || strcmp(name, "generator") == 0 ||
 			     strcmp(name, "async_generator") == 0;
 	ti->gathering = strcmp(name, "_GatheringFuture") == 0;
+	ti->agen_wrapper = strcmp(name, "async_generator_asend") == 0 ||
+			   strcmp(name, "async_generator_athrow") == 0;
 	free(name);
 	if (r->task_type) {
 		bool yes = false;
@@ -349,6 +354,15 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 		if (state == l->frame_state.created)
 			break;
 		next = awaited_object(r, iframe);
+		if (next && type_of(r, next)->agen_wrapper) {
+			uint64_t agen = 0;
+
+			// ags_gen / agt_gen: the async generator the wrapper drives.
+			err = rd_ptr(r, next + l->pyobject.size, &agen);
+			if (err)
+				break;
+			next = agen;
+		}
 		if (!next || next == coro || !is_coroutine_like(r, next))
 			break;
 		coro = next;
@@ -664,10 +678,57 @@ static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_o
 }
 
 /*
+ * shield(inner) gives the caller an `outer` future whose first done-callback is
+ * shield.<locals>._outer_done_callback, a closure over `inner` (Lib/asyncio/tasks.py,
+ * 3.11-3.13; 3.14 records the edge itself). A task waiting on such an outer future awaits
+ * the inner task, as CPython 3.14 reports it.
+ */
+static struct adbg_error *shield_edge(struct reader *r, struct adbg_task *t, uint64_t outer)
+{
+	const struct adbg_layout *l = r->l;
+	struct adbg_obj_items cells = { 0 };
+	uint64_t cb = 0, qualname = 0, closure = 0;
+	struct adbg_error *err;
+	bool is_shield = false;
+
+	err = rd_ptr(r, outer + l->asyncio_future_object.fut_callback0, &cb);
+	if (!err && cb)
+		err = rd_ptr(r, cb + l->function_object.func_qualname, &qualname);
+	if (!err && qualname)
+		err = adbg_obj_str_equals(r->s->target, l, qualname,
+					  "shield.<locals>._outer_done_callback", &is_shield);
+	if (err || !is_shield)
+		goto out;
+	err = rd_ptr(r, cb + l->function_object.func_closure, &closure);
+	if (!err && closure)
+		err = adbg_obj_tuple_items(r->s->target, l, closure, 8, &cells);
+	for (size_t i = 0; !err && i < cells.n; i++) {
+		uint64_t inner = 0;
+
+		err = rd_ptr(r, cells.items[i] + l->cell_object.ob_ref, &inner);
+		if (!err && inner && is_type(r, inner, r->task_type)) {
+			t->waiting_on.what = "shield";
+			err = add_edge(adbg_asyncio_find(r->snap, inner), t->id);
+			break;
+		}
+	}
+out:
+	adbg_obj_items_deinit(&cells);
+	// An unreadable callback only costs the edge; running out of memory is an error.
+	if (err && err != &adbg_error_nomem) {
+		adbg_error_destroy(err);
+		err = NULL;
+	}
+	return err;
+}
+
+/*
  * Edges the way CPython 3.14 records them in awaited_by, derived on any version:
  * - a task whose _fut_waiter is a task awaits that task;
  * - a task awaiting a _GatheringFuture awaits each of its _children;
- * - a task suspended in TaskGroup.__aexit__/_aexit awaits the group's _tasks.
+ * - a task suspended in TaskGroup.__aexit__/_aexit awaits the group's _tasks;
+ * - a task waiting on shield()'s outer future awaits the shielded task;
+ * - a task in wait_for() (3.11) awaits its `fut`.
  * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
  */
 static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
@@ -693,6 +754,24 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
 				err = edges_from_items(r, &items, t->id);
 			adbg_obj_items_deinit(&items);
 		}
+		if (err)
+			return err;
+	}
+	if (w && !t->waiting_on.task) {
+		err = shield_edge(r, t, w);
+		if (err)
+			return err;
+	}
+	// wait_for() before 3.12 awaits a private `waiter` future while the awaited task is
+	// its local `fut` (Lib/asyncio/tasks.py 3.11); 3.12+ awaits `fut` directly.
+	if (w && !t->waiting_on.task && t->stack.n && strcmp(t->stack.frames[0].function,
+							    "wait_for") == 0) {
+		uint64_t fut = 0;
+		struct adbg_error *e = adbg_frame_local(r->s, &t->stack.frames[0], "fut", &fut);
+
+		if (!e && is_type(r, fut, r->task_type))
+			err = add_edge(adbg_asyncio_find(r->snap, fut), t->id);
+		adbg_error_destroy(e);
 		if (err)
 			return err;
 	}

@@ -68,6 +68,12 @@
 #define BYTES_LAYOUT {.size = 40, .ob_size = 16, .ob_sval = 32}
 // Include/internal/pycore_gil.h: interval, last_holder, locked (3.11-3.15).
 #define GIL_STATE_LAYOUT {.locked = 16, .last_holder = 8}
+// PyFunctionObject (_Py_COMMON_FIELDS(func_): globals, builtins, name, qualname, code,
+// defaults, kwdefaults, closure) and PyCellObject (ob_ref): unchanged 3.11-3.15 in
+// Include/cpython/funcobject.h and cellobject.h; checked live on all seven interpreters of
+// the matrix by comparing id(f.__closure__) etc. with the words at these offsets.
+#define FUNCTION_LAYOUT {.func_qualname = 40, .func_code = 48, .func_closure = 72}
+#define CELL_LAYOUT {.ob_ref = 16}
 #define WEAKREF_LAYOUT {.wr_object = 16}
 // Include/cpython/methodobject.h PyCFunctionObject, Include/methodobject.h PyMethodDef.
 #define CFUNCTION_LAYOUT {.m_ml = 16, .m_self = 24, .ml_name = 0}
@@ -182,6 +188,8 @@ static const struct adbg_layout layout_311 = {
 			.completed = 1, .cleared = 4},
 	.llist_node = {.next = NF, .prev = NF},
 	.weakref_object = WEAKREF_LAYOUT,
+	.function_object = FUNCTION_LAYOUT,
+	.cell_object = CELL_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_311,
@@ -248,6 +256,8 @@ static const struct adbg_layout layout_312 = {
 			.completed = 1, .cleared = 4},
 	.llist_node = {.next = NF, .prev = NF},
 	.weakref_object = WEAKREF_LAYOUT,
+	.function_object = FUNCTION_LAYOUT,
+	.cell_object = CELL_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_312,
@@ -317,6 +327,8 @@ static const struct adbg_layout layout_313 = {
 	// Include/internal/pycore_llist.h exists from 3.13 (nothing of asyncio uses it yet).
 	.llist_node = {.next = 0, .prev = 8},
 	.weakref_object = WEAKREF_LAYOUT,
+	.function_object = FUNCTION_LAYOUT,
+	.cell_object = CELL_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -396,6 +408,8 @@ static const struct adbg_layout layout_314 = {
 			.completed = 1, .cleared = 4},
 	.llist_node = {.next = DO, .prev = DO},
 	.weakref_object = WEAKREF_LAYOUT,
+	.function_object = FUNCTION_LAYOUT,
+	.cell_object = CELL_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -465,6 +479,8 @@ static const struct adbg_layout layout_315 = {
 			.completed = NO_STATE, .cleared = 5},
 	.llist_node = {.next = DO, .prev = DO},
 	.weakref_object = WEAKREF_LAYOUT,
+	.function_object = FUNCTION_LAYOUT,
+	.cell_object = CELL_LAYOUT,
 	// 3.15 PyModuleObject: md_state moved to 24 (Include/internal/pycore_moduleobject.h).
 	.module_object = {.md_dict = 16, .md_state = 24},
 	.cfunction_object = CFUNCTION_LAYOUT,
@@ -1259,6 +1275,10 @@ static const struct field_check field_checks[] = {
 	FF(llist_node.next, 16, 8, "struct llist_node"),
 	FF(llist_node.prev, 16, 8, "struct llist_node"),
 	FF(weakref_object.wr_object, 256, 8, "PyWeakReference"),
+	FF(function_object.func_qualname, 256, 8, "PyFunctionObject"),
+	FF(function_object.func_code, 256, 8, "PyFunctionObject"),
+	FF(function_object.func_closure, 256, 8, "PyFunctionObject"),
+	FF(cell_object.ob_ref, 256, 8, "PyCellObject"),
 	FF(module_object.md_dict, 256, 8, "PyModuleObject"),
 	FF(module_object.md_state, 256, 8, "PyModuleObject"),
 	FF(cfunction_object.m_ml, 256, 8, "PyCFunctionObject"),

@@ -305,6 +305,18 @@ struct adbg_layout {
 		uint64_t wr_object;
 	} weakref_object;
 
+	/** PyFunctionObject (closures of asyncio helpers such as shield). */
+	struct {
+		uint64_t func_qualname;
+		uint64_t func_code;
+		uint64_t func_closure;
+	} function_object;
+
+	/** PyCellObject. */
+	struct {
+		uint64_t ob_ref;
+	} cell_object;
+
 	struct {
 		uint64_t md_dict;
 		uint64_t md_state;

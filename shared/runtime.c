@@ -389,3 +389,41 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 	}
 	adbg_obj_dict_items_deinit(&items);
 }
+
+// Code objects with more local slots than this are not searched.
+#define MAX_LOCALSPLUS 4096
+
+struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
+				    const char *name, uint64_t *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_obj_items names = { 0 };
+	struct adbg_error *err;
+	uint64_t tuple = 0, value = 0;
+
+	if (f->kind != ADBG_FRAME_PYTHON || !f->code)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
+	err = read_ptr(s, f->code + l->code_object.localsplusnames, &tuple);
+	if (!err)
+		err = adbg_obj_tuple_items(s->target, l, tuple, MAX_LOCALSPLUS, &names);
+	for (size_t i = 0; !err && i < names.n; i++) {
+		bool same = false;
+
+		err = adbg_obj_str_equals(s->target, l, names.items[i], name, &same);
+		if (err || !same)
+			continue;
+		err = read_ptr(s, f->addr + l->interpreter_frame.localsplus + 8 * i, &value);
+		if (err)
+			break;
+		value &= ~l->stackref_tag_mask;
+		adbg_obj_items_deinit(&names);
+		if (!value)
+			return adbg_error_create(ADBG_ERR_NOT_FOUND, "local %s is unbound", name);
+		*ret = value;
+		return NULL;
+	}
+	adbg_obj_items_deinit(&names);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": locals", f->addr);
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no local %s", name);
+}

@@ -126,6 +126,14 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t interp,
 					      const char *module, const char *name, uint64_t *ret);
 
+/**
+ * The value of local variable `name` in Python frame f (a slot of localsplus; a cell
+ * variable gives the cell object). ADBG_ERR_NOT_FOUND when the code has no such local or
+ * it is unbound.
+ */
+struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
+				    const char *name, uint64_t *ret);
+
 /** Append a copy of f to st. */
 struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f);
 void adbg_stack_deinit(struct adbg_stack *st);

@@ -8,6 +8,7 @@
 // eval/await/cancel on a loop that is not paused pause it for the one command
 // ("transient" pause) and let it run again afterwards.
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,20 +208,19 @@ out:
 	return err;
 }
 
-struct progress_ctx {
-	struct adbg_cmd_ctx *c;
-};
-
+/*
+ * What a long wait is waiting for (a busy loop, a thread that has not reached a safe
+ * point). It goes to stderr as it happens, so the user sees it while aiodbg keeps trying
+ * and stdout carries only results; in JSON mode it also becomes a warning.
+ */
 static void progress(void *arg, const char *msg)
 {
 	struct adbg_cmd_ctx *c = arg;
 
-	if (c->opts.json) {
+	if (c->opts.json)
 		adbg_session_warn(c->s, "%s", msg);
-	} else {
-		fprintf(c->out, "aiodbg: %s\n", msg);
-		fflush(c->out);
-	}
+	fprintf(stderr, "aiodbg: %s\n", msg);
+	fflush(stderr);
 }
 
 /* Load the agent if it is not there yet. */

@@ -1,19 +1,23 @@
 # SPDX-License-Identifier: MIT
-# Live-control target: a ticker, a worker holding a context variable and a local, a lock,
-# a queue, an open stream; records every signal and stray exception it receives.
+# Live-control target (tests/integration/test_live.py): a ticker, a worker holding a
+# context variable and a local, a gated task, a held and a free lock, a queue, an open
+# stream. Started as `python live_basic.py FIFO`; writes {"pid": ...} into FIFO when ready.
+# Every signal, unraisable exception and loop exception-handler call is logged to stdout,
+# which the test reads: there must be none.
 import asyncio
 import contextvars
+import json
 import os
 import signal
+import socket
 import sys
 
 cv = contextvars.ContextVar("cv", default="unset")
 ticks = 0
-lock = None
+lock = free_lock = None
 queue = None
-reader = writer = None
-W = None
-events = []
+reader = writer = peer = None
+W = gated_task = gate = None
 
 
 def log(*a):
@@ -46,9 +50,19 @@ async def worker():
     try:
         await asyncio.sleep(3600)
     except asyncio.CancelledError as e:
-        log("worker cancelled:", e.args)
+        log("worker cancelled:", e.args, "cv:", cv.get())
         await asyncio.sleep(3600)
     return local_a
+
+
+async def gated():
+    await gate.wait()
+    return "opened"
+
+
+async def fail():
+    await asyncio.sleep(0)
+    raise ValueError("bad value")
 
 
 async def holder():
@@ -56,14 +70,8 @@ async def holder():
         await asyncio.sleep(3600)
 
 
-async def serve(r, w):
-    data = await r.readline()
-    w.write(data.upper())
-    await w.drain()
-
-
 async def main():
-    global lock, queue, reader, writer, W
+    global lock, free_lock, queue, reader, writer, peer, W, gated_task, gate
     for s in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
               signal.SIGALRM, signal.SIGPIPE, signal.SIGCHLD, signal.SIGWINCH):
         signal.signal(s, on_signal)
@@ -71,17 +79,19 @@ async def main():
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda l, ctx: log("LOOP-EXCEPTION", ctx.get("message")))
     lock = asyncio.Lock()
+    free_lock = asyncio.Lock()
+    gate = asyncio.Event()
     queue = asyncio.Queue()
     queue.put_nowait("item-1")
-    srv = await asyncio.start_unix_server(serve, path=sys.argv[2] if len(sys.argv) > 2 else None) if len(sys.argv) > 2 else None
+    mine, peer = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=mine)
     asyncio.create_task(ticker(), name="ticker")
     W = asyncio.create_task(worker(), name="worker")
     asyncio.create_task(holder(), name="holder")
-    if srv:
-        reader, writer = await asyncio.open_unix_connection(sys.argv[2])
+    gated_task = asyncio.create_task(gated(), name="gated")
     await asyncio.sleep(0.05)
     with open(sys.argv[1], "w") as f:
-        f.write("%d\n" % os.getpid())
+        f.write(json.dumps({"pid": os.getpid()}) + "\n")
     log("READY")
     await asyncio.sleep(3600)
 

@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: MIT
+"""Live control (issue 6): pause, continue, eval, await, cancel, select/locals, on every
+interpreter of the matrix (the sid rows run in a chroot: the container case).
+
+Targets (targets/live_basic.py, targets/live_modes.py) log every signal, unraisable
+exception and loop exception-handler call to their output; after each test that output
+must hold none, and no target may be left stopped (conftest checks that too)."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import helpers
+from helpers import aiodbg
+
+# What the targets print when something reached them that should not have.
+BAD = re.compile(r"^(SIGNAL|UNRAISABLE|LOOP-EXCEPTION)\b.*$", re.M)
+AIODBG_DIR = re.compile(r"^aiodbg-[A-Za-z0-9]{6}$")
+
+
+def run(target, *commands, timeout=60, **kw):
+    args = ["attach", target.pid]
+    for c in commands:
+        args += ["-c", c]
+    return aiodbg(*args, timeout=timeout, **kw)
+
+
+def ok(target, *commands, **kw):
+    r = run(target, *commands, **kw)
+    assert r.rc == 0, f"rc {r.rc}\nstdout: {r.out}\nstderr: {r.err}"
+    return r.out.splitlines()
+
+
+def clean(target):
+    """Nothing unusual reached the program, and the agent's directory is gone."""
+    log = target.stderr()
+    assert not BAD.findall(log), f"the target saw: {BAD.findall(log)}\n{log}"
+    tmp = target.host_path("/tmp")
+    left = [n for n in os.listdir(tmp) if AIODBG_DIR.match(n)
+            and os.stat(os.path.join(tmp, n)).st_mtime > target.started - 1]
+    assert not left, f"agent directories left in {tmp}: {left}"
+
+
+def launch(start_target, row, script, *args, **kw):
+    t = start_target(row, script, *args, **kw)
+    t.started = time.time()
+    return t
+
+
+@pytest.fixture
+def basic(row, start_target):
+    t = launch(start_target, row, "live_basic.py", quiescent=False)
+    yield t
+    clean(t)
+
+
+def test_await_program_coroutine_and_task(basic):
+    out = ok(basic, "await compute(21)", "p gate.set()", "await gated_task", "await gated_task")
+    assert out == ["42", "None", "'opened'", "'opened'"]
+
+
+def test_await_sleep_while_other_tasks_run(basic):
+    out = ok(basic, "pause", "p ticks", "p ticks", "await asyncio.sleep(0.1)", "p ticks",
+             "continue")
+    a, b, c = int(out[1]), int(out[2]), int(out[4])
+    assert a == b, "the loop must be paused between two evals"
+    assert out[3] == "None"
+    assert c >= a + 5, f"ticker did not run during the await: {a} -> {c}"
+
+
+def test_expression_that_raises(basic):
+    r = run(basic, "p 1/0", "await fail()", "p 6*7")
+    assert r.rc == 0, r.err
+    assert "ZeroDivisionError: division by zero" in r.out
+    assert "ValueError: bad value" in r.out
+    assert 'in fail' in r.out, "the traceback shows the program's frame"
+    assert r.out.splitlines()[-1] == "42", "the session goes on after an error"
+    doc = helpers.aiodbg_json("attach", basic.pid, "--json", "-c", "p 1/0")
+    assert doc["ok"] is False and doc["error"] == "ZeroDivisionError: division by zero"
+    assert "Traceback" in doc["traceback"]
+    doc = helpers.aiodbg_json("attach", basic.pid, "--json", "-c", "p 6*7")
+    assert doc == {"ok": True, "repr": "42", "type": "int"}
+
+
+def test_objects_bound_to_the_loop(basic):
+    out = ok(basic, "await queue.get()", "await free_lock.acquire()", "p free_lock.locked()",
+             "p free_lock.release()", "p lock.locked()", "p peer.send(b'ping\\n')",
+             "await reader.readline()", "p writer.write(b'pong\\n')", "await writer.drain()",
+             "p peer.recv(5)")
+    assert out == ["'item-1'", "True", "True", "None", "True", "5", "b'ping\\n'", "None",
+                   "None", "b'pong\\n'"]
+
+
+def test_context_variables_and_locals(basic):
+    out = ok(basic, "select worker", "locals", "p local_a + 1", "p cv.get()",
+             'await cv.set("from-await")', "p cv.get()")
+    assert re.match(r"task 0x[0-9a-f]+ \(worker\), frame #1 of 2: worker \(.*live_basic.py:\d+\)",
+                    out[0]), out[0]
+    assert "  local_a = 41" in out
+    assert out[-3] == "'w-value'"
+    assert out[-2].startswith("<Token var=<ContextVar name='cv'")
+    assert out[-1] == "'from-await'"
+    # ... and the task's own code sees the write (it prints cv on cancellation).
+    out = ok(basic, "cancel worker bye")
+    deadline = time.time() + 10
+    while "worker cancelled" not in basic.stderr() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "worker cancelled: ('bye',) cv: from-await" in basic.stderr()
+
+
+def test_cancel_with_message(basic):
+    out = ok(basic, "pause", "cancel worker stop it", "continue")
+    out = [ln for ln in out if ln.startswith("task ")]
+    assert len(out) == 1, out
+    assert re.match(r"task 0x[0-9a-f]+ \(worker\): cancel\(\) returned True; now pending, "
+                    r"cancelling 1, message \"stop it\"", out[0]), out[0]
+    deadline = time.time() + 10
+    while "worker cancelled" not in basic.stderr() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "worker cancelled: ('stop it',)" in basic.stderr()
+    doc = helpers.aiodbg_json("attach", basic.pid, "-c", "tasks --json")
+    w = [t for t in doc["tasks"] if t["name"] == "worker"][0]
+    assert w["state"] == "pending"
+
+
+def test_read_only_commands_while_paused(basic):
+    r = run(basic, "pause", "tasks", "p ticks", "threads", "p ticks", "continue")
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()
+    assert any("worker" in ln for ln in lines)
+    nums = [ln for ln in lines if ln.isdigit()]
+    assert len(nums) == 2 and nums[0] == nums[1], "paused: the ticker did not move"
+
+
+def test_kill_debugger_while_paused(basic):
+    p = subprocess.Popen([helpers.AIODBG, "attach", str(basic.pid)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write("pause\n")
+        p.stdin.flush()
+        line = p.stdout.readline()
+        assert line.startswith("paused loop"), line + p.stderr.read()
+        p.kill()  # SIGKILL: no cleanup of ours runs
+        p.wait()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    # The channel closed; the agent must have resumed the loop at once.
+    t0 = time.time()
+    a = int(ok(basic, "p ticks")[0])
+    time.sleep(0.2)
+    b = int(ok(basic, "p ticks")[0])
+    assert b > a, "the loop did not resume after the debugger was killed"
+    assert time.time() - t0 < 10
+
+
+def test_idle_loop_in_epoll_wait(row, start_target):
+    t = launch(start_target, row, "live_modes.py", "idle")
+    with open(f"/proc/{t.pid}/syscall") as f:
+        nr = int(f.read().split()[0])
+    assert nr in (232, 281, 441), f"not in epoll_wait: syscall {nr}"
+    t0 = time.monotonic()
+    out = ok(t, "pause", "p counter", "continue")
+    assert out[0].startswith("paused loop") and out[1] == "0"
+    assert time.monotonic() - t0 < 5
+    clean(t)
+
+
+def test_busy_loop_is_reported(row, start_target):
+    t = launch(start_target, row, "live_modes.py", "busy", "60", quiescent=False)
+    t0 = time.monotonic()
+    r = run(t, "pause --timeout 2", timeout=30)
+    took = time.monotonic() - t0
+    assert r.rc != 0
+    assert "busy" in r.out + r.err and "spin" in r.out + r.err, r.out + r.err
+    assert "did not pause within 2.0 s" in r.err
+    assert took < 15, f"gave up after {took:.1f}s"
+    assert not t.stopped_threads()
+    clean(t)
+
+
+def test_inject_20_times_with_25_threads(row, start_target):
+    t = launch(start_target, row, "live_modes.py", "threads", quiescent=False)
+    results = []
+    for _ in range(20):
+        r = run(t, "p 6*7", timeout=60)
+        results.append(r.out.strip() if r.rc == 0 else f"rc {r.rc}: {r.err.strip()}")
+    assert results == ["42"] * 20
+    # Each session's agent thread ends once its channel closes (it may need a moment to
+    # get the GIL among 25 busy threads).
+    deadline = time.time() + 10
+    while True:
+        with open(f"/proc/{t.pid}/status") as f:
+            threads = int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+        if threads == 26 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert threads == 26, "agent threads must end with their session"
+    clean(t)
+
+
+def test_remote_debugging_disabled_is_refused(row, tmp_path):
+    if row.minor < (3, 14):
+        pytest.skip("PEP 768 switches exist from 3.14 on")
+    host_dir, inside_dir = helpers.SESSION.targets_dir(row.root)
+    fifo = os.path.join(host_dir, f"fifo-nodebug-{os.getpid()}")
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(row.cmd("-X", "disable-remote-debug", "-B", "-E", "-s",
+                                    f"{inside_dir}/live_modes.py",
+                                    f"{inside_dir}/{os.path.basename(fifo)}", "idle"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=helpers.TARGET_ENV, start_new_session=True)
+    try:
+        with open(fifo) as f:
+            assert f.readline()
+        r = aiodbg("attach", proc.pid, "-c", "pause")
+        assert r.rc == 1
+        assert "remote debugging disabled" in r.err and "disable-remote-debug" in r.err
+        assert not helpers.stopped_threads(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.unlink(fifo)

@@ -130,6 +130,7 @@ static bool progress_thread_started, progress_enabled;
 // Under progress_mu:
 static bool progress_active, progress_shown, output_started;
 static uint64_t progress_started_ns;
+static struct adbg_session *progress_session;
 // Written by the walk (any time), read by the thread.
 static _Atomic size_t progress_done;
 static const char *_Atomic progress_what;
@@ -182,6 +183,18 @@ static void draw_locked(void)
 	}
 }
 
+/*
+ * Is a snapshot under way? A walk that reports counts says so; otherwise a live target
+ * is frozen exactly while it is read. (A command that waits for the target, such as
+ * `await`, is not reading it and gets no line.)
+ */
+static bool reading_locked(void)
+{
+	return atomic_load(&progress_what) ||
+	       (progress_session && __atomic_load_n(&progress_session->target->frozen,
+						    __ATOMIC_RELAXED));
+}
+
 static void *progress_main(void *arg)
 {
 	(void)arg;
@@ -197,7 +210,7 @@ static void *progress_main(void *arg)
 		ts.tv_nsec = (long)(wake % 1000000000ull);
 		pthread_cond_timedwait(&progress_cv, &progress_mu, &ts);
 		if (progress_active && !output_started && !term_interrupted &&
-		    now_ns() - progress_started_ns >= PROGRESS_DELAY_NS)
+		    now_ns() - progress_started_ns >= PROGRESS_DELAY_NS && reading_locked())
 			draw_locked();
 	}
 	return NULL;
@@ -295,6 +308,7 @@ void term_command_begin(struct adbg_session *s)
 	atomic_store(&progress_what, NULL);
 	atomic_store(&progress_done, 0);
 	pthread_mutex_lock(&progress_mu);
+	progress_session = s;
 	progress_started_ns = now_ns();
 	output_started = false;
 	progress_active = true;

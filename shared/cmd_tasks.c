@@ -325,19 +325,21 @@ static const char *awaiting_text(const struct adbg_asyncio_snapshot *snap,
 	return buf;
 }
 
-/* Write s in at most width columns (0: unlimited), cutting with an ellipsis. */
-static void put_cell(FILE *out, const char *s, int width, bool last)
+/* Target strings (names, messages, paths) in free text: control characters neutralised. */
+static void put_text(struct adbg_cmd_ctx *c, const char *str)
 {
-	int n = (int)strlen(s);
+	adbg_text_cell(c, str ? str : "?", 0, -1, true);
+}
 
-	if (width > 0 && n > width) {
-		fprintf(out, "%.*s…", width - 1, s);
-		n = width;
-	} else {
-		fputs(s, out);
-	}
-	if (!last)
-		fprintf(out, "%*s", width > n ? width - n + 1 : 1, "");
+static int state_color(const struct adbg_task *t)
+{
+	if (t->state == ADBG_TASK_CANCELLED)
+		return ADBG_COLOR_RED;
+	if (t->cancelling)
+		return ADBG_COLOR_YELLOW;
+	if (t->running)
+		return ADBG_COLOR_GREEN;
+	return -1;
 }
 
 static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
@@ -352,13 +354,13 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 		if (wwhere < 20)
 			wwhere = 20;
 	}
-	put_cell(c->out, "ID", wid, false);
-	put_cell(c->out, "NAME", wname, false);
-	put_cell(c->out, "STATE", wstate, false);
-	put_cell(c->out, "CANCEL", wcancel, false);
-	put_cell(c->out, "AWAITING", wawait, false);
-	put_cell(c->out, "THREAD", wthread, false);
-	put_cell(c->out, "WHERE", wwhere, true);
+	adbg_text_cell(c, "ID", wid, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "NAME", wname, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "STATE", wstate, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "CANCEL", wcancel, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "AWAITING", wawait, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "THREAD", wthread, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "WHERE", wwhere, ADBG_COLOR_BOLD, true);
 	fputc('\n', c->out);
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
@@ -372,14 +374,14 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 				 f->line);
 		else
 			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
-		put_cell(c->out, id, wid, false);
-		put_cell(c->out, t->name ? t->name : "?", wname, false);
-		put_cell(c->out, t->running ? "running" : adbg_task_state_name(t->state), wstate,
-			 false);
-		put_cell(c->out, cancel_text(t, buf, sizeof(buf)), wcancel, false);
-		put_cell(c->out, awaiting_text(snap, t, buf, sizeof(buf)), wawait, false);
-		put_cell(c->out, t->thread ? thread : "-", wthread, false);
-		put_cell(c->out, where, wwhere, true);
+		adbg_text_cell(c, id, wid, -1, false);
+		adbg_text_cell(c, t->name ? t->name : "?", wname, -1, false);
+		adbg_text_cell(c, t->running ? "running" : adbg_task_state_name(t->state), wstate,
+			       state_color(t), false);
+		adbg_text_cell(c, cancel_text(t, buf, sizeof(buf)), wcancel, state_color(t), false);
+		adbg_text_cell(c, awaiting_text(snap, t, buf, sizeof(buf)), wawait, -1, false);
+		adbg_text_cell(c, t->thread ? thread : "-", wthread, -1, false);
+		adbg_text_cell(c, where, wwhere, -1, true);
 		fputc('\n', c->out);
 	}
 	fprintf(c->out, "%zu task%s\n", snap->ntasks, snap->ntasks == 1 ? "" : "s");
@@ -485,12 +487,15 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	size_t nchild = tr->first[idx + 1] - tr->first[idx];
 	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED;
 
-	fprintf(c->out, "%.*s%s(T) %s %#" PRIx64 " [%s%s%s]", (int)plen, tr->prefix, branch,
-		t->name ? t->name : "?", t->id,
+	fprintf(c->out, "%.*s%s(T) ", (int)plen, tr->prefix, branch);
+	put_text(c, t->name);
+	fprintf(c->out, " %#" PRIx64 " [%s%s%s]", t->id,
 		t->running ? "running" : adbg_task_state_name(t->state), show_cancel ? ", " : "",
 		show_cancel ? cancel_text(t, buf, sizeof(buf)) : "");
-	if (t->has_waiting_on && !nchild)
-		fprintf(c->out, " awaiting %s", awaiting_text(snap, t, aw, sizeof(aw)));
+	if (t->has_waiting_on && !nchild) {
+		fputs(" awaiting ", c->out);
+		put_text(c, awaiting_text(snap, t, aw, sizeof(aw)));
+	}
 	fputc('\n', c->out);
 	if (depth) {
 		memcpy(tr->prefix + plen, last ? "    " : "│   ", last ? 4 : 6);
@@ -500,8 +505,11 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	for (size_t j = t->stack.n; j-- > 0;) {
 		const struct adbg_frame *f = &t->stack.frames[j];
 
-		fprintf(c->out, "%.*s%s  %s %s:%d\n", (int)plen, tr->prefix,
-			nchild ? "│" : " ", f->function, f->file ? f->file : "?", f->line);
+		fprintf(c->out, "%.*s%s  ", (int)plen, tr->prefix, nchild ? "│" : " ");
+		put_text(c, f->function);
+		fputc(' ', c->out);
+		put_text(c, f->file);
+		fprintf(c->out, ":%d\n", f->line);
 	}
 	tr->state[idx] = 1;
 	for (size_t k = 0; k < nchild; k++) {
@@ -509,10 +517,10 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 		bool ch_last = k + 1 == nchild;
 
 		if (tr->state[ch] == 1) {
-			fprintf(c->out, "%.*s%s(cycle back to %s %#" PRIx64 ")\n", (int)plen,
-				tr->prefix, ch_last ? "└── " : "├── ",
-				snap->tasks[ch].name ? snap->tasks[ch].name : "?",
-				snap->tasks[ch].id);
+			fprintf(c->out, "%.*s%s(cycle back to ", (int)plen, tr->prefix,
+				ch_last ? "└── " : "├── ");
+			put_text(c, snap->tasks[ch].name);
+			fprintf(c->out, " %#" PRIx64 ")\n", snap->tasks[ch].id);
 			continue;
 		}
 		if (depth + 1 >= MAX_TREE_DEPTH || plen + 8 > sizeof(tr->prefix)) {
@@ -598,8 +606,9 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 		for (size_t j = 0; j < snap.cycles[i].n; j++) {
 			const struct adbg_task *t = adbg_asyncio_find(&snap, snap.cycles[i].ids[j]);
 
-			fprintf(c->out, "%s %s %#" PRIx64, j ? " →" : "",
-				t && t->name ? t->name : "?", snap.cycles[i].ids[j]);
+			fprintf(c->out, "%s ", j ? " →" : "");
+			put_text(c, t ? t->name : NULL);
+			fprintf(c->out, " %#" PRIx64, snap.cycles[i].ids[j]);
 		}
 		fprintf(c->out, "\n");
 	}
@@ -632,21 +641,31 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 		err = emit_tasks_json(c, &snap, t);
 		goto out;
 	}
-	fprintf(c->out, "Task %s %#" PRIx64 "\n", t->name ? t->name : "?", t->id);
+	fputs("Task ", c->out);
+	put_text(c, t->name);
+	fprintf(c->out, " %#" PRIx64 "\n", t->id);
 	fprintf(c->out, "  state:      %s%s\n", adbg_task_state_name(t->state),
 		t->running ? " (running now)" : "");
-	fprintf(c->out, "  cancel:     %s, requests %d%s%s%s\n", cancel_text(t, buf, sizeof(buf)),
-		t->cancel_count, t->cancel_message ? ", message \"" : "",
-		t->cancel_message ? t->cancel_message : "", t->cancel_message ? "\"" : "");
-	fprintf(c->out, "  coroutine:  %s\n", t->coro ? t->coro : "?");
-	fprintf(c->out, "  loop:       %#" PRIx64 " (thread %d)\n", t->loop, t->thread);
-	fprintf(c->out, "  awaiting:   %s\n", awaiting_text(&snap, t, buf, sizeof(buf)));
-	fprintf(c->out, "  awaited by:");
+	fprintf(c->out, "  cancel:     %s, requests %d", cancel_text(t, buf, sizeof(buf)),
+		t->cancel_count);
+	if (t->cancel_message) {
+		fputs(", message \"", c->out);
+		put_text(c, t->cancel_message);
+		fputc('"', c->out);
+	}
+	fputs("\n  coroutine:  ", c->out);
+	put_text(c, t->coro);
+	fprintf(c->out, "\n  loop:       %#" PRIx64 " (thread %d)\n", t->loop, t->thread);
+	fputs("  awaiting:   ", c->out);
+	put_text(c, awaiting_text(&snap, t, buf, sizeof(buf)));
+	fputs("\n  awaited by:", c->out);
 	for (size_t i = 0; i < t->nawaited_by; i++) {
 		const struct adbg_task *w = adbg_asyncio_find(&snap, t->awaited_by[i]);
 
-		fprintf(c->out, " %s %#" PRIx64 "%s", w && w->name ? w->name : "?",
-			t->awaited_by[i], i + 1 < t->nawaited_by ? "," : "");
+		fputc(' ', c->out);
+		put_text(c, w ? w->name : NULL);
+		fprintf(c->out, " %#" PRIx64 "%s", t->awaited_by[i],
+			i + 1 < t->nawaited_by ? "," : "");
 	}
 	fprintf(c->out, "%s\n  stack (most recent call last):\n", t->nawaited_by ? "" : " -");
 	for (size_t j = t->stack.n; j-- > 0;)

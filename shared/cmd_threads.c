@@ -56,20 +56,33 @@ static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 	return o;
 }
 
+/* A string of the target's: control characters become '?' so it cannot drive a terminal. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
 void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent)
 {
+	fputs(indent, out);
+	put_clean(out, f->function);
+	fputs(" (", out);
+	put_clean(out, f->file ? f->file : "?");
 	if (f->line)
-		fprintf(out, "%s%s (%s:%d)\n", indent, f->function, f->file ? f->file : "?",
-			f->line);
-	else
-		fprintf(out, "%s%s (%s)\n", indent, f->function, f->file ? f->file : "?");
+		fprintf(out, ":%d", f->line);
+	fputs(")\n", out);
 }
 
 static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 {
-	fprintf(out, "Thread %d%s%s%s%s, GIL %s\n", th->tid, th->name ? " \"" : "",
-		th->name ? th->name : "", th->name ? "\"" : "", th->main ? " (main)" : "",
-		gil_name(th->gil));
+	fprintf(out, "Thread %d", th->tid);
+	if (th->name) {
+		fputs(" \"", out);
+		put_clean(out, th->name);
+		fputc('"', out);
+	}
+	fprintf(out, "%s, GIL %s\n", th->main ? " (main)" : "", gil_name(th->gil));
 }
 
 /* Take a snapshot of the runtime with the target frozen only while reading. */
@@ -104,13 +117,22 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 		adbg_runtime_snapshot_deinit(&snap);
 		return adbg_json_emit(c, doc);
 	}
-	fprintf(c->out, "%-8s %-20s %-5s %-9s %s\n", "TID", "NAME", "MAIN", "GIL", "WHERE");
+	adbg_text_cell(c, "TID", 8, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "NAME", 20, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "MAIN", 5, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "GIL", 9, ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "WHERE", 0, ADBG_COLOR_BOLD, true);
+	fputc('\n', c->out);
 	for (size_t i = 0; i < snap.nthreads; i++) {
 		const struct adbg_pythread *th = &snap.threads[i];
 		const struct adbg_frame *top = th->stack.n ? &th->stack.frames[0] : NULL;
+		char tid[16];
 
-		fprintf(c->out, "%-8d %-20.20s %-5s %-9s ", th->tid, th->name ? th->name : "?",
-			th->main ? "yes" : "", gil_name(th->gil));
+		snprintf(tid, sizeof(tid), "%d", th->tid);
+		adbg_text_cell(c, tid, 8, -1, false);
+		adbg_text_cell(c, th->name ? th->name : "?", 20, -1, false);
+		adbg_text_cell(c, th->main ? "yes" : "", 5, -1, false);
+		adbg_text_cell(c, gil_name(th->gil), 9, -1, false);
 		if (top)
 			adbg_text_frame(c->out, top, "");
 		else

@@ -745,8 +745,6 @@ def test_batch_ctrl_c(big_target):
     assert_running(pid)
 
 
-@pytest.mark.xfail(strict=True, reason="renderers (shared/cmd_tasks.c) do not colour yet: "
-                   "adbg_text_cell/adbg_color exist, the tasks table does not call them")
 def test_repl_colour_on_a_terminal(term, repl_target, tmp_path):
     """On a terminal without NO_COLOR the tasks table has a bold header."""
     term.start([AIODBG, "attach", repl_target.pid], env={"XDG_STATE_HOME": str(tmp_path / "state")})
@@ -758,8 +756,6 @@ def test_repl_colour_on_a_terminal(term, repl_target, tmp_path):
     assert re.search(r"\x1b\[1m *ID", s), repr(s[-2000:])
 
 
-@pytest.mark.xfail(strict=True, reason="shared/cmd_tasks.c put_cell pads and cuts by bytes, "
-                   "not by characters: a non-ASCII name shifts the columns after it")
 def test_tasks_table_columns_align_with_non_ascii_names(repl_target):
     r = run(["attach", repl_target.pid, "-c", "tasks"], env=plain_env(COLUMNS="160"))
     assert r.returncode == 0, r.stderr
@@ -769,8 +765,6 @@ def test_tasks_table_columns_align_with_non_ascii_names(repl_target):
     assert len(columns) == 1, "\n".join(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="shared/cmd_tasks.c prints task names raw in the tasks "
-                   "table and the tree: a target's task name can carry terminal escapes")
 def test_task_names_cannot_drive_the_terminal():
     """A task name is the target's string: control characters in it must not reach the
     terminal (they could clear it, retitle it, fake output)."""

@@ -300,10 +300,14 @@ static struct adbg_error *not_found(struct adbg_target *t, struct adbg_symbols *
 	target_name(t, who, sizeof(who));
 	// A file named like Python that we could not read: that is the likely culprit.
 	if (python_open_err)
-		return adbg_error_wrap(python_open_err,
-				       "cannot recognise the Python of %s (pass --sysroot or "
-				       "--lib-path if its files moved)",
-				       who);
+		// Advise once: the core target's own message may already say it.
+		return strstr(python_open_err->message, "--sysroot")
+			       ? adbg_error_wrap(python_open_err, "cannot recognise the Python of %s",
+						 who)
+			       : adbg_error_wrap(python_open_err,
+						 "cannot recognise the Python of %s (pass --sysroot "
+						 "or --lib-path if its files moved)",
+						 who);
 	if (open_err)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND,
 					 "%s is not a Python process (no readable mapped file holds "
@@ -348,8 +352,9 @@ struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **
 			if (err) {
 				if (err->code == ADBG_ERR_NOMEM)
 					goto fail;
-				if (!pass && !python_open_err &&
-				    (err->code == ADBG_ERR_OS || err->code == ADBG_ERR_PERMISSION))
+				// A file named like Python that cannot be opened (a core whose
+				// executable moved) is the likely culprit, whatever the code.
+				if (!pass && !python_open_err && adbg_symbols_file_unreadable(syms, i))
 					python_open_err = err;
 				else
 					adbg_error_destroy(err);

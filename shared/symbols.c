@@ -28,6 +28,8 @@ struct sym_file {
 	uint64_t bias;
 	/** why the file could not be used (FILE_FAILED). */
 	struct adbg_error *err;
+	/** FILE_FAILED because it could not be opened (not because it is not ELF). */
+	bool unreadable;
 };
 
 struct adbg_symbols {
@@ -220,9 +222,15 @@ static struct adbg_error *open_file(struct adbg_symbols *s, size_t i, struct sym
 		return err;
 	f->state = FILE_FAILED;
 	f->err = err;
+	f->unreadable = true;
 	if (!s->open_err)
 		s->open_err = f->err;
 	return copy_error(err);
+}
+
+bool adbg_symbols_file_unreadable(const struct adbg_symbols *s, size_t i)
+{
+	return i < s->nfiles && s->files[i].unreadable;
 }
 
 struct adbg_error *adbg_symbols_file_section(struct adbg_symbols *s, size_t i, const char *name,

@@ -109,4 +109,7 @@ struct adbg_error *adbg_symbols_file_read(struct adbg_symbols *s, size_t i, uint
  */
 const struct adbg_error *adbg_symbols_open_error(const struct adbg_symbols *s);
 
+/** Whether file i was tried and could not be opened (missing, permission, moved). */
+bool adbg_symbols_file_unreadable(const struct adbg_symbols *s, size_t i);
+
 #endif

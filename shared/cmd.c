@@ -682,9 +682,10 @@ static void complete_refresh(struct adbg_session *s, struct adbg_complete_cache 
 	complete_cache_clear(cache);
 	err = complete_read(s, cache);
 	// An unreadable target stays unreadable for a while: do not stop it on every Tab.
-	// An interrupted read is tried again on the next Tab.
+	// An interrupted read is tried again on the next Tab. The age counts from the end of
+	// the read: a read that takes longer than the TTL must still serve the next Tab.
 	cache->valid = !err || err->code != ADBG_ERR_INTERRUPTED;
-	cache->taken_ns = now;
+	cache->taken_ns = adbg_now_ns();
 	adbg_error_destroy(err);
 }
 
@@ -743,7 +744,7 @@ void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cach
 		struct adbg_complete_cache *cache = *cachep;
 		char id[24];
 
-		// Ids only once the word looks like one, so that "task <Tab>" lists names.
+		// Ids once the word looks like one ("0x..."), so that "task <Tab>" lists names.
 		if (wlen >= 2 && word[0] == '0' && (word[1] == 'x' || word[1] == 'X')) {
 			for (size_t i = 0; i < cache->ntasks; i++) {
 				snprintf(id, sizeof(id), "%#" PRIx64, cache->task_ids[i]);
@@ -752,7 +753,8 @@ void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cach
 		} else {
 			for (size_t i = 0; i < cache->nnames; i++)
 				offer(cache->names[i], word, wlen, fn, arg);
-			if (!wlen || (wlen == 1 && word[0] == '0')) {
+			// "0" may start an id; an empty word lists the names only.
+			if (wlen == 1 && word[0] == '0') {
 				for (size_t i = 0; i < cache->ntasks; i++) {
 					snprintf(id, sizeof(id), "%#" PRIx64, cache->task_ids[i]);
 					offer(id, word, wlen, fn, arg);

@@ -124,9 +124,10 @@ typedef void (*adbg_complete_fn)(void *arg, const char *candidate);
  * Offer every completion of word, the (possibly empty) word that ends line, where line is
  * the command line up to the cursor. The first word completes to command names and
  * aliases; a word starting with '-' to the command's options; other words to what the
- * command takes (struct adbg_cmd.complete): task ids ("0x...") and task names (names with
- * spaces or quotes are left out), thread ids, command names. Each candidate is passed to
- * fn once, in table order for commands and options, sorted for names.
+ * command takes (struct adbg_cmd.complete): task names (names with spaces or quotes are
+ * left out) and, once the word starts with "0", task ids ("0x..."); thread ids; command
+ * names. Each candidate is passed to fn once, in table order for commands and options,
+ * sorted for names.
  *
  * s may be NULL (no target: commands and options only). *cache may be NULL; it is
  * allocated on first use and refreshed when stale. Never fails: when the target cannot be

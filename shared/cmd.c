@@ -157,6 +157,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.options = { "--json" },
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_cancel,
+		.complete = ADBG_COMPLETE_TASK,
 	},
 	{
 		.name = "select",
@@ -168,6 +169,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_select,
+		.complete = ADBG_COMPLETE_TASK,
 	},
 	{
 		.name = "up",

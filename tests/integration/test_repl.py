@@ -544,6 +544,12 @@ def test_repl_tab_completion(term, repl_target, tmp_path):
     term.wait_cursor_line(prompt_re(pid) + r"task worker-unique $")
     term.keys("Enter")
     term.wait(r"^Task worker-unique 0x[0-9a-f]+$")
+    # Every command that takes a task completes its names.
+    for cmd in ("select", "cancel"):
+        term.type(f"{cmd} wor")
+        term.keys("Tab")
+        term.wait_cursor_line(prompt_re(pid) + rf"{cmd} worker-unique $")
+        term.keys("C-u")
     # An option.
     term.type("tasks --js")
     term.keys("Tab")

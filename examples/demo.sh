@@ -37,3 +37,7 @@ run "attach $pid"
 gcore -o "$tmp/core" "$pid" >/dev/null 2>&1
 echo "== core dump of the same process"
 run "core $tmp/core.$pid"
+echo "== live control: await on the program's own loop, in the consumer task's context"
+echo "\$ aiodbg attach $pid -c 'select consumer' -c 'eval queue.qsize()' -c 'await queue.put(\"hello\")' -c 'cancel stubborn \"stop now\"'"
+"$aiodbg" attach "$pid" -c 'select consumer' -c 'eval queue.qsize()' -c 'await queue.put("hello")' \
+	-c 'cancel stubborn "stop now"'

@@ -71,12 +71,18 @@ void adbg_repl_print_error(const char *message)
 int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts)
 {
 	struct adbg_error *err;
+	enum term_end end;
 	int status;
 
 	opts->width = term_width();
 	term_command_begin(s);
 	err = adbg_cmd_run(s, line, opts, term_output());
-	if (term_command_end()) {
+	end = term_command_end();
+	if (end == TERM_END_OUTPUT_ERROR && !err) {
+		// The command did its work but the user did not get it: that is a failure.
+		err = adbg_error_os(errno, "writing the output failed");
+	}
+	if (end == TERM_END_INTERRUPTED) {
 		// Whatever went wrong after Ctrl-C (a cut walk, refused output) is the interrupt.
 		// The terminal echoed ^C wherever the output was: start a line of our own.
 		adbg_error_destroy(err);

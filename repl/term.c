@@ -21,6 +21,8 @@
 #define OUTPUT_BUFFER (64 * 1024)
 
 volatile int term_interrupted;
+// why the last write of command output failed.
+static int output_errno;
 static volatile sig_atomic_t winch_pending, tstp_pending;
 
 static void on_sigint(int sig)
@@ -274,8 +276,12 @@ static ssize_t output_write(void *cookie, const char *buf, size_t len)
 
 		if (n < 0 && errno == EINTR && !term_interrupted)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			output_errno = errno;
 			return done ? (ssize_t)done : -1;
+		}
 		done += (size_t)n;
 	}
 	return (ssize_t)len;
@@ -316,10 +322,11 @@ void term_command_begin(struct adbg_session *s)
 	pthread_mutex_unlock(&progress_mu);
 }
 
-bool term_command_end(void)
+enum term_end term_command_end(void)
 {
 	FILE *out = term_output();
-	bool interrupted;
+	enum term_end r = TERM_END_OK;
+	int saved;
 
 	if (progress_enabled) {
 		pthread_mutex_lock(&progress_mu);
@@ -327,12 +334,16 @@ bool term_command_end(void)
 		clear_locked();
 		pthread_mutex_unlock(&progress_mu);
 	}
-	interrupted = term_interrupted;
-	if (!interrupted)
-		fflush(out);
+	if (!term_interrupted && (fflush(out) != 0 || ferror(out)))
+		r = TERM_END_OUTPUT_ERROR;
+	saved = output_errno ? output_errno : EIO;
+	output_errno = 0;
 	// After Ctrl-C the rest of the output is dropped, not written on the next flush.
-	if (term_interrupted)
+	if (term_interrupted) {
 		__fpurge(out);
+		r = TERM_END_INTERRUPTED;
+	}
 	clearerr(out);
-	return interrupted;
+	errno = saved;
+	return r;
 }

@@ -49,11 +49,17 @@ FILE *term_output(void);
  */
 void term_command_begin(struct adbg_session *s);
 
-/**
- * The command ended: erase the progress line, flush its output (or drop it when
- * interrupted). Returns true if Ctrl-C was pressed during the command.
- */
-bool term_command_end(void);
+enum term_end {
+	TERM_END_OK,
+	/** Ctrl-C was pressed during the command; its pending output was dropped. */
+	TERM_END_INTERRUPTED,
+	/** writing the output failed (errno says why: a full disk, a closed pipe). */
+	TERM_END_OUTPUT_ERROR,
+};
+
+/** The command ended: erase the progress line, flush its output (or drop it when
+ * interrupted), and say how it went. */
+enum term_end term_command_end(void);
 
 /** Erase the progress line if it is shown (before writing to stderr). */
 void term_progress_clear(void);

@@ -250,6 +250,14 @@ def test_batch_exit_statuses(target, core):
     assert_running(target.pid)
 
 
+def test_output_that_cannot_be_written_is_a_failure(target):
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([AIODBG, "attach", str(target.pid), "-c", "tasks"], stdout=full,
+                           stderr=subprocess.PIPE, text=True)
+    assert_one_line_error(helpers.Result(r.returncode, "", r.stderr), rc=1)
+    assert "writing the output failed" in r.stderr
+
+
 def test_bad_usage(tmp_path):
     cases = [
         ["--bogus"],

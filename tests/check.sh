@@ -85,6 +85,10 @@ unit_bins() { # DIR: the unit test binaries of tests/unit/test_*.c under DIR
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export UBSAN_OPTIONS
 
+# 0. The interpreter matrix (builds the sid root when missing): unit tests read real
+# interpreters' memory and files too, so it must exist before them.
+build_stage matrix sh tests/env/matrix.sh
+
 # 1. Build and unit tests.
 if build_stage build make all; then
 	# `make unit` builds the unit test binaries and runs them through tests/run-unit.sh.

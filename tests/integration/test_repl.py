@@ -713,9 +713,9 @@ def test_repl_no_color_on_terminal(term, repl_target, tmp_path):
     assert not re.search(r"\x1b\[[0-9;]*m", s), repr(s[-2000:])
 
 
-def test_progress_line_only_on_a_terminal(term, big_target, tmp_path):
-    """A snapshot that takes more than a second shows a progress line on stderr when it
-    is a terminal, erased before the output; with stderr a pipe there is none."""
+def progress_screens(term, big_target, tmp_path, line_re):
+    """Run a >1 s snapshot with stdout in a file and stderr on the terminal; wait for a
+    progress line matching line_re, then for the end. Returns the final screen."""
     pid = big_target.pid
     started = time.monotonic()
     r = run(["attach", pid, "-c", "task worker-unique"], timeout=300)
@@ -723,14 +723,27 @@ def test_progress_line_only_on_a_terminal(term, big_target, tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr
     if took < 1.5:
         pytest.skip(f"the snapshot of 200k tasks took {took:.2f}s here: too fast for a progress line")
-    # stdout to a file, stderr the terminal: the line shows, then goes.
     out = tmp_path / "out"
     term.start(["sh", "-c", f"exec {AIODBG} attach {pid} -c 'task worker-unique' > {out}"])
-    term.wait(r"reading (tasks: \d+|the target)…", timeout=60)
+    term.wait(line_re, timeout=max(10, 3 * took))
     s = term.wait(r"^\[exit 0\]$", timeout=300)
-    assert "reading" not in s, s
     assert "Task worker-unique" in out.read_text()
     assert_running(pid)
+    return s
+
+
+def test_progress_line_only_on_a_terminal(term, big_target, tmp_path):
+    """A snapshot that takes more than a second shows a progress line on stderr when it
+    is a terminal, erased before the output; with stderr a pipe there is none (run()
+    checked stderr above)."""
+    s = progress_screens(term, big_target, tmp_path, r"reading (tasks: \d+|the target)…")
+    assert "reading" not in s, s
+
+
+@pytest.mark.xfail(strict=True, reason="shared/asyncio.c does not call adbg_session_progress "
+                   "(session.h), so the line can only say 'reading the target… Ns'")
+def test_progress_line_counts_tasks(term, big_target, tmp_path):
+    progress_screens(term, big_target, tmp_path, r"reading tasks: \d+…")
 
 
 def test_batch_ctrl_c(big_target):

@@ -110,8 +110,8 @@ bool adbg_repl_is_quit(const char *line)
 	return cmd && cmd->fn == NULL && (cmd->flags & ADBG_CMD_FRONTEND);
 }
 
-static int run_batch_line(struct adbg_session *s, const char *line,
-			  struct adbg_cmd_opts *opts, bool *quit)
+static int run_batch_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts,
+			  bool *quit)
 {
 	const char *p = line + strspn(line, " \t");
 
@@ -223,21 +223,21 @@ static void close_actions(struct action *actions, int n)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "command", required_argument, NULL, 'c' },
-		{ "file", required_argument, NULL, 'x' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "sysroot", required_argument, NULL, 's' },
-		{ "lib-path", required_argument, NULL, 'l' },
-		{ "no-color", no_argument, NULL, 'n' },
-		{ "no-colour", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"command", required_argument, NULL, 'c'},
+		{"file", required_argument, NULL, 'x'},
+		{"json", no_argument, NULL, 'j'},
+		{"sysroot", required_argument, NULL, 's'},
+		{"lib-path", required_argument, NULL, 'l'},
+		{"no-color", no_argument, NULL, 'n'},
+		{"no-colour", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	struct adbg_open_options open_opts = { 0 };
-	struct adbg_cmd_opts opts = { 0 };
+	struct adbg_open_options open_opts = {0};
+	struct adbg_cmd_opts opts = {0};
 	struct action *actions = calloc((size_t)argc + 1, sizeof(*actions));
-	char *positional[3] = { NULL };
+	char *positional[3] = {NULL};
 	struct adbg_session *session = NULL;
 	struct adbg_target *target = NULL;
 	struct adbg_error *err;
@@ -267,8 +267,8 @@ int main(int argc, char **argv)
 			actions[nactions].file =
 				strcmp(optarg, "-") == 0 ? stdin : fopen(optarg, "re");
 			if (!actions[nactions].file) {
-				fprintf(stderr, "aiodbg: cannot read commands from %s: %s\n", optarg,
-					strerror(errno));
+				fprintf(stderr, "aiodbg: cannot read commands from %s: %s\n",
+					optarg, strerror(errno));
 				close_actions(actions, nactions);
 				return ADBG_EXIT_USAGE;
 			}
@@ -356,7 +356,7 @@ int main(int argc, char **argv)
 	if (nactions)
 		status = run_batch(session, actions, nactions, &opts);
 	else if (!isatty(STDIN_FILENO))
-		status = run_batch(session, &(struct action){ .file = stdin }, 1, &opts);
+		status = run_batch(session, &(struct action){.file = stdin}, 1, &opts);
 	else
 		status = adbg_repl_interactive(session, &opts);
 	adbg_session_destroy(session);

@@ -210,7 +210,7 @@ static void make_prompt(const struct adbg_session *s, char *buf, size_t len)
 
 int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 {
-	struct repl r = { .s = s };
+	struct repl r = {.s = s};
 	char prompt[64], *last = NULL;
 	char *hist = history_path();
 

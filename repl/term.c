@@ -45,7 +45,7 @@ static void on_sigtstp(int sig)
 
 static void handle(int sig, void (*fn)(int), int flags)
 {
-	struct sigaction sa = { .sa_handler = fn, .sa_flags = flags };
+	struct sigaction sa = {.sa_handler = fn, .sa_flags = flags};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(sig, &sa, NULL);
@@ -177,8 +177,9 @@ static void draw_locked(void)
 	if (what)
 		n = snprintf(line, sizeof(line), "\r reading %s: %zu…\033[K", what, done);
 	else
-		n = snprintf(line, sizeof(line), "\r reading the target… %llus\033[K",
-			     (unsigned long long)((now_ns() - progress_started_ns) / 1000000000ull));
+		n = snprintf(
+			line, sizeof(line), "\r reading the target… %llus\033[K",
+			(unsigned long long)((now_ns() - progress_started_ns) / 1000000000ull));
 	if (n > 0 && (size_t)n < sizeof(line)) {
 		write_all(STDERR_FILENO, line, (size_t)n);
 		progress_shown = true;
@@ -193,8 +194,8 @@ static void draw_locked(void)
 static bool reading_locked(void)
 {
 	return atomic_load(&progress_what) ||
-	       (progress_session && __atomic_load_n(&progress_session->target->frozen,
-						    __ATOMIC_RELAXED));
+	       (progress_session &&
+		__atomic_load_n(&progress_session->target->frozen, __ATOMIC_RELAXED));
 }
 
 static void *progress_main(void *arg)
@@ -292,7 +293,7 @@ FILE *term_output(void)
 	static FILE *out;
 
 	if (!out) {
-		cookie_io_functions_t io = { .write = output_write };
+		cookie_io_functions_t io = {.write = output_write};
 
 		out = fopencookie(NULL, "w", io);
 		if (!out)

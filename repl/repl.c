@@ -146,51 +146,67 @@ static char **complete(const char *text, int start, int end)
 	return matches;
 }
 
+/* What happened while the terminal was not being read (Ctrl-Z, a resize). */
+static void pending_signals(void)
+{
+	if (term_take_tstp()) {
+		rl_deprep_terminal();
+		term_suspend();
+		rl_prep_terminal(1);
+		rl_forced_update_display();
+	}
+	if (term_take_winch())
+		rl_resize_terminal();
+}
+
+/* One byte from the terminal: 1, or 0 at end of input or Ctrl-C. */
+static int read_byte(unsigned char *ret)
+{
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, ret, 1);
+
+		if (n == 1)
+			return 1;
+		if (n == 0 || errno != EINTR || term_interrupted)
+			return 0;
+		pending_signals();
+	}
+}
+
 /* One character from the terminal, as a code point. -1 ends the line (EOF or Ctrl-C). */
 static int repl_getc(FILE *f)
 {
+	// A byte read ahead that turned out not to continue a UTF-8 sequence.
+	static int pushback = -1;
 	unsigned char b[4];
 	int len, cp;
 
 	(void)f;
-	if (term_take_winch())
-		rl_resize_terminal();
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, b, 1);
-
-		if (n == 1)
-			break;
-		if (n == 0 || errno != EINTR)
-			return -1;
+	pending_signals();
+	if (pushback >= 0) {
+		b[0] = (unsigned char)pushback;
+		pushback = -1;
+	} else if (!read_byte(&b[0])) {
 		if (term_interrupted) {
 			// Ctrl-C at the prompt: show it, drop the line, prompt again.
 			(void)!write(STDOUT_FILENO, "^C", 2);
-			return -1;
 		}
-		if (term_take_tstp()) {
-			rl_deprep_terminal();
-			term_suspend();
-			rl_prep_terminal(1);
-			rl_forced_update_display();
-		}
-		if (term_take_winch())
-			rl_resize_terminal();
+		return -1;
 	}
-	if (b[0] < 0x80)
+	if (b[0] < 0xc0 || b[0] >= 0xf8)
 		return b[0];
-	len = b[0] >= 0xf0 ? 4 : b[0] >= 0xe0 ? 3 : b[0] >= 0xc0 ? 2 : 1;
-	cp = len == 4 ? b[0] & 0x07 : len == 3 ? b[0] & 0x0f : b[0] & 0x1f;
+	len = b[0] >= 0xf0 ? 4 : b[0] >= 0xe0 ? 3 : 2;
+	cp = b[0] & (0x7f >> len);
 	for (int i = 1; i < len; i++) {
-		ssize_t n;
-
-		do
-			n = read(STDIN_FILENO, &b[i], 1);
-		while (n < 0 && errno == EINTR && !term_interrupted);
-		if (n != 1 || (b[i] & 0xc0) != 0x80)
-			return b[0]; // not UTF-8: pass the byte on
+		if (!read_byte(&b[i]))
+			return b[0];
+		if ((b[i] & 0xc0) != 0x80) {
+			pushback = b[i]; // not UTF-8: pass the bytes on one by one
+			return b[0];
+		}
 		cp = (cp << 6) | (b[i] & 0x3f);
 	}
-	return len == 1 ? b[0] : cp;
+	return cp;
 }
 
 static void make_prompt(const struct adbg_session *s, char *buf, size_t len)

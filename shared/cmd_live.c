@@ -605,12 +605,14 @@ static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 		// we then wait for the agent to report the cancellation.
 		err = request(lv, req, -1, c->s->interrupted, &reply);
 		if (err && err->code == ADBG_ERR_INTERRUPTED) {
-			json_t *ir = NULL;
 			int id = lv->next_id;
+			json_t *ir = json_pack("{s:s, s:i}", "cmd", "interrupt", "id", ++lv->next_id);
 
 			adbg_error_destroy(err);
 			*c->s->interrupted = 0;
-			err = request(lv, json_pack("{s:s}", "cmd", "interrupt"), 5000, NULL, &ir);
+			// Not request(): the await's own reply may come before the interrupt's,
+			// and must not be dropped.
+			err = adbg_channel_send(lv->ch, ir);
 			json_decref(ir);
 			while (!err) {
 				json_t *msg = NULL;

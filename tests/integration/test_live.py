@@ -225,3 +225,22 @@ def test_remote_debugging_disabled_is_refused(row, tmp_path):
         proc.kill()
         proc.wait()
         os.unlink(fifo)
+
+
+def test_ctrl_c_cancels_the_expression_not_the_program(basic):
+    p = subprocess.Popen([helpers.AIODBG, "attach", str(basic.pid)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write("await asyncio.sleep(60)\n")
+        p.stdin.flush()
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        out, err = p.communicate(input="p 6*7\n", timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "CancelledError: the expression was cancelled (interrupted)" in out, out + err
+    assert out.splitlines()[-1] == "42", out + err
+    assert "worker cancelled" not in basic.stderr()

@@ -815,3 +815,31 @@ def test_tables_fit_the_terminal(repl_target, width):
         assert r.returncode == 0, r.stderr
         long = [line for line in r.stdout.splitlines() if len(line) > width]
         assert not long, f"{cmd} at {width} columns:\n" + "\n".join(long)
+
+
+def test_repl_ctrl_z_never_keeps_the_target_stopped(term, big_target, tmp_path):
+    """Ctrl-Z during a snapshot suspends aiodbg only once the target is let go; after fg
+    the REPL goes on."""
+    pid = big_target.pid
+    term.start(["bash", "--norc", "--noprofile", "-i"],
+               env={"XDG_STATE_HOME": str(tmp_path / "state"), "PS1": "sh$ "})
+    term.wait(r"^sh\$ $")
+    term.type(f"{AIODBG} attach {pid}")
+    term.keys("Enter")
+    term.wait(prompt_re(pid) + "$")
+    term.type("tree")
+    term.keys("Enter")
+    time.sleep(0.3)
+    term.keys("C-z")
+    term.wait(r"Stopped", timeout=120)
+    # aiodbg is suspended; the target is not.
+    assert_running(pid)
+    term.keys("C-l")
+    term.type("fg")
+    term.keys("Enter")
+    term.type("info")
+    term.keys("Enter")
+    term.wait(rf"^pid: {pid}$", timeout=60)
+    term.keys("C-d")
+    term.wait(r"^sh\$ $")
+    assert_running(pid)

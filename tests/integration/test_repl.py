@@ -421,6 +421,7 @@ class Tmux:
                   "set-option", "-g", "history-limit", "100000", ";",
                   "new-session", "-d", "-s", "main", "-x", "160", "-y", "50", "sh", "-c", cmd)
         self.started = True
+        self.socket = self.tmux("display-message", "-p", "#{socket_path}").stdout.strip()
 
     def keys(self, *keys):
         self.tmux("send-keys", "-t", "main", *keys)
@@ -480,6 +481,12 @@ class Tmux:
         if self.started:
             self.tmux("kill-server", check=False)
             self.started = False
+            # The server may leave its socket behind.
+            if self.socket.startswith("/") and os.path.basename(self.socket) == self.sock:
+                try:
+                    os.unlink(self.socket)
+                except OSError:
+                    pass
 
 
 @pytest.fixture

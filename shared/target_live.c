@@ -282,16 +282,35 @@ static bool is_seized(const struct live_impl *li, int tid)
 	return false;
 }
 
+static int wait_stopped(int tid, int *sig_ret);
+
 static void live_thaw(struct adbg_target *t)
 {
 	struct live_impl *li = t->impl;
+	size_t kept = 0;
 
 	for (size_t i = 0; i < li->nseized; i++) {
+		int tid = li->seized[i], sig = li->pending_sig[i];
+
 		// Detaching from an interrupt stop resumes the thread; a signal it reported
 		// while we held it is handed back so the program does not lose it.
-		ptrace(PTRACE_DETACH, li->seized[i], 0, (void *)(uintptr_t)li->pending_sig[i]);
+		if (ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig) == 0 || errno != ESRCH)
+			continue;
+		// ESRCH: gone, or still running because it did not reach its interrupt stop
+		// during the freeze (e.g. in uninterruptible sleep). Such a thread stops as soon
+		// as it can, and would then stay stopped for as long as we live: wait for that
+		// stop and detach. If it still has not come, keep it and try again at the next
+		// thaw and when the target is destroyed (our exit detaches it at the latest).
+		if (wait_stopped(tid, &sig) == 0 &&
+		    ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig) == 0)
+			continue;
+		if (kill(tid, 0) == 0 || errno != ESRCH) {
+			li->seized[kept] = tid;
+			li->pending_sig[kept] = sig;
+			kept++;
+		}
 	}
-	li->nseized = 0;
+	li->nseized = kept;
 }
 
 /*
@@ -306,8 +325,11 @@ static int wait_stopped(int tid, int *sig_ret)
 		int status;
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 
-		if (r < 0)
-			return errno == EINTR ? 0 : -1;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
 		if (r == tid) {
 			if (WIFEXITED(status) || WIFSIGNALED(status))
 				return -1;

@@ -496,6 +496,7 @@ static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int ti
 			return err;
 		if (t)
 			t->thread = tid;
+		adbg_session_progress(r->s, "tasks", r->snap->ntasks);
 		err = rd_ptr(r, node + l->llist_node.next, &node);
 		if (err) {
 			adbg_session_warn(r->s, "task list %#" PRIx64 ": %s", head, err->message);
@@ -549,6 +550,7 @@ static void registry_tasks(struct reader *r, uint64_t interp, const char *global
 		err = add_task(r, task, &t);
 		if (err)
 			goto out;
+		adbg_session_progress(r->s, "tasks", r->snap->ntasks);
 	}
 out:
 	if (err && err->code != ADBG_ERR_NOT_FOUND)
@@ -1053,6 +1055,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 		}
 		if (err)
 			goto fail;
+		adbg_session_progress(s, "task stacks", i + 1);
 		if (adbg_session_interrupted(s)) {
 			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
 			goto fail;

@@ -836,3 +836,25 @@ void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int 
 	if (!last)
 		fprintf(c->out, "%*s", width > n ? width - n + 1 : 1, "");
 }
+
+void adbg_text_fit(int *w, const int *min, int n, int width)
+{
+	int total = n - 1; // the separating spaces
+
+	if (width <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		total += w[i];
+	// Take one column at a time from the widest column that can still give one.
+	while (total > width) {
+		int best = -1;
+
+		for (int i = 0; i < n; i++)
+			if (w[i] > min[i] && (best < 0 || w[i] - min[i] > w[best] - min[best]))
+				best = i;
+		if (best < 0)
+			break;
+		w[best]--;
+		total--;
+	}
+}

@@ -169,6 +169,12 @@ int adbg_text_columns(const char *s);
 void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
 		    bool last);
 
+/**
+ * Shrink column widths w[0..n) (none below min[i]) until a row of them with single spaces
+ * between fits in width columns; width <= 0 leaves them as they are.
+ */
+void adbg_text_fit(int *w, const int *min, int n, int width);
+
 /* Helpers for command implementations (cmd_*.c). */
 
 /** The "target" object of DESIGN.md §6 for s. New reference. */

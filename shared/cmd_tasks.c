@@ -345,15 +345,22 @@ static int state_color(const struct adbg_task *t)
 static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 				       const struct adbg_asyncio_snapshot *snap)
 {
-	// Fixed columns, then WHERE takes what the terminal has left.
-	int wid = 14, wname = 20, wstate = 9, wcancel = 16, wawait = 22, wthread = 8;
-	int wwhere = 0;
+	// Preferred widths; on a terminal WHERE takes what is left, and when that is not
+	// enough the wider columns give way down to their minimums.
+	enum { ID, NAME, STATE, CANCEL, AWAIT, THREAD, WHERE, NCOL };
+	int w[NCOL] = { 14, 20, 9, 16, 22, 8, 0 };
+	static const int min[NCOL] = { 14, 10, 7, 9, 10, 7, 12 };
+	int wid, wname, wstate, wcancel, wawait, wthread, wwhere;
 
 	if (c->opts.width) {
-		wwhere = c->opts.width - (wid + wname + wstate + wcancel + wawait + wthread + 6);
-		if (wwhere < 20)
-			wwhere = 20;
+		w[WHERE] = c->opts.width - (w[ID] + w[NAME] + w[STATE] + w[CANCEL] + w[AWAIT] +
+					    w[THREAD] + NCOL - 1);
+		if (w[WHERE] < 40)
+			w[WHERE] = 40;
+		adbg_text_fit(w, min, NCOL, c->opts.width);
 	}
+	wid = w[ID], wname = w[NAME], wstate = w[STATE], wcancel = w[CANCEL];
+	wawait = w[AWAIT], wthread = w[THREAD], wwhere = w[WHERE];
 	adbg_text_cell(c, "ID", wid, ADBG_COLOR_BOLD, false);
 	adbg_text_cell(c, "NAME", wname, ADBG_COLOR_BOLD, false);
 	adbg_text_cell(c, "STATE", wstate, ADBG_COLOR_BOLD, false);

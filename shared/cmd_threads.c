@@ -117,26 +117,42 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 		adbg_runtime_snapshot_deinit(&snap);
 		return adbg_json_emit(c, doc);
 	}
-	adbg_text_cell(c, "TID", 8, ADBG_COLOR_BOLD, false);
-	adbg_text_cell(c, "NAME", 20, ADBG_COLOR_BOLD, false);
-	adbg_text_cell(c, "MAIN", 5, ADBG_COLOR_BOLD, false);
-	adbg_text_cell(c, "GIL", 9, ADBG_COLOR_BOLD, false);
-	adbg_text_cell(c, "WHERE", 0, ADBG_COLOR_BOLD, true);
+	// TID NAME MAIN GIL WHERE; on a terminal WHERE takes the rest, NAME gives way first.
+	int w[5] = { 8, 20, 4, 8, 0 };
+	static const int min[5] = { 7, 10, 4, 8, 20 };
+
+	if (c->opts.width) {
+		w[4] = c->opts.width - (w[0] + w[1] + w[2] + w[3] + 4);
+		if (w[4] < 40)
+			w[4] = 40;
+		adbg_text_fit(w, min, 5, c->opts.width);
+	}
+	adbg_text_cell(c, "TID", w[0], ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "NAME", w[1], ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "MAIN", w[2], ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "GIL", w[3], ADBG_COLOR_BOLD, false);
+	adbg_text_cell(c, "WHERE", w[4], ADBG_COLOR_BOLD, true);
 	fputc('\n', c->out);
 	for (size_t i = 0; i < snap.nthreads; i++) {
 		const struct adbg_pythread *th = &snap.threads[i];
 		const struct adbg_frame *top = th->stack.n ? &th->stack.frames[0] : NULL;
-		char tid[16];
+		char tid[16], where[1024];
 
 		snprintf(tid, sizeof(tid), "%d", th->tid);
-		adbg_text_cell(c, tid, 8, -1, false);
-		adbg_text_cell(c, th->name ? th->name : "?", 20, -1, false);
-		adbg_text_cell(c, th->main ? "yes" : "", 5, -1, false);
-		adbg_text_cell(c, gil_name(th->gil), 9, -1, false);
-		if (top)
-			adbg_text_frame(c->out, top, "");
+		adbg_text_cell(c, tid, w[0], -1, false);
+		adbg_text_cell(c, th->name ? th->name : "?", w[1], -1, false);
+		adbg_text_cell(c, th->main ? "yes" : "", w[2], -1, false);
+		adbg_text_cell(c, gil_name(th->gil), w[3], -1, false);
+		if (top && top->line)
+			snprintf(where, sizeof(where), "%s (%s:%d)", top->function,
+				 top->file ? top->file : "?", top->line);
+		else if (top)
+			snprintf(where, sizeof(where), "%s (%s)", top->function,
+				 top->file ? top->file : "?");
 		else
-			fprintf(c->out, "(no Python frame)\n");
+			snprintf(where, sizeof(where), "(no Python frame)");
+		adbg_text_cell(c, where, w[4], -1, true);
+		fputc('\n', c->out);
 	}
 	adbg_runtime_snapshot_deinit(&snap);
 	adbg_text_warnings(c);

@@ -747,8 +747,6 @@ def test_progress_line_only_on_a_terminal(term, big_target, tmp_path):
     assert "reading" not in s, s
 
 
-@pytest.mark.xfail(strict=True, reason="shared/asyncio.c does not call adbg_session_progress "
-                   "(session.h), so the line can only say 'reading the target… Ns'")
 def test_progress_line_counts_tasks(term, big_target, tmp_path):
     progress_screens(term, big_target, tmp_path, r"reading tasks: \d+…")
 
@@ -812,9 +810,6 @@ def test_task_names_cannot_drive_the_terminal():
         t.kill()
 
 
-@pytest.mark.xfail(strict=True, reason="shared/cmd_tasks.c and cmd_threads.c: the fixed "
-                   "columns alone take 95 (tasks) and ~85 (threads) characters, and WHERE "
-                   "keeps 20 more, so rows wrap on 80- and 100-column terminals")
 @pytest.mark.parametrize("width", [80, 100])
 def test_tables_fit_the_terminal(repl_target, width):
     for cmd in ("tasks", "threads"):

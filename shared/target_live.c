@@ -367,8 +367,11 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 		err = list_tids(t, &tids, &n);
 		if (err)
 			break;
+		// Interrupt every new thread first, then wait for each: the threads reach
+		// their stops concurrently, so the target is stopped for one scheduling delay
+		// rather than one per thread.
 		for (size_t i = 0; i < n; i++) {
-			int tid = tids[i], sig = 0, r;
+			int tid = tids[i];
 
 			if (is_seized(li, tid))
 				continue;
@@ -386,12 +389,15 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 			li->seized[li->nseized] = tid;
 			li->pending_sig[li->nseized] = 0;
 			li->nseized++;
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
-				continue; // gone; detach will fail harmlessly
-			r = wait_stopped(tid, &sig);
-			li->pending_sig[li->nseized - 1] = sig;
-			if (r > 0)
+			// A thread that is gone by now fails to detach harmlessly later.
+			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+		}
+		for (size_t i = before; i < li->nseized; i++) {
+			int sig = 0;
+
+			if (wait_stopped(li->seized[i], &sig) > 0)
 				t->threads_not_stopped++;
+			li->pending_sig[i] = sig;
 		}
 		free(tids);
 		if (err || li->nseized == before)

@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-// The progress line appears once a command has run this long...
+// The progress line appears once a command has run this long (AIODBG_PROGRESS_DELAY_MS
+// overrides it)...
 #define PROGRESS_DELAY_NS 1000000000ull
-// ...and is redrawn this often.
+// ...and is redrawn this often (or as often as the delay, when that is shorter).
 #define PROGRESS_PERIOD_NS 200000000ull
+#define PROGRESS_MIN_PERIOD_NS 10000000ull
 #define OUTPUT_BUFFER (64 * 1024)
 
 volatile int term_interrupted;
@@ -132,6 +134,7 @@ static bool progress_thread_started, progress_enabled;
 // Under progress_mu:
 static bool progress_active, progress_shown, output_started;
 static uint64_t progress_started_ns;
+static uint64_t progress_delay_ns = PROGRESS_DELAY_NS, progress_period_ns = PROGRESS_PERIOD_NS;
 static struct adbg_session *progress_session;
 // Written by the walk (any time), read by the thread.
 static _Atomic size_t progress_done;
@@ -208,12 +211,12 @@ static void *progress_main(void *arg)
 
 		while (!progress_active)
 			pthread_cond_wait(&progress_cv, &progress_mu);
-		wake = now_ns() + PROGRESS_PERIOD_NS;
+		wake = now_ns() + progress_period_ns;
 		ts.tv_sec = (time_t)(wake / 1000000000ull);
 		ts.tv_nsec = (long)(wake % 1000000000ull);
 		pthread_cond_timedwait(&progress_cv, &progress_mu, &ts);
 		if (progress_active && !output_started && !term_interrupted &&
-		    now_ns() - progress_started_ns >= PROGRESS_DELAY_NS && reading_locked())
+		    now_ns() - progress_started_ns >= progress_delay_ns && reading_locked())
 			draw_locked();
 	}
 	return NULL;
@@ -226,6 +229,25 @@ static void progress_hook(void *arg, const char *what, size_t done)
 	atomic_store(&progress_done, done);
 }
 
+/* AIODBG_PROGRESS_DELAY_MS: milliseconds before the line appears (0: at once). */
+static void read_delay(void)
+{
+	const char *v = getenv("AIODBG_PROGRESS_DELAY_MS");
+	char *end;
+	unsigned long long ms;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	ms = strtoull(v, &end, 10);
+	if (errno || *end || v[0] == '-' || ms > 3600000ull)
+		return; // not a number of milliseconds up to an hour: the default
+	progress_delay_ns = ms * 1000000ull;
+	if (progress_delay_ns < progress_period_ns)
+		progress_period_ns = progress_delay_ns > PROGRESS_MIN_PERIOD_NS ? progress_delay_ns
+										: PROGRESS_MIN_PERIOD_NS;
+}
+
 static void progress_start_thread(void)
 {
 	pthread_condattr_t attr;
@@ -235,6 +257,7 @@ static void progress_start_thread(void)
 	progress_thread_started = true;
 	if (!isatty(STDERR_FILENO))
 		return;
+	read_delay();
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&progress_cv, &attr);

@@ -18,7 +18,9 @@ targets/.
 """
 import json
 import os
+import pty
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -749,35 +751,58 @@ def test_repl_no_color_on_terminal(term, repl_target, tmp_path):
     assert not re.search(r"\x1b\[[0-9;]*m", s), repr(s[-2000:])
 
 
-def progress_screens(term, big_target, tmp_path, line_re):
-    """Run a >1 s snapshot with stdout in a file and stderr on the terminal; wait for a
-    progress line matching line_re, then for the end. Returns the final screen."""
-    pid = big_target.pid
-    started = time.monotonic()
-    r = run(["attach", pid, "-c", "task worker-unique"], timeout=300)
-    took = time.monotonic() - started
-    assert r.returncode == 0 and r.stderr == "", r.stderr
-    if took < 1.5:
-        pytest.skip(f"the snapshot of 200k tasks took {took:.2f}s here: too fast for a progress line")
+def stderr_on_a_terminal(args, tmp_path, env):
+    """aiodbg ARGS with stderr on a pseudo-terminal, stdout in a file. Returns (exit
+    status, every byte written to the terminal, stdout)."""
     out = tmp_path / "out"
-    term.start(["sh", "-c", f"exec {AIODBG} attach {pid} -c 'task worker-unique' > {out}"])
-    term.wait(line_re, timeout=max(10, 3 * took))
-    s = term.wait(r"^\[exit 0\]$", timeout=300)
-    assert "Task worker-unique" in out.read_text()
+    master, slave = pty.openpty()
+    with open(out, "wb") as f:
+        p = subprocess.Popen([AIODBG] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                             stdout=f, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if not select.select([master], [], [], 1)[0]:
+            if p.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    rc = p.wait(timeout=60)
+    return rc, seen.decode("utf-8", "replace"), out.read_text()
+
+
+def test_progress_line_on_a_terminal_only(big_target, tmp_path):
+    """A snapshot that reads the target longer than AIODBG_PROGRESS_DELAY_MS shows a
+    progress line on stderr when that is a terminal, counting the tasks, and erases it
+    before the output; with stderr a pipe there is none."""
+    pid = big_target.pid
+    args = ["attach", pid, "-c", "task worker-unique"]
+    rc, seen, out = stderr_on_a_terminal(args, tmp_path,
+                                         plain_env(AIODBG_PROGRESS_DELAY_MS="0"))
+    assert rc == 0, seen
+    assert "Task worker-unique" in out
+    counts = [int(n) for n in re.findall(r"\r reading tasks: (\d+)…\x1b\[K", seen)]
+    assert counts, repr(seen[:2000])
+    assert counts == sorted(counts) and counts[-1] <= 200003, counts
+    # Everything drawn was erased: the last thing on the terminal is the erase.
+    assert seen.endswith("\r\x1b[K"), repr(seen[-200:])
     assert_running(pid)
-    return s
-
-
-def test_progress_line_only_on_a_terminal(term, big_target, tmp_path):
-    """A snapshot that takes more than a second shows a progress line on stderr when it
-    is a terminal, erased before the output; with stderr a pipe there is none (run()
-    checked stderr above)."""
-    s = progress_screens(term, big_target, tmp_path, r"reading (tasks: \d+|the target)…")
-    assert "reading" not in s, s
-
-
-def test_progress_line_counts_tasks(term, big_target, tmp_path):
-    progress_screens(term, big_target, tmp_path, r"reading tasks: \d+…")
+    # The default delay (a second) is not reached by a small command...
+    rc, seen, out = stderr_on_a_terminal(["attach", pid, "-c", "info"], tmp_path, plain_env())
+    assert rc == 0 and seen == "" and "pid: " in out, (seen, out)
+    # ...and a pipe never gets the line, whatever the delay.
+    r = run(args, env=plain_env(AIODBG_PROGRESS_DELAY_MS="0"))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "Task worker-unique" in r.stdout
+    assert_running(pid)
 
 
 def test_batch_ctrl_c(big_target):

@@ -1057,7 +1057,7 @@ struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
 	}
 	// 2^14 pages: 64 MiB of address space, filled only as pages are read. Each miss
 	// is a Python call into GDB, so the cache matters more here than anywhere.
-	err = adbg_target_enable_cache(t, 14);
+	err = adbg_target_enable_cache(t, 12, 14);
 	if (err)
 		goto fail;
 	*ret = t;

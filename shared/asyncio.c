@@ -50,6 +50,23 @@ struct reader {
 	// each: one malloc per task would dominate the snapshot).
 	struct adbg_frame *pool;
 	size_t pool_left;
+	// Edges read while visiting a task, whose other end may not be discovered yet:
+	// resolved once discovery is over, in the order they were read.
+	struct pending_edge *pending;
+	size_t npending, pending_cap;
+};
+
+struct pending_edge {
+	uint64_t awaited, waiter;
+	// the waiter's _fut_waiter is `awaited`: if that is a task, the waiter is waiting
+	// on it
+	bool fut_waiter;
+};
+
+/* What visiting a task needs beyond the public record. */
+struct task_raw {
+	uint64_t coro;
+	uint64_t fut_waiter;
 };
 
 const char *adbg_task_state_name(enum adbg_task_state st)
@@ -75,29 +92,26 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 {
 	if (!snap->index_size || !id)
 		return NULL;
-	for (size_t i = hash_id(id, snap->index_size); snap->index[i];
-	     i = (i + 1) & (snap->index_size - 1)) {
-		struct adbg_task *t = &snap->tasks[snap->index[i] - 1];
-
-		if (t->id == id)
-			return t;
-	}
+	for (size_t i = hash_id(id, snap->index_size); snap->index[i].pos;
+	     i = (i + 1) & (snap->index_size - 1))
+		if (snap->index[i].id == id)
+			return &snap->tasks[snap->index[i].pos - 1];
 	return NULL;
 }
 
 static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 {
 	size_t n = snap->index_size ? snap->index_size * 2 : 1024;
-	uint32_t *idx = calloc(n, sizeof(*idx));
+	struct adbg_task_slot *idx = calloc(n, sizeof(*idx));
 
 	if (!idx)
 		return &adbg_error_nomem;
 	for (size_t k = 0; k < snap->ntasks; k++) {
 		size_t i = hash_id(snap->tasks[k].id, n);
 
-		while (idx[i])
+		while (idx[i].pos)
 			i = (i + 1) & (n - 1);
-		idx[i] = (uint32_t)(k + 1);
+		idx[i] = (struct adbg_task_slot){ .id = snap->tasks[k].id, .pos = (uint32_t)(k + 1) };
 	}
 	free(snap->index);
 	snap->index = idx;
@@ -105,7 +119,7 @@ static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 	return NULL;
 }
 
-/* Add a task id; *ret is NULL when it was already known. */
+/* Add a task id; *ret is NULL when it was already known (or beyond the cap). */
 static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_task **ret)
 {
 	struct adbg_asyncio_snapshot *snap = r->snap;
@@ -113,8 +127,19 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 	size_t i;
 
 	*ret = NULL;
-	if (adbg_asyncio_find(snap, id))
+	if (!id)
 		return NULL;
+	if ((snap->ntasks + 1) * 2 > snap->index_size) {
+		struct adbg_error *err = index_grow(snap);
+
+		if (err)
+			return err;
+	}
+	// One probe sequence answers "known?" and gives the free slot.
+	for (i = hash_id(id, snap->index_size); snap->index[i].pos;
+	     i = (i + 1) & (snap->index_size - 1))
+		if (snap->index[i].id == id)
+			return NULL;
 	if (snap->ntasks >= ADBG_MAX_TASKS) {
 		if (!r->warned_cap)
 			adbg_session_warn(r->s, "more than %u tasks; the rest are not shown",
@@ -131,18 +156,10 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 		snap->tasks = nt;
 		r->cap = ncap;
 	}
-	if ((snap->ntasks + 1) * 2 > snap->index_size) {
-		struct adbg_error *err = index_grow(snap);
-
-		if (err)
-			return err;
-	}
 	t = &snap->tasks[snap->ntasks];
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	for (i = hash_id(id, snap->index_size); snap->index[i]; i = (i + 1) & (snap->index_size - 1))
-		;
-	snap->index[i] = (uint32_t)(++snap->ntasks);
+	snap->index[i] = (struct adbg_task_slot){ .id = id, .pos = (uint32_t)++snap->ntasks };
 	*ret = t;
 	return NULL;
 }
@@ -396,7 +413,8 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 }
 
 /* Read the fields of a native (C) Task. */
-static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t)
+static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t,
+					   struct task_raw *raw)
 {
 	const struct adbg_layout *l = r->l;
 	const typeof(l->asyncio_task_object) *to = &l->asyncio_task_object;
@@ -409,9 +427,9 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
 	if (!err)
 		err = rd_ptr(r, id + fo->fut_loop, &t->loop);
 	if (!err)
-		err = rd_ptr(r, id + to->task_coro, &t->coro_addr);
+		err = rd_ptr(r, id + to->task_coro, &raw->coro);
 	if (!err)
-		err = rd_ptr(r, id + to->task_fut_waiter, &t->fut_waiter);
+		err = rd_ptr(r, id + to->task_fut_waiter, &raw->fut_waiter);
 	if (!err)
 		err = rd_ptr(r, id + to->task_name, &name);
 	if (!err)
@@ -451,11 +469,11 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
 		if (!none)
 			t->cancel_message = intern_str(r, msg);
 	}
-	if (t->coro_addr) {
+	if (raw->coro) {
 		uint64_t code = 0;
 
 		// The coroutine's name: its code's qualname, via the frame's code object.
-		if (!rd_ptr(r, t->coro_addr + l->gen_object.gi_iframe +
+		if (!rd_ptr(r, raw->coro + l->gen_object.gi_iframe +
 				       l->interpreter_frame.executable,
 			    &code)) {
 			const struct adbg_code_entry *ce;
@@ -467,6 +485,8 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
 	}
 	return NULL;
 }
+
+static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t);
 
 /* 3.14+: walk one circular task list (sentinel head node at head). */
 static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int tid)
@@ -487,15 +507,19 @@ static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int ti
 			adbg_session_warn(r->s, "task list %#" PRIx64 " does not end; cut", head);
 			break;
 		}
-		if (adbg_asyncio_find(r->snap, id)) {
-			adbg_session_warn(r->s, "task list %#" PRIx64 " cycles; cut", head);
-			break;
-		}
 		err = add_task(r, id, &t);
 		if (err)
 			return err;
-		if (t)
-			t->thread = tid;
+		if (!t) {
+			if (!r->warned_cap)
+				adbg_session_warn(r->s, "task list %#" PRIx64 " cycles; cut", head);
+			break;
+		}
+		t->thread = tid;
+		// Now, while the task's memory is in the read cache.
+		err = visit_task(r, t);
+		if (err)
+			return err;
 		adbg_session_progress(r->s, "tasks", r->snap->ntasks);
 		err = rd_ptr(r, node + l->llist_node.next, &node);
 		if (err) {
@@ -509,8 +533,11 @@ static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int ti
 	return NULL;
 }
 
-/* Tasks held by a WeakSet (or set) of the asyncio.tasks module. */
-static void registry_tasks(struct reader *r, uint64_t interp, const char *global, bool weak)
+/*
+ * Tasks held by a WeakSet (or set) of the asyncio.tasks module. An unreadable registry is
+ * a warning; only running out of memory and Ctrl-C stop the snapshot.
+ */
+static struct adbg_error *registry_tasks(struct reader *r, uint64_t interp, const char *global, bool weak)
 {
 	struct adbg_obj_items items = { 0 };
 	struct adbg_error *err;
@@ -548,15 +575,24 @@ static void registry_tasks(struct reader *r, uint64_t interp, const char *global
 		if (!is_type(r, task, r->task_type))
 			continue; // pure-Python tasks: not supported yet
 		err = add_task(r, task, &t);
+		if (!err && t)
+			err = visit_task(r, t);
 		if (err)
 			goto out;
 		adbg_session_progress(r->s, "tasks", r->snap->ntasks);
+		if (adbg_session_interrupted(r->s)) {
+			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+			goto out;
+		}
 	}
 out:
+	adbg_obj_items_deinit(&items);
+	if (err == &adbg_error_nomem || (err && err->code == ADBG_ERR_INTERRUPTED))
+		return err;
 	if (err && err->code != ADBG_ERR_NOT_FOUND)
 		adbg_session_warn(r->s, "asyncio.tasks.%s: %s", global, err->message);
 	adbg_error_destroy(err);
-	adbg_obj_items_deinit(&items);
+	return NULL;
 }
 
 /* The running loop and task of each thread. */
@@ -666,17 +702,62 @@ static struct adbg_error *add_edge(struct adbg_task *awaited, uint64_t waiter)
 	return NULL;
 }
 
+/* Remember that waiter awaits `awaited`, for when every task is known. */
+static struct adbg_error *defer_edge(struct reader *r, uint64_t awaited, uint64_t waiter,
+				     bool fut_waiter)
+{
+	if (!awaited || !waiter || awaited == waiter)
+		return NULL;
+	if (r->npending == r->pending_cap) {
+		size_t ncap = r->pending_cap ? r->pending_cap * 2 : 1024;
+		struct pending_edge *np = realloc(r->pending, ncap * sizeof(*np));
+
+		if (!np)
+			return &adbg_error_nomem;
+		r->pending = np;
+		r->pending_cap = ncap;
+	}
+	r->pending[r->npending++] =
+		(struct pending_edge){ .awaited = awaited, .waiter = waiter, .fut_waiter = fut_waiter };
+	return NULL;
+}
+
 /* Every task in an items list is awaited by waiter. */
 static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_obj_items *it,
 					   uint64_t waiter)
 {
 	for (size_t i = 0; i < it->n; i++) {
-		struct adbg_error *err = add_edge(adbg_asyncio_find(r->snap, it->items[i]), waiter);
+		struct adbg_error *err = defer_edge(r, it->items[i], waiter, false);
 
 		if (err)
 			return err;
 	}
 	return NULL;
+}
+
+/* The deferred edges whose awaited end is a task of the snapshot. */
+static struct adbg_error *resolve_edges(struct reader *r)
+{
+	struct adbg_error *err = NULL;
+
+	for (size_t i = 0; i < r->npending && !err; i++) {
+		const struct pending_edge *e = &r->pending[i];
+		struct adbg_task *awaited = adbg_asyncio_find(r->snap, e->awaited);
+
+		if (!awaited)
+			continue;
+		if (e->fut_waiter) {
+			struct adbg_task *w = adbg_asyncio_find(r->snap, e->waiter);
+
+			if (w)
+				w->waiting_on.task = e->awaited;
+		}
+		err = add_edge(awaited, e->waiter);
+	}
+	free(r->pending);
+	r->pending = NULL;
+	r->npending = r->pending_cap = 0;
+	return err;
 }
 
 /*
@@ -710,7 +791,7 @@ static struct adbg_error *shield_edge(struct reader *r, struct adbg_task *t, uin
 		err = rd_ptr(r, cells.items[i] + l->cell_object.ob_ref, &inner);
 		if (!err && inner && is_type(r, inner, r->task_type)) {
 			t->waiting_on.what = "shield";
-			err = add_edge(adbg_asyncio_find(r->snap, inner), t->id);
+			err = defer_edge(r, inner, t->id, false);
 			break;
 		}
 	}
@@ -733,28 +814,31 @@ out:
  * - a task in wait_for() (3.11) awaits its `fut`.
  * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
  */
-static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
+static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
+				       const struct task_raw *raw)
 {
 	const struct adbg_layout *l = r->l;
 	struct adbg_obj_items items = { 0 };
 	struct adbg_error *err = NULL;
-	uint64_t w = t->fut_waiter, children;
+	uint64_t w = raw->fut_waiter, children;
 
 	if (w) {
-		struct adbg_task *awaited = adbg_asyncio_find(r->snap, w);
-
 		t->has_waiting_on = true;
 		t->waiting_on.id = w;
 		t->waiting_on.type = intern_type_name(r, w);
-		if (awaited || is_type(r, w, r->task_type)) {
+		if (is_type(r, w, r->task_type)) {
 			t->waiting_on.task = w;
-			err = add_edge(awaited, t->id);
+			err = defer_edge(r, w, t->id, false);
 		} else if (type_of(r, w)->gathering &&
 			   !adbg_obj_getattr(r->s->target, l, w, "_children", &children)) {
 			// gather(): Lib/asyncio/tasks.py _GatheringFuture._children.
 			if (!adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items))
 				err = edges_from_items(r, &items, t->id);
 			adbg_obj_items_deinit(&items);
+		} else if (!r->task_type) {
+			// Without the Task type, a waiter that turns out to be one of the
+			// snapshot's tasks is still an edge.
+			err = defer_edge(r, w, t->id, true);
 		}
 		if (err)
 			return err;
@@ -772,7 +856,7 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
 		struct adbg_error *e = adbg_frame_local(r->s, &t->stack.frames[0], "fut", &fut);
 
 		if (!e && is_type(r, fut, r->task_type))
-			err = add_edge(adbg_asyncio_find(r->snap, fut), t->id);
+			err = defer_edge(r, fut, t->id, false);
 		adbg_error_destroy(e);
 		if (err)
 			return err;
@@ -796,7 +880,7 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
 		adbg_obj_items_deinit(&items);
 		if (err)
 			return err;
-		if (t->fut_waiter && !t->waiting_on.task)
+		if (w && !t->waiting_on.task)
 			t->waiting_on.what = "TaskGroup";
 		break;
 	}
@@ -826,14 +910,67 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t)
 						t->id + l->asyncio_future_object.fut_awaited_by_is_set,
 						&is_set));
 		if (!is_set)
-			return add_edge(t, by);
+			return defer_edge(r, t->id, by, false);
 		if (!adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN, &items)) {
 			for (size_t i = 0; i < items.n && !err; i++)
-				err = add_edge(t, items.items[i]);
+				err = defer_edge(r, t->id, items.items[i], false);
 		}
 		adbg_obj_items_deinit(&items);
 	}
 	return err;
+}
+
+/*
+ * Everything about one task that is read from the target: fields, stack, the edges it
+ * takes part in (resolved later). Called as soon as the task is discovered, so its
+ * memory is read once, while it is in the read cache. An unreadable task is a warning.
+ */
+static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
+{
+	const struct adbg_layout *l = r->l;
+	struct task_raw raw = { 0 };
+	struct adbg_error *err = read_native_task(r, t, &raw);
+
+	if (err) {
+		if (err == &adbg_error_nomem)
+			return err;
+		adbg_session_warn(r->s, "%s", err->message);
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	for (size_t j = 0; j < r->rt.nthreads; j++) {
+		struct adbg_pythread *th = &r->rt.threads[j];
+
+		if (th->running_task == t->id) {
+			t->running = true;
+			t->thread = th->tid;
+		}
+		if (!t->thread && th->loop && th->loop == t->loop)
+			t->thread = th->tid;
+	}
+	if ((r->flags & ADBG_AIO_STACKS) && raw.coro && t->running) {
+		// The running task's stack is its thread's, from the innermost frame down
+		// to the task's coroutine frame.
+		for (size_t j = 0; j < r->rt.nthreads && !err; j++) {
+			struct adbg_pythread *th = &r->rt.threads[j];
+			uint64_t base = raw.coro + l->gen_object.gi_iframe;
+			size_t k;
+
+			if (th->running_task != t->id)
+				continue;
+			for (k = 0; k < th->stack.n && th->stack.frames[k].addr != base; k++)
+				;
+			if (k == th->stack.n)
+				break;
+			for (size_t m = 0; m <= k && !err; m++)
+				err = adbg_stack_push(&t->stack, &th->stack.frames[m]);
+		}
+	} else if ((r->flags & ADBG_AIO_STACKS) && raw.coro) {
+		err = coro_stack(r, raw.coro, &t->stack);
+	}
+	if (err)
+		return err;
+	return derive_edges(r, t, &raw);
 }
 
 /* Cycles: strongly connected components of size > 1 of the awaits graph (Tarjan). */
@@ -992,9 +1129,13 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	// The registries of asyncio.tasks: all tasks on 3.11-3.13 (3.11 _all_tasks, 3.12+
 	// _scheduled_tasks and _eager_tasks); on 3.14+ they are empty for native tasks.
 	if (interp && l->thread_state.asyncio_tasks_head == ADBG_NO_FIELD) {
-		registry_tasks(&r, interp, "_all_tasks", true);
-		registry_tasks(&r, interp, "_scheduled_tasks", true);
-		registry_tasks(&r, interp, "_eager_tasks", false);
+		static const char *const registries[] = { "_all_tasks", "_scheduled_tasks",
+							  "_eager_tasks" };
+
+		for (size_t i = 0; i < 3 && !err; i++)
+			err = registry_tasks(&r, interp, registries[i], i < 2);
+		if (err)
+			goto fail;
 	}
 	// The running tasks are tasks too, even if no registry holds them.
 	for (size_t i = 0; i < r.rt.nthreads; i++) {
@@ -1003,69 +1144,15 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 		if (r.rt.threads[i].running_task &&
 		    is_type(&r, r.rt.threads[i].running_task, r.task_type)) {
 			err = add_task(&r, r.rt.threads[i].running_task, &t);
+			if (!err && t)
+				err = visit_task(&r, t);
 			if (err)
 				goto fail;
 		}
 	}
-
-	// Fields, stacks.
-	for (size_t i = 0; i < snap.ntasks; i++) {
-		struct adbg_task *t = &snap.tasks[i];
-
-		err = read_native_task(&r, t);
-		if (err) {
-			if (err == &adbg_error_nomem)
-				goto fail;
-			adbg_session_warn(s, "%s", err->message);
-			adbg_error_destroy(err);
-			err = NULL;
-			continue;
-		}
-		for (size_t j = 0; j < r.rt.nthreads; j++) {
-			struct adbg_pythread *th = &r.rt.threads[j];
-
-			if (th->running_task == t->id) {
-				t->running = true;
-				t->thread = th->tid;
-			}
-			if (!t->thread && th->loop && th->loop == t->loop)
-				t->thread = th->tid;
-		}
-		if (!(flags & ADBG_AIO_STACKS) || !t->coro_addr)
-			continue;
-		if (t->running) {
-			// The running task's stack is its thread's, from the innermost frame
-			// down to the task's coroutine frame.
-			for (size_t j = 0; j < r.rt.nthreads; j++) {
-				struct adbg_pythread *th = &r.rt.threads[j];
-				uint64_t base = t->coro_addr + l->gen_object.gi_iframe;
-				size_t k;
-
-				if (th->running_task != t->id)
-					continue;
-				for (k = 0; k < th->stack.n && th->stack.frames[k].addr != base; k++)
-					;
-				if (k == th->stack.n)
-					break;
-				for (size_t m = 0; m <= k && !err; m++)
-					err = adbg_stack_push(&t->stack, &th->stack.frames[m]);
-			}
-		} else {
-			err = coro_stack(&r, t->coro_addr, &t->stack);
-		}
-		if (err)
-			goto fail;
-		adbg_session_progress(s, "task stacks", i + 1);
-		if (adbg_session_interrupted(s)) {
-			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
-			goto fail;
-		}
-	}
-	for (size_t i = 0; i < snap.ntasks; i++) {
-		err = derive_edges(&r, &snap.tasks[i]);
-		if (err)
-			goto fail;
-	}
+	err = resolve_edges(&r);
+	if (err)
+		goto fail;
 	err = find_cycles(&r);
 	if (err)
 		goto fail;
@@ -1080,6 +1167,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	return NULL;
 
 fail:
+	free(r.pending);
 	adbg_runtime_snapshot_deinit(&r.rt);
 	adbg_asyncio_snapshot_deinit(&snap);
 	return err;

@@ -45,34 +45,32 @@ struct adbg_waiting_on {
 
 struct adbg_task {
 	uint64_t id;
+	uint64_t loop;
 	/** the task's name; interned. */
 	const char *name;
-	/** native thread id of the loop's thread, 0 when unknown. */
-	int thread;
-	uint64_t loop;
-	enum adbg_task_state state;
-	/** pending and a cancel was requested (Task.cancelling() > 0 or must_cancel). */
-	bool cancelling;
-	/** cancel() was called and not yet delivered (task_must_cancel). */
-	bool cancel_requested;
-	/** Task.cancelling(): cancel requests minus uncancel() calls. */
-	int cancel_count;
 	/** the cancel message, or NULL; interned. */
 	const char *cancel_message;
-	/** this is the task its thread is running right now. */
-	bool running;
 	/** qualname of the coroutine, or NULL; borrowed. */
 	const char *coro;
 	/** where it is suspended, innermost first (the running task: the thread's stack). */
 	struct adbg_stack stack;
-	bool has_waiting_on;
 	struct adbg_waiting_on waiting_on;
 	/** tasks awaiting this one. */
 	uint64_t *awaited_by;
-	size_t nawaited_by;
-	/* reader state */
-	uint64_t coro_addr;
-	uint64_t fut_waiter;
+	uint32_t nawaited_by;
+	/** native thread id of the loop's thread, 0 when unknown. */
+	int thread;
+	/** Task.cancelling(): cancel requests minus uncancel() calls. */
+	int cancel_count;
+	/* enum adbg_task_state, in a byte: a million tasks are kept in memory */
+	uint8_t state;
+	/** pending and a cancel was requested (Task.cancelling() > 0 or must_cancel). */
+	bool cancelling;
+	/** cancel() was called and not yet delivered (task_must_cancel). */
+	bool cancel_requested;
+	/** this is the task its thread is running right now. */
+	bool running;
+	bool has_waiting_on;
 };
 
 struct adbg_loop {
@@ -98,8 +96,11 @@ struct adbg_asyncio_snapshot {
 	size_t ncycles;
 	/** chunks of the frame pool that task stacks point into. */
 	struct adbg_frame *frame_chunks;
-	/** open-addressing index id -> task position + 1. */
-	uint32_t *index;
+	/** open-addressing index: id -> task position + 1 (0: empty slot). */
+	struct adbg_task_slot {
+		uint64_t id;
+		uint32_t pos;
+	} *index;
 	size_t index_size;
 };
 

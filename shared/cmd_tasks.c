@@ -145,90 +145,169 @@ static struct frag *frag_set(struct frag *f, const void *k1, const void *k2, int
 	return f;
 }
 
+/*
+ * One task's JSON is built in a byte buffer and written with one fwrite: a million tasks
+ * are half a gigabyte of JSON, and per-field stdio calls (and printf) were a third of the
+ * time of `tasks --json`.
+ */
+struct obuf {
+	char *p;
+	size_t n, cap;
+	bool failed;
+};
+
+static void ob_put(struct obuf *b, const char *s, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t ncap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (ncap < b->n + n)
+			ncap *= 2;
+		np = realloc(b->p, ncap);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+}
+
+#define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
+
+static void ob_bool(struct obuf *b, bool v)
+{
+	if (v)
+		OB_LIT(b, "true");
+	else
+		OB_LIT(b, "false");
+}
+
+static void ob_int(struct obuf *b, long long v)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	ob_put(b, q, (size_t)(e - q));
+}
+
+/* "0x..." (as %#x would), or null for 0. */
+static void ob_addr(struct obuf *b, uint64_t addr)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+
+	if (!addr) {
+		OB_LIT(b, "null");
+		return;
+	}
+	*--q = '"';
+	do
+		*--q = "0123456789abcdef"[addr & 15];
+	while (addr >>= 4);
+	*--q = 'x';
+	*--q = '0';
+	*--q = '"';
+	ob_put(b, q, (size_t)(e - q));
+}
+
 /* An interned string (or NULL) as JSON, via the cache. */
-static void put_str(FILE *out, struct frag_cache *fc, const char *str)
+static void ob_str(struct obuf *b, struct frag_cache *fc, const char *str)
 {
 	struct frag *f;
 
 	if (!str) {
-		fputs("null", out);
+		OB_LIT(b, "null");
 		return;
 	}
 	f = frag_slot(fc, str, NULL, -1);
 	if (f->k1 != str || f->k2 || f->line != -1 || !f->json)
 		frag_set(f, str, NULL, -1, json_string(str));
-	fwrite(f->json ? f->json : "null", 1, f->json ? f->len : 4, out);
+	if (f->json)
+		ob_put(b, f->json, f->len);
+	else
+		OB_LIT(b, "null");
 }
 
-static void put_frame(FILE *out, struct frag_cache *fc, const struct adbg_frame *fr)
+static void ob_frame(struct obuf *b, struct frag_cache *fc, const struct adbg_frame *fr)
 {
 	struct frag *f = frag_slot(fc, fr->function, fr->file, fr->line);
 
 	if (f->k1 != fr->function || f->k2 != fr->file || f->line != fr->line || !f->json)
 		frag_set(f, fr->function, fr->file, fr->line, adbg_json_frame(fr));
-	fwrite(f->json ? f->json : "null", 1, f->json ? f->len : 4, out);
-}
-
-static void put_addr(FILE *out, uint64_t addr)
-{
-	if (addr)
-		fprintf(out, "\"%#" PRIx64 "\"", addr);
+	if (f->json)
+		ob_put(b, f->json, f->len);
 	else
-		fputs("null", out);
+		OB_LIT(b, "null");
 }
 
 /*
  * One task, with the same keys and values as json_task (which `task ID --json` and the
- * tests use as the reference), streamed from cached fragments.
+ * tests use as the reference), from cached fragments.
  */
-static void put_task(FILE *out, struct frag_cache *fc, const struct adbg_task *t)
+static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_task *t)
 {
-	fputs("{\"id\":", out);
-	put_addr(out, t->id);
-	fputs(",\"name\":", out);
-	put_str(out, fc, t->name);
+	OB_LIT(b, "{\"id\":");
+	ob_addr(b, t->id);
+	OB_LIT(b, ",\"name\":");
+	ob_str(b, fc, t->name);
+	OB_LIT(b, ",\"thread\":");
 	if (t->thread)
-		fprintf(out, ",\"thread\":%d", t->thread);
+		ob_int(b, t->thread);
 	else
-		fputs(",\"thread\":null", out);
-	fputs(",\"loop\":", out);
-	put_addr(out, t->loop);
-	fprintf(out, ",\"state\":\"%s\",\"cancelling\":%s", adbg_task_state_name(t->state),
-		t->cancelling ? "true" : "false");
-	fprintf(out, ",\"cancel\":{\"requested\":%s,\"count\":%d,\"message\":",
-		t->cancel_requested ? "true" : "false", t->cancel_count);
-	put_str(out, fc, t->cancel_message);
-	fprintf(out, "},\"running\":%s,\"coro\":", t->running ? "true" : "false");
-	put_str(out, fc, t->coro);
-	fputs(",\"stack\":[", out);
+		OB_LIT(b, "null");
+	OB_LIT(b, ",\"loop\":");
+	ob_addr(b, t->loop);
+	OB_LIT(b, ",\"state\":\"");
+	ob_put(b, adbg_task_state_name(t->state), strlen(adbg_task_state_name(t->state)));
+	OB_LIT(b, "\",\"cancelling\":");
+	ob_bool(b, t->cancelling);
+	OB_LIT(b, ",\"cancel\":{\"requested\":");
+	ob_bool(b, t->cancel_requested);
+	OB_LIT(b, ",\"count\":");
+	ob_int(b, t->cancel_count);
+	OB_LIT(b, ",\"message\":");
+	ob_str(b, fc, t->cancel_message);
+	OB_LIT(b, "},\"running\":");
+	ob_bool(b, t->running);
+	OB_LIT(b, ",\"coro\":");
+	ob_str(b, fc, t->coro);
+	OB_LIT(b, ",\"stack\":[");
 	for (size_t i = 0; i < t->stack.n; i++) {
 		if (i)
-			fputc(',', out);
-		put_frame(out, fc, &t->stack.frames[i]);
+			OB_LIT(b, ",");
+		ob_frame(b, fc, &t->stack.frames[i]);
 	}
-	fputs("],\"waiting_on\":", out);
+	OB_LIT(b, "],\"waiting_on\":");
 	if (t->has_waiting_on) {
-		fputs("{\"type\":", out);
-		put_str(out, fc, t->waiting_on.type ? t->waiting_on.type : "?");
-		fputs(",\"id\":", out);
-		put_addr(out, t->waiting_on.id);
-		fputs(",\"task\":", out);
-		put_addr(out, t->waiting_on.task);
+		OB_LIT(b, "{\"type\":");
+		ob_str(b, fc, t->waiting_on.type ? t->waiting_on.type : "?");
+		OB_LIT(b, ",\"id\":");
+		ob_addr(b, t->waiting_on.id);
+		OB_LIT(b, ",\"task\":");
+		ob_addr(b, t->waiting_on.task);
 		if (t->waiting_on.what) {
-			fputs(",\"what\":", out);
-			put_str(out, fc, t->waiting_on.what);
+			OB_LIT(b, ",\"what\":");
+			ob_str(b, fc, t->waiting_on.what);
 		}
-		fputc('}', out);
+		OB_LIT(b, "}");
 	} else {
-		fputs("null", out);
+		OB_LIT(b, "null");
 	}
-	fputs(",\"awaited_by\":[", out);
+	OB_LIT(b, ",\"awaited_by\":[");
 	for (size_t i = 0; i < t->nawaited_by; i++) {
 		if (i)
-			fputc(',', out);
-		put_addr(out, t->awaited_by[i]);
+			OB_LIT(b, ",");
+		ob_addr(b, t->awaited_by[i]);
 	}
-	fputs("]}", out);
+	OB_LIT(b, "]}");
 }
 
 /*
@@ -280,9 +359,22 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 		fputs(text ? text : "null", c->out);
 		free(text);
 	} else {
-		for (size_t i = 0; i < snap->ntasks; i++) {
-			fputs(i ? ",\n    " : "\n    ", c->out);
-			put_task(c->out, fc, &snap->tasks[i]);
+		struct obuf b = { 0 };
+
+		for (size_t i = 0; i < snap->ntasks && !b.failed; i++) {
+			b.n = 0;
+			if (i)
+				OB_LIT(&b, ",\n    ");
+			else
+				OB_LIT(&b, "\n    ");
+			ob_task(&b, fc, &snap->tasks[i]);
+			if (!b.failed && fwrite(b.p, 1, b.n, c->out) != b.n)
+				break;
+		}
+		free(b.p);
+		if (b.failed) {
+			frag_cache_free(fc);
+			return &adbg_error_nomem;
 		}
 	}
 	frag_cache_free(fc);

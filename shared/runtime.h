@@ -35,17 +35,17 @@ enum adbg_frame_kind {
  * adbg_session_snapshot_begin.
  */
 struct adbg_frame {
-	enum adbg_frame_kind kind;
 	/** qualname (Python) or symbol (native); never NULL ("???" when unknown). */
 	const char *function;
 	/** source file (Python) or object file (native); may be NULL. */
 	const char *file;
-	/** line number, 0 when unknown. */
-	int line;
 	/** _PyInterpreterFrame address (Python) or pc (native). */
 	uint64_t addr;
 	/** code object (Python), 0 for native frames. */
 	uint64_t code;
+	/** line number, 0 when unknown. */
+	int line;
+	enum adbg_frame_kind kind;
 };
 
 /** A stack, innermost frame first. */

@@ -48,6 +48,13 @@ struct adbg_thread {
 struct adbg_target_ops {
 	/** Required. Read exactly len bytes at addr, or fail with ADBG_ERR_FAULT. */
 	struct adbg_error *(*read)(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
+	/**
+	 * Optional. Read up to len bytes at addr, stopping at the first unreadable byte;
+	 * returns how many were read (0: addr itself is unreadable, or any failure). The
+	 * cache fills whole blocks with it, so that one call brings a block that a mapping
+	 * ends in the middle of.
+	 */
+	size_t (*read_some)(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
 	/** Optional (NULL: read-only target). Write exactly len bytes at addr. */
 	struct adbg_error *(*write)(struct adbg_target *t, uint64_t addr, const void *buf,
 				    size_t len);
@@ -68,7 +75,7 @@ struct adbg_target_ops {
 	void (*destroy)(struct adbg_target *t);
 };
 
-/** Page cache: direct-mapped, 4 KiB pages, live targets only. */
+/** Read cache: direct-mapped blocks of memory (live and GDB targets). */
 struct adbg_page_cache;
 
 struct adbg_target {
@@ -188,7 +195,13 @@ void adbg_target_free_maps(struct adbg_target *t);
 /** Allocate a target with ops and kind set, everything else zero. */
 struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops,
 				     enum adbg_target_kind kind, struct adbg_target **ret);
-/** Enable the page cache with 2^log2_pages pages (live targets). */
-struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2_pages);
+/**
+ * Enable the read cache: 2^log2_slots blocks of 2^log2_block bytes (12 ≤ log2_block ≤ 24).
+ * Large blocks pay where reads are cheap in bulk and dear one by one (process_vm_readv);
+ * the cache memory asks for transparent huge pages, so filling it does not fault 4 KiB
+ * at a time.
+ */
+struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2_block,
+					    unsigned log2_slots);
 
 #endif

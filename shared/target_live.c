@@ -83,6 +83,18 @@ static struct adbg_error *live_read(struct adbg_target *t, uint64_t addr, void *
 	return NULL;
 }
 
+static size_t live_read_some(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+
+	do
+		n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? (size_t)n : 0;
+}
+
 static struct adbg_error *live_write(struct adbg_target *t, uint64_t addr, const void *buf,
 				     size_t len)
 {
@@ -473,6 +485,7 @@ static void live_destroy(struct adbg_target *t)
 
 static const struct adbg_target_ops live_ops = {
 	.read = live_read,
+	.read_some = live_read_some,
 	.write = live_write,
 	.freeze = live_freeze,
 	.thaw = live_thaw,
@@ -580,7 +593,9 @@ struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *o
 		err = NULL;
 	}
 	// 2^14 pages: 64 MiB of address space, filled only as pages are read.
-	err = adbg_target_enable_cache(t, 14);
+	// 1024 blocks of 64 KiB: one process_vm_readv brings 16 pages, which a walk over
+	// objects allocated together (a task, its coroutine, its frames) mostly uses.
+	err = adbg_target_enable_cache(t, 16, 10);
 	if (err)
 		goto fail;
 	*ret = t;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codecache.h"
+#include "hugemem.h"
 #include "objects.h"
 
 // Coroutines awaiting coroutines: deeper chains than this are cut.
@@ -38,7 +39,6 @@ struct reader {
 	struct adbg_session *s;
 	const struct adbg_layout *l;
 	struct adbg_asyncio_snapshot *snap;
-	size_t cap;
 	unsigned flags;
 	struct adbg_runtime_snapshot rt;
 	// type objects, 0 when not found
@@ -57,11 +57,14 @@ struct reader {
 };
 
 struct pending_edge {
-	uint64_t awaited, waiter;
-	// the waiter's _fut_waiter is `awaited`: if that is a task, the waiter is waiting
-	// on it
-	bool fut_waiter;
+	uint64_t awaited;
+	// the waiter's address, with FUT_WAITER_EDGE set when the waiter's _fut_waiter is
+	// `awaited` (if that is a task, the waiter is waiting on it); objects are aligned,
+	// so bit 0 is free
+	uint64_t waiter;
 };
+
+#define FUT_WAITER_EDGE 1u
 
 /* What visiting a task needs beyond the public record. */
 struct task_raw {
@@ -82,6 +85,11 @@ const char *adbg_task_state_name(enum adbg_task_state st)
 	return "?";
 }
 
+static uint32_t tag_of(uint64_t id)
+{
+	return (uint32_t)(id >> 4) | 1u;
+}
+
 static size_t hash_id(uint64_t id, size_t size)
 {
 	// Fibonacci hashing: the top bits of the product are the well-mixed ones.
@@ -94,7 +102,7 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 		return NULL;
 	for (size_t i = hash_id(id, snap->index_size); snap->index[i].pos;
 	     i = (i + 1) & (snap->index_size - 1))
-		if (snap->index[i].id == id)
+		if (snap->index[i].tag == tag_of(id) && snap->tasks[snap->index[i].pos - 1].id == id)
 			return &snap->tasks[snap->index[i].pos - 1];
 	return NULL;
 }
@@ -106,12 +114,14 @@ static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 
 	if (!idx)
 		return &adbg_error_nomem;
+	adbg_advise_huge(idx, n * sizeof(*idx));
 	for (size_t k = 0; k < snap->ntasks; k++) {
 		size_t i = hash_id(snap->tasks[k].id, n);
 
 		while (idx[i].pos)
 			i = (i + 1) & (n - 1);
-		idx[i] = (struct adbg_task_slot){ .id = snap->tasks[k].id, .pos = (uint32_t)(k + 1) };
+		idx[i] = (struct adbg_task_slot){ .pos = (uint32_t)(k + 1),
+						  .tag = tag_of(snap->tasks[k].id) };
 	}
 	free(snap->index);
 	snap->index = idx;
@@ -138,7 +148,7 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 	// One probe sequence answers "known?" and gives the free slot.
 	for (i = hash_id(id, snap->index_size); snap->index[i].pos;
 	     i = (i + 1) & (snap->index_size - 1))
-		if (snap->index[i].id == id)
+		if (snap->index[i].tag == tag_of(id) && snap->tasks[snap->index[i].pos - 1].id == id)
 			return NULL;
 	if (snap->ntasks >= ADBG_MAX_TASKS) {
 		if (!r->warned_cap)
@@ -147,19 +157,17 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 		r->warned_cap = true;
 		return NULL;
 	}
-	if (snap->ntasks == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 256;
-		struct adbg_task *nt = realloc(snap->tasks, ncap * sizeof(*nt));
+	if ((snap->ntasks + 1) * sizeof(*t) > snap->tasks_bytes) {
+		void *p = snap->tasks;
 
-		if (!nt)
+		if (!adbg_huge_grow(&p, &snap->tasks_bytes, (snap->ntasks + 1) * sizeof(*t)))
 			return &adbg_error_nomem;
-		snap->tasks = nt;
-		r->cap = ncap;
+		snap->tasks = p;
 	}
 	t = &snap->tasks[snap->ntasks];
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	snap->index[i] = (struct adbg_task_slot){ .id = id, .pos = (uint32_t)++snap->ntasks };
+	snap->index[i] = (struct adbg_task_slot){ .pos = (uint32_t)++snap->ntasks, .tag = tag_of(id) };
 	*ret = t;
 	return NULL;
 }
@@ -314,7 +322,7 @@ none:
 /* n frames from the snapshot's frame pool (freed with the snapshot). */
 static struct adbg_frame *pool_frames(struct reader *r, size_t n)
 {
-	const size_t chunk = 16384;
+	const size_t chunk = 1u << 17;
 	struct adbg_frame *f;
 
 	if (n > r->pool_left) {
@@ -323,6 +331,7 @@ static struct adbg_frame *pool_frames(struct reader *r, size_t n)
 
 		if (!c)
 			return NULL;
+		adbg_advise_huge(c, sizeof(*c) * (size + 1));
 		// Chunks are chained through their first element's addr field so the
 		// snapshot can free them.
 		c[0].addr = (uint64_t)(uintptr_t)r->snap->frame_chunks;
@@ -683,42 +692,27 @@ static struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid, boo
 	return NULL;
 }
 
-static struct adbg_error *add_edge(struct adbg_task *awaited, uint64_t waiter)
-{
-	uint64_t *nb;
-
-	if (!awaited || !waiter || awaited->id == waiter)
-		return NULL;
-	for (size_t i = 0; i < awaited->nawaited_by; i++)
-		if (awaited->awaited_by[i] == waiter)
-			return NULL;
-	if (awaited->nawaited_by >= ADBG_MAX_AWAITED_BY)
-		return NULL;
-	nb = realloc(awaited->awaited_by, (awaited->nawaited_by + 1) * sizeof(*nb));
-	if (!nb)
-		return &adbg_error_nomem;
-	awaited->awaited_by = nb;
-	nb[awaited->nawaited_by++] = waiter;
-	return NULL;
-}
-
 /* Remember that waiter awaits `awaited`, for when every task is known. */
 static struct adbg_error *defer_edge(struct reader *r, uint64_t awaited, uint64_t waiter,
 				     bool fut_waiter)
 {
 	if (!awaited || !waiter || awaited == waiter)
 		return NULL;
+	if (waiter & FUT_WAITER_EDGE)
+		return NULL; // not an object
 	if (r->npending == r->pending_cap) {
 		size_t ncap = r->pending_cap ? r->pending_cap * 2 : 1024;
 		struct pending_edge *np = realloc(r->pending, ncap * sizeof(*np));
 
 		if (!np)
 			return &adbg_error_nomem;
+		adbg_advise_huge(np, ncap * sizeof(*np));
 		r->pending = np;
 		r->pending_cap = ncap;
 	}
-	r->pending[r->npending++] =
-		(struct pending_edge){ .awaited = awaited, .waiter = waiter, .fut_waiter = fut_waiter };
+	r->pending[r->npending++] = (struct pending_edge){
+		.awaited = awaited, .waiter = waiter | (fut_waiter ? FUT_WAITER_EDGE : 0)
+	};
 	return NULL;
 }
 
@@ -735,29 +729,108 @@ static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_o
 	return NULL;
 }
 
-/* The deferred edges whose awaited end is a task of the snapshot. */
+/*
+ * The deferred edges whose awaited end is a task of the snapshot, in the order they were
+ * read, without duplicates, into one array that the tasks' awaited_by point into: count,
+ * place, fill.
+ */
 static struct adbg_error *resolve_edges(struct reader *r)
 {
-	struct adbg_error *err = NULL;
+	// Up to this many waiters, a duplicate is found by scanning them; beyond, by a set.
+	const uint32_t small_fanin = 64;
+	struct adbg_asyncio_snapshot *snap = r->snap;
+	struct pending_edge *set = NULL;
+	uint32_t *cap = NULL;
+	size_t total = 0, big = 0, nset = 0;
 
-	for (size_t i = 0; i < r->npending && !err; i++) {
-		const struct pending_edge *e = &r->pending[i];
-		struct adbg_task *awaited = adbg_asyncio_find(r->snap, e->awaited);
+	if (!r->npending)
+		return NULL;
+	cap = calloc(snap->ntasks ? snap->ntasks : 1, sizeof(*cap));
+	if (!cap)
+		return &adbg_error_nomem;
+	// Count, and replace each edge's awaited id by its task's position + 1 (0: not a
+	// task of the snapshot), so the fill does not look it up again.
+	for (size_t i = 0; i < r->npending; i++) {
+		struct pending_edge *e = &r->pending[i];
+		struct adbg_task *awaited = adbg_asyncio_find(snap, e->awaited);
+		uint64_t waiter = e->waiter & ~(uint64_t)FUT_WAITER_EDGE;
+		size_t pos;
 
+		e->awaited = 0;
 		if (!awaited)
 			continue;
-		if (e->fut_waiter) {
-			struct adbg_task *w = adbg_asyncio_find(r->snap, e->waiter);
+		if (e->waiter & FUT_WAITER_EDGE) {
+			struct adbg_task *w = adbg_asyncio_find(snap, waiter);
 
 			if (w)
-				w->waiting_on.task = e->awaited;
+				w->waiting_on.task = awaited->id;
 		}
-		err = add_edge(awaited, e->waiter);
+		pos = (size_t)(awaited - snap->tasks);
+		if (cap[pos] >= ADBG_MAX_AWAITED_BY)
+			continue;
+		cap[pos]++;
+		e->awaited = pos + 1;
+		e->waiter = waiter;
+		total++;
 	}
+	if (total) {
+		snap->edges = malloc(total * sizeof(*snap->edges));
+		if (!snap->edges) {
+			free(cap);
+			return &adbg_error_nomem;
+		}
+		adbg_advise_huge(snap->edges, total * sizeof(*snap->edges));
+	}
+	total = 0;
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		struct adbg_task *t = &snap->tasks[i];
+
+		t->awaited_by = cap[i] ? snap->edges + total : NULL;
+		t->nawaited_by = 0;
+		total += cap[i];
+		if (cap[i] > small_fanin)
+			big += cap[i];
+	}
+	// Duplicates: 3.14 records an edge that is also derived.
+	if (big) {
+		nset = 1024;
+		while (nset < 2 * big)
+			nset *= 2;
+		set = calloc(nset, sizeof(*set));
+		if (!set) {
+			free(cap);
+			return &adbg_error_nomem;
+		}
+	}
+	for (size_t i = 0; i < r->npending; i++) {
+		const struct pending_edge *e = &r->pending[i];
+		struct adbg_task *t;
+		bool dup = false;
+
+		if (!e->awaited)
+			continue;
+		t = &snap->tasks[e->awaited - 1];
+		if (cap[e->awaited - 1] <= small_fanin) {
+			for (uint32_t k = 0; k < t->nawaited_by && !dup; k++)
+				dup = t->awaited_by[k] == e->waiter;
+		} else {
+			size_t h = hash_id(e->waiter ^ (e->awaited * 0x9e3779b97f4a7c15ull), nset);
+
+			for (; set[h].awaited; h = (h + 1) & (nset - 1))
+				if (set[h].waiter == e->waiter && set[h].awaited == e->awaited)
+					dup = true;
+			if (!dup)
+				set[h] = *e;
+		}
+		if (!dup)
+			t->awaited_by[t->nawaited_by++] = e->waiter;
+	}
+	free(set);
+	free(cap);
 	free(r->pending);
 	r->pending = NULL;
 	r->npending = r->pending_cap = 0;
-	return err;
+	return NULL;
 }
 
 /*
@@ -1071,12 +1144,12 @@ void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		adbg_stack_deinit(&snap->tasks[i].stack);
-		free(snap->tasks[i].awaited_by);
 	}
+	free(snap->edges);
 	for (size_t i = 0; i < snap->ncycles; i++)
 		free(snap->cycles[i].ids);
 	free(snap->cycles);
-	free(snap->tasks);
+	adbg_huge_free(snap->tasks, snap->tasks_bytes);
 	free(snap->loops);
 	free(snap->index);
 	while (snap->frame_chunks) {

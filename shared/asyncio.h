@@ -90,6 +90,8 @@ struct adbg_cycle {
 struct adbg_asyncio_snapshot {
 	struct adbg_task *tasks;
 	size_t ntasks;
+	/** bytes mapped for tasks (a mapping of its own) */
+	size_t tasks_bytes;
 	struct adbg_loop *loops;
 	size_t nloops;
 	struct adbg_cycle *cycles;
@@ -98,10 +100,13 @@ struct adbg_asyncio_snapshot {
 	struct adbg_frame *frame_chunks;
 	/** open-addressing index: id -> task position + 1 (0: empty slot). */
 	struct adbg_task_slot {
-		uint64_t id;
 		uint32_t pos;
+		/** bits of the id, so that most probes need not look at the task */
+		uint32_t tag;
 	} *index;
 	size_t index_size;
+	/** the awaited_by arrays of all tasks, one allocation. */
+	uint64_t *edges;
 };
 
 /** What to read. */

@@ -852,11 +852,13 @@ static struct adbg_error *read_locals(struct adbg_session *s, const struct adbg_
 	struct adbg_error *err;
 	uint8_t *kinds = NULL;
 	size_t nkinds = 0;
-	uint64_t names_obj, kinds_obj;
+	uint64_t names_obj, kinds_obj, code = 0;
 
-	err = adbg_read_u64(t, f->code + l->code_object.localsplusnames, &names_obj);
+	err = adbg_frame_code(s, f, &code);
 	if (!err)
-		err = adbg_read_u64(t, f->code + l->code_object.localspluskinds, &kinds_obj);
+		err = adbg_read_u64(t, code + l->code_object.localsplusnames, &names_obj);
+	if (!err)
+		err = adbg_read_u64(t, code + l->code_object.localspluskinds, &kinds_obj);
 	if (!err)
 		err = adbg_obj_tuple_items(t, l, names_obj, MAX_LOCALS, &names);
 	if (!err)

@@ -81,7 +81,6 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
 	ret->kind = ADBG_FRAME_PYTHON;
 	ret->line = line;
 	ret->addr = iframe;
-	ret->code = code;
 	*skip_ret = false;
 	return NULL;
 }
@@ -393,17 +392,33 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 // Code objects with more local slots than this are not searched.
 #define MAX_LOCALSPLUS 4096
 
+struct adbg_error *adbg_frame_code(struct adbg_session *s, const struct adbg_frame *f,
+				   uint64_t *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t code = 0;
+	struct adbg_error *err;
+
+	if (f->kind != ADBG_FRAME_PYTHON || !f->addr)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
+	err = read_ptr(s, f->addr + l->interpreter_frame.executable, &code);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": code", f->addr);
+	*ret = code & ~l->stackref_tag_mask;
+	return NULL;
+}
+
 struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
 				    const char *name, uint64_t *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_obj_items names = { 0 };
 	struct adbg_error *err;
-	uint64_t tuple = 0, value = 0;
+	uint64_t tuple = 0, value = 0, code = 0;
 
-	if (f->kind != ADBG_FRAME_PYTHON || !f->code)
+	if (f->kind != ADBG_FRAME_PYTHON || adbg_frame_code(s, f, &code))
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
-	err = read_ptr(s, f->code + l->code_object.localsplusnames, &tuple);
+	err = read_ptr(s, code + l->code_object.localsplusnames, &tuple);
 	if (!err)
 		err = adbg_obj_tuple_items(s->target, l, tuple, MAX_LOCALSPLUS, &names);
 	for (size_t i = 0; !err && i < names.n; i++) {

@@ -39,10 +39,9 @@ struct adbg_frame {
 	const char *function;
 	/** source file (Python) or object file (native); may be NULL. */
 	const char *file;
-	/** _PyInterpreterFrame address (Python) or pc (native). */
+	/** _PyInterpreterFrame address (Python) or pc (native); its code object:
+	 * adbg_frame_code. */
 	uint64_t addr;
-	/** code object (Python), 0 for native frames. */
-	uint64_t code;
 	/** line number, 0 when unknown. */
 	int line;
 	enum adbg_frame_kind kind;
@@ -125,6 +124,10 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
  */
 struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t interp,
 					      const char *module, const char *name, uint64_t *ret);
+
+/** The code object of Python frame f (read from the frame: the target must not have moved). */
+struct adbg_error *adbg_frame_code(struct adbg_session *s, const struct adbg_frame *f,
+				   uint64_t *ret);
 
 /**
  * The value of local variable `name` in Python frame f (a slot of localsplus; a cell

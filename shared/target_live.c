@@ -593,9 +593,9 @@ struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *o
 		err = NULL;
 	}
 	// 2^14 pages: 64 MiB of address space, filled only as pages are read.
-	// 1024 blocks of 64 KiB: one process_vm_readv brings 16 pages, which a walk over
+	// 512 blocks of 64 KiB: one process_vm_readv brings 16 pages, which a walk over
 	// objects allocated together (a task, its coroutine, its frames) mostly uses.
-	err = adbg_target_enable_cache(t, 16, 10);
+	err = adbg_target_enable_cache(t, 16, 8);
 	if (err)
 		goto fail;
 	*ret = t;

@@ -6,7 +6,6 @@ Environment: AIODBG (binary), BENCH_SIZES (default "1000 10000 100000 1000000"),
 BENCH_ROOT (the sid root with python3.14, default .cache/sid)."""
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -21,15 +20,17 @@ SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000 10000 100000 100000
 
 
 def run_measured(cmd, timeout=600):
-    """Wall time and peak RSS (MiB) of one child command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all children so far: good enough when the
-    # measured command is the largest one, which it is here.
-    return p, wall, max(rss, before) / 1024
+    """Wall time and peak RSS (MiB) of one child command, its own (GNU time's %M)."""
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + cmd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        wall = time.perf_counter() - t0
+        try:
+            rss = int(rss_file.read().strip().splitlines()[-1]) / 1024
+        except (ValueError, IndexError):
+            rss = None
+    return p, wall, rss
 
 
 def start_target(n, tmp):
@@ -69,8 +70,8 @@ def main():
                     got = len(json.loads(p.stdout)["tasks"]) if ok else 0
                     row.update(live_s=wall, live_rss=rss, found=got, ok=ok,
                                err=p.stderr.decode(errors="replace").strip()[:200])
-                    p, _, _ = run_measured([AIODBG, "attach", str(proc.pid), "-c", "info --json"])
-                    if p.returncode == 0:
+                    if ok:
+                        # how long the snapshot kept the target stopped
                         row["stopped_ms"] = json.loads(p.stdout)["target"]["stopped_ms"]
                     if n <= 100000:
                         p, wall, _ = run_measured(["chroot", ROOT, "python3.14", "-m", "asyncio", "ps",
@@ -97,13 +98,16 @@ def main():
     def f(v, fmt):
         return "-" if v is None else fmt % v
 
-    print(f"{'tasks':>8} {'found':>8} {'live s':>8} {'RSS MiB':>8} {'stop ms':>8} "
-          f"{'core s':>8} {'asyncio ps s':>13} {'ratio':>7}")
+    print("live: `aiodbg attach PID -c 'tasks --json'`; stopped: how long that snapshot kept the")
+    print("target stopped; core: the same on a gcore core of the process; RSS: aiodbg's own peak")
+    print("(a core's RSS counts the pages of the core file it maps).")
+    print(f"{'tasks':>8} {'found':>8} {'live s':>8} {'RSS MiB':>8} {'stopped ms':>10} "
+          f"{'core s':>8} {'RSS MiB':>8} {'asyncio ps s':>13} {'ratio':>7}")
     for r in rows:
         ratio = r.get("cpython_s") / r["live_s"] if r.get("cpython_s") and r.get("ok") else None
         print(f"{r['tasks']:>8} {r['found']:>8} {f(r['live_s'], '%.3f'):>8} {f(r['live_rss'], '%.0f'):>8} "
-              f"{f(r.get('stopped_ms'), '%.2f'):>8} {f(r.get('core_s'), '%.3f'):>8} "
-              f"{f(r.get('cpython_s'), '%.3f'):>13} {f(ratio, '%.1fx'):>7}")
+              f"{f(r.get('stopped_ms'), '%.1f'):>10} {f(r.get('core_s'), '%.3f'):>8} "
+              f"{f(r.get('core_rss'), '%.0f'):>8} {f(r.get('cpython_s'), '%.3f'):>13} {f(ratio, '%.1fx'):>7}")
         if not r["ok"]:
             print(f"         aiodbg failed: {r['err']}")
         if r.get("cpython_err"):

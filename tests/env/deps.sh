@@ -17,11 +17,12 @@
 #   clang libclang-rt-14-dev             libFuzzer (libclang_rt.fuzzer-x86_64.a is shipped by
 #                                        libclang-rt-14-dev on bookworm; no `llvm` needed)
 #   clang-format                         `make format-check`
+#   time                                 GNU time: `make bench` reads aiodbg's peak RSS with it
 set -eu
 
 pkgs="build-essential pkg-config libunwind-dev libedit-dev libjansson-dev check \
 python3 python3.11 python3-pytest gdb debootstrap tmux util-linux procps \
-clang libclang-rt-14-dev clang-format"
+clang libclang-rt-14-dev clang-format time"
 
 missing=""
 # One dpkg-query for all packages; a package that is unknown to dpkg prints nothing on stdout.

@@ -24,6 +24,7 @@ struct type_info {
 	const char *name; // interned
 	bool coroutine_like; // coroutine, generator, async_generator: walk into it
 	bool is_task; // _asyncio.Task or a subclass
+	bool is_py_task; // asyncio.tasks._PyTask (the pure-Python Task) or a subclass
 	bool gathering; // has gather()'s _children (a _GatheringFuture)
 	// async_generator_asend/athrow: `async for` awaits one of these, whose first field
 	// after the object header is the async generator (Objects/genobject.c, 3.11-3.15)
@@ -43,6 +44,7 @@ struct reader {
 	struct adbg_runtime_snapshot rt;
 	// type objects, 0 when not found
 	uint64_t task_type;
+	uint64_t py_task_type;
 	uint64_t future_type;
 	uint64_t set_dummy;
 	bool warned_cap;
@@ -174,20 +176,6 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 
 static const struct type_info *type_of(struct reader *r, uint64_t obj);
 
-static bool is_type(struct reader *r, uint64_t obj, uint64_t type)
-{
-	struct adbg_error *err;
-	bool yes = false;
-
-	if (!type || !obj)
-		return false;
-	if (type == r->task_type)
-		return type_of(r, obj)->is_task;
-	err = adbg_obj_is_instance(r->s->target, r->l, obj, type, &yes);
-	adbg_error_destroy(err);
-	return !err && yes;
-}
-
 static struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
 {
 	return adbg_read_u64(r->s->target, addr, ret);
@@ -267,7 +255,25 @@ static const struct type_info *type_of(struct reader *r, uint64_t obj)
 		ti->is_task = !err && yes;
 		adbg_error_destroy(err);
 	}
+	if (r->py_task_type && !ti->is_task) {
+		bool yes = false;
+
+		err = adbg_obj_is_subtype(r->s->target, r->l, type, r->py_task_type, &yes);
+		ti->is_py_task = !err && yes;
+		adbg_error_destroy(err);
+	}
 	return ti;
+}
+
+/* A Task: native (or a subclass) or pure-Python (or a subclass). */
+static bool is_any_task(struct reader *r, uint64_t obj)
+{
+	const struct type_info *ti;
+
+	if (!obj)
+		return false;
+	ti = type_of(r, obj);
+	return ti->is_task || ti->is_py_task;
 }
 
 static bool is_coroutine_like(struct reader *r, uint64_t obj)
@@ -421,6 +427,20 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 	return NULL;
 }
 
+/* The coroutine's name: its code's qualname, via the frame's code object; NULL if unknown. */
+static const char *coro_name(struct reader *r, uint64_t coro)
+{
+	const struct adbg_layout *l = r->l;
+	const struct adbg_code_entry *ce;
+	uint64_t code = 0;
+
+	if (!coro || !is_coroutine_like(r, coro) ||
+	    rd_ptr(r, coro + l->gen_object.gi_iframe + l->interpreter_frame.executable, &code))
+		return NULL;
+	code &= ~l->stackref_tag_mask;
+	return adbg_codecache_get(r->s, code, &ce) ? NULL : ce->qualname;
+}
+
 /* Read the fields of a native (C) Task. */
 static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t,
 					   struct task_raw *raw)
@@ -478,20 +498,112 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
 		if (!none)
 			t->cancel_message = intern_str(r, msg);
 	}
-	if (raw->coro) {
-		uint64_t code = 0;
+	t->coro = coro_name(r, raw->coro);
+	return NULL;
+}
 
-		// The coroutine's name: its code's qualname, via the frame's code object.
-		if (!rd_ptr(r, raw->coro + l->gen_object.gi_iframe +
-				       l->interpreter_frame.executable,
-			    &code)) {
-			const struct adbg_code_entry *ce;
+/*
+ * A class attribute: in the dict of obj's type or of one of its bases (single inheritance,
+ * as Lib/asyncio's Task and Future are). PyTypeObject's tp_dict follows tp_base
+ * (Include/cpython/object.h, 3.11-3.15); heap types keep their dict there.
+ */
+static struct adbg_error *class_attr(struct reader *r, uint64_t obj, const char *name,
+				     uint64_t *ret)
+{
+	const struct adbg_layout *l = r->l;
+	struct adbg_error *err;
+	uint64_t type = 0;
 
-			code &= ~l->stackref_tag_mask;
-			if (!adbg_codecache_get(r->s, code, &ce))
-				t->coro = ce->qualname;
+	err = adbg_obj_type(r->s->target, l, obj, &type);
+	for (int depth = 0; !err && type && depth < 32; depth++) {
+		uint64_t dict = 0;
+
+		err = rd_ptr(r, type + l->type_object.tp_base + 8, &dict);
+		if (!err && dict) {
+			err = adbg_obj_dict_lookup_str(r->s->target, l, dict, name, ret);
+			if (!err)
+				return NULL;
+			if (err->code != ADBG_ERR_NOT_FOUND)
+				break;
+			adbg_error_destroy(err);
+			err = NULL;
 		}
+		if (!err)
+			err = rd_ptr(r, type + l->type_object.tp_base, &type);
 	}
+	return err ? err : adbg_error_create(ADBG_ERR_NOT_FOUND, "no attribute %s", name);
+}
+
+/*
+ * An attribute of a pure-Python object (its instance dict, else its class: Future keeps
+ * defaults such as _state = 'PENDING' as class attributes); 0 when missing or None.
+ */
+static uint64_t py_attr(struct reader *r, uint64_t obj, const char *name)
+{
+	uint64_t v = 0;
+	bool none = false;
+	struct adbg_error *err = adbg_obj_getattr(r->s->target, r->l, obj, name, &v);
+
+	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+		adbg_error_destroy(err);
+		err = class_attr(r, obj, name, &v);
+	}
+	if (!err)
+		err = adbg_obj_is_none(r->s->target, r->l, v, &none);
+	adbg_error_destroy(err);
+	return err || none ? 0 : v;
+}
+
+/* An int (or bool) attribute of a pure-Python object; dflt when missing. */
+static int64_t py_int_attr(struct reader *r, uint64_t obj, const char *name, int64_t dflt)
+{
+	uint64_t v = py_attr(r, obj, name);
+	int64_t n = dflt;
+	struct adbg_error *err = v ? adbg_obj_int(r->s->target, r->l, v, &n) : NULL;
+
+	adbg_error_destroy(err);
+	return err ? dflt : n;
+}
+
+/*
+ * Read the fields of a pure-Python Task (Lib/asyncio/tasks.py and futures.py, 3.11-3.15:
+ * _state is the string "PENDING", "CANCELLED" or "FINISHED"; the rest are plain
+ * attributes of the instance dict).
+ */
+static struct adbg_error *read_py_task(struct reader *r, struct adbg_task *t,
+				       struct task_raw *raw)
+{
+	uint64_t state = py_attr(r, t->id, "_state");
+	struct adbg_error *err;
+	char *st = NULL;
+
+	if (!state)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "task %#" PRIx64 ": no _state", t->id);
+	err = adbg_obj_str(r->s->target, r->l, state, 16, &st, NULL);
+	if (err)
+		return adbg_error_wrap(err, "task %#" PRIx64 ": _state", t->id);
+	if (strcmp(st, "PENDING") == 0)
+		t->state = ADBG_TASK_PENDING;
+	else if (strcmp(st, "CANCELLED") == 0)
+		t->state = ADBG_TASK_CANCELLED;
+	else if (strcmp(st, "FINISHED") == 0)
+		t->state = ADBG_TASK_FINISHED;
+	else
+		err = adbg_error_create(ADBG_ERR_BAD_DATA, "task %#" PRIx64 ": _state %.16s",
+					t->id, st);
+	free(st);
+	if (err)
+		return err;
+	t->loop = py_attr(r, t->id, "_loop");
+	raw->coro = py_attr(r, t->id, "_coro");
+	raw->fut_waiter = py_attr(r, t->id, "_fut_waiter");
+	t->name = task_name(r, py_attr(r, t->id, "_name"));
+	t->cancel_count = (int)py_int_attr(r, t->id, "_num_cancels_requested", 0);
+	t->cancel_requested = py_int_attr(r, t->id, "_must_cancel", 0) != 0;
+	t->cancelling = t->state == ADBG_TASK_PENDING && (t->cancel_count > 0 || t->cancel_requested);
+	if (py_attr(r, t->id, "_cancel_message"))
+		t->cancel_message = intern_str(r, py_attr(r, t->id, "_cancel_message"));
+	t->coro = coro_name(r, raw->coro);
 	return NULL;
 }
 
@@ -581,8 +693,8 @@ static struct adbg_error *registry_tasks(struct reader *r, uint64_t interp, cons
 				continue;
 			}
 		}
-		if (!is_type(r, task, r->task_type))
-			continue; // pure-Python tasks: not supported yet
+		if (!is_any_task(r, task))
+			continue;
 		err = add_task(r, task, &t);
 		if (!err && t)
 			err = visit_task(r, t);
@@ -862,7 +974,7 @@ static struct adbg_error *shield_edge(struct reader *r, struct adbg_task *t, uin
 		uint64_t inner = 0;
 
 		err = rd_ptr(r, cells.items[i] + l->cell_object.ob_ref, &inner);
-		if (!err && inner && is_type(r, inner, r->task_type)) {
+		if (!err && inner && is_any_task(r, inner)) {
 			t->waiting_on.what = "shield";
 			err = defer_edge(r, inner, t->id, false);
 			break;
@@ -888,7 +1000,7 @@ out:
  * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
  */
 static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
-				       const struct task_raw *raw)
+				       const struct task_raw *raw, bool py)
 {
 	const struct adbg_layout *l = r->l;
 	struct adbg_obj_items items = { 0 };
@@ -899,7 +1011,7 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 		t->has_waiting_on = true;
 		t->waiting_on.id = w;
 		t->waiting_on.type = intern_type_name(r, w);
-		if (is_type(r, w, r->task_type)) {
+		if (is_any_task(r, w)) {
 			t->waiting_on.task = w;
 			err = defer_edge(r, w, t->id, false);
 		} else if (type_of(r, w)->gathering &&
@@ -928,7 +1040,7 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 		uint64_t fut = 0;
 		struct adbg_error *e = adbg_frame_local(r->s, &t->stack.frames[0], "fut", &fut);
 
-		if (!e && is_type(r, fut, r->task_type))
+		if (!e && is_any_task(r, fut))
 			err = defer_edge(r, fut, t->id, false);
 		adbg_error_destroy(e);
 		if (err)
@@ -972,8 +1084,18 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 			if (strcmp(fn, known[k]) == 0)
 				t->waiting_on.what = known[k];
 	}
-	// 3.14+: the recorded edges (Modules/_asynciomodule.c future_awaited_by_add).
-	if (l->asyncio_future_object.fut_awaited_by != ADBG_NO_FIELD) {
+	// 3.14+: the recorded edges (Modules/_asynciomodule.c future_awaited_by_add; a
+	// pure-Python future keeps them in _asyncio_awaited_by, Lib/asyncio/futures.py).
+	if (py && l->asyncio_future_object.fut_awaited_by != ADBG_NO_FIELD) {
+		uint64_t by = py_attr(r, t->id, "_asyncio_awaited_by");
+
+		if (by && !adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN,
+					      &items)) {
+			for (size_t i = 0; i < items.n && !err; i++)
+				err = defer_edge(r, t->id, items.items[i], false);
+		}
+		adbg_obj_items_deinit(&items);
+	} else if (l->asyncio_future_object.fut_awaited_by != ADBG_NO_FIELD) {
 		uint64_t by = 0;
 		uint8_t is_set = 0;
 
@@ -1002,7 +1124,8 @@ static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
 {
 	const struct adbg_layout *l = r->l;
 	struct task_raw raw = { 0 };
-	struct adbg_error *err = read_native_task(r, t, &raw);
+	bool py = type_of(r, t->id)->is_py_task;
+	struct adbg_error *err = py ? read_py_task(r, t, &raw) : read_native_task(r, t, &raw);
 
 	if (err) {
 		if (err == &adbg_error_nomem)
@@ -1043,7 +1166,7 @@ static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
 	}
 	if (err)
 		return err;
-	return derive_edges(r, t, &raw);
+	return derive_edges(r, t, &raw, py);
 }
 
 /* Cycles: strongly connected components of size > 1 of the awaits graph (Tarjan). */
@@ -1182,6 +1305,8 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 							      &r.task_type));
 		adbg_error_destroy(adbg_runtime_module_global(s, interp, "_asyncio", "Future",
 							      &r.future_type));
+		adbg_error_destroy(adbg_runtime_module_global(s, interp, "asyncio.tasks", "_PyTask",
+							      &r.py_task_type));
 	}
 	thread_loops(&r);
 	current_tasks(&r);
@@ -1200,8 +1325,9 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 			goto fail;
 	}
 	// The registries of asyncio.tasks: all tasks on 3.11-3.13 (3.11 _all_tasks, 3.12+
-	// _scheduled_tasks and _eager_tasks); on 3.14+ they are empty for native tasks.
-	if (interp && l->thread_state.asyncio_tasks_head == ADBG_NO_FIELD) {
+	// _scheduled_tasks and _eager_tasks); on 3.14+ only the pure-Python tasks, which
+	// register there (Lib/asyncio/tasks.py _py_register_task).
+	if (interp) {
 		static const char *const registries[] = { "_all_tasks", "_scheduled_tasks",
 							  "_eager_tasks" };
 
@@ -1215,7 +1341,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 		struct adbg_task *t;
 
 		if (r.rt.threads[i].running_task &&
-		    is_type(&r, r.rt.threads[i].running_task, r.task_type)) {
+		    is_any_task(&r, r.rt.threads[i].running_task)) {
 			err = add_task(&r, r.rt.threads[i].running_task, &t);
 			if (!err && t)
 				err = visit_task(&r, t);

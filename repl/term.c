@@ -4,6 +4,7 @@
 #include "term.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +22,8 @@
 // ...and is redrawn this often (or as often as the delay, when that is shorter).
 #define PROGRESS_PERIOD_NS 200000000ull
 #define PROGRESS_MIN_PERIOD_NS 10000000ull
-#define OUTPUT_BUFFER (64 * 1024)
+#define OUTPUT_BUFFER (256 * 1024)
+#define PIPE_BUFFER (1024 * 1024)
 
 volatile int term_interrupted;
 // why the last write of command output failed.
@@ -318,10 +321,17 @@ FILE *term_output(void)
 	if (!out) {
 		cookie_io_functions_t io = {.write = output_write};
 
+		struct stat st;
+
 		out = fopencookie(NULL, "w", io);
 		if (!out)
 			return stdout;
 		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
+		// A pipe of the default 64 KiB makes a reader of half a gigabyte of JSON wait
+		// on every few writes; ask for a larger one (best effort: capped by
+		// /proc/sys/fs/pipe-max-size for unprivileged users).
+		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
+			(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, PIPE_BUFFER);
 	}
 	return out;
 }

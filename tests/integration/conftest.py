@@ -6,6 +6,8 @@
 - `start_target(row, script, *args)`: a running target with ground truth (killed and reaped at
   teardown, always).
 - `gcore(pid)`: a core of a live process in a temp dir (removed at teardown).
+- `core`: a core of the module's `target` fixture (each module that uses it defines
+  `target`), made once per module and row.
 - `aiodbg`, `aiodbg_json`: run the binary under test.
 - After every test: no target may be left stopped (state T or t).
 - The session mounts /proc in the chroot roots it uses and unmounts it at the end.
@@ -65,6 +67,13 @@ def start_target():
     finally:
         for t in started:
             t.kill()
+
+
+@pytest.fixture(scope="module")
+def core(target):
+    path = helpers.make_core(target.pid)
+    yield path
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 @pytest.fixture

@@ -32,13 +32,6 @@ def target(row):
     t.kill()
 
 
-@pytest.fixture(scope="module")
-def core(target):
-    path = helpers.make_core(target.pid)
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-
-
 def check_target(obj, t, kind):
     truth = t.truth
     assert obj.get("schema") == "aiodbg/1", obj

@@ -8,8 +8,6 @@ are awaited by native tasks.
 CPython's own view differs on 3.14+: asyncio.all_tasks() (the C version) leaves pure-Python
 tasks out (only asyncio.tasks._py_all_tasks() lists them), so the target hands its tasks
 to the truth explicitly, and the truth records in_all_tasks; aiodbg finds them anyway."""
-import os
-import shutil
 
 import pytest
 
@@ -26,13 +24,6 @@ def target(row):
     assert not t.truth["problems"], t.truth["problems"]
     yield t
     t.kill()
-
-
-@pytest.fixture(scope="module")
-def core(target):
-    path = helpers.make_core(target.pid)
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

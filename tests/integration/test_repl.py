@@ -110,13 +110,6 @@ def target(row):
     t.kill()
 
 
-@pytest.fixture(scope="module")
-def core(target):
-    path = helpers.make_core(target.pid)
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-
-
 # --- running aiodbg -------------------------------------------------------------------
 
 

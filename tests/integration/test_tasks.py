@@ -11,8 +11,6 @@ Known, documented differences (asserted as such, so a change is noticed):
   references (cancel-finished, tg-abort-failer) are not found there. Before 3.14 the
   registries hold them until they are collected, and aiodbg shows them.
 """
-import os
-import shutil
 import subprocess
 
 import pytest
@@ -30,13 +28,6 @@ def target(row):
     assert not t.truth["problems"], t.truth["problems"]
     yield t
     t.kill()
-
-
-@pytest.fixture(scope="module")
-def core(target):
-    path = helpers.make_core(target.pid)
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ of the same process, the exact function names, files and line numbers of five th
 blocked in known places (targets/threads_sleep.py computes the truth itself): a three-deep
 call chain in time.sleep, a lock waiter, a non-ASCII function and thread name, a coroutine
 and a generator frame driven by hand, and a recursion 1000 deep."""
-import os
-import shutil
 
 import pytest
 
@@ -22,13 +20,6 @@ def target(row):
     assert not t.truth["problems"], t.truth["problems"]
     yield t
     t.kill()
-
-
-@pytest.fixture(scope="module")
-def core(target):
-    path = helpers.make_core(target.pid)
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def source(target, kind, core):

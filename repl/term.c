@@ -327,6 +327,9 @@ FILE *term_output(void)
 		if (!out)
 			return stdout;
 		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
+		// Only the main thread writes to it (the progress line goes to stderr's
+		// descriptor): no stdio lock per call, which a million-row table notices.
+		__fsetlocking(out, FSETLOCKING_BYCALLER);
 		// A pipe of the default 64 KiB makes a reader of half a gigabyte of JSON wait
 		// on every few writes; ask for a larger one (best effort: capped by
 		// /proc/sys/fs/pipe-max-size for unprivileged users).

@@ -808,13 +808,30 @@ int adbg_text_columns(const char *s)
  * anybody's string) become '?', so that no name can drive the terminal. */
 static void put_columns(FILE *out, const char *s, int cols)
 {
+	const char *run = s; // bytes not yet written, all printable
+
 	for (; *s; s++) {
 		unsigned char b = (unsigned char)*s;
 
 		if ((b & 0xc0) != 0x80 && cols-- <= 0)
 			break;
-		fputc(b < 0x20 || b == 0x7f ? '?' : b, out);
+		if (b < 0x20 || b == 0x7f) {
+			fwrite(run, 1, (size_t)(s - run), out);
+			fputc('?', out);
+			run = s + 1;
+		}
 	}
+	fwrite(run, 1, (size_t)(s - run), out);
+}
+
+/* n spaces. */
+static void put_spaces(FILE *out, int n)
+{
+	static const char spaces[] = "                                                                ";
+
+	for (; n > 0; n -= (int)sizeof(spaces) - 1)
+		fwrite(spaces, 1, n < (int)sizeof(spaces) - 1 ? (size_t)n : sizeof(spaces) - 1,
+		       out);
 }
 
 void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
@@ -834,7 +851,7 @@ void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int 
 	if (*on)
 		fputs(adbg_color_end(c), c->out);
 	if (!last)
-		fprintf(c->out, "%*s", width > n ? width - n + 1 : 1, "");
+		put_spaces(c->out, width > n ? width - n + 1 : 1);
 }
 
 void adbg_text_fit(int *w, const int *min, int n, int width)

@@ -76,6 +76,8 @@ def main():
                     got = len(json.loads(p.stdout)["tasks"]) if ok else 0
                     row.update(live_s=wall, live_rss=rss, found=got, ok=ok,
                                err=p.stderr.decode(errors="replace").strip()[:200])
+                    _, table_wall, _ = run_measured([AIODBG, "attach", str(proc.pid), "-c", "tasks"])
+                    row["table_s"] = table_wall
                     if ok:
                         # how long the snapshot kept the target stopped
                         row["stopped_ms"] = json.loads(p.stdout)["target"]["stopped_ms"]
@@ -104,14 +106,16 @@ def main():
     def f(v, fmt):
         return "-" if v is None else fmt % v
 
-    print("live: `aiodbg attach PID -c 'tasks --json'`; stopped: how long that snapshot kept the")
+    print("live: `aiodbg attach PID -c 'tasks --json'` (table: the text table, `-c tasks`);")
+    print("stopped: how long that snapshot kept the")
     print("target stopped; core: the same on a gcore core of the process; RSS: aiodbg's own peak")
     print("(a core's RSS counts the pages of the core file it maps).")
-    print(f"{'tasks':>8} {'found':>8} {'live s':>8} {'RSS MiB':>8} {'stopped ms':>10} "
+    print(f"{'tasks':>8} {'found':>8} {'live s':>8} {'table s':>8} {'RSS MiB':>8} {'stopped ms':>10} "
           f"{'core s':>8} {'RSS MiB':>8} {'asyncio ps s':>13} {'ratio':>7}")
     for r in rows:
         ratio = r.get("cpython_s") / r["live_s"] if r.get("cpython_s") and r.get("ok") else None
-        print(f"{r['tasks']:>8} {r['found']:>8} {f(r['live_s'], '%.3f'):>8} {f(r['live_rss'], '%.0f'):>8} "
+        print(f"{r['tasks']:>8} {r['found']:>8} {f(r['live_s'], '%.3f'):>8} "
+              f"{f(r.get('table_s'), '%.3f'):>8} {f(r['live_rss'], '%.0f'):>8} "
               f"{f(r.get('stopped_ms'), '%.1f'):>10} {f(r.get('core_s'), '%.3f'):>8} "
               f"{f(r.get('core_rss'), '%.0f'):>8} {f(r.get('cpython_s'), '%.3f'):>13} {f(ratio, '%.1fx'):>7}")
         if not r["ok"]:

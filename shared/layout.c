@@ -154,7 +154,7 @@ static const struct adbg_layout layout_311 = {
 	// frame_obj, previous, prev_instr, stacktop, is_entry, owner, localsplus.
 	.interpreter_frame = {.size = 80, .previous = 48, .executable = 32, .globals = 8,
 			      .locals = 24, .instr_ptr = 56, .localsplus = 72, .owner = 69,
-			      .stackpointer = 64, .tlbc_index = NF,
+			      .stackpointer = 64, .tlbc_index = NF, .is_entry = 68,
 			      .instr_kind = ADBG_INSTR_PREV, .stack_kind = ADBG_STACK_INDEX,
 			      .awaited_depth = 1},
 	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = -1,
@@ -225,7 +225,7 @@ static const struct adbg_layout layout_312 = {
 	// prev_instr, stacktop, return_offset, owner, localsplus.
 	.interpreter_frame = {.size = 80, .previous = 8, .executable = 0, .globals = 24,
 			      .locals = 40, .instr_ptr = 56, .localsplus = 72, .owner = 70,
-			      .stackpointer = 64, .tlbc_index = NF,
+			      .stackpointer = 64, .tlbc_index = NF, .is_entry = NF,
 			      .instr_kind = ADBG_INSTR_PREV, .stack_kind = ADBG_STACK_INDEX,
 			      .awaited_depth = 1},
 	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = 3,
@@ -292,7 +292,7 @@ static const struct adbg_layout layout_313 = {
 	// instr_ptr, stacktop, return_offset, owner, localsplus.
 	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
 			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
-			      .stackpointer = 64, .tlbc_index = NF,
+			      .stackpointer = 64, .tlbc_index = NF, .is_entry = NF,
 			      .instr_kind = ADBG_INSTR_CURRENT, .stack_kind = ADBG_STACK_INDEX,
 			      .awaited_depth = 1},
 	.frame_owner = {.thread = 0, .generator = 1, .frame_object = 2, .cstack = 3,
@@ -376,7 +376,7 @@ static const struct adbg_layout layout_314 = {
 	.gil_state = GIL_STATE_LAYOUT,
 	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
 			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
-			      .stackpointer = DO, .tlbc_index = NF,
+			      .stackpointer = DO, .tlbc_index = NF, .is_entry = NF,
 			      .instr_kind = ADBG_INSTR_CURRENT,
 			      .stack_kind = ADBG_STACK_POINTER, .awaited_depth = 1},
 	// Include/internal/pycore_interpframe_structs.h 3.14: INTERPRETER 3, CSTACK 4.
@@ -444,7 +444,7 @@ static const struct adbg_layout layout_315 = {
 	// (Python/bytecodes.c _SEND_GEN_FRAME leaves a NULL above it; checked live).
 	.interpreter_frame = {.size = DO, .previous = DO, .executable = DO, .globals = 24,
 			      .locals = 40, .instr_ptr = DO, .localsplus = DO, .owner = DO,
-			      .stackpointer = DO, .tlbc_index = NF,
+			      .stackpointer = DO, .tlbc_index = NF, .is_entry = NF,
 			      .instr_kind = ADBG_INSTR_CURRENT,
 			      .stack_kind = ADBG_STACK_POINTER, .awaited_depth = 2},
 	// Include/internal/pycore_interpframe_structs.h 3.15: CSTACK is gone.
@@ -1220,6 +1220,7 @@ static const struct field_check field_checks[] = {
 	FB(interpreter_frame.owner, interpreter_frame.size, 1, "_PyInterpreterFrame"),
 	FB(interpreter_frame.stackpointer, interpreter_frame.size, 4, "_PyInterpreterFrame"),
 	FB(interpreter_frame.tlbc_index, interpreter_frame.size, 4, "_PyInterpreterFrame"),
+	FB(interpreter_frame.is_entry, interpreter_frame.size, 1, "_PyInterpreterFrame"),
 	FB(code_object.flags, code_object.size, 4, "PyCodeObject"),
 	FB(code_object.filename, code_object.size, 8, "PyCodeObject"),
 	FB(code_object.name, code_object.size, 8, "PyCodeObject"),

@@ -150,6 +150,12 @@ struct adbg_layout {
 		uint64_t stackpointer;
 		/** FT 3.14+: int32 tlbc_index. */
 		uint64_t tlbc_index;
+		/**
+		 * 3.11 only: bool is_entry, set on the first frame an entry into the eval
+		 * loop pushed (3.12+ mark entries with shim frames: frame_owner.cstack and
+		 * frame_owner.interpreter instead).
+		 */
+		uint64_t is_entry;
 		enum adbg_instr_kind instr_kind;
 		enum adbg_stack_kind stack_kind;
 		/**

@@ -222,6 +222,8 @@ START_TEST(test_real_interpreters)
 					 minor == 12 ? ADBG_MANAGED_DICT_312 :
 						       ADBG_MANAGED_DICT_313);
 	CHECK_U64(&l, r, gen_object.gi_code, minor == 11 ? 16 : NF);
+	// Eval-loop entries: 3.11 flags the entry's first frame, 3.12+ push shim frames.
+	CHECK_U64(&l, r, interpreter_frame.is_entry, minor == 11 ? 68 : NF);
 	ck_assert(l.long_object.has_lv_tag == (minor >= 12));
 	// How each version reaches a thread's frames and main thread.
 	if (minor <= 12) {

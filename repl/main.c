@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "repl.h"
 #include "term.h"
+#include "unwind.h"
 
 #define AIODBG_VERSION "0.1.0"
 
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
 	// Ctrl-C interrupts the running command; it never kills or stops the target.
 	term_install_signals();
 	session->interrupted = &term_interrupted;
+	session->unwinder = &adbg_libunwind_unwinder;
 	opts.color = term_color(no_color);
 
 	if (nactions)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "native.h"
 #include "runtime.h"
 
 static const char *gil_name(enum adbg_gil_state g)
@@ -29,6 +30,12 @@ json_t *adbg_json_frame(const struct adbg_frame *f)
 	json_object_set_new(o, "line", f->line ? json_integer(f->line) : json_null());
 	json_object_set_new(o, "kind",
 			    json_string(f->kind == ADBG_FRAME_NATIVE ? "native" : "python"));
+	// Native frames also say where they are exactly (fields added to schema aiodbg/1).
+	if (f->kind == ADBG_FRAME_NATIVE) {
+		json_object_set_new(o, "pc", adbg_json_addr(f->addr));
+		if (f->offset)
+			json_object_set_new(o, "offset", json_integer(f->offset));
+	}
 	return o;
 }
 
@@ -67,6 +74,11 @@ void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent)
 {
 	fputs(indent, out);
 	put_clean(out, f->function);
+	// Native: "clock_nanosleep+0x5b (/lib/.../libc.so.6)", "?? 0x7f... (file)".
+	if (f->kind == ADBG_FRAME_NATIVE && f->offset)
+		fprintf(out, "+%#x", (unsigned)f->offset);
+	else if (f->kind == ADBG_FRAME_NATIVE && !strcmp(f->function, "??") && f->addr)
+		fprintf(out, " %#" PRIx64, f->addr);
 	fputs(" (", out);
 	put_clean(out, f->file ? f->file : "?");
 	if (f->line)
@@ -83,6 +95,79 @@ static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 		fputc('"', out);
 	}
 	fprintf(out, "%s, GIL %s\n", th->main ? " (main)" : "", gil_name(th->gil));
+}
+
+/*
+ * bt --native: replace the stack of each thread shown (all, or tid want) with its native
+ * frames merged with its Python frames. Runs inside the snapshot (the target is frozen).
+ * A thread whose native frames cannot be read keeps its Python frames, with a warning; when
+ * no thread's can, the command fails with the first reason.
+ */
+static struct adbg_error *merge_native(struct adbg_session *s, struct adbg_runtime_snapshot *snap,
+				       long want, unsigned max_frames)
+{
+	const struct adbg_unwinder *u = s->unwinder;
+	struct adbg_error *err, *first = NULL;
+	size_t tried = 0, failed = 0;
+	void *state = NULL;
+
+	err = u->begin ? u->begin(s, &state) : NULL;
+	if (err)
+		return err;
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct adbg_pythread *th = &snap->threads[i];
+		struct adbg_native_stack ns = { 0 };
+		struct adbg_stack merged;
+
+		if (want && th->tid != want)
+			continue;
+		tried++;
+		err = u->thread(s, state, th->tid, &ns);
+		if (err && err != &adbg_error_nomem) {
+			failed++;
+			if (!first)
+				first = err;
+			else
+				adbg_session_warn(s, "%s; showing its Python frames only",
+						  err->message);
+			if (err != first)
+				adbg_error_destroy(err);
+			continue;
+		}
+		if (!err) {
+			if (ns.stopped)
+				adbg_session_warn(s, "thread %d: native stack incomplete: %s",
+						  th->tid, ns.stopped);
+			else if (ns.st.truncated)
+				adbg_session_warn(s, "thread %d: native stack cut at %d frames",
+						  th->tid, ADBG_MAX_NATIVE_FRAMES);
+			err = adbg_native_merge(s, th, &ns, &merged);
+		}
+		adbg_native_stack_deinit(&ns);
+		if (err)
+			break;
+		if (max_frames && merged.n > max_frames) {
+			merged.n = max_frames;
+			merged.truncated = true;
+			adbg_session_warn(s, "thread %d: stack cut at %u frames", th->tid,
+					  max_frames);
+		}
+		adbg_stack_deinit(&th->stack);
+		th->stack = merged;
+	}
+	if (u->end)
+		u->end(s, state);
+	if (err) {
+		adbg_error_destroy(first);
+		return err;
+	}
+	if (first && failed == tried)
+		return first;
+	if (first) {
+		adbg_session_warn(s, "%s; showing its Python frames only", first->message);
+		adbg_error_destroy(first);
+	}
+	return NULL;
 }
 
 /* Take a snapshot of the runtime with the target frozen only while reading. */
@@ -166,9 +251,9 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 	long want = 0;
 	bool found = false;
 	unsigned max_frames = 0;
+	bool native;
 
-	if (adbg_cmd_take_flag(c, "--native"))
-		adbg_session_warn(c->s, "--native is not available yet; showing Python frames");
+	native = adbg_cmd_take_flag(c, "--native");
 	// --max-frames N: cut each stack after N frames (default ADBG_MAX_FRAMES).
 	for (int i = 1; i + 1 < c->argc; i++) {
 		char *end;
@@ -196,8 +281,27 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 		if (*end || want <= 0)
 			return adbg_cmd_usage_error(c, "expected a thread id");
 	}
+	if (native && !c->s->unwinder)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "bt --native: this front end cannot unwind native stacks");
+	// New mappings (libraries loaded since the last command) must be known to unwind
+	// through them; this must precede the freeze, which records the threads' registers.
+	if (native) {
+		err = adbg_target_refresh(c->s->target);
+		if (err)
+			return err;
+	}
 	c->s->max_frames = max_frames;
-	err = runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
+	err = adbg_session_snapshot_begin(c->s);
+	if (!err) {
+		err = adbg_runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
+		if (!err && native) {
+			err = merge_native(c->s, &snap, want, max_frames);
+			if (err)
+				adbg_runtime_snapshot_deinit(&snap);
+		}
+		adbg_session_snapshot_end(c->s);
+	}
 	c->s->max_frames = 0;
 	if (err)
 		return err;

@@ -267,6 +267,106 @@ struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *
 	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no symbol %s", name);
 }
 
+// A symbol of unknown size is taken for an address at most this far above it.
+#define MAX_UNSIZED_SPAN 4096
+
+/* Candidate order for adbg_elf_symbol_at: sized beats unsized, then higher start, then
+ * binding, then fewer leading underscores ("clock_nanosleep" over "__clock_nanosleep"). */
+struct sym_pick {
+	const char *name;
+	uint64_t value;
+	bool sized;
+	int rank;
+	size_t underscores;
+};
+
+static int binding_rank(unsigned char info)
+{
+	switch (ELF64_ST_BIND(info)) {
+	case STB_GLOBAL:
+		return 3;
+	case STB_WEAK:
+		return 2;
+	case STB_LOCAL:
+		return 1;
+	}
+	return 0;
+}
+
+static bool better_pick(const struct sym_pick *a, const struct sym_pick *b)
+{
+	if (!b->name)
+		return true;
+	if (a->sized != b->sized)
+		return a->sized;
+	if (a->value != b->value)
+		return a->value > b->value;
+	if (a->rank != b->rank)
+		return a->rank > b->rank;
+	return a->underscores < b->underscores;
+}
+
+static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t vaddr,
+			   struct sym_pick *best)
+{
+	for (size_t i = 0; i < elf->shnum; i++) {
+		const Elf64_Shdr *s = &elf->shdrs[i];
+		const Elf64_Shdr *strs;
+		const Elf64_Sym *syms;
+		const char *str;
+		size_t n;
+
+		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) ||
+		    s->sh_link >= elf->shnum)
+			continue;
+		syms = (const Elf64_Sym *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
+		strs = &elf->shdrs[s->sh_link];
+		str = (const char *)adbg_elf_bytes(elf, strs->sh_offset, strs->sh_size);
+		if (!syms || !str || (s->sh_offset & 7))
+			continue;
+		n = s->sh_size / sizeof(Elf64_Sym);
+		for (size_t j = 0; j < n; j++) {
+			const Elf64_Sym *sym = &syms[j];
+			unsigned char kind = ELF64_ST_TYPE(sym->st_info);
+			struct sym_pick p;
+			size_t left;
+
+			if ((kind != STT_FUNC && kind != STT_GNU_IFUNC) ||
+			    sym->st_shndx == SHN_UNDEF || sym->st_value > vaddr ||
+			    sym->st_name == 0 || sym->st_name >= strs->sh_size)
+				continue;
+			p.sized = sym->st_size != 0;
+			if (p.sized ? vaddr - sym->st_value >= sym->st_size
+				    : vaddr - sym->st_value >= MAX_UNSIZED_SPAN)
+				continue;
+			left = strs->sh_size - sym->st_name;
+			p.name = str + sym->st_name;
+			// The name must end inside the string table (it is untrusted).
+			if (strnlen(p.name, left) == left || !p.name[0])
+				continue;
+			p.value = sym->st_value;
+			p.rank = binding_rank(sym->st_info);
+			p.underscores = strspn(p.name, "_");
+			if (better_pick(&p, best))
+				*best = p;
+		}
+	}
+}
+
+struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr,
+				      const char **name_ret, uint64_t *value_ret)
+{
+	struct sym_pick best = { 0 };
+
+	symtab_nearest(elf, SHT_SYMTAB, vaddr, &best);
+	symtab_nearest(elf, SHT_DYNSYM, vaddr, &best);
+	if (!best.name)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no symbol holds %#" PRIx64, vaddr);
+	*name_ret = best.name;
+	*value_ret = best.value;
+	return NULL;
+}
+
 struct adbg_error *adbg_elf_link_base(const struct adbg_elf *elf, uint64_t *ret)
 {
 	for (size_t i = 0; i < elf->phnum; i++) {

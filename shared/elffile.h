@@ -66,6 +66,16 @@ struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *
 					uint64_t *ret, uint64_t *size_ret);
 
 /**
+ * The function symbol that holds link-time address vaddr (.symtab and .dynsym): one whose
+ * [st_value, st_value + st_size) holds it, else the nearest one of unknown size (0) at
+ * most 4 KiB below it. Among aliases, global beats weak beats local, then the name with
+ * fewer leading underscores. *name_ret points into the image; *value_ret is st_value.
+ * ADBG_ERR_NOT_FOUND when no symbol holds it (stripped file, code between symbols).
+ */
+struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr,
+				      const char **name_ret, uint64_t *value_ret);
+
+/**
  * The link-time address that corresponds to file offset 0 for the purpose of computing a
  * load bias: p_vaddr - p_offset of the first PT_LOAD. A mapping of file offset O at
  * address A gives bias = A - O - adbg_elf_link_base().

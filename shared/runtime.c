@@ -279,6 +279,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					adbg_error_destroy(err);
 					err = NULL;
 				} else if (iframe) {
+					th.current_frame = iframe;
 					err = adbg_stack_walk(s, iframe, 0, &th.stack);
 					if (err)
 						goto fail;

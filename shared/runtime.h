@@ -44,7 +44,13 @@ struct adbg_frame {
 	uint64_t addr;
 	/** line number, 0 when unknown. */
 	int line;
-	enum adbg_frame_kind kind;
+	enum adbg_frame_kind kind : 8;
+	/**
+	 * native: the pc's offset in the symbol `function`, 0 when unknown or at its start
+	 * (offsets of 16 MiB and more are not kept). Bit fields keep a frame at 32 bytes
+	 * (a million tasks have several million frames).
+	 */
+	uint32_t offset : 24;
 };
 
 /** A stack, innermost frame first. */
@@ -77,6 +83,11 @@ struct adbg_pythread {
 	/** running event loop and task (asyncio), 0 when none or unknown. */
 	uint64_t loop;
 	uint64_t running_task;
+	/**
+	 * the innermost interpreter frame (shims included), 0 when none; set with
+	 * ADBG_RT_STACKS. Where adbg_native_merge starts cutting the chain into entries.
+	 */
+	uint64_t current_frame;
 	struct adbg_stack stack;
 };
 

@@ -16,6 +16,8 @@
 #include "python.h"
 #include "target.h"
 
+struct adbg_unwinder;
+
 /**
  * Progress of a long walk: what is being read ("tasks") and how many so far. Called from
  * the walk itself, so it must be quick and must not touch the target.
@@ -50,6 +52,12 @@ struct adbg_session {
 	 */
 	void *live;
 	void (*live_destroy)(void *live);
+	/**
+	 * where `bt --native` gets native frames (native.h), set by the front end: the REPL
+	 * uses libunwind (adbg_libunwind_unwinder), the GDB extension GDB's frames. NULL:
+	 * this front end has none, and `bt --native` says so.
+	 */
+	const struct adbg_unwinder *unwinder;
 };
 
 /**

@@ -347,3 +347,52 @@ struct adbg_error *adbg_symbols_file_read(struct adbg_symbols *s, size_t i, uint
 	return adbg_error_create(ADBG_ERR_NOT_FOUND, "%s: no file bytes for %#" PRIx64 "+%zu",
 				 f->path, addr, len);
 }
+
+struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, size_t *ret)
+{
+	const struct adbg_mapping *m = adbg_target_find_mapping(s->t, addr);
+
+	if (m && m->path) {
+		for (size_t i = 0; i < s->nfiles; i++) {
+			if (s->files[i].inode == m->inode && !strcmp(s->files[i].path, m->path)) {
+				*ret = i;
+				return NULL;
+			}
+		}
+	}
+	return adbg_error_create(ADBG_ERR_NOT_FOUND, "%#" PRIx64 " is in no mapped file", addr);
+}
+
+struct adbg_error *adbg_symbols_file_elf(struct adbg_symbols *s, size_t i,
+					 const struct adbg_elf **elf_ret, uint64_t *bias_ret)
+{
+	struct adbg_error *err;
+	struct sym_file *f;
+
+	if (i >= s->nfiles)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG, "no file %zu", i);
+	err = open_file(s, i, &f);
+	if (err)
+		return err;
+	*elf_ret = f->elf;
+	*bias_ret = f->bias;
+	return NULL;
+}
+
+struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, uint64_t addr,
+					      const char **name_ret, uint64_t *start_ret)
+{
+	const struct adbg_elf *elf = NULL;
+	struct adbg_error *err;
+	uint64_t bias = 0, value;
+	const char *name;
+
+	err = adbg_symbols_file_elf(s, i, &elf, &bias);
+	if (!err)
+		err = adbg_elf_symbol_at(elf, addr - bias, &name, &value);
+	if (err)
+		return err;
+	*name_ret = name;
+	*start_ret = value + bias;
+	return NULL;
+}

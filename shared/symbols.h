@@ -21,6 +21,7 @@
 #include "target.h"
 
 struct adbg_symbols;
+struct adbg_elf;
 
 /** Which files a search visits, by their base name. */
 enum adbg_symbols_match {
@@ -94,6 +95,29 @@ struct adbg_error *adbg_symbols_find_section(struct adbg_symbols *s, const char 
 struct adbg_error *adbg_symbols_find_symbol(struct adbg_symbols *s, const char *name,
 					    enum adbg_symbols_match match, const char *filter,
 					    struct adbg_symbols_hit *ret);
+
+/**
+ * The file mapped at target address addr: *ret is its index. ADBG_ERR_NOT_FOUND when addr
+ * is in no mapping, or in anonymous memory or a pseudo file ([vdso], JIT code).
+ */
+struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, size_t *ret);
+
+/**
+ * The function symbol of file i that holds target address addr (adbg_elf_symbol_at):
+ * *name_ret points into the file's image (valid for the symbols object's life), *start_ret
+ * is the symbol's address in the target. ADBG_ERR_NOT_FOUND when no symbol holds it; the
+ * file's open or parse error when it cannot be read.
+ */
+struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, uint64_t addr,
+					      const char **name_ret, uint64_t *start_ret);
+
+/**
+ * File i, opened and parsed: its ELF image and load bias (target address = link-time
+ * address + bias). Both stay valid for the symbols object's life. Errors as for
+ * adbg_symbols_file_section.
+ */
+struct adbg_error *adbg_symbols_file_elf(struct adbg_symbols *s, size_t i,
+					 const struct adbg_elf **elf_ret, uint64_t *bias_ret);
 
 /**
  * Copy len bytes that file i's image places at target address addr (the file's initial

@@ -97,6 +97,7 @@ static struct adbg_error *current_session(struct adbg_session **ret)
 	g.id = id;
 	g.stale = false;
 	g.s->interrupted = &gdbext_interrupted;
+	g.s->unwinder = &gdbext_unwinder;
 	*ret = g.s;
 	return NULL;
 }
@@ -169,24 +170,6 @@ static const char *first_word(const char *line, char *buf, size_t size)
 	return buf;
 }
 
-/* Does the command line carry word as an argument (e.g. "--native")? */
-static bool has_word(const char *line, const char *word)
-{
-	int argc;
-	char **argv;
-	bool found = false;
-	struct adbg_error *err = adbg_cmd_split(line, &argc, &argv);
-
-	if (err) {
-		adbg_error_destroy(err);
-		return false;
-	}
-	for (int i = 1; i < argc; i++)
-		found |= strcmp(argv[i], word) == 0;
-	adbg_cmd_free_words(argv);
-	return found;
-}
-
 PyDoc_STRVAR(run_doc, "run(line, to_string=False)\n\n"
 		      "Run one aiodbg command line (\"tasks --json\") against GDB's selected "
 		      "inferior. Writes the output with gdb.write, or returns it when to_string "
@@ -224,10 +207,7 @@ static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 	out = open_memstream(&text, &len);
 	if (!out)
 		return PyErr_NoMemory();
-	if (cmd && s && strcmp(cmd->name, "bt") == 0 && has_word(line, "--native"))
-		err = gdbext_bt_native(s, line, false, out);
-	else
-		err = adbg_cmd_run(s, line, &opts, out);
+	err = adbg_cmd_run(s, line, &opts, out);
 	fclose(out);
 	if (PyErr_Occurred()) {
 		// A Python error that a callback could not turn into an adbg_error.

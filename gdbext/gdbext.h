@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "native.h"
 #include "runtime.h"
 #include "session.h"
 #include "target.h"
@@ -74,11 +75,7 @@ struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
 /** gdb.<name>, a borrowed reference to the cached module attribute lookup, or NULL. */
 PyObject *gdbext_gdb_module(void);
 
-/**
- * `bt --native [TID] [--json]`: the Python stack of each thread merged with GDB's native
- * frames, written to out in the format of the `bt` command.
- */
-struct adbg_error *gdbext_bt_native(struct adbg_session *s, const char *line, bool json,
-				    FILE *out);
+/** GDB's native frames, for adbg_session.unwinder (`aio bt --native`). */
+extern const struct adbg_unwinder gdbext_unwinder;
 
 #endif

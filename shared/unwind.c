@@ -61,6 +61,8 @@ struct uw_table {
 	/** why the file has none (static string or snapshot arena), when !ok. */
 	const char *why;
 	bool ok;
+	/** the file itself could not be opened or parsed (moved, other build, ...). */
+	bool unreadable;
 	unw_dyn_info_t di;
 };
 
@@ -80,6 +82,12 @@ struct uw_thread {
 	const struct adbg_thread *th;
 	/** the last thing an accessor could not do, for the "stopped" message. */
 	char why[512];
+	/**
+	 * set when a pc is in a file that cannot be read: libunwind would go on guessing
+	 * from frame pointers, which without the file's unwind table gives garbage, so the
+	 * walk stops there and says which file is missing.
+	 */
+	bool fatal;
 };
 
 static void note(struct uw_thread *ut, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -259,6 +267,7 @@ static void find_table(struct uw_state *st, size_t i, struct uw_table *t)
 	err = adbg_symbols_file_elf(st->syms, i, &elf, &bias);
 	if (err) {
 		t->why = adbg_snapshot_strdup(st->s, err->message);
+		t->unreadable = err->code != ADBG_ERR_NOMEM;
 		adbg_error_destroy(err);
 		return;
 	}
@@ -336,8 +345,12 @@ static int target_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_in
 	if (!t->done)
 		find_table(st, i, t);
 	if (!t->ok) {
-		note(ut, "no unwind information for %#" PRIx64 " in %s: %s", (uint64_t)ip,
-		     adbg_symbols_file_path(st->syms, i), t->why ? t->why : "out of memory");
+		if (t->unreadable)
+			note(ut, "%s", t->why ? t->why : "out of memory");
+		else
+			note(ut, "no unwind information for %#" PRIx64 " in %s: %s", (uint64_t)ip,
+			     adbg_symbols_file_path(st->syms, i), t->why ? t->why : "out of memory");
+		ut->fatal = t->unreadable;
 		return -UNW_ENOINFO;
 	}
 	// dwarf_search_unwind_table asserts the pc is in the table's range.
@@ -506,14 +519,18 @@ static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid
 		prev_signal = unw_is_signal_frame(&c) > 0;
 		ut.why[0] = '\0';
 		r = unw_step(&c);
-		if (r == 0)
+		if (r == 0 && !ut.fatal)
 			break;
-		if (r < 0) {
+		if (r < 0 || ut.fatal) {
 			char msg[700];
 
-			snprintf(msg, sizeof(msg), "unwinding stopped after %s: %s%s%s",
-				 ns.st.frames[ns.st.n - 1].function, unw_strerror(r),
-				 ut.why[0] ? ": " : "", ut.why);
+			if (ut.fatal)
+				snprintf(msg, sizeof(msg), "unwinding stopped after %s: %s",
+					 ns.st.frames[ns.st.n - 1].function, ut.why);
+			else
+				snprintf(msg, sizeof(msg), "unwinding stopped after %s: %s%s%s",
+					 ns.st.frames[ns.st.n - 1].function, unw_strerror(r),
+					 ut.why[0] ? ": " : "", ut.why);
 			ns.stopped = adbg_snapshot_strdup(s, msg);
 			if (!ns.stopped)
 				ns.stopped = "unwinding stopped";

@@ -4,6 +4,8 @@ of the same process, the exact function names, files and line numbers of five th
 blocked in known places (targets/threads_sleep.py computes the truth itself): a three-deep
 call chain in time.sleep, a lock waiter, a non-ASCII function and thread name, a coroutine
 and a generator frame driven by hand, and a recursion 1000 deep."""
+import os
+import re
 
 import pytest
 
@@ -100,3 +102,149 @@ def test_bt_unknown_thread_fails(target):
     r = aiodbg("attach", str(target.pid), "-c", "bt 1")
     assert r.rc == 1
     assert "no Python thread 1" in r.err
+
+
+# ---------------------------------------------------------------------------------------
+# bt --native: native frames from libunwind (live: the frozen threads; cores: NT_PRSTATUS
+# and the files the core names), merged with the Python frames at the eval-loop entries.
+
+SLEEP_NATIVE = re.compile(r"sleep|select|poll")
+# What lies outermost on a main thread, whatever the libc: _start, __libc_start_main, the
+# interpreter's main; stripped builds name some of them "??" but not all.
+OUTER_NATIVE = {"_start", "__libc_start_main", "__libc_start_call_main", "main",
+                "Py_BytesMain", "Py_RunMain"}
+
+
+def python_frames(thread):
+    return [[f["function"], f["file"], f["line"]] for f in thread["frames"] if f["kind"] == "python"]
+
+
+def check_native_shape(f):
+    assert set(f) >= {"function", "file", "line", "kind", "pc"}, f
+    assert f["kind"] == "native"
+    assert f["function"] and isinstance(f["function"], str)
+    assert re.fullmatch(r"0x[0-9a-f]+", f["pc"]), f
+    assert f["line"] is None
+    if "offset" in f:
+        assert isinstance(f["offset"], int) and f["offset"] > 0 and f["function"] != "??"
+
+
+@pytest.fixture(scope="module")
+def native_docs(target, core):
+    """bt --native --json, live and on the core (one run each, shared by the tests)."""
+    return {kind: aiodbg_json(*source(target, kind, core), "-c", "bt --native --json")
+            for kind in ("live", "core")}
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_bt_native_python_frames_exact(target, native_docs, kind):
+    doc = native_docs[kind]
+    truth = target.truth
+    got = {t["tid"]: t for t in doc["threads"]}
+    assert len(doc["threads"]) == truth["thread_count"]
+    for want in truth["threads"]:
+        t = got[want["tid"]]
+        # Every Python frame, in order, exactly as the target saw them; none left over.
+        assert python_frames(t) == [[f["function"], f["file"], f["line"]] for f in want["frames"]]
+        for f in t["frames"]:
+            if f["kind"] == "native":
+                check_native_shape(f)
+            else:
+                assert set(f) == {"function", "file", "line", "kind"}, f
+        # Native frames outermost (clone/_start) and innermost (the blocking call).
+        assert t["frames"][0]["kind"] == "native", want["name"]
+        assert t["frames"][-1]["kind"] == "native", want["name"]
+    assert not [w for w in doc.get("warnings", []) if "eval-loop" in w or "native" in w], \
+        doc.get("warnings")
+    assert doc["target"]["kind"] == ("process" if kind == "live" else "core")
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_bt_native_main_thread(target, native_docs, kind):
+    doc = native_docs[kind]
+    main = next(t for t in doc["threads"] if t["main"])
+    frames = main["frames"]
+    names = [f["function"] if f["kind"] == "python" else None for f in frames]
+    # <module> -> main -> a -> b -> c: Python calls Python without entering the eval loop
+    # again (3.11+), so the five frames are one segment, innermost first, side by side.
+    chain = ["c", "b", "a", "main", "<module>"]
+    i = names.index("c")
+    assert names[i:i + 5] == chain, names
+    inner, outer = frames[:i], frames[i + 5:]
+    assert inner and outer and all(f["kind"] == "native" for f in inner + outer)
+    # Inside c: time.sleep's C code, then libc's sleep.
+    assert any(SLEEP_NATIVE.search(f["function"]) for f in inner), [f["function"] for f in inner]
+    # Right around the segment are frames of the interpreter (the eval loop's caller and
+    # the callee of the CALL in c), not of libc: the segment sits where the eval loop was.
+    assert "python" in os.path.basename(inner[-1]["file"] or ""), inner[-1]
+    assert "python" in os.path.basename(outer[0]["file"] or ""), outer[0]
+    # The eval loop that ran them is replaced by them, not kept beside them.
+    assert not any(f["function"].startswith("_PyEval_EvalFrameDefault") for f in frames)
+    assert OUTER_NATIVE & {f["function"] for f in outer[-4:]}, [f["function"] for f in outer]
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_bt_native_reentered_eval_loop(target, native_docs, kind):
+    """gen-coro: drive -> coro.send() -> coro_body -> next(g) -> gen_sleep. send() and
+    next() are C calls that enter the eval loop again: three segments, each with native
+    frames between it and the next."""
+    doc = native_docs[kind]
+    tid = next(t["tid"] for t in target.truth["threads"] if t["name"] == "gen-coro")
+    frames = next(t for t in doc["threads"] if t["tid"] == tid)["frames"]
+    names = [f["function"] if f["kind"] == "python" else None for f in frames]
+    g, c, d = names.index("gen_sleep"), names.index("coro_body"), names.index("drive")
+    assert g < c < d
+    assert any(n is None for n in names[g + 1:c]), names[:d + 1]
+    assert any(n is None for n in names[c + 1:d]), names[:d + 1]
+    assert any(SLEEP_NATIVE.search(f["function"]) for f in frames[:g]), frames[:g]
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_bt_native_text(target, core, kind):
+    main = next(t for t in target.truth["threads"] if t["main"])
+    r = aiodbg(*source(target, kind, core), "-c", f"bt {main['tid']} --native")
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[1] == "Traceback (most recent call last):"
+    body = [l.strip() for l in lines[2:] if l.startswith("  ")]
+    want = [f"{fn} ({path}:{line})" for fn, path, line in reversed(target.truth["expect"]["MainThread"])]
+    i = body.index(want[0])
+    assert body[i:i + len(want)] == want
+    # Native lines: "function+0xOFF (object file)" or "?? 0xPC (object file)".
+    native = body[:i] + body[i + len(want):]
+    assert native and all(re.fullmatch(r"(\?\? 0x[0-9a-f]+|\S+?(\+0x[0-9a-f]+)?) \(.+\)", l)
+                          for l in native), native
+    assert any(SLEEP_NATIVE.search(l) for l in body[i + len(want):]), body[i + len(want):]
+    assert "warning" not in r.out
+
+
+def test_bt_native_max_frames(target):
+    deep = next(t for t in target.truth["threads"] if t["name"] == "deep")
+    doc = aiodbg_json("attach", str(target.pid), "-c", f"bt {deep['tid']} --native --max-frames 50 --json")
+    (t,) = doc["threads"]
+    assert len(t["frames"]) == 50
+    assert any("cut at 50 frames" in w for w in doc["warnings"]), doc.get("warnings")
+    # The innermost frames: native (the lock wait), then the recursion.
+    assert t["frames"][0]["kind"] == "native"
+    assert [f["function"] for f in t["frames"] if f["kind"] == "python"][:3] == ["recurse"] * 3
+
+
+def test_bt_native_core_files(target, core, tmp_path):
+    """Unwinding a core reads the code and unwind tables of the files it names, found the
+    way the core target finds them. A core made in the sid root names files as the root
+    sees them: given only the executable, the libc it names is the host's, another build;
+    the walk stops there and says which file is missing and what to pass, and the Python
+    frames are all still shown. A host core finds its files where it says, whatever
+    --sysroot adds."""
+    if target.row.host:
+        doc = aiodbg_json("core", core, "--sysroot", str(tmp_path), "-c", "bt --native --json")
+        main = next(t for t in doc["threads"] if t["main"])
+        assert any(SLEEP_NATIVE.search(f["function"]) for f in main["frames"])
+        return
+    exe = target.row.host_path(target.row.python)
+    doc = aiodbg_json("core", core, exe, "-c", f"bt {target.pid} --native --json")
+    (main,) = doc["threads"]
+    assert python_frames(main) == [[f["function"], f["file"], f["line"]]
+                                   for f in target.truth["threads"][0]["frames"]]
+    stopped = [w for w in doc["warnings"] if "native stack incomplete" in w]
+    assert stopped and "libc.so" in stopped[0] and "--sysroot" in stopped[0], doc["warnings"]

@@ -365,6 +365,46 @@ def test_bt_native(case, target):
     assert any(f["kind"] == "native" for f in side[:i]), "lock wait frames inside blocker"
 
 
+def _merged_tokens(frames):
+    """A merged stack as comparable tokens: a native frame is its pc, a Python frame its
+    (function, file, line). GDB shows a function inlined into its caller as a frame of its
+    own at the same pc: consecutive equal pcs count once."""
+    out = []
+    for f in frames:
+        tok = int(f["pc"], 16) if f["kind"] == "native" else (f["function"], f["file"], f["line"])
+        if not (out and f["kind"] == "native" and out[-1] == tok):
+            out.append(tok)
+    return out
+
+
+def test_bt_native_same_frames_as_repl(case, target):
+    """GDB's unwinder (aio bt --native) and libunwind's (the aiodbg executable) find the same
+    native frames, pc for pc, and the shared merge puts the same Python frames between the
+    same ones. Compared where GDB unwinds the whole stack (not bookworm's gdb 13 on the sid
+    root's binaries, see test_bt_native)."""
+    g, row = case
+    if g.host and not row.host:
+        return
+    repl = helpers.aiodbg_json("attach", str(target.pid), "-c", "bt --native --json")
+    outs, _, err = run_gdb(g, ["-p", str(target.pid)], ["aio bt --native --json"])
+    assert "aiodbg:" not in err, err[-3000:]
+    native = json.loads(outs[0])
+    assert not native.get("warnings") and not repl.get("warnings"), \
+        (native.get("warnings"), repl.get("warnings"))
+    by_tid = {t["tid"]: t for t in native["threads"]}
+    assert set(by_tid) == {t["tid"] for t in repl["threads"]}
+    for th in repl["threads"]:
+        ours, gdbs = _merged_tokens(th["frames"]), _merged_tokens(by_tid[th["tid"]]["frames"])
+        # GDB adds frames the stack does not hold: tail calls it rebuilds from the debug
+        # information of the files that have it (host libc: __futex_abstimed_wait_cancelable64
+        # jumping to __futex_abstimed_wait_common; pyenv's libpython). Everything else is
+        # the same, in order.
+        it = iter(gdbs)
+        assert all(tok in it for tok in ours), (th["tid"], ours, gdbs)
+        extra = [t for t in gdbs if t not in ours]
+        assert all(isinstance(t, int) for t in extra), (th["tid"], extra)
+
+
 # ---------------------------------------------------------------------------------------
 # Help, completion, errors
 

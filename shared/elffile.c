@@ -271,7 +271,8 @@ struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *
 #define MAX_UNSIZED_SPAN 4096
 
 /* Candidate order for adbg_elf_symbol_at: sized beats unsized, then higher start, then
- * binding, then fewer leading underscores ("clock_nanosleep" over "__clock_nanosleep"). */
+ * fewer leading underscores (the public name of an alias: "newlocale" over
+ * "__newlocale"), then binding (global, weak, local). */
 struct sym_pick {
 	const char *name;
 	uint64_t value;
@@ -301,9 +302,9 @@ static bool better_pick(const struct sym_pick *a, const struct sym_pick *b)
 		return a->sized;
 	if (a->value != b->value)
 		return a->value > b->value;
-	if (a->rank != b->rank)
-		return a->rank > b->rank;
-	return a->underscores < b->underscores;
+	if (a->underscores != b->underscores)
+		return a->underscores < b->underscores;
+	return a->rank > b->rank;
 }
 
 static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t vaddr,

@@ -68,8 +68,8 @@ struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *
 /**
  * The function symbol that holds link-time address vaddr (.symtab and .dynsym): one whose
  * [st_value, st_value + st_size) holds it, else the nearest one of unknown size (0) at
- * most 4 KiB below it. Among aliases, global beats weak beats local, then the name with
- * fewer leading underscores. *name_ret points into the image; *value_ret is st_value.
+ * most 4 KiB below it. Among aliases, the name with fewer leading underscores wins, then
+ * global over weak over local. *name_ret points into the image; *value_ret is st_value.
  * ADBG_ERR_NOT_FOUND when no symbol holds it (stripped file, code between symbols).
  */
 struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr,

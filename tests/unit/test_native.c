@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of native.c (the merge of native and Python stacks) and of the symbol lookup
+// by address the unwinder names frames with (elffile.c).
+//
+// The merge runs over fake 3.11 and 3.12 interpreter-frame chains in an in-memory target,
+// with the real built-in layouts, and hand-made native stacks: entries anchored by 3.12
+// shims (whatever the native frames are named), by 3.11 is_entry and eval-loop names,
+// Python frames no native frame runs, and a cycle in the chain.
+#include <check.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codecache.h"
+#include "elffile.h"
+#include "fixtures/fakepy.h"
+#include "native.h"
+
+#define OK(expr)                                                                   \
+	do {                                                                       \
+		struct adbg_error *e_ = (expr);                                    \
+		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : ""); \
+	} while (0)
+
+#define FAILS(expr, want)                                                   \
+	do {                                                                \
+		struct adbg_error *e_ = (expr);                             \
+		ck_assert_msg(e_, "%s succeeded", #expr);                   \
+		ck_assert_msg(e_->code == (want), "%s: got %s (%s)", #expr, \
+			      adbg_error_code_name(e_->code), e_->message); \
+		adbg_error_destroy(e_);                                     \
+	} while (0)
+
+struct world {
+	struct fake f;
+	struct adbg_python py;
+	struct adbg_session s;
+	uint64_t code[8];
+};
+
+static const char *const names[] = { "c", "b", "a", "main", "<module>", "x", "y", "z" };
+
+/* A fake heap for 3.minor with the real built-in layout and one code object per name. */
+static void world_init(struct world *w, unsigned minor)
+{
+	static const uint8_t no_lines[] = { 0 };
+
+	memset(w, 0, sizeof(*w));
+	fake_init(&w->f, minor);
+	OK(adbg_layout_build(0x030000f0ull | (uint64_t)minor << 16 | 1ull << 8, NULL, 0, NULL, 0,
+			     &w->f.l));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		w->code[i] = fake_code(&w->f, names[i], names[i], "/t.py", 10 * (int)i + 1,
+				       no_lines, 0);
+	w->py.layout = w->f.l;
+	snprintf(w->py.version_str, sizeof(w->py.version_str), "3.%u.1", minor);
+	w->s.target = w->f.t;
+	w->s.python = &w->py;
+}
+
+static void world_deinit(struct world *w)
+{
+	adbg_session_clear_warnings(&w->s);
+	free(w->s.warnings);
+	adbg_codecache_destroy(w->s.codecache);
+	fake_deinit(&w->f);
+}
+
+/* An interpreter frame running code[k] (k < 0: a C-stack shim), previous prev. */
+static uint64_t iframe(struct world *w, int k, uint64_t prev, bool entry)
+{
+	const struct adbg_layout *l = &w->f.l;
+	uint64_t a = fake_alloc(&w->f, l->interpreter_frame.size + 64);
+
+	fake_w64(&w->f, a + l->interpreter_frame.previous, prev);
+	if (k < 0) {
+		fake_w8(&w->f, a + l->interpreter_frame.owner, (uint8_t)l->frame_owner.cstack);
+		return a;
+	}
+	fake_w8(&w->f, a + l->interpreter_frame.owner, (uint8_t)l->frame_owner.thread);
+	fake_w64(&w->f, a + l->interpreter_frame.executable, w->code[k]);
+	fake_w64(&w->f, a + l->interpreter_frame.instr_ptr,
+		 w->code[k] + l->code_object.co_code_adaptive + 4);
+	if (l->interpreter_frame.is_entry != ADBG_NO_FIELD)
+		fake_w8(&w->f, a + l->interpreter_frame.is_entry, entry);
+	return a;
+}
+
+static void push_native(struct adbg_native_stack *ns, const char *fn, uint64_t sp)
+{
+	struct adbg_frame f = { .kind = ADBG_FRAME_NATIVE, .function = fn, .file = "/lib/x.so",
+				.addr = 0x1000 + ns->st.n };
+
+	OK(adbg_native_push(ns, &f, sp));
+}
+
+static void thread_of(struct world *w, uint64_t innermost, struct adbg_pythread *th)
+{
+	memset(th, 0, sizeof(*th));
+	th->tid = 7;
+	th->current_frame = innermost;
+	OK(adbg_stack_walk(&w->s, innermost, 0, &th->stack));
+}
+
+/* The merged stack as "name" words, Python frames marked "py:". */
+static void check_merged(struct world *w, const struct adbg_pythread *th,
+			 const struct adbg_native_stack *ns, const char *want)
+{
+	struct adbg_stack out;
+	char got[512] = "";
+
+	OK(adbg_native_merge(&w->s, th, ns, &out));
+	for (size_t i = 0; i < out.n; i++) {
+		const struct adbg_frame *f = &out.frames[i];
+
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s%s", i ? " " : "",
+			 f->kind == ADBG_FRAME_PYTHON ? "py:" : "", f->function);
+	}
+	ck_assert_str_eq(got, want);
+	adbg_stack_deinit(&out);
+}
+
+static bool warned(struct world *w, const char *what)
+{
+	for (size_t i = 0; i < w->s.nwarnings; i++)
+		if (strstr(w->s.warnings[i], what))
+			return true;
+	return false;
+}
+
+// 3.12: <module> -> a --(C call)--> b -> c, blocked in a C call. The shims are locals of the
+// eval-loop frames that run the entries: the native frame whose stack area holds a shim runs
+// the segment above it, whatever it is called (a PGO-split, stripped eval loop is "??").
+START_TEST(test_merge_312_anchored)
+{
+	struct world w;
+	struct adbg_native_stack ns = { 0 };
+	struct adbg_pythread th;
+	uint64_t shim0, mod, a, shim1, b, c;
+
+	world_init(&w, 12);
+	// The inner shim first, so that it sits lower, as on a real stack.
+	shim1 = iframe(&w, -1, 0, false);
+	fake_alloc(&w.f, 0x1000); // the native frames between the two entries
+	shim0 = iframe(&w, -1, 0, false);
+	mod = iframe(&w, 4, shim0, false);
+	a = iframe(&w, 2, mod, false);
+	fake_w64(&w.f, shim1 + w.f.l.interpreter_frame.previous, a);
+	b = iframe(&w, 1, shim1, false);
+	c = iframe(&w, 0, b, false);
+	thread_of(&w, c, &th);
+	// Innermost first; a frame's area is [sp, next frame's sp). Stacks grow down, but the
+	// rule only needs the areas, so the fake heap's addresses serve.
+	push_native(&ns, "clock_nanosleep", shim1 - 0x400);
+	push_native(&ns, "time_sleep", shim1 - 0x200);
+	push_native(&ns, "??", shim1 - 0x10); // runs b, c
+	push_native(&ns, "PyObject_Call", shim1 + 0x100);
+	push_native(&ns, "_PyEval_EvalFrameDefault.cold", shim0 - 0x20); // runs <module>, a
+	push_native(&ns, "PyEval_EvalCode", shim0 + 0x100);
+	push_native(&ns, "_start", shim0 + 0x200);
+	check_merged(&w, &th, &ns,
+		     "clock_nanosleep time_sleep py:c py:b PyObject_Call py:a py:<module> "
+		     "PyEval_EvalCode _start");
+	ck_assert_uint_eq(w.s.nwarnings, 0);
+
+	// Without usable anchors (no stack pointers), the frames named as the eval loop run
+	// the entries, in order: the "??" one is not recognised, the .cold one is.
+	adbg_native_stack_deinit(&ns);
+	push_native(&ns, "clock_nanosleep", 0);
+	push_native(&ns, "_PyEval_EvalFrameDefault", 0);
+	push_native(&ns, "PyObject_Call", 0);
+	push_native(&ns, "_PyEval_EvalFrameDefault.cold", 0);
+	push_native(&ns, "_start", 0);
+	check_merged(&w, &th, &ns,
+		     "clock_nanosleep py:c py:b PyObject_Call py:a py:<module> _start");
+
+	// An unwinder that stopped early: Python frames no native frame runs come last, said.
+	adbg_native_stack_deinit(&ns);
+	push_native(&ns, "clock_nanosleep", shim1 - 0x400);
+	push_native(&ns, "time_sleep", shim1 - 0x200);
+	check_merged(&w, &th, &ns, "clock_nanosleep time_sleep py:c py:b py:a py:<module>");
+	ck_assert(warned(&w, "4 Python frame(s) have no eval-loop frame"));
+
+	// No native frame at all (the unwinder failed): the Python stack as it was.
+	adbg_native_stack_deinit(&ns);
+	check_merged(&w, &th, &ns, "py:c py:b py:a py:<module>");
+	adbg_stack_deinit(&th.stack);
+	world_deinit(&w);
+}
+END_TEST
+
+// 3.11: no shims; is_entry marks the first frame each entry pushed.
+START_TEST(test_merge_311_is_entry)
+{
+	struct world w;
+	struct adbg_native_stack ns = { 0 };
+	struct adbg_pythread th;
+	uint64_t mod, a, b, c;
+
+	world_init(&w, 11);
+	ck_assert_uint_eq(w.f.l.interpreter_frame.is_entry, 68);
+	mod = iframe(&w, 4, 0, true);
+	a = iframe(&w, 2, mod, false);
+	b = iframe(&w, 1, a, true);
+	c = iframe(&w, 0, b, false);
+	thread_of(&w, c, &th);
+	push_native(&ns, "clock_nanosleep", 0x100);
+	push_native(&ns, "_PyEval_EvalFrameDefault", 0x200);
+	push_native(&ns, "cfunction_call", 0x300);
+	push_native(&ns, "_PyEval_EvalFrameDefault", 0x400);
+	push_native(&ns, "main", 0x500);
+	check_merged(&w, &th, &ns,
+		     "clock_nanosleep py:c py:b cfunction_call py:a py:<module> main");
+	ck_assert_uint_eq(w.s.nwarnings, 0);
+
+	adbg_native_stack_deinit(&ns);
+	adbg_stack_deinit(&th.stack);
+	world_deinit(&w);
+}
+END_TEST
+
+// A chain that cycles (garbage memory) ends at the frame cap; the merge returns.
+START_TEST(test_merge_cycle)
+{
+	struct world w;
+	struct adbg_native_stack ns = { 0 };
+	struct adbg_pythread th;
+	struct adbg_stack out;
+	uint64_t a, b;
+
+	world_init(&w, 12);
+	a = iframe(&w, 2, 0, false);
+	b = iframe(&w, 1, a, false);
+	fake_w64(&w.f, a + w.f.l.interpreter_frame.previous, b);
+	thread_of(&w, b, &th);
+	ck_assert_uint_eq(th.stack.n, ADBG_MAX_FRAMES);
+	push_native(&ns, "_PyEval_EvalFrameDefault", 0);
+	push_native(&ns, "main", 0);
+	OK(adbg_native_merge(&w.s, &th, &ns, &out));
+	ck_assert_uint_eq(out.n, ADBG_MAX_FRAMES + 1);
+	ck_assert_str_eq(out.frames[ADBG_MAX_FRAMES].function, "main");
+	adbg_stack_deinit(&out);
+	adbg_native_stack_deinit(&ns);
+	adbg_stack_deinit(&th.stack);
+	world_deinit(&w);
+}
+END_TEST
+
+// ---------------------------------------------------------------------------------------
+// Symbols by address, on the host's libc (dynamic symbols only: Debian strips .symtab).
+
+START_TEST(test_symbol_at_libc)
+{
+	const char *path = "/lib/x86_64-linux-gnu/libc.so.6";
+	struct adbg_elf *elf;
+	const char *name;
+	uint64_t start, value, size;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		fprintf(stderr, "test_symbol_at_libc: no %s\n", path);
+		return;
+	}
+	OK(adbg_elf_open_fd(fd, path, &elf));
+	close(fd);
+	OK(adbg_elf_find_symbol(elf, "clock_nanosleep", &value, &size));
+	ck_assert_uint_gt(size, 8);
+	OK(adbg_elf_symbol_at(elf, value + 5, &name, &start));
+	ck_assert_str_eq(name, "clock_nanosleep");
+	ck_assert_uint_eq(start, value);
+	// The public name of an alias, not its __ twin (GLOBAL __newlocale, WEAK newlocale).
+	OK(adbg_elf_find_symbol(elf, "__newlocale", &value, &size));
+	OK(adbg_elf_symbol_at(elf, value + 1, &name, &start));
+	ck_assert_str_eq(name, "newlocale");
+	// Nothing holds address 0 or an address far beyond the text.
+	FAILS(adbg_elf_symbol_at(elf, 0, &name, &start), ADBG_ERR_NOT_FOUND);
+	FAILS(adbg_elf_symbol_at(elf, UINT64_MAX - 1, &name, &start), ADBG_ERR_NOT_FOUND);
+	adbg_elf_destroy(elf);
+}
+END_TEST
+
+static Suite *native_suite(void)
+{
+	Suite *s = suite_create("native");
+	TCase *tc = tcase_create("merge");
+
+	tcase_add_test(tc, test_merge_312_anchored);
+	tcase_add_test(tc, test_merge_311_is_entry);
+	tcase_add_test(tc, test_merge_cycle);
+	tcase_add_test(tc, test_symbol_at_libc);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(native_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -41,9 +41,15 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "Python stack of every thread, or of one",
 		.help = "The Python stack of each thread (or of thread TID), outermost call "
 			"first like a traceback; --json lists frames innermost first. "
+			"--native shows the whole native stack of each thread (unwound with "
+			"libunwind; in GDB, GDB's own frames), with the Python frames of each "
+			"entry into the eval loop in place of the native frame that runs them. "
+			"Native frames read 'function+0xOFFSET (object file)', or '?? 0xPC' where "
+			"the file has no symbol; in --json they have kind \"native\", \"pc\" and "
+			"\"offset\". On a core, native frames need the files it names (--sysroot, "
+			"--lib-path); a walk that stops early says why in a warning. "
 			"--max-frames N cuts each stack after its N innermost frames (default and "
-			"most 1024), with a warning. --native will merge native frames (not "
-			"available yet in the REPL; `aio bt --native` in GDB).",
+			"most 1024), with a warning.",
 		.options = { "--json", "--native", "--max-frames" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_bt,

@@ -197,65 +197,116 @@ static struct adbg_error *check_runtime(struct adbg_target *t, const struct adbg
 	return NULL;
 }
 
+/*
+ * 3.13+: read the cookie at the start of _PyRuntime (at addr) and the _Py_DebugOffsets
+ * table that follows; *table_ret is malloc'd. No cookie: *version_ret = 0, *table_ret =
+ * NULL. what names the runtime in messages.
+ */
+static struct adbg_error *read_debug_offsets(struct adbg_target *t, uint64_t addr,
+					     const char *what, uint64_t *version_ret,
+					     unsigned char **table_ret, size_t *len_ret)
+{
+	unsigned char head[24], *table;
+	uint64_t version, free_threaded;
+	struct adbg_error *err;
+	size_t table_len;
+	char vs[32];
+
+	*version_ret = 0;
+	*table_ret = NULL;
+	*len_ret = 0;
+	err = adbg_target_read(t, addr, head, sizeof(head));
+	if (err)
+		return adbg_error_wrap(err, "%s: reading _PyRuntime at %#" PRIx64, what, addr);
+	if (memcmp(head, DEBUG_COOKIE, DEBUG_COOKIE_LEN) != 0)
+		return NULL;
+	memcpy(&version, head + DEBUG_VERSION_OFF, sizeof(version));
+	memcpy(&free_threaded, head + DEBUG_FREE_THREADED_OFF, sizeof(free_threaded));
+	adbg_version_string(version, vs, sizeof(vs));
+	// Checked before the version so that 3.13t/3.14t/3.15t say what they are.
+	if (free_threaded == 1)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "Python %s: free-threaded CPython builds are not "
+					 "supported yet",
+					 vs);
+	table_len = adbg_layout_debug_offsets_size(version);
+	if (!table_len) {
+		// A cookie only exists from 3.13 on: an older version here is garbage, a newer
+		// one is a CPython we do not know yet.
+		if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) > 15 &&
+		    !(version >> 32))
+			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						 "Python %s is not supported: aiodbg "
+						 "supports CPython 3.11-3.15",
+						 vs);
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "%s: _Py_DebugOffsets says version %#" PRIx64, what,
+					 version);
+	}
+	table = malloc(table_len);
+	if (!table)
+		return &adbg_error_nomem;
+	err = adbg_target_read(t, addr, table, table_len);
+	if (err) {
+		free(table);
+		return adbg_error_wrap(err, "%s: reading _Py_DebugOffsets", what);
+	}
+	*version_ret = version;
+	*table_ret = table;
+	*len_ret = table_len;
+	return NULL;
+}
+
+/* 3.13+ always starts _PyRuntime with the cookie (pycore_runtime_init.h). */
+static struct adbg_error *check_no_cookie(uint64_t version, const char *what, uint64_t addr)
+{
+	char vs[32];
+
+	adbg_version_string(version, vs, sizeof(vs));
+	if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) >= 13 &&
+	    ((version >> 16) & 0xff) <= 15)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "%s: Python %s but no \"xdebugpy\" cookie at "
+					 "_PyRuntime (%#" PRIx64 ")",
+					 what, vs, addr);
+	return NULL;
+}
+
+/* Build py->layout from what was read, and check it against the live structures. */
+static struct adbg_error *finish(struct adbg_target *t, struct adbg_python *py,
+				 uint64_t runtime_addr, uint64_t version,
+				 const unsigned char *table, size_t table_len,
+				 const unsigned char *ad, size_t ad_len)
+{
+	struct adbg_error *err;
+
+	err = adbg_layout_build(version, table, table_len, ad, ad ? ad_len : 0, &py->layout);
+	if (err)
+		return err;
+	adbg_version_string(version, py->version_str, sizeof(py->version_str));
+	py->runtime_addr = runtime_addr;
+	return check_runtime(t, py);
+}
+
 // Build the layout for the runtime at rt: cookie and _Py_DebugOffsets on 3.13+,
 // Py_Version before; AsyncioDebug when present.
 static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *syms,
 				    const struct adbg_symbols_hit *rt, struct adbg_python *py)
 {
-	unsigned char head[24], *table = NULL, adbuf[128];
+	unsigned char *table = NULL, adbuf[128];
 	size_t table_len = 0, ad_len;
-	uint64_t version = 0, free_threaded;
+	uint64_t version = 0;
 	struct adbg_error *err;
-	char vs[sizeof(py->version_str)];
 
-	err = adbg_target_read(t, rt->addr, head, sizeof(head));
+	err = read_debug_offsets(t, rt->addr, rt->path, &version, &table, &table_len);
 	if (err)
-		return adbg_error_wrap(err, "%s: reading _PyRuntime at %#" PRIx64, rt->path,
-				       rt->addr);
-	if (!memcmp(head, DEBUG_COOKIE, DEBUG_COOKIE_LEN)) {
-		memcpy(&version, head + DEBUG_VERSION_OFF, sizeof(version));
-		memcpy(&free_threaded, head + DEBUG_FREE_THREADED_OFF, sizeof(free_threaded));
-		adbg_version_string(version, vs, sizeof(vs));
-		// Checked before the version so that 3.13t/3.14t/3.15t say what they are.
-		if (free_threaded == 1)
-			return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-						 "Python %s: free-threaded CPython builds are not "
-						 "supported yet",
-						 vs);
-		table_len = adbg_layout_debug_offsets_size(version);
-		if (!table_len) {
-			// A cookie only exists from 3.13 on: an older version here is garbage,
-			// a newer one is a CPython we do not know yet.
-			if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) > 15 &&
-			    !(version >> 32))
-				return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-							 "Python %s is not supported: aiodbg "
-							 "supports CPython 3.11-3.15",
-							 vs);
-			return adbg_error_create(ADBG_ERR_BAD_DATA,
-						 "%s: _Py_DebugOffsets says version %#" PRIx64,
-						 rt->path, version);
-		}
-		table = malloc(table_len);
-		if (!table)
-			return &adbg_error_nomem;
-		err = adbg_target_read(t, rt->addr, table, table_len);
-		if (err) {
-			free(table);
-			return adbg_error_wrap(err, "%s: reading _Py_DebugOffsets", rt->path);
-		}
-	} else {
+		return err;
+	if (!table) {
 		err = read_py_version(t, syms, rt->file, &version);
+		if (!err)
+			err = check_no_cookie(version, rt->path, rt->addr);
 		if (err)
 			return err;
-		adbg_version_string(version, vs, sizeof(vs));
-		// 3.13+ always starts _PyRuntime with the cookie (pycore_runtime_init.h).
-		if (((version >> 24) & 0xff) == 3 && ((version >> 16) & 0xff) >= 13 &&
-		    ((version >> 16) & 0xff) <= 15)
-			return adbg_error_create(ADBG_ERR_BAD_DATA,
-						 "%s: Python %s but no \"xdebugpy\" cookie at "
-						 "_PyRuntime (%#" PRIx64 ")",
-						 rt->path, vs, rt->addr);
 	}
 
 	ad_len = adbg_layout_asyncio_debug_size(version);
@@ -271,15 +322,9 @@ static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *
 			return err;
 		}
 	}
-	err = adbg_layout_build(version, table, table_len,
-				py->asyncio_debug_addr ? adbuf : NULL,
-				py->asyncio_debug_addr ? ad_len : 0, &py->layout);
+	err = finish(t, py, rt->addr, version, table, table_len,
+		     py->asyncio_debug_addr ? adbuf : NULL, ad_len);
 	free(table);
-	if (err)
-		return err;
-	snprintf(py->version_str, sizeof(py->version_str), "%s", vs);
-	py->runtime_addr = rt->addr;
-	err = check_runtime(t, py);
 	if (err)
 		return err;
 	py->set_dummy_addr = find_set_dummy(syms, rt->file);
@@ -287,6 +332,53 @@ static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *
 	py->binary = strdup(rt->path);
 	if (!py->binary)
 		return &adbg_error_nomem;
+	return NULL;
+}
+
+struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr, uint64_t version,
+				  uint64_t asyncio_debug_addr, struct adbg_python **ret)
+{
+	unsigned char *table = NULL, adbuf[128];
+	size_t table_len = 0, ad_len = 0;
+	struct adbg_python *py;
+	struct adbg_error *err;
+	uint64_t v;
+
+	err = read_debug_offsets(t, runtime_addr, "_PyRuntime", &v, &table, &table_len);
+	if (err)
+		return err;
+	if (!table) {
+		v = version;
+		err = check_no_cookie(v, "_PyRuntime", runtime_addr);
+		if (err)
+			return err;
+	}
+	if (asyncio_debug_addr) {
+		ad_len = adbg_layout_asyncio_debug_size(v);
+		if (ad_len > sizeof(adbuf))
+			ad_len = 0;
+		if (ad_len)
+			err = adbg_target_read(t, asyncio_debug_addr, adbuf, ad_len);
+		if (err) {
+			free(table);
+			return adbg_error_wrap(err, "reading AsyncioDebug at %#" PRIx64,
+					       asyncio_debug_addr);
+		}
+	}
+	py = calloc(1, sizeof(*py));
+	if (!py) {
+		free(table);
+		return &adbg_error_nomem;
+	}
+	err = finish(t, py, runtime_addr, v, table, table_len, ad_len ? adbuf : NULL, ad_len);
+	free(table);
+	if (err) {
+		adbg_python_destroy(py);
+		return err;
+	}
+	if (ad_len)
+		py->asyncio_debug_addr = asyncio_debug_addr;
+	*ret = py;
 	return NULL;
 }
 

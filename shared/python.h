@@ -40,6 +40,17 @@ struct adbg_python {
 struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **ret);
 
 /**
+ * Recognise the Python whose _PyRuntime is at runtime_addr from the target's memory alone,
+ * without its files (in-memory targets: tests, fuzzing). 3.13+: the cookie and
+ * _Py_DebugOffsets there; 3.11/3.12: version is the PY_VERSION_HEX to assume (the
+ * Py_Version adbg_python_find reads from the file). asyncio_debug_addr is where the
+ * AsyncioDebug section's bytes are (3.14+), 0 for none. The same checks as
+ * adbg_python_find follow. *ret: adbg_python_destroy; its binary is NULL.
+ */
+struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr, uint64_t version,
+				  uint64_t asyncio_debug_addr, struct adbg_python **ret);
+
+/**
  * 3.14+: look again for the AsyncioDebug section (asyncio may have been imported since
  * adbg_python_find; call after adbg_target_refresh) and, when found, rebuild py->layout
  * with it. A no-op when the layout already has it or the version has none; not finding

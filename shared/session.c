@@ -30,6 +30,22 @@ struct adbg_error *adbg_session_create(struct adbg_target *t, struct adbg_sessio
 	return NULL;
 }
 
+struct adbg_error *adbg_session_create_python(struct adbg_target *t, struct adbg_python *py,
+					      struct adbg_session **ret)
+{
+	struct adbg_session *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		adbg_python_destroy(py);
+		adbg_target_destroy(t);
+		return &adbg_error_nomem;
+	}
+	s->target = t;
+	s->python = py;
+	*ret = s;
+	return NULL;
+}
+
 void adbg_session_destroy(struct adbg_session *s)
 {
 	if (!s)

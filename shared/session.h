@@ -66,6 +66,13 @@ struct adbg_session {
  */
 struct adbg_error *adbg_session_create(struct adbg_target *t, struct adbg_session **ret);
 
+/**
+ * Open a session over target t with a Python already recognised (adbg_python_at); both
+ * pass to the session, also on failure.
+ */
+struct adbg_error *adbg_session_create_python(struct adbg_target *t, struct adbg_python *py,
+					      struct adbg_session **ret);
+
 /** Free the session and its target (thawing it). NULL is a no-op. */
 void adbg_session_destroy(struct adbg_session *s);
 

@@ -97,76 +97,129 @@ static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 	fprintf(out, "%s, GIL %s\n", th->main ? " (main)" : "", gil_name(th->gil));
 }
 
+/* bt --native: what is read while the target is frozen, per thread shown. */
+struct native_thread {
+	struct adbg_pythread *th;
+	struct adbg_native_stack ns;
+	struct adbg_native_segments *segs;
+	/** why no native frame could be read (the stack keeps its Python frames). */
+	struct adbg_error *err;
+};
+
+struct native_run {
+	void *state;
+	bool begun;
+	struct native_thread *t;
+	size_t n;
+};
+
+static void native_run_deinit(struct adbg_session *s, struct native_run *nr)
+{
+	for (size_t i = 0; i < nr->n; i++) {
+		adbg_native_stack_deinit(&nr->t[i].ns);
+		adbg_native_segments_destroy(nr->t[i].segs);
+		adbg_error_destroy(nr->t[i].err);
+	}
+	free(nr->t);
+	if (nr->begun && s->unwinder->end)
+		s->unwinder->end(s, nr->state);
+	memset(nr, 0, sizeof(*nr));
+}
+
 /*
- * bt --native: replace the stack of each thread shown (all, or tid want) with its native
- * frames merged with its Python frames. Runs inside the snapshot (the target is frozen).
- * A thread whose native frames cannot be read keeps its Python frames, with a warning; when
- * no thread's can, the command fails with the first reason.
+ * The frozen half of bt --native: the native frames of each thread shown (all, or tid
+ * want) and its interpreter-frame chain cut at the eval-loop entries. Nothing that can
+ * wait for the thaw is done here (naming frames, merging).
  */
-static struct adbg_error *merge_native(struct adbg_session *s, struct adbg_runtime_snapshot *snap,
-				       long want, unsigned max_frames)
+static struct adbg_error *native_read(struct adbg_session *s, struct adbg_runtime_snapshot *snap,
+				      long want, struct native_run *nr)
 {
 	const struct adbg_unwinder *u = s->unwinder;
-	struct adbg_error *err, *first = NULL;
-	size_t tried = 0, failed = 0;
-	void *state = NULL;
+	struct adbg_error *err;
 
-	err = u->begin ? u->begin(s, &state) : NULL;
+	nr->t = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*nr->t));
+	if (!nr->t)
+		return &adbg_error_nomem;
+	err = u->begin ? u->begin(s, &nr->state) : NULL;
 	if (err)
 		return err;
+	nr->begun = true;
 	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct adbg_pythread *th = &snap->threads[i];
-		struct adbg_native_stack ns = { 0 };
-		struct adbg_stack merged;
+		struct native_thread *nt = &nr->t[nr->n];
 
-		if (want && th->tid != want)
+		if (want && snap->threads[i].tid != want)
 			continue;
-		tried++;
-		err = u->thread(s, state, th->tid, &ns);
-		if (err && err != &adbg_error_nomem) {
-			failed++;
-			if (!first)
-				first = err;
-			else
-				adbg_session_warn(s, "%s; showing its Python frames only",
-						  err->message);
-			if (err != first)
-				adbg_error_destroy(err);
-			continue;
-		}
-		if (!err) {
-			if (ns.stopped)
-				adbg_session_warn(s, "thread %d: native stack incomplete: %s",
-						  th->tid, ns.stopped);
-			else if (ns.st.truncated)
-				adbg_session_warn(s, "thread %d: native stack cut at %d frames",
-						  th->tid, ADBG_MAX_NATIVE_FRAMES);
-			err = adbg_native_merge(s, th, &ns, &merged);
-		}
-		adbg_native_stack_deinit(&ns);
+		nt->th = &snap->threads[i];
+		nr->n++;
+		err = u->thread(s, nr->state, nt->th->tid, &nt->ns);
+		if (err == &adbg_error_nomem)
+			return err;
+		nt->err = err;
 		if (err)
-			break;
+			continue;
+		err = adbg_native_segments_read(s, nt->th, &nt->segs);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/*
+ * The thawed half: name the frames, merge each stack and put it in place of the thread's
+ * Python stack. A thread whose native frames could not be read keeps its Python frames,
+ * with a warning; when no thread's could, the command fails with the first reason.
+ */
+static struct adbg_error *native_finish(struct adbg_session *s, struct native_run *nr,
+					unsigned max_frames)
+{
+	const struct adbg_unwinder *u = s->unwinder;
+	struct adbg_error *first = NULL;
+	size_t failed = 0;
+
+	for (size_t i = 0; i < nr->n; i++) {
+		struct native_thread *nt = &nr->t[i];
+		struct adbg_stack merged;
+		struct adbg_error *err;
+
+		if (nt->err) {
+			if (!failed++)
+				first = nt->err;
+			continue;
+		}
+		if (u->name)
+			u->name(s, nr->state, &nt->ns);
+		if (nt->ns.stopped && nt->ns.st.n)
+			adbg_session_warn(s, "thread %d: native stack incomplete: unwinding stopped "
+					  "after %s: %s",
+					  nt->th->tid, nt->ns.st.frames[nt->ns.st.n - 1].function,
+					  nt->ns.stopped);
+		else if (nt->ns.st.truncated)
+			adbg_session_warn(s, "thread %d: native stack cut at %d frames", nt->th->tid,
+					  ADBG_MAX_NATIVE_FRAMES);
+		err = adbg_native_merge(s, nt->th, nt->segs, &nt->ns, &merged);
+		if (err)
+			return err;
 		if (max_frames && merged.n > max_frames) {
 			merged.n = max_frames;
 			merged.truncated = true;
-			adbg_session_warn(s, "thread %d: stack cut at %u frames", th->tid,
+			adbg_session_warn(s, "thread %d: stack cut at %u frames", nt->th->tid,
 					  max_frames);
 		}
-		adbg_stack_deinit(&th->stack);
-		th->stack = merged;
+		adbg_stack_deinit(&nt->th->stack);
+		nt->th->stack = merged;
 	}
-	if (u->end)
-		u->end(s, state);
-	if (err) {
-		adbg_error_destroy(first);
-		return err;
-	}
-	if (first && failed == tried)
+	if (failed && failed == nr->n) {
+		// Every thread failed: the command fails with the first reason (it is the
+		// caller's to free, not the run's).
+		for (size_t i = 0; i < nr->n; i++)
+			if (nr->t[i].err == first)
+				nr->t[i].err = NULL;
 		return first;
-	if (first) {
-		adbg_session_warn(s, "%s; showing its Python frames only", first->message);
-		adbg_error_destroy(first);
 	}
+	for (size_t i = 0; i < nr->n; i++)
+		if (nr->t[i].err)
+			adbg_session_warn(s, "%s; showing its Python frames only",
+					  nr->t[i].err->message);
 	return NULL;
 }
 
@@ -246,7 +299,7 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 
 struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 {
-	struct adbg_runtime_snapshot snap;
+	struct adbg_runtime_snapshot snap = { 0 };
 	struct adbg_error *err;
 	long want = 0;
 	bool found = false;
@@ -294,13 +347,18 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 	c->s->max_frames = max_frames;
 	err = adbg_session_snapshot_begin(c->s);
 	if (!err) {
+		struct native_run nr = { 0 };
+
 		err = adbg_runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
-		if (!err && native) {
-			err = merge_native(c->s, &snap, want, max_frames);
-			if (err)
-				adbg_runtime_snapshot_deinit(&snap);
-		}
+		if (!err && native)
+			err = native_read(c->s, &snap, want, &nr);
 		adbg_session_snapshot_end(c->s);
+		if (!err && native)
+			err = native_finish(c->s, &nr, max_frames);
+		if (native)
+			native_run_deinit(c->s, &nr);
+		if (err)
+			adbg_runtime_snapshot_deinit(&snap);
 	}
 	c->s->max_frames = 0;
 	if (err)

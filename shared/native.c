@@ -50,10 +50,23 @@ struct segment {
 	uint64_t anchor;
 };
 
+struct adbg_native_segments {
+	struct segment *segs;
+	size_t n;
+};
+
 static void segments_free(struct segment *segs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		adbg_stack_deinit(&segs[i].st);
+	free(segs);
+}
+
+void adbg_native_segments_destroy(struct adbg_native_segments *segs)
+{
+	if (!segs)
+		return;
+	segments_free(segs->segs, segs->n);
 	free(segs);
 }
 
@@ -218,12 +231,33 @@ static struct adbg_error *copy_stack(const struct adbg_stack *from, struct adbg_
 	return NULL;
 }
 
+struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
+					    const struct adbg_pythread *th,
+					    struct adbg_native_segments **ret)
+{
+	struct adbg_native_segments *ps = calloc(1, sizeof(*ps));
+	struct adbg_error *err;
+
+	if (!ps)
+		return &adbg_error_nomem;
+	if (th->current_frame) {
+		err = python_segments(s, th->current_frame, &ps->segs, &ps->n);
+		if (err) {
+			free(ps);
+			return err;
+		}
+	}
+	*ret = ps;
+	return NULL;
+}
+
 struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_pythread *th,
+				     const struct adbg_native_segments *ps,
 				     const struct adbg_native_stack *ns, struct adbg_stack *ret)
 {
+	const struct segment *segs = ps->segs;
+	size_t nsegs = ps->n, left = 0;
 	struct adbg_stack out = { 0 };
-	struct segment *segs = NULL;
-	size_t nsegs = 0, left = 0;
 	struct adbg_error *err = NULL;
 	long *seg_of = NULL;
 	bool *used = NULL;
@@ -231,11 +265,6 @@ struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_p
 	// Nothing to place the Python frames in: they are the whole story.
 	if (!ns->st.n)
 		return copy_stack(&th->stack, ret);
-	if (th->current_frame) {
-		err = python_segments(s, th->current_frame, &segs, &nsegs);
-		if (err)
-			return err;
-	}
 	seg_of = calloc(ns->st.n, sizeof(*seg_of));
 	used = calloc(nsegs + 1, sizeof(*used));
 	if (!seg_of || !used) {
@@ -267,7 +296,6 @@ struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_p
 out:
 	free(seg_of);
 	free(used);
-	segments_free(segs, nsegs);
 	if (err) {
 		adbg_stack_deinit(&out);
 		return err;

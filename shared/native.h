@@ -44,7 +44,10 @@ struct adbg_native_stack {
 	struct adbg_stack st;
 	/** sp[i]: the stack pointer in frame i, 0 when unknown; frame i's area is [sp[i], sp[i+1]). */
 	uint64_t *sp;
-	/** why the walk stopped before the outermost frame, or NULL; snapshot arena or static. */
+	/**
+	 * why the walk stopped after its last frame, before the outermost one, or NULL;
+	 * snapshot arena or static.
+	 */
 	const char *stopped;
 };
 
@@ -56,33 +59,56 @@ struct adbg_error *adbg_native_push(struct adbg_native_stack *ns, const struct a
 void adbg_native_stack_deinit(struct adbg_native_stack *ns);
 
 /**
- * Where native frames come from. The command calls begin once with the target frozen
- * (live) and the runtime snapshot taken, thread for each thread it shows, then end; all
- * three run inside one snapshot, so strings may go to the snapshot arena.
+ * Where native frames come from. The command calls begin and then thread for each thread
+ * it shows while a live target is frozen (in the snapshot of the runtime model), thaws it,
+ * calls name for each stack, then end. Strings may go to the snapshot arena.
  */
 struct adbg_unwinder {
-	/** Optional. Prepare; *state_ret is handed to thread and end. */
+	/** Optional. Prepare; *state_ret is handed to the other members. */
 	struct adbg_error *(*begin)(struct adbg_session *s, void **state_ret);
 	/**
-	 * Required. The native frames of thread tid. A walk that stops early is not an
-	 * error: it returns the frames it found and says why in ret->stopped. An error means
-	 * no frame at all could be found (thread not stopped, registers unknown, ...): its
-	 * message says which thread and why.
+	 * Required. The native frames of thread tid (target frozen). A walk that stops early
+	 * is not an error: it returns the frames it found and says why in ret->stopped. An
+	 * error means no frame at all could be found (thread not stopped, registers unknown,
+	 * ...): its message says which thread and why. Frames may be left unnamed (function
+	 * NULL) for name to fill.
 	 */
 	struct adbg_error *(*thread)(struct adbg_session *s, void *state, int tid,
 				     struct adbg_native_stack *ret);
+	/**
+	 * Optional (NULL: thread names every frame). Name the frames thread left unnamed,
+	 * after the target was thawed: symbol lookups need no target memory, so a live
+	 * process is not kept stopped for them. Never fails ("??" when unknown).
+	 */
+	void (*name)(struct adbg_session *s, void *state, struct adbg_native_stack *ns);
 	/** Optional. Free what begin made. */
 	void (*end)(struct adbg_session *s, void *state);
 };
 
+/** A thread's interpreter-frame chain cut at its eval-loop entries. */
+struct adbg_native_segments;
+
 /**
- * The merged stack of thread th, innermost first: the native frames of ns, each one that
- * runs an eval-loop entry replaced by that entry's Python frames (see the rule above).
- * th->current_frame is where the interpreter-frame chain starts; reading it uses the
- * target (frozen by the caller). A chain that breaks off, or Python frames no native frame
- * runs, are session warnings. *ret is a new stack (adbg_stack_deinit).
+ * Read thread th's interpreter-frame chain from th->current_frame and cut it into one
+ * segment per eval-loop entry (the rule above), with the frame cap and cycle check of
+ * adbg_stack_walk. Reads the target: call it while a live target is frozen (in the same
+ * snapshot as th). A chain that breaks off is a session warning, not an error. *ret:
+ * adbg_native_segments_destroy.
+ */
+struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
+					    const struct adbg_pythread *th,
+					    struct adbg_native_segments **ret);
+void adbg_native_segments_destroy(struct adbg_native_segments *segs);
+
+/**
+ * The merged stack of thread th, innermost first: the native frames of ns (named), each
+ * one that runs an eval-loop entry of segs replaced by that entry's Python frames. Reads
+ * nothing from the target. Python frames no native frame runs are a session warning. With
+ * no native frame at all, th's Python stack as it is. *ret is a new stack
+ * (adbg_stack_deinit).
  */
 struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_pythread *th,
+				     const struct adbg_native_segments *segs,
 				     const struct adbg_native_stack *ns, struct adbg_stack *ret);
 
 /** Whether a native function name is the eval loop (_PyEval_EvalFrameDefault, its parts). */

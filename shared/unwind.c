@@ -420,20 +420,19 @@ static struct adbg_error *uw_begin(struct adbg_session *s, void **state_ret)
 	return NULL;
 }
 
-/* Name frame f at pc: symbol + offset and object file, "??" when unknown. */
-static void symbolise(struct uw_state *st, uint64_t pc, bool caller, struct adbg_frame *f)
+/*
+ * Name frame f: symbol + offset and object file, "??" when unknown. Until then f->offset
+ * is 1 when f->addr is a return address (see uw_thread).
+ */
+static void symbolise(struct uw_state *st, struct adbg_frame *f)
 {
-	// A caller's pc is a return address, which may be the first byte after its function
-	// (a call to a function that does not return): look up the call instruction.
-	uint64_t at = caller && pc ? pc - 1 : pc, start;
+	uint64_t pc = f->addr, at = pc - f->offset, start;
 	struct adbg_error *err;
 	const char *name;
 	size_t i;
 
-	memset(f, 0, sizeof(*f));
-	f->kind = ADBG_FRAME_NATIVE;
+	f->offset = 0;
 	f->function = "??";
-	f->addr = pc;
 	err = adbg_symbols_file_at(st->syms, at, &i);
 	if (err) {
 		adbg_error_destroy(err);
@@ -511,7 +510,13 @@ static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid
 		}
 		if (!pc)
 			break; // the outermost frame's return address
-		symbolise(st, pc, ns.st.n && !prev_signal, &f);
+		// Named after the thaw (uw_name). Until then `offset` says how far before the pc
+		// to look: a caller's pc is a return address, which may be the first byte after
+		// its function (a call that does not return), so look up the call instruction.
+		memset(&f, 0, sizeof(f));
+		f.kind = ADBG_FRAME_NATIVE;
+		f.addr = pc;
+		f.offset = ns.st.n && !prev_signal ? 1 : 0;
 		err = adbg_native_push(&ns, &f, sp);
 		if (err)
 			goto out;
@@ -525,15 +530,13 @@ static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid
 			char msg[700];
 
 			if (ut.fatal)
-				snprintf(msg, sizeof(msg), "unwinding stopped after %s: %s",
-					 ns.st.frames[ns.st.n - 1].function, ut.why);
+				snprintf(msg, sizeof(msg), "%s", ut.why);
 			else
-				snprintf(msg, sizeof(msg), "unwinding stopped after %s: %s%s%s",
-					 ns.st.frames[ns.st.n - 1].function, unw_strerror(r),
+				snprintf(msg, sizeof(msg), "%s%s%s", unw_strerror(r),
 					 ut.why[0] ? ": " : "", ut.why);
 			ns.stopped = adbg_snapshot_strdup(s, msg);
 			if (!ns.stopped)
-				ns.stopped = "unwinding stopped";
+				ns.stopped = "out of memory";
 			break;
 		}
 	}
@@ -551,8 +554,18 @@ out:
 	return NULL;
 }
 
+/* Name the frames uw_thread found, once the target runs again. */
+static void uw_name(struct adbg_session *s, void *state, struct adbg_native_stack *ns)
+{
+	(void)s;
+	for (size_t i = 0; i < ns->st.n; i++)
+		if (!ns->st.frames[i].function)
+			symbolise(state, &ns->st.frames[i]);
+}
+
 const struct adbg_unwinder adbg_libunwind_unwinder = {
 	.begin = uw_begin,
 	.thread = uw_thread,
+	.name = uw_name,
 	.end = uw_end,
 };

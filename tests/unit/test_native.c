@@ -108,10 +108,13 @@ static void thread_of(struct world *w, uint64_t innermost, struct adbg_pythread 
 static void check_merged(struct world *w, const struct adbg_pythread *th,
 			 const struct adbg_native_stack *ns, const char *want)
 {
+	struct adbg_native_segments *segs;
 	struct adbg_stack out;
 	char got[512] = "";
 
-	OK(adbg_native_merge(&w->s, th, ns, &out));
+	OK(adbg_native_segments_read(&w->s, th, &segs));
+	OK(adbg_native_merge(&w->s, th, segs, ns, &out));
+	adbg_native_segments_destroy(segs);
 	for (size_t i = 0; i < out.n; i++) {
 		const struct adbg_frame *f = &out.frames[i];
 
@@ -238,7 +241,13 @@ START_TEST(test_merge_cycle)
 	ck_assert_uint_eq(th.stack.n, ADBG_MAX_FRAMES);
 	push_native(&ns, "_PyEval_EvalFrameDefault", 0);
 	push_native(&ns, "main", 0);
-	OK(adbg_native_merge(&w.s, &th, &ns, &out));
+	{
+		struct adbg_native_segments *segs;
+
+		OK(adbg_native_segments_read(&w.s, &th, &segs));
+		OK(adbg_native_merge(&w.s, &th, segs, &ns, &out));
+		adbg_native_segments_destroy(segs);
+	}
 	ck_assert_uint_eq(out.n, ADBG_MAX_FRAMES + 1);
 	ck_assert_str_eq(out.frames[ADBG_MAX_FRAMES].function, "main");
 	adbg_stack_deinit(&out);

@@ -164,6 +164,8 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "gen_runtime_seeds: no native frames: %s\n", err->message);
 		adbg_error_destroy(err);
+	} else {
+		adbg_libunwind_unwinder.name(live, state, &ns);
 	}
 	if (state)
 		adbg_libunwind_unwinder.end(live, state);

@@ -55,6 +55,18 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define DW_EH_PE_datarel 0x30
 #define EH_TABLE_ENC (DW_EH_PE_datarel | DW_EH_PE_sdata4)
 
+/*
+ * Target memory that is a copy of a file's bytes, read from our own map of the file: the
+ * .eh_frame_hdr table and .eh_frame of each file, which libunwind searches and parses for
+ * every frame (never written at run time: no relocations apply to them). Reading them
+ * here instead of from the target saves the system calls (live: one process_vm_readv per
+ * page) while a live process is stopped.
+ */
+struct uw_local {
+	uint64_t start, end;
+	const unsigned char *bytes;
+};
+
 /* The unwind table of one mapped file, found once per command. */
 struct uw_table {
 	bool done;
@@ -74,6 +86,9 @@ struct uw_state {
 	/** one per symbols file. */
 	struct uw_table *tables;
 	size_t ntables;
+	/** file bytes served locally, two per file with a table at most. */
+	struct uw_local *local;
+	size_t nlocal;
 };
 
 /* What the accessors need while one thread is unwound. */
@@ -113,6 +128,14 @@ static int target_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *v
 	(void)as;
 	if (write)
 		return -UNW_EINVAL;
+	for (size_t i = 0; i < ut->st->nlocal; i++) {
+		const struct uw_local *lo = &ut->st->local[i];
+
+		if (addr >= lo->start && addr < lo->end && lo->end - addr >= sizeof(*val)) {
+			memcpy(val, lo->bytes + (addr - lo->start), sizeof(*val));
+			return 0;
+		}
+	}
 	err = adbg_target_read(ut->st->s->target, addr, val, sizeof(*val));
 	if (err) {
 		note(ut, "%s", err->message);
@@ -253,9 +276,19 @@ static size_t enc_size(uint8_t enc)
 	return 0;
 }
 
+/* Serve [addr, addr + size) from bytes (the file's image) in target_access_mem. */
+static void add_local(struct uw_state *st, uint64_t addr, uint64_t size,
+		      const unsigned char *bytes)
+{
+	if (!bytes || !size || addr > UINT64_MAX - size || st->nlocal == 2 * st->ntables)
+		return;
+	st->local[st->nlocal++] = (struct uw_local){ addr, addr + size, bytes };
+}
+
 /* Fill t for file i: the file's .eh_frame_hdr as a libunwind remote table. */
 static void find_table(struct uw_state *st, size_t i, struct uw_table *t)
 {
+	struct adbg_elf_section sec;
 	const struct adbg_elf *elf;
 	const Elf64_Phdr *eh = NULL;
 	const unsigned char *hdr;
@@ -321,6 +354,12 @@ static void find_table(struct uw_state *st, size_t i, struct uw_table *t)
 	t->di.u.rti.table_data = hdr_addr + 4 + ptr_size + count_size;
 	t->di.u.rti.table_len = count * 8 / sizeof(unw_word_t);
 	t->ok = true;
+	add_local(st, hdr_addr, eh->p_filesz, adbg_elf_bytes(elf, eh->p_offset, eh->p_filesz));
+	err = adbg_elf_find_section(elf, ".eh_frame", &sec);
+	if (!err && sec.type == SHT_PROGBITS && (sec.flags & SHF_ALLOC) &&
+	    !(sec.flags & SHF_WRITE))
+		add_local(st, sec.addr + bias, sec.size, adbg_elf_bytes(elf, sec.offset, sec.size));
+	adbg_error_destroy(err);
 }
 
 static int target_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
@@ -387,6 +426,7 @@ static void uw_end(struct adbg_session *s, void *state)
 		unw_destroy_addr_space(st->as);
 	adbg_symbols_destroy(st->syms);
 	free(st->tables);
+	free(st->local);
 	free(st);
 }
 
@@ -411,11 +451,16 @@ static struct adbg_error *uw_begin(struct adbg_session *s, void **state_ret)
 	}
 	st->ntables = adbg_symbols_nfiles(st->syms);
 	st->tables = calloc(st->ntables ? st->ntables : 1, sizeof(*st->tables));
+	st->local = calloc(2 * st->ntables + 1, sizeof(*st->local));
 	st->as = unw_create_addr_space(&target_accessors, 0);
-	if (!st->tables || !st->as) {
+	if (!st->tables || !st->local || !st->as) {
 		uw_end(s, st);
 		return &adbg_error_nomem;
 	}
+	// One thread of ours uses the address space: a per-thread cache takes no lock, and
+	// libunwind's global one blocks every signal around each use (two sigprocmask calls
+	// per lookup, while the target is stopped).
+	unw_set_caching_policy(st->as, UNW_CACHE_PER_THREAD);
 	*state_ret = st;
 	return NULL;
 }

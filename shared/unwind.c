@@ -457,10 +457,13 @@ static struct adbg_error *uw_begin(struct adbg_session *s, void **state_ret)
 		uw_end(s, st);
 		return &adbg_error_nomem;
 	}
-	// One thread of ours uses the address space: a per-thread cache takes no lock, and
-	// libunwind's global one blocks every signal around each use (two sigprocmask calls
-	// per lookup, while the target is stopped).
-	unw_set_caching_policy(st->as, UNW_CACHE_PER_THREAD);
+	// No register-state cache: the global one blocks every signal around each use (two
+	// sigprocmask calls per lookup, while the target is stopped), and the per-thread one
+	// is one TLS cache for all address spaces, which a new address space (next command)
+	// does not always flush (src/dwarf/Gparser.c: get_rs_cache compares generation
+	// counters that start at 0 in each): rules cached for code since unloaded could be
+	// reused. A stack has few frames and parsing their FDEs is cheap.
+	unw_set_caching_policy(st->as, UNW_CACHE_NONE);
 	*state_ret = st;
 	return NULL;
 }

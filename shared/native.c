@@ -79,9 +79,9 @@ static struct adbg_error *python_segments(struct adbg_session *s, uint64_t ifram
 					  struct segment **ret, size_t *nret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	size_t nsegs = 1, steps = 0, cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES
-						   ? s->max_frames
-						   : ADBG_MAX_FRAMES;
+	size_t nsegs = 1, steps = 0,
+	       cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES ? s->max_frames
+								      : ADBG_MAX_FRAMES;
 	struct segment *segs = calloc(1, sizeof(*segs));
 	struct adbg_error *err = NULL;
 	size_t nframes = 0;
@@ -99,7 +99,8 @@ static struct adbg_error *python_segments(struct adbg_session *s, uint64_t ifram
 		err = adbg_read_u8(s->target, iframe + l->interpreter_frame.owner, &owner);
 		if (err)
 			break;
-		if ((int)owner == l->frame_owner.cstack || (int)owner == l->frame_owner.interpreter) {
+		if ((int)owner == l->frame_owner.cstack ||
+		    (int)owner == l->frame_owner.interpreter) {
 			// The shim below an entry's frames: the segment above it is complete.
 			segs[nsegs - 1].anchor = iframe;
 			close = true;
@@ -116,8 +117,8 @@ static struct adbg_error *python_segments(struct adbg_session *s, uint64_t ifram
 			// 3.11: Include/internal/pycore_frame.h `bool is_entry`: this frame was
 			// the first one its entry pushed, so the segment ends with it.
 			if (l->interpreter_frame.is_entry != ADBG_NO_FIELD) {
-				err = adbg_read_u8(s->target, iframe + l->interpreter_frame.is_entry,
-						   &entry);
+				err = adbg_read_u8(s->target,
+						   iframe + l->interpreter_frame.is_entry, &entry);
 				if (err)
 					break;
 				close = entry != 0;
@@ -217,7 +218,7 @@ static void assign_segments(const struct adbg_native_stack *ns, const struct seg
 
 static struct adbg_error *copy_stack(const struct adbg_stack *from, struct adbg_stack *ret)
 {
-	struct adbg_stack out = { 0 };
+	struct adbg_stack out = {0};
 	struct adbg_error *err = NULL;
 
 	for (size_t i = 0; i < from->n && !err; i++)
@@ -231,9 +232,8 @@ static struct adbg_error *copy_stack(const struct adbg_stack *from, struct adbg_
 	return NULL;
 }
 
-struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
-					    const struct adbg_pythread *th,
-					    struct adbg_native_segments **ret)
+struct adbg_error *adbg_native_segments_read(struct adbg_session *s, const struct adbg_pythread *th,
+					     struct adbg_native_segments **ret)
 {
 	struct adbg_native_segments *ps = calloc(1, sizeof(*ps));
 	struct adbg_error *err;
@@ -257,7 +257,7 @@ struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_p
 {
 	const struct segment *segs = ps->segs;
 	size_t nsegs = ps->n, left = 0;
-	struct adbg_stack out = { 0 };
+	struct adbg_stack out = {0};
 	struct adbg_error *err = NULL;
 	long *seg_of = NULL;
 	bool *used = NULL;

@@ -95,9 +95,8 @@ struct adbg_native_segments;
  * snapshot as th). A chain that breaks off is a session warning, not an error. *ret:
  * adbg_native_segments_destroy.
  */
-struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
-					    const struct adbg_pythread *th,
-					    struct adbg_native_segments **ret);
+struct adbg_error *adbg_native_segments_read(struct adbg_session *s, const struct adbg_pythread *th,
+					     struct adbg_native_segments **ret);
 void adbg_native_segments_destroy(struct adbg_native_segments *segs);
 
 /**

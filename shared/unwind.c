@@ -120,7 +120,7 @@ static void note(struct uw_thread *ut, const char *fmt, ...)
 // accessors over the target
 
 static int target_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
-			   void *arg)
+			     void *arg)
 {
 	struct uw_thread *ut = arg;
 	struct adbg_error *err;
@@ -146,7 +146,7 @@ static int target_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *v
 }
 
 static int target_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write,
-			   void *arg)
+			     void *arg)
 {
 	const struct user_regs_struct *r = &((struct uw_thread *)arg)->th->regs;
 
@@ -213,7 +213,7 @@ static int target_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *
 }
 
 static int target_access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
-			     void *arg)
+			       void *arg)
 {
 	(void)as;
 	(void)reg;
@@ -232,7 +232,7 @@ static int target_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 }
 
 static int target_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
-			      unw_word_t *off, void *arg)
+				unw_word_t *off, void *arg)
 {
 	// Frames are named with symbols.h, not through libunwind.
 	(void)as;
@@ -277,12 +277,11 @@ static size_t enc_size(uint8_t enc)
 }
 
 /* Serve [addr, addr + size) from bytes (the file's image) in target_access_mem. */
-static void add_local(struct uw_state *st, uint64_t addr, uint64_t size,
-		      const unsigned char *bytes)
+static void add_local(struct uw_state *st, uint64_t addr, uint64_t size, const unsigned char *bytes)
 {
 	if (!bytes || !size || addr > UINT64_MAX - size || st->nlocal == 2 * st->ntables)
 		return;
-	st->local[st->nlocal++] = (struct uw_local){ addr, addr + size, bytes };
+	st->local[st->nlocal++] = (struct uw_local){addr, addr + size, bytes};
 }
 
 /* Fill t for file i: the file's .eh_frame_hdr as a libunwind remote table. */
@@ -356,14 +355,13 @@ static void find_table(struct uw_state *st, size_t i, struct uw_table *t)
 	t->ok = true;
 	add_local(st, hdr_addr, eh->p_filesz, adbg_elf_bytes(elf, eh->p_offset, eh->p_filesz));
 	err = adbg_elf_find_section(elf, ".eh_frame", &sec);
-	if (!err && sec.type == SHT_PROGBITS && (sec.flags & SHF_ALLOC) &&
-	    !(sec.flags & SHF_WRITE))
+	if (!err && sec.type == SHT_PROGBITS && (sec.flags & SHF_ALLOC) && !(sec.flags & SHF_WRITE))
 		add_local(st, sec.addr + bias, sec.size, adbg_elf_bytes(elf, sec.offset, sec.size));
 	adbg_error_destroy(err);
 }
 
 static int target_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
-			       int need_unwind_info, void *arg)
+				 int need_unwind_info, void *arg)
 {
 	struct uw_thread *ut = arg;
 	struct uw_state *st = ut->st;
@@ -373,8 +371,7 @@ static int target_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_in
 
 	err = adbg_symbols_file_at(st->syms, ip, &i);
 	if (err) {
-		note(ut, "no unwind information for %#" PRIx64 " (%s)", (uint64_t)ip,
-		     err->message);
+		note(ut, "no unwind information for %#" PRIx64 " (%s)", (uint64_t)ip, err->message);
 		adbg_error_destroy(err);
 		return -UNW_ENOINFO;
 	}
@@ -388,7 +385,8 @@ static int target_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_in
 			note(ut, "%s", t->why ? t->why : "out of memory");
 		else
 			note(ut, "no unwind information for %#" PRIx64 " in %s: %s", (uint64_t)ip,
-			     adbg_symbols_file_path(st->syms, i), t->why ? t->why : "out of memory");
+			     adbg_symbols_file_path(st->syms, i),
+			     t->why ? t->why : "out of memory");
 		ut->fatal = t->unreadable;
 		return -UNW_ENOINFO;
 	}
@@ -511,8 +509,8 @@ static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid
 				    struct adbg_native_stack *ret)
 {
 	struct uw_state *st = state;
-	struct uw_thread ut = { .st = st };
-	struct adbg_native_stack ns = { 0 };
+	struct uw_thread ut = {.st = st};
+	struct adbg_native_stack ns = {0};
 	struct adbg_error *err = NULL;
 	unw_word_t prev_sp = 0;
 	bool prev_signal = false;
@@ -521,11 +519,12 @@ static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid
 
 	ut.th = find_thread(s->target, tid);
 	if (st->live && (!ut.th || !ut.th->have_regs))
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "thread %d: not stopped (it did not reach its ptrace stop "
-					 "while the process was frozen); its native stack cannot be "
-					 "read",
-					 tid);
+		return adbg_error_create(
+			ADBG_ERR_UNSUPPORTED,
+			"thread %d: not stopped (it did not reach its ptrace stop "
+			"while the process was frozen); its native stack cannot be "
+			"read",
+			tid);
 	if (!st->live && (!ut.th || !ut.th->have_regs))
 		return adbg_error_create(ADBG_ERR_NOT_FOUND,
 					 "thread %d: the core holds no registers for it (no "

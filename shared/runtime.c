@@ -9,6 +9,9 @@
 #include "codecache.h"
 #include "objects.h"
 
+// Tasks keep several frames each: a million tasks make frames the bulk of the memory.
+_Static_assert(sizeof(struct adbg_frame) == 32, "struct adbg_frame grew past 32 bytes");
+
 static struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr, uint64_t *ret)
 {
 	return adbg_read_u64(s->target, addr, ret);

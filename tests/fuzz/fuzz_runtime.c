@@ -36,8 +36,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const native_names[] = {
-	"??", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault.cold", "clock_nanosleep",
-	"PyObject_Vectorcall", "main", "_start", "start_thread",
+	"??",
+	"_PyEval_EvalFrameDefault",
+	"_PyEval_EvalFrameDefault.cold",
+	"clock_nanosleep",
+	"PyObject_Vectorcall",
+	"main",
+	"_start",
+	"start_thread",
 };
 
 struct input {
@@ -57,16 +63,18 @@ static struct adbg_error *fuzz_thread(struct adbg_session *s, void *state, int t
 				      struct adbg_native_stack *ret)
 {
 	const struct input *in = state;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 
 	(void)s;
 	if (tid % 7 == 3)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "thread %d: not unwound", tid);
-	for (size_t off = 0; off + NATIVE_FRAME_BYTES <= in->native_len; off += NATIVE_FRAME_BYTES) {
+	for (size_t off = 0; off + NATIVE_FRAME_BYTES <= in->native_len;
+	     off += NATIVE_FRAME_BYTES) {
 		uint8_t k = in->native[off + 8];
 		struct adbg_frame f = {
 			.kind = ADBG_FRAME_NATIVE,
-			.function = native_names[k % (sizeof(native_names) / sizeof(native_names[0]))],
+			.function =
+				native_names[k % (sizeof(native_names) / sizeof(native_names[0]))],
 			.file = k & 0x80 ? NULL : "/lib/libfuzz.so",
 			.addr = 0x400000 + off,
 			.offset = k,
@@ -105,13 +113,21 @@ static const struct adbg_unwinder fuzz_unwinder = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const cmds[] = {
-		"info --json", "threads",    "threads --json", "bt --json", "bt",
-		"bt --native --json", "bt --native --max-frames 5", "tasks --json", "tasks",
-		"tree --json", "tree --dot",
+		"info --json",
+		"threads",
+		"threads --json",
+		"bt --json",
+		"bt",
+		"bt --native --json",
+		"bt --native --max-frames 5",
+		"tasks --json",
+		"tasks",
+		"tree --json",
+		"tree --dot",
 	};
 	static FILE *out;
 	struct adbg_mem_segment segs[MAX_SEGS];
-	struct adbg_cmd_opts opts = { .width = 100 };
+	struct adbg_cmd_opts opts = {.width = 100};
 	struct adbg_session *s;
 	struct adbg_target *t;
 	struct adbg_python *py;

@@ -50,7 +50,7 @@ static struct adbg_error *rec_read(struct adbg_target *t, uint64_t addr, void *b
 			exit(1);
 		}
 	}
-	r->r[r->n++] = (struct range){ addr, addr + len };
+	r->r[r->n++] = (struct range){addr, addr + len};
 	return NULL;
 }
 
@@ -120,16 +120,16 @@ static size_t join(struct adbg_target *t, struct range *r, size_t n, uint64_t ga
 
 int main(int argc, char **argv)
 {
-	static const char *const cmds[] = { "info --json", "threads --json", "bt --json",
-					    "tasks --json", "tree --json" };
+	static const char *const cmds[] = {"info --json", "threads --json", "bt --json",
+					   "tasks --json", "tree --json"};
 	struct adbg_session *live, *s;
 	struct adbg_target *t, *rt;
 	struct adbg_python *py;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 	struct adbg_runtime_snapshot snap;
-	struct adbg_cmd_opts opts = { 0 };
+	struct adbg_cmd_opts opts = {0};
 	struct adbg_error *err;
-	struct rec rec = { 0 };
+	struct rec rec = {0};
 	uint64_t gap = JOIN_GAP;
 	size_t nseg;
 	void *state = NULL;

@@ -40,20 +40,20 @@ struct world {
 	uint64_t code[8];
 };
 
-static const char *const names[] = { "c", "b", "a", "main", "<module>", "x", "y", "z" };
+static const char *const names[] = {"c", "b", "a", "main", "<module>", "x", "y", "z"};
 
 /* A fake heap for 3.minor with the real built-in layout and one code object per name. */
 static void world_init(struct world *w, unsigned minor)
 {
-	static const uint8_t no_lines[] = { 0 };
+	static const uint8_t no_lines[] = {0};
 
 	memset(w, 0, sizeof(*w));
 	fake_init(&w->f, minor);
 	OK(adbg_layout_build(0x030000f0ull | (uint64_t)minor << 16 | 1ull << 8, NULL, 0, NULL, 0,
 			     &w->f.l));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		w->code[i] = fake_code(&w->f, names[i], names[i], "/t.py", 10 * (int)i + 1,
-				       no_lines, 0);
+		w->code[i] =
+			fake_code(&w->f, names[i], names[i], "/t.py", 10 * (int)i + 1, no_lines, 0);
 	w->py.layout = w->f.l;
 	snprintf(w->py.version_str, sizeof(w->py.version_str), "3.%u.1", minor);
 	w->s.target = w->f.t;
@@ -90,8 +90,10 @@ static uint64_t iframe(struct world *w, int k, uint64_t prev, bool entry)
 
 static void push_native(struct adbg_native_stack *ns, const char *fn, uint64_t sp)
 {
-	struct adbg_frame f = { .kind = ADBG_FRAME_NATIVE, .function = fn, .file = "/lib/x.so",
-				.addr = 0x1000 + ns->st.n };
+	struct adbg_frame f = {.kind = ADBG_FRAME_NATIVE,
+			       .function = fn,
+			       .file = "/lib/x.so",
+			       .addr = 0x1000 + ns->st.n};
 
 	OK(adbg_native_push(ns, &f, sp));
 }
@@ -139,7 +141,7 @@ static bool warned(struct world *w, const char *what)
 START_TEST(test_merge_312_anchored)
 {
 	struct world w;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 	struct adbg_pythread th;
 	uint64_t shim0, mod, a, shim1, b, c;
 
@@ -198,7 +200,7 @@ END_TEST
 START_TEST(test_merge_311_is_entry)
 {
 	struct world w;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 	struct adbg_pythread th;
 	uint64_t mod, a, b, c;
 
@@ -228,7 +230,7 @@ END_TEST
 START_TEST(test_merge_cycle)
 {
 	struct world w;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 	struct adbg_pythread th;
 	struct adbg_stack out;
 	uint64_t a, b;

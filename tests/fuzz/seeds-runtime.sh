@@ -40,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 made=0
-while IFS="$(printf '\t')" read -r name root python version; do
+while IFS="$(printf '\t')" read -r name root python _version; do
 	case $name in '#'* | '') continue ;; esac
 	dir=$(mktemp -d "$root/tmp/aiodbg-seed-rt.XXXXXX")
 	dirs="$dirs $dir"

@@ -176,13 +176,6 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 
 static const struct type_info *type_of(struct reader *r, uint64_t obj);
 
-/* For reads whose failure only means "not there": true when err is NULL; err is freed. */
-static bool ok(struct adbg_error *err)
-{
-	adbg_error_destroy(err);
-	return !err;
-}
-
 static struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
 {
 	return adbg_read_u64(r->s->target, addr, ret);
@@ -445,7 +438,7 @@ static const char *coro_name(struct reader *r, uint64_t coro)
 	    rd_ptr(r, coro + l->gen_object.gi_iframe + l->interpreter_frame.executable, &code))
 		return NULL;
 	code &= ~l->stackref_tag_mask;
-	return ok(adbg_codecache_get(r->s, code, &ce)) ? ce->qualname : NULL;
+	return adbg_ok(adbg_codecache_get(r->s, code, &ce)) ? ce->qualname : NULL;
 }
 
 /* Read the fields of a native (C) Task. */
@@ -741,10 +734,10 @@ static void thread_loops(struct reader *r)
 			uint64_t dict = 0, v = 0;
 			char *tn = NULL;
 
-			if (ok(rd_ptr(r, th->tstate + l->thread_state.dict, &dict)) && dict &&
-			    ok(adbg_obj_dict_lookup_str(r->s->target, l, dict,
+			if (adbg_ok(rd_ptr(r, th->tstate + l->thread_state.dict, &dict)) && dict &&
+			    adbg_ok(adbg_obj_dict_lookup_str(r->s->target, l, dict,
 						      "__asyncio_running_event_loop__", &v))) {
-				if (ok(adbg_obj_type_name(r->s->target, l, v, &tn)) &&
+				if (adbg_ok(adbg_obj_type_name(r->s->target, l, v, &tn)) &&
 				    strstr(tn, "RunningLoopHolder"))
 					adbg_error_destroy(rd_ptr(r, v + l->pyobject.size, &v));
 				free(tn);
@@ -1022,9 +1015,9 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 			t->waiting_on.task = w;
 			err = defer_edge(r, w, t->id, false);
 		} else if (type_of(r, w)->gathering &&
-			   ok(adbg_obj_getattr(r->s->target, l, w, "_children", &children))) {
+			   adbg_ok(adbg_obj_getattr(r->s->target, l, w, "_children", &children))) {
 			// gather(): Lib/asyncio/tasks.py _GatheringFuture._children.
-			if (ok(adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items)))
+			if (adbg_ok(adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items)))
 				err = edges_from_items(r, &items, t->id);
 			adbg_obj_items_deinit(&items);
 		} else if (!r->task_type) {
@@ -1062,11 +1055,11 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 		if (strcmp(f->function, "TaskGroup._aexit") != 0 &&
 		    strcmp(f->function, "TaskGroup.__aexit__") != 0)
 			continue;
-		if (!ok(rd_ptr(r, f->addr + l->interpreter_frame.localsplus, &self)))
+		if (!adbg_ok(rd_ptr(r, f->addr + l->interpreter_frame.localsplus, &self)))
 			break;
 		self &= ~l->stackref_tag_mask;
-		if (!ok(adbg_obj_getattr(r->s->target, l, self, "_tasks", &tasks)) ||
-		    !ok(adbg_obj_set_items(r->s->target, l, tasks, r->set_dummy, MAX_CHILDREN,
+		if (!adbg_ok(adbg_obj_getattr(r->s->target, l, self, "_tasks", &tasks)) ||
+		    !adbg_ok(adbg_obj_set_items(r->s->target, l, tasks, r->set_dummy, MAX_CHILDREN,
 					   &items)))
 			break;
 		err = edges_from_items(r, &items, t->id);
@@ -1098,7 +1091,7 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 		// Future.__asyncio_awaited_by, name-mangled (the unmangled name is a property).
 		uint64_t by = py_attr(r, t->id, "_Future__asyncio_awaited_by");
 
-		if (by && ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN,
+		if (by && adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN,
 						&items))) {
 			for (size_t i = 0; i < items.n && !err; i++)
 				err = defer_edge(r, t->id, items.items[i], false);
@@ -1108,14 +1101,14 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 		uint64_t by = 0;
 		uint8_t is_set = 0;
 
-		if (!ok(rd_ptr(r, t->id + l->asyncio_future_object.fut_awaited_by, &by)) || !by)
+		if (!adbg_ok(rd_ptr(r, t->id + l->asyncio_future_object.fut_awaited_by, &by)) || !by)
 			return NULL;
 		adbg_error_destroy(adbg_read_u8(r->s->target,
 						t->id + l->asyncio_future_object.fut_awaited_by_is_set,
 						&is_set));
 		if (!is_set)
 			return defer_edge(r, t->id, by, false);
-		if (ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN, &items))) {
+		if (adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN, &items))) {
 			for (size_t i = 0; i < items.n && !err; i++)
 				err = defer_edge(r, t->id, items.items[i], false);
 		}

@@ -532,11 +532,11 @@ static void selected_function(struct adbg_session *s, char *buf, size_t len)
 	struct adbg_task *t;
 
 	buf[0] = '\0';
-	if (!s->selected_task || adbg_session_snapshot_begin(s)) {
+	if (!s->selected_task || !adbg_ok(adbg_session_snapshot_begin(s))) {
 		adbg_session_snapshot_end(s);
 		return;
 	}
-	if (!adbg_asyncio_snapshot(s, ADBG_AIO_STACKS, &snap)) {
+	if (adbg_ok(adbg_asyncio_snapshot(s, ADBG_AIO_STACKS, &snap))) {
 		t = adbg_asyncio_find(&snap, s->selected_task);
 		if (t && s->selected_frame < t->stack.n)
 			snprintf(buf, len, "%s", t->stack.frames[s->selected_frame].function);
@@ -868,7 +868,7 @@ static struct adbg_error *read_locals(struct adbg_session *s, const struct adbg_
 		char *name = NULL, *repr = NULL;
 		json_t *o;
 
-		if (adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i, &v))
+		if (!adbg_ok(adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i, &v)))
 			continue;
 		v &= ~l->stackref_tag_mask;
 		if (!v)
@@ -878,15 +878,15 @@ static struct adbg_error *read_locals(struct adbg_session *s, const struct adbg_
 		if (i < nkinds && (kinds[i] & 0xc0)) {
 			char *tn = NULL;
 
-			if (!adbg_obj_type_name(t, l, v, &tn) && strcmp(tn, "cell") == 0) {
+			if (adbg_ok(adbg_obj_type_name(t, l, v, &tn)) && strcmp(tn, "cell") == 0) {
 				free(tn);
-				if (adbg_read_u64(t, v + l->pyobject.size, &v) || !v)
+				if (!adbg_ok(adbg_read_u64(t, v + l->pyobject.size, &v)) || !v)
 					continue;
 			} else {
 				free(tn);
 			}
 		}
-		if (adbg_obj_str(t, l, names.items[i], 256, &name, NULL))
+		if (!adbg_ok(adbg_obj_str(t, l, names.items[i], 256, &name, NULL)))
 			continue;
 		err = adbg_obj_repr(t, l, v, LOCAL_REPR_MAX, &repr);
 		if (err) {

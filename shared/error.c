@@ -124,3 +124,9 @@ const char *adbg_error_code_name(enum adbg_error_code code)
 		return "UNKNOWN";
 	return names[code];
 }
+
+bool adbg_ok(struct adbg_error *err)
+{
+	adbg_error_destroy(err);
+	return !err;
+}

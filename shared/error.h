@@ -9,6 +9,7 @@
 #ifndef AIODBG_ERROR_H
 #define AIODBG_ERROR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ADBG_ERROR_CODES(X)                                                  \
@@ -64,6 +65,12 @@ struct adbg_error *adbg_error_wrap(struct adbg_error *err, const char *fmt, ...)
 
 /** Free an error. NULL and adbg_error_nomem are ignored. */
 void adbg_error_destroy(struct adbg_error *err);
+
+/**
+ * For calls whose failure only means "not there": true when err is NULL. Frees err, so
+ * `if (adbg_ok(read(...)))` leaks nothing either way.
+ */
+bool adbg_ok(struct adbg_error *err);
 
 /** The name of a code, e.g. "FAULT". */
 const char *adbg_error_code_name(enum adbg_error_code code);

@@ -641,7 +641,7 @@ static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size
 		wm = adbg_target_find_mapping(t, start);
 		if (!wm || wm->end < page_end || wm->perms[1] != 'w' || wm->perms[3] != 'p')
 			continue;
-		if (adbg_target_read(t, start, buf, len) == NULL && is_zero(buf, len)) {
+		if (adbg_ok(adbg_target_read(t, start, buf, len)) && is_zero(buf, len)) {
 			*ret = start;
 			found = true;
 		}
@@ -839,7 +839,7 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 		// Withdraw what the thread has not taken yet, with everything stopped.
 		bool withdrawn = false;
 
-		if (adbg_session_snapshot_begin(s) == NULL) {
+		if (adbg_ok(adbg_session_snapshot_begin(s))) {
 			if (use_pep768)
 				withdraw_pep768(s, &pep);
 			else if (pc.scratch)

@@ -19,7 +19,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "Show what the target is: process id (or the core's), executable, the "
 			"Python version and build kind, the number of threads, and how long the "
 			"target was stopped to take the snapshot (live processes).",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_info,
 	},
@@ -30,13 +30,13 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "One row per Python thread of every interpreter: native thread id, "
 			"threading name, whether it is the main thread, whether it holds the GIL "
 			"(where the version publishes it), and its innermost Python frame.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_threads,
 	},
 	{
 		.name = "bt",
-		.aliases = {"backtrace", "where"},
+		.aliases = { "backtrace", "where" },
 		.usage = "bt [TID] [--native] [--max-frames N] [--json]",
 		.summary = "Python stack of every thread, or of one",
 		.help = "The Python stack of each thread (or of thread TID), outermost call "
@@ -50,14 +50,14 @@ const struct adbg_cmd adbg_cmds[] = {
 			"--lib-path); a walk that stops early says why in a warning. "
 			"--max-frames N cuts each stack after its N innermost frames (default and "
 			"most 1024), with a warning.",
-		.options = {"--json", "--native", "--max-frames"},
+		.options = { "--json", "--native", "--max-frames" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_bt,
 		.complete = ADBG_COMPLETE_THREAD,
 	},
 	{
 		.name = "tasks",
-		.aliases = {"ps"},
+		.aliases = { "ps" },
 		.usage = "tasks [--json]",
 		.summary = "every asyncio task: state, cancellation, what it awaits, where",
 		.help = "One row per asyncio task of every loop and thread: id, name, state "
@@ -66,20 +66,20 @@ const struct adbg_cmd adbg_cmds[] = {
 			"reached the coroutine yet), what it awaits, its thread, and where it is "
 			"suspended. --json prints the aiodbg/1 document with full stacks and "
 			"awaited_by edges.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tasks,
 	},
 	{
 		.name = "tree",
-		.aliases = {"pstree"},
+		.aliases = { "pstree" },
 		.usage = "tree [--dot] [--json]",
 		.summary = "the awaited-by forest of tasks; cycles reported",
 		.help = "The tasks as a forest, like 'python -m asyncio pstree': a root is a task "
 			"nobody awaits, under each task come the tasks it awaits, with each task's "
 			"frames outermost first. Tasks that await each other are reported as "
 			"cycles. --dot writes a Graphviz graph (edges waiter -> awaited).",
-		.options = {"--json", "--dot"},
+		.options = { "--json", "--dot" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tree,
 	},
@@ -90,7 +90,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "One task in full: state, cancellation with its message, coroutine, loop "
 			"and thread, what it awaits and who awaits it, and its whole coroutine "
 			"stack. ID is the hex id the other commands print; a NAME must be unique.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_task,
 		.complete = ADBG_COMPLETE_TASK,
@@ -108,24 +108,24 @@ const struct adbg_cmd adbg_cmds[] = {
 			"where it is busy and keeps trying for --timeout seconds (default 10). The "
 			"agent resumes the loop by itself if aiodbg goes away, or after --lease "
 			"seconds (default 600) without a word from it.",
-		.options = {"--json", "--thread", "--timeout", "--lease"},
+		.options = { "--json", "--thread", "--timeout", "--lease" },
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_pause,
 	},
 	{
 		.name = "continue",
-		.aliases = {"c", "cont"},
+		.aliases = { "c", "cont" },
 		.usage = "continue [--json]",
 		.summary = "let the paused loop run again",
 		.help = "Resume the loop that 'pause' stopped. The agent stays loaded for the next "
 			"pause; quitting aiodbg unloads it.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_continue,
 	},
 	{
 		.name = "eval",
-		.aliases = {"p", "print"},
+		.aliases = { "p", "print" },
 		.usage = "eval EXPR",
 		.summary = "evaluate a Python expression in the selected frame",
 		.help = "Evaluate EXPR (or run a statement) on the loop's thread, in the globals "
@@ -156,13 +156,11 @@ const struct adbg_cmd adbg_cmds[] = {
 		.name = "cancel",
 		.usage = "cancel ID|NAME [MSG] [--json]",
 		.summary = "Task.cancel(MSG) on the live loop; show the new cancellation state",
-		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused "
-			"for "
+		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused for "
 			"the call if it is not paused), and show what cancel() returned and the "
-			"task's new state and cancelling() count. The task sees "
-			"CancelledError(MSG) "
+			"task's new state and cancelling() count. The task sees CancelledError(MSG) "
 			"at its next resumption.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_cancel,
 		.complete = ADBG_COMPLETE_TASK,
@@ -174,7 +172,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "Select a task by id or unique name. The selected frame starts at the "
 			"innermost frame of the program's own code (asyncio's frames skipped); "
 			"'up' and 'down' move it.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_select,
 		.complete = ADBG_COMPLETE_TASK,
@@ -185,7 +183,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "select the frame N levels out (toward the task's coroutine)",
 		.help = "Move the selected frame N (default 1) levels toward the outermost frame "
 			"of the selected task's stack.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_up,
 	},
@@ -194,7 +192,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.usage = "down [N] [--json]",
 		.summary = "select the frame N levels in",
 		.help = "Move the selected frame N (default 1) levels toward the innermost frame.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_down,
 	},
@@ -205,7 +203,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "The local variables of the selected frame of the selected task, read from "
 			"memory (no code runs in the target; works on cores too), with repr-like "
 			"values.",
-		.options = {"--json"},
+		.options = { "--json" },
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_locals,
 	},
@@ -221,14 +219,14 @@ const struct adbg_cmd adbg_cmds[] = {
 	},
 	{
 		.name = "quit",
-		.aliases = {"detach", "exit", "q"},
+		.aliases = { "detach", "exit", "q" },
 		.usage = "quit",
 		.summary = "detach from the target (left running, unchanged) and leave",
 		.help = "Detach from the target and leave. A live target is left running and "
 			"unchanged. Ctrl-D does the same.",
 		.flags = ADBG_CMD_FRONTEND | ADBG_CMD_NO_TARGET,
 	},
-	{.name = NULL},
+	{ .name = NULL },
 };
 
 const struct adbg_cmd *adbg_cmd_find(const char *name)
@@ -317,8 +315,7 @@ bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag)
 	for (int i = 1; i < c->argc; i++) {
 		if (strcmp(c->argv[i], flag) == 0) {
 			free(c->argv[i]);
-			memmove(&c->argv[i], &c->argv[i + 1],
-				(size_t)(c->argc - i) * sizeof(char *));
+			memmove(&c->argv[i], &c->argv[i + 1], (size_t)(c->argc - i) * sizeof(char *));
 			c->argc--;
 			return true;
 		}
@@ -337,7 +334,7 @@ struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char
 struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 				const struct adbg_cmd_opts *opts, FILE *out)
 {
-	struct adbg_cmd_ctx c = {.s = s, .out = out, .opts = *opts};
+	struct adbg_cmd_ctx c = { .s = s, .out = out, .opts = *opts };
 	const struct adbg_cmd *cmd;
 	struct adbg_error *err;
 	const char *rest;
@@ -528,7 +525,8 @@ json_t *adbg_json_target(struct adbg_session *s)
 	json_t *py = json_object(), *obj = json_object();
 
 	json_object_set_new(py, "version", json_string(s->python->version_str));
-	json_object_set_new(py, "free_threaded", json_boolean(s->python->layout.free_threaded));
+	json_object_set_new(py, "free_threaded",
+			    json_boolean(s->python->layout.free_threaded));
 	json_object_set_new(obj, "kind", json_string(adbg_session_kind_name(s)));
 	json_object_set_new(obj, "pid", t->pid ? json_integer(t->pid) : json_null());
 	json_object_set_new(obj, "executable",
@@ -624,8 +622,8 @@ static bool completable_name(const char *name)
 
 static struct adbg_error *complete_read(struct adbg_session *s, struct adbg_complete_cache *cache)
 {
-	struct adbg_runtime_snapshot rt = {0};
-	struct adbg_asyncio_snapshot snap = {0};
+	struct adbg_runtime_snapshot rt = { 0 };
+	struct adbg_asyncio_snapshot snap = { 0 };
 	struct adbg_error *err;
 	bool have_snap = false;
 
@@ -699,7 +697,8 @@ static void complete_refresh(struct adbg_session *s, struct adbg_complete_cache 
 	adbg_error_destroy(err);
 }
 
-static void offer(const char *cand, const char *word, size_t wlen, adbg_complete_fn fn, void *arg)
+static void offer(const char *cand, const char *word, size_t wlen, adbg_complete_fn fn,
+		  void *arg)
 {
 	if (strncmp(cand, word, wlen) == 0)
 		fn(arg, cand);
@@ -834,15 +833,15 @@ static void put_columns(FILE *out, const char *s, int cols)
 /* n spaces. */
 static void put_spaces(FILE *out, int n)
 {
-	static const char spaces[] =
-		"                                                                ";
+	static const char spaces[] = "                                                                ";
 
 	for (; n > 0; n -= (int)sizeof(spaces) - 1)
 		fwrite(spaces, 1, n < (int)sizeof(spaces) - 1 ? (size_t)n : sizeof(spaces) - 1,
 		       out);
 }
 
-void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color, bool last)
+void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
+		    bool last)
 {
 	const char *on = color >= 0 ? adbg_color(c, (enum adbg_color)color) : "";
 	int n = adbg_text_columns(s);

@@ -52,8 +52,8 @@ static json_t *json_task(const struct adbg_task *t)
 	if (t->has_waiting_on) {
 		json_t *w = json_object();
 
-		json_object_set_new(w, "type",
-				    json_string(t->waiting_on.type ? t->waiting_on.type : "?"));
+		json_object_set_new(w, "type", json_string(t->waiting_on.type ? t->waiting_on.type
+									      : "?"));
 		json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
 		json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
 		if (t->waiting_on.what)
@@ -359,7 +359,7 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 		fputs(text ? text : "null", c->out);
 		free(text);
 	} else {
-		struct obuf b = {0};
+		struct obuf b = { 0 };
 
 		for (size_t i = 0; i < snap->ntasks && !b.failed; i++) {
 			b.n = 0;
@@ -440,8 +440,8 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	// Preferred widths; on a terminal WHERE takes what is left, and when that is not
 	// enough the wider columns give way down to their minimums.
 	enum { ID, NAME, STATE, CANCEL, AWAIT, THREAD, WHERE, NCOL };
-	int w[NCOL] = {14, 20, 9, 16, 22, 8, 0};
-	static const int min[NCOL] = {14, 10, 7, 9, 10, 7, 12};
+	int w[NCOL] = { 14, 20, 9, 16, 22, 8, 0 };
+	static const int min[NCOL] = { 14, 10, 7, 9, 10, 7, 12 };
 	int wid, wname, wstate, wcancel, wawait, wthread, wwhere;
 
 	if (c->opts.width) {
@@ -469,8 +469,8 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
 		snprintf(thread, sizeof(thread), "%d", t->thread);
 		if (f)
-			snprintf(where, sizeof(where), "%s %s:%d", f->function,
-				 basename_of(f->file), f->line);
+			snprintf(where, sizeof(where), "%s %s:%d", f->function, basename_of(f->file),
+				 f->line);
 		else
 			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
 		adbg_text_cell(c, id, wid, -1, false);
@@ -576,8 +576,8 @@ static void tree_deinit(struct tree *tr)
 	free(tr->state);
 }
 
-static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_t plen, bool last,
-		      int depth)
+static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_t plen,
+		      bool last, int depth)
 {
 	const struct adbg_asyncio_snapshot *snap = tr->snap;
 	const struct adbg_task *t = &snap->tasks[idx];

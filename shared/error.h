@@ -12,17 +12,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADBG_ERROR_CODES(X)                       \
-	X(NOMEM, "out of memory")                 \
-	X(OS, "system error")                     \
-	X(FAULT, "memory not readable")           \
-	X(BAD_DATA, "corrupt or unexpected data") \
-	X(UNSUPPORTED, "unsupported")             \
-	X(NOT_FOUND, "not found")                 \
-	X(INVALID_ARG, "invalid argument")        \
-	X(PERMISSION, "permission denied")        \
-	X(TIMEOUT, "timed out")                   \
-	X(INTERRUPTED, "interrupted")             \
+#define ADBG_ERROR_CODES(X)                                                  \
+	X(NOMEM, "out of memory")                                            \
+	X(OS, "system error")                                                \
+	X(FAULT, "memory not readable")                                      \
+	X(BAD_DATA, "corrupt or unexpected data")                            \
+	X(UNSUPPORTED, "unsupported")                                        \
+	X(NOT_FOUND, "not found")                                            \
+	X(INVALID_ARG, "invalid argument")                                   \
+	X(PERMISSION, "permission denied")                                   \
+	X(TIMEOUT, "timed out")                                              \
+	X(INTERRUPTED, "interrupted")                                        \
 	X(GONE, "target exited")
 
 enum adbg_error_code {

@@ -220,25 +220,37 @@ struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char 
 	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no section %s", name);
 }
 
+/*
+ * Section i as a symbol table of this type (SHT_SYMTAB or SHT_DYNSYM) whose symbols and
+ * string table are inside the file: its n symbols and its string table.
+ */
+static bool symtab_at(const struct adbg_elf *elf, size_t i, uint32_t type,
+		      const Elf64_Sym **syms, size_t *n, const Elf64_Shdr **strs, const char **str)
+{
+	const Elf64_Shdr *s = &elf->shdrs[i];
+
+	if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) || s->sh_link >= elf->shnum)
+		return false;
+	*syms = (const Elf64_Sym *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
+	*strs = &elf->shdrs[s->sh_link];
+	*str = (const char *)adbg_elf_bytes(elf, (*strs)->sh_offset, (*strs)->sh_size);
+	if (!*syms || !*str || (s->sh_offset & 7))
+		return false;
+	*n = s->sh_size / sizeof(Elf64_Sym);
+	return true;
+}
+
 static bool symtab_lookup(const struct adbg_elf *elf, uint32_t type, const char *name,
 			  uint64_t *ret, uint64_t *size_ret)
 {
 	for (size_t i = 0; i < elf->shnum; i++) {
-		const Elf64_Shdr *s = &elf->shdrs[i];
 		const Elf64_Shdr *strs;
 		const Elf64_Sym *syms;
 		const char *str;
 		size_t n;
 
-		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) ||
-		    s->sh_link >= elf->shnum)
+		if (!symtab_at(elf, i, type, &syms, &n, &strs, &str))
 			continue;
-		syms = (const Elf64_Sym *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
-		strs = &elf->shdrs[s->sh_link];
-		str = (const char *)adbg_elf_bytes(elf, strs->sh_offset, strs->sh_size);
-		if (!syms || !str || (s->sh_offset & 7))
-			continue;
-		n = s->sh_size / sizeof(Elf64_Sym);
 		for (size_t j = 0; j < n; j++) {
 			const Elf64_Sym *sym = &syms[j];
 			size_t left;
@@ -311,21 +323,13 @@ static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t v
 			   struct sym_pick *best)
 {
 	for (size_t i = 0; i < elf->shnum; i++) {
-		const Elf64_Shdr *s = &elf->shdrs[i];
 		const Elf64_Shdr *strs;
 		const Elf64_Sym *syms;
 		const char *str;
 		size_t n;
 
-		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) ||
-		    s->sh_link >= elf->shnum)
+		if (!symtab_at(elf, i, type, &syms, &n, &strs, &str))
 			continue;
-		syms = (const Elf64_Sym *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
-		strs = &elf->shdrs[s->sh_link];
-		str = (const char *)adbg_elf_bytes(elf, strs->sh_offset, strs->sh_size);
-		if (!syms || !str || (s->sh_offset & 7))
-			continue;
-		n = s->sh_size / sizeof(Elf64_Sym);
 		for (size_t j = 0; j < n; j++) {
 			const Elf64_Sym *sym = &syms[j];
 			unsigned char kind = ELF64_ST_TYPE(sym->st_info);

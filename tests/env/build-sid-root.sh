@@ -54,16 +54,32 @@ unmount_all() {
 }
 
 new=$root.new
-unmount_all "$new"
-rm -rf "$new"
 echo "build-sid-root: debootstrap sid into $root (about two minutes)" >&2
-debootstrap --variant=minbase --include="$pkgs" sid "$new" "$mirror" >"$root.log" 2>&1 || {
-	echo "build-sid-root: debootstrap failed, see $root.log" >&2
-	tail -n 20 "$root.log" >&2
+# A download that stalls must not stall the build: debootstrap's wget reads its settings
+# from WGETRC; short timeouts, and the whole debootstrap retried from scratch a few times
+# (a mirror can hang mid-file; the defaults would wait 15 minutes per read, 20 times).
+wgetrc=$(mktemp)
+trap 'rm -f "$wgetrc"' EXIT
+printf 'connect_timeout = 20\nread_timeout = 60\ntries = 3\nwaitretry = 5\n' >"$wgetrc"
+attempt=1
+while :; do
 	unmount_all "$new"
 	rm -rf "$new"
-	exit 1
-}
+	if WGETRC=$wgetrc timeout 900 debootstrap --variant=minbase --include="$pkgs" sid "$new" \
+		"$mirror" >"$root.log" 2>&1; then
+		break
+	fi
+	if [ "$attempt" -ge 3 ]; then
+		echo "build-sid-root: debootstrap failed $attempt times, see $root.log" >&2
+		tail -n 20 "$root.log" >&2
+		unmount_all "$new"
+		rm -rf "$new"
+		exit 1
+	fi
+	echo "build-sid-root: debootstrap failed or stalled (attempt $attempt); trying again" >&2
+	attempt=$((attempt + 1))
+	sleep 10
+done
 unmount_all "$new"
 touch "$new/.aiodbg-complete"
 if ! complete "$new"; then

@@ -131,8 +131,10 @@ executable ('aio help' lists them). Works on live processes and core files of CP
         _mod.run(arg)
 
 
-def _make_command(c):
-    name = c["name"]
+def _make_command(c, name=None, doc=None):
+    """`aio NAME`; for an alias (`aio p`) name is the alias: GDB would otherwise take
+    `aio p` for the unique command it prefixes (`aio pause`)."""
+    name = name or c["name"]
 
     def invoke(self, arg, from_tty):
         self.dont_repeat()
@@ -142,7 +144,7 @@ def _make_command(c):
         return _mod.complete(name, text, word)
 
     cls = type("_Aio_" + name, (gdb.Command,),
-               {"__doc__": _doc(c), "invoke": invoke, "complete": complete})
+               {"__doc__": doc or _doc(c), "invoke": invoke, "complete": complete})
     return cls("aio " + name, gdb.COMMAND_STACK)
 
 
@@ -151,6 +153,8 @@ def _register():
     for c in _mod.commands():
         if not c["frontend"]:
             _make_command(c)
+            for a in c["aliases"]:
+                _make_command(c, a, "Alias for `aio %s`.\nUsage: aio %s" % (c["name"], c["usage"]))
 
     def invalidate(*_):
         _mod.invalidate()
@@ -165,9 +169,13 @@ def _register():
     for name in ("stop", "cont", "memory_changed", "inferior_call"):
         if hasattr(events, name):
             getattr(events, name).connect(invalidate)
-    for name in ("exited", "new_objfile", "clear_objfiles", "new_inferior", "inferior_deleted"):
+    for name in ("exited", "new_objfile", "clear_objfiles", "new_inferior", "inferior_deleted",
+                 "gdb_exiting"):
         if hasattr(events, name):
             getattr(events, name).connect(forget)
+    # After `detach`: close live control's channel, so the agent resumes a paused loop.
+    if hasattr(events, "before_prompt"):
+        events.before_prompt.connect(lambda: _mod.check())
 
 
 if _mod:

@@ -33,10 +33,20 @@ static struct {
 	bool stale;
 	/** completion candidates (task names, ids, threads) of the shared layer. */
 	struct adbg_complete_cache *complete;
+	/** a live command is running GDB's inferior: events must not free the sessions. */
+	bool busy;
+	bool forget_later;
 } g;
 
 static void forget_session(void)
 {
+	if (g.busy) {
+		// GDB reports new objfiles etc. while a live command resumes the program.
+		g.forget_later = true;
+		return;
+	}
+	g.forget_later = false;
+	gdbext_live_forget();
 	adbg_complete_cache_destroy(g.complete);
 	g.complete = NULL;
 	adbg_session_destroy(g.s);
@@ -207,7 +217,15 @@ static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 	out = open_memstream(&text, &len);
 	if (!out)
 		return PyErr_NoMemory();
-	err = adbg_cmd_run(s, line, &opts, out);
+	if (cmd && (cmd->flags & ADBG_CMD_LIVE_ONLY) && s && !s->target->core_path) {
+		g.busy = true;
+		err = gdbext_live_run(s, gdbext_target_native(s->target), line, &opts, out);
+		g.busy = false;
+		if (g.forget_later)
+			forget_session();
+	} else {
+		err = adbg_cmd_run(s, line, &opts, out);
+	}
 	fclose(out);
 	if (PyErr_Occurred()) {
 		// A Python error that a callback could not turn into an adbg_error.
@@ -381,12 +399,27 @@ static PyObject *py_forget(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(check_doc, "check()\n\n"
+			"Before each GDB prompt: if GDB no longer has the process that live "
+			"control loaded its agent into (detach, kill), close the agent's channel "
+			"so it resumes the loop.");
+
+static PyObject *py_check(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	if (!g.busy)
+		gdbext_live_check();
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
 	{ "run", (PyCFunction)(void (*)(void))py_run, METH_VARARGS | METH_KEYWORDS, run_doc },
 	{ "commands", py_commands, METH_NOARGS, commands_doc },
 	{ "complete", py_complete, METH_VARARGS, complete_doc },
 	{ "invalidate", py_invalidate, METH_NOARGS, invalidate_doc },
 	{ "forget", py_forget, METH_NOARGS, forget_doc },
+	{ "check", py_check, METH_NOARGS, check_doc },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "cmd.h"
 #include "native.h"
 #include "runtime.h"
 #include "session.h"
@@ -74,6 +75,25 @@ struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
 
 /** gdb.<name>, a borrowed reference to the cached module attribute lookup, or NULL. */
 PyObject *gdbext_gdb_module(void);
+
+/** true when t (a GDB target) is a process GDB runs on this machine (not core, not remote). */
+bool gdbext_target_native(const struct adbg_target *t);
+
+/**
+ * Run a live-control command line (pause, continue, eval, await, cancel) on the process of
+ * the GDB session gs (live.c): the command runs on a worker thread against the process
+ * while GDB resumes and stops it; the program is stopped again when this returns, with
+ * GDB's selection and settings as they were. native: gdbext_target_native(gs->target).
+ * The selection (select/up/down) is shared with gs. Output goes to out.
+ */
+struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const char *line,
+				   const struct adbg_cmd_opts *opts, FILE *out);
+
+/** Drop the live session: the agent's channel closes, and the agent resumes the loop. */
+void gdbext_live_forget(void);
+
+/** Before each GDB prompt: drop the live session if GDB no longer has its process. */
+void gdbext_live_check(void);
 
 /** GDB's native frames, for adbg_session.unwinder (`aio bt --native`). */
 extern const struct adbg_unwinder gdbext_unwinder;

@@ -844,6 +844,13 @@ static void gdb_destroy(struct adbg_target *t)
 	t->impl = NULL;
 }
 
+static const struct adbg_target_ops gdb_ops;
+
+bool gdbext_target_native(const struct adbg_target *t)
+{
+	return t->ops == &gdb_ops && ((const struct gdb_impl *)t->impl)->native;
+}
+
 static const struct adbg_target_ops gdb_ops = {
 	.read = gdb_read,
 	.write = gdb_write,

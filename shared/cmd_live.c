@@ -55,7 +55,7 @@ static struct adbg_live *live_of(struct adbg_session *s)
 		lv = calloc(1, sizeof(*lv));
 		if (!lv)
 			return NULL;
-		lv->lease = DEFAULT_LEASE_S;
+		lv->lease = s->live_lease_s > 0 ? s->live_lease_s : DEFAULT_LEASE_S;
 		s->live = lv;
 		s->live_destroy = live_destroy;
 	}

@@ -53,6 +53,12 @@ struct adbg_session {
 	void *live;
 	void (*live_destroy)(void *live);
 	/**
+	 * how long the agent keeps a loop paused without a word from us, in seconds (0: the
+	 * default, 600). The GDB extension asks for longer: GDB keeps the process stopped
+	 * while the user reads, and the agent's clock runs on.
+	 */
+	double live_lease_s;
+	/**
 	 * where `bt --native` gets native frames (native.h), set by the front end: the REPL
 	 * uses libunwind (adbg_libunwind_unwinder), the GDB extension GDB's frames. NULL:
 	 * this front end has none, and `bt --native` says so.

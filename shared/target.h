@@ -123,6 +123,28 @@ struct adbg_open_options {
 struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *opts,
 				      struct adbg_target **ret);
 
+/**
+ * Who stops and resumes a live process that another tracer owns (the GDB extension: GDB
+ * is the process's tracer, and only it may stop and resume it). All three are called on
+ * the thread that uses the target.
+ */
+struct adbg_target_control {
+	/** Stop every thread (no-op when already stopped). */
+	struct adbg_error *(*stop)(void *arg);
+	/** Let every thread run. */
+	void (*resume)(void *arg);
+	/** Write memory the way the owner does (NULL: through /proc/PID/mem). */
+	struct adbg_error *(*write)(void *arg, uint64_t addr, const void *buf, size_t len);
+	void *arg;
+};
+
+/**
+ * Like adbg_target_attach, but never ptrace: freeze and thaw ask ctl (copied) to stop and
+ * resume the process. Threads have no registers (the owner holds them).
+ */
+struct adbg_error *adbg_target_attach_controlled(int pid, const struct adbg_target_control *ctl,
+						 struct adbg_target **ret);
+
 /** Open an ELF core file. */
 struct adbg_error *adbg_target_open_core(const char *path, const struct adbg_open_options *opts,
 					 struct adbg_target **ret);

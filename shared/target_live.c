@@ -38,6 +38,9 @@ struct live_impl {
 	size_t nseized;
 	// signal a thread reported while we stopped it, to hand back on detach.
 	int *pending_sig;
+	// set: another tracer owns the process and stops/resumes it (no ptrace of ours).
+	bool controlled;
+	struct adbg_target_control ctl;
 };
 
 static const char ptrace_advice[] =
@@ -103,6 +106,8 @@ static struct adbg_error *live_write(struct adbg_target *t, uint64_t addr, const
 	ssize_t n;
 	int fd;
 
+	if (li->controlled && li->ctl.write)
+		return li->ctl.write(li->ctl.arg, addr, buf, len);
 	// /proc/PID/mem writes work on read-only pages too, with ptrace permission; live
 	// control writes only a few bytes, so one syscall path is enough.
 	snprintf(path, sizeof(path), "%s/mem", li->proc);
@@ -301,6 +306,10 @@ static void live_thaw(struct adbg_target *t)
 	struct live_impl *li = t->impl;
 	size_t kept = 0;
 
+	if (li->controlled) {
+		li->ctl.resume(li->ctl.arg);
+		return;
+	}
 	for (size_t i = 0; i < li->nseized; i++) {
 		int tid = li->seized[i], sig = li->pending_sig[i];
 
@@ -369,6 +378,10 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 	struct adbg_error *err = NULL;
 
 	t->threads_not_stopped = 0;
+	if (li->controlled) {
+		err = li->ctl.stop(li->ctl.arg);
+		return err ? err : read_threads(t);
+	}
 	// Threads may be created while we stop the others: list again until a pass finds
 	// no new thread (capped, so a process spawning threads in a loop cannot hold us).
 	for (int pass = 0; pass < 8; pass++) {
@@ -477,7 +490,9 @@ static void live_destroy(struct adbg_target *t)
 
 	if (!li)
 		return;
-	live_thaw(t);
+	// A controlled process stays as its owner has it.
+	if (!li->controlled)
+		live_thaw(t);
 	free(li->seized);
 	free(li->pending_sig);
 	free(li);
@@ -518,8 +533,8 @@ static char *read_small_file(const char *path, size_t max, size_t *len_ret)
 	return buf;
 }
 
-struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *opts,
-				      struct adbg_target **ret)
+static struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
+				 struct adbg_target **ret)
 {
 	struct adbg_target *t;
 	struct live_impl *li;
@@ -530,7 +545,6 @@ struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *o
 	size_t len;
 	char *cmd;
 
-	(void)opts;
 	if (pid <= 0)
 		return adbg_error_create(ADBG_ERR_INVALID_ARG, "invalid pid %d", pid);
 	snprintf(path, sizeof(path), "/proc/%d", pid);
@@ -553,6 +567,10 @@ struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *o
 		return &adbg_error_nomem;
 	}
 	snprintf(li->proc, sizeof(li->proc), "/proc/%d", pid);
+	if (ctl) {
+		li->controlled = true;
+		li->ctl = *ctl;
+	}
 	t->impl = li;
 	t->pid = pid;
 
@@ -604,4 +622,20 @@ struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *o
 fail:
 	adbg_target_destroy(t);
 	return err;
+}
+
+struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *opts,
+				      struct adbg_target **ret)
+{
+	(void)opts;
+	return attach(pid, NULL, ret);
+}
+
+struct adbg_error *adbg_target_attach_controlled(int pid, const struct adbg_target_control *ctl,
+						 struct adbg_target **ret)
+{
+	if (!ctl || !ctl->stop || !ctl->resume)
+		return adbg_error_create(ADBG_ERR_INVALID_ARG, "a controlled target needs stop "
+					 "and resume");
+	return attach(pid, ctl, ret);
 }

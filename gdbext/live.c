@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,8 @@ static struct {
 	enum run_state state;
 	/** our SIGINT is on its way. */
 	bool stop_sent;
+	/** the last stop was our SIGINT (GDB's selected thread is the one that got it). */
+	bool last_ours;
 	/** a write the drive loop must do with GDB. */
 	bool write_wanted;
 	uint64_t waddr;
@@ -132,7 +135,8 @@ static struct adbg_error *halted_error(void)
 {
 	if (job.state == ST_GONE)
 		return adbg_error_create(ADBG_ERR_GONE, "process %d exited", job.pid);
-	return adbg_error_create(ADBG_ERR_INTERRUPTED,
+	// Not ADBG_ERR_INTERRUPTED: that one reads "interrupted (Ctrl-C)" to the user.
+	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 				 "the program stopped for another reason while aiodbg was "
 				 "working with it (see above); it is left stopped there");
 }
@@ -149,6 +153,9 @@ static struct adbg_error *stop_locked(void)
 			job.state = ST_STOPPED;
 			return NULL;
 		case ST_HALTED:
+			// Stopped, though not by us: a snapshot, a write, withdrawing a request
+			// all still work; only resuming does not.
+			return NULL;
 		case ST_GONE:
 			return halted_error();
 		case ST_RUNNING:
@@ -202,7 +209,7 @@ static struct adbg_error *ctl_write(void *arg, uint64_t addr, const void *buf, s
 		resume_after = job.state == ST_RUNNING;
 		err = stop_locked();
 	}
-	if (!err && job.state != ST_STOPPED)
+	if (!err && job.state != ST_STOPPED && job.state != ST_HALTED)
 		err = halted_error();
 	if (!err) {
 		job.waddr = addr;
@@ -326,6 +333,54 @@ static long inferior_pid(void)
 	return r;
 }
 
+/*
+ * Refuse when a file GDB has loaded is not the one the process maps (a process in a
+ * container or chroot, debugged without `set sysroot`): resuming it, GDB would plant its
+ * breakpoints (its shared-library event breakpoint in ld.so, at least) at addresses
+ * computed from the wrong file, and corrupt the program's code.
+ */
+static struct adbg_error *check_files(const struct adbg_target *t)
+{
+	PyObject *gdb = gdbext_gdb_module();
+	PyObject *list = gdb ? PyObject_CallMethod(gdb, "objfiles", NULL) : NULL;
+	PyObject *seq = list ? PySequence_Fast(list, "objfiles") : NULL;
+	struct adbg_error *err = NULL;
+
+	Py_XDECREF(list);
+	if (!seq) {
+		PyErr_Clear();
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq) && !err; i++) {
+		PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+		PyObject *owner = PyObject_GetAttrString(o, "owner");
+		PyObject *name = PyObject_GetAttrString(o, "filename");
+		const char *path = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+		struct stat st;
+		bool mapped = false;
+
+		// Separate debug files (owner set) and the vDSO (no file) are not mapped.
+		if (owner == Py_None && path && path[0] == '/' && stat(path, &st) == 0) {
+			for (size_t k = 0; k < t->nmaps && !mapped; k++)
+				mapped = t->maps[k].inode == st.st_ino;
+			if (!mapped)
+				err = adbg_error_create(
+					ADBG_ERR_UNSUPPORTED,
+					"GDB has loaded %s, but process %d does not map that file "
+					"(it runs in a container or chroot?); resuming it, GDB would "
+					"put breakpoints at wrong addresses. Tell GDB where its files "
+					"are ('set sysroot /proc/%d/root' before attaching) and try "
+					"again",
+					path, t->pid, t->pid);
+		}
+		Py_XDECREF(owner);
+		Py_XDECREF(name);
+		PyErr_Clear();
+	}
+	Py_DECREF(seq);
+	return err;
+}
+
 /* What GDB had selected, to put back. */
 struct gdb_state {
 	long thread_num;
@@ -438,6 +493,10 @@ static struct adbg_error *prepare(struct gdb_state *st)
 
 static void restore(struct gdb_state *st, bool selection)
 {
+	// GDB passes a thread's last stop signal when it resumes it (or detaches) if the
+	// signal is set to pass: forget our SIGINT, or the user's `continue` would deliver it.
+	if (job.last_ours)
+		quiet("queue-signal 0");
 	// First, while GDB's stdout is still ours: GDB announces the thread switch.
 	if (selection)
 		restore_selection(st);
@@ -541,11 +600,13 @@ static void resume(struct gdb_state *st)
 
 	pthread_mutex_lock(&job.mu);
 	sent = job.stop_sent;
+	job.last_ours = false;
 	if (pid != job.pid) {
 		job.state = ST_GONE;
 	} else if (ok && signo == SIGINT && code == SI_TKILL && spid == getpid()) {
 		// Ours; one sent earlier in the command and not wanted now: run on.
 		job.state = sent ? ST_STOPPED : ST_RESUME;
+		job.last_ours = true;
 	} else if (ok && signo == SIGINT) {
 		// The user's Ctrl-C: interrupt the command (the worker then decides, as the
 		// REPL does: an await is cancelled; it still needs the program running).
@@ -692,6 +753,10 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	// The selection of `aio select/up/down` is the GDB session's.
 	live_s->selected_task = gs->selected_task;
 	live_s->selected_frame = gs->selected_frame;
+	err = check_files(live_s->target);
+	if (err)
+		return err;
+	job.last_ours = false;
 	err = prepare(&st);
 	if (err) {
 		restore(&st, false);
@@ -703,6 +768,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	job.pid = live_s->target->pid;
 	job.state = ST_STOPPED;
 	job.stop_sent = false;
+	job.last_ours = false;
 	job.write_wanted = false;
 	job.done = false;
 	job.interrupted = 0;

@@ -137,12 +137,15 @@ class _Agent:
     # -- channel -----------------------------------------------------------------------
     def send(self, obj):
         import json
+        import socket
 
         data = (json.dumps(obj, default=str) + "\n").encode("utf-8", "backslashreplace")
         with self.wlock:
             if self.sock is not None:
                 try:
-                    self.sock.sendall(data)
+                    # MSG_NOSIGNAL: a debugger gone mid-reply must not SIGPIPE the
+                    # program (its handler would run; the default would kill it).
+                    self.sock.sendall(data, socket.MSG_NOSIGNAL)
                 except OSError:
                     pass
 

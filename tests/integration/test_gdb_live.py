@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: MIT
+"""Live control from GDB (issue 7): `aio pause|continue|eval|await|cancel` on a process GDB
+has attached (`gdb -p PID`), with GDB the only tracer, under bookworm's gdb (Python 3.11)
+for every row of the matrix and the sid root's gdb (Python 3.14) for the rows in its root.
+
+What must hold, besides the results: the program never sees a signal (live_basic.py logs
+any), GDB's settings and selection are as they were after each command, GDB shows none of
+the stops aiodbg makes, the program is stopped at the GDB prompt and runs again (its loop
+resumed) once GDB has gone; a stop that is not ours (a breakpoint) ends the command and
+stays for the user; cores and non-stop mode are refused with a reason.
+"""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import helpers
+import test_gdb as tg
+import test_live as tl
+
+CASES = tg.CASES
+
+
+def pytest_generate_tests(metafunc):
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", CASES, ids=[f"{g.name}-{r.name}" for g, r in CASES], scope="module")
+    if "gdbx" in metafunc.fixturenames:
+        metafunc.parametrize("gdbx", tg.GDBS, ids=[g.name for g in tg.GDBS], scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _built():
+    for so in {g.so for g in tg.GDBS}:
+        if not os.path.exists(so):
+            pytest.fail(f"{so} is missing: run `make gdbext gdbext-sid`", pytrace=False)
+    yield
+    for g in tg.GDBS:
+        g.cleanup()
+
+
+@pytest.fixture
+def basic(start_target):
+    """live_basic.py under the interpreter of the test's case (or the GDB's first row)."""
+    made = []
+
+    def start(row):
+        t = tl.launch(start_target, row, "live_basic.py", quiescent=False)
+        made.append(t)
+        return t
+
+    yield start
+    for t in made:
+        tl.clean(t)
+
+
+def ticks(t):
+    """The target's tick counter, read with the aiodbg executable (its own agent)."""
+    r = helpers.aiodbg("attach", t.pid, "-c", "p ticks", timeout=60)
+    assert r.rc == 0, r.err
+    return int(r.out.strip())
+
+
+def wait_log(t, text, timeout=10):
+    deadline = time.time() + timeout
+    while text not in t.stderr() and time.time() < deadline:
+        time.sleep(0.05)
+    return text in t.stderr()
+
+
+def rows_of(g):
+    return [r for r in helpers.ROWS if (g.host and r.host) or
+            (not g.host and os.path.realpath(r.root) == os.path.realpath(g.root))]
+
+
+def attach(g, row, pid):
+    """GDB arguments to attach pid; a process in a root, seen by the host's GDB, needs the
+    root as GDB's sysroot (else aiodbg refuses to resume it: test_wrong_files_are_refused)."""
+    if g.host and not row.host:
+        # GDB 13 finds the executable of a chrooted process only when told.
+        return ["-iex", f"set sysroot /proc/{pid}/root", tg.executable(row), "-p", str(pid)]
+    return ["-p", str(pid)]
+
+
+def test_await_eval_cancel_pause(case, basic):
+    g, row = case
+    t = basic(row)
+    cmds = ["aio await compute(21)", "aio pause", "aio p ticks", "aio p ticks",
+            "aio await asyncio.sleep(0.1)", "aio p ticks", "aio select worker",
+            "aio p local_a + 1", "aio p cv.get()", 'aio await cv.set("from-gdb")',
+            "aio cancel worker bye", "aio continue", "aio p 1/0", "aio eval 6*7",
+            "info threads", "show scheduler-locking", "info signals SIGINT",
+            "aio pause"]
+    outs, out, err = tg.run_gdb(g, attach(g, row, t.pid), cmds)
+    assert "aiodbg:" not in err, err[-3000:]
+    o = dict(zip(cmds, outs))
+    assert o["aio await compute(21)"] == "42\n"
+    assert re.fullmatch(rf"paused loop 0x[0-9a-f]+ on thread {t.pid} \(MainThread\)\n", outs[1]), outs[1]
+    a, b, c = int(outs[2]), int(outs[3]), int(outs[5])
+    assert a == b, "paused: the ticker must not move between two evals"
+    assert outs[4] == "None\n"
+    assert c >= a + 5, f"the ticker did not run during the await: {a} -> {c}"
+    assert re.match(r"task 0x[0-9a-f]+ \(worker\), frame #1 of 2: worker \(.*live_basic.py:\d+\)",
+                    o["aio select worker"]), o["aio select worker"]
+    assert o["aio p local_a + 1"] == "42\n"
+    assert o["aio p cv.get()"] == "'w-value'\n"
+    assert o['aio await cv.set("from-gdb")'].startswith("<Token var=<ContextVar name='cv'")
+    assert re.fullmatch(r"task 0x[0-9a-f]+ \(worker\): cancel\(\) returned True; now pending, "
+                        r"cancelling 1, message \"bye\"\n", o["aio cancel worker bye"]), o["aio cancel worker bye"]
+    assert re.fullmatch(r"continued loop 0x[0-9a-f]+\n", o["aio continue"])
+    assert "ZeroDivisionError: division by zero" in o["aio p 1/0"]
+    assert o["aio eval 6*7"] == "42\n"
+    # GDB as it was: thread 1 selected, every thread stopped, its own settings.
+    threads = o["info threads"]
+    assert re.search(r"^\* 1 ", threads, re.M), threads
+    assert "(running)" not in threads, threads
+    assert '"replay"' in o["show scheduler-locking"]
+    assert re.search(r"^SIGINT\s+Yes\s+Yes\s+No\b", o["info signals SIGINT"], re.M)
+    # None of our stops showed.
+    assert "received signal SIGINT" not in out, out[-3000:]
+    # The task's own code saw the context-variable write (it prints cv when cancelled).
+    assert wait_log(t, "worker cancelled: ('bye',) cv: from-gdb"), t.stderr()
+    # The loop was left paused when GDB went: the agent resumed it.
+    assert not t.stopped_threads()
+    first = ticks(t)
+    time.sleep(0.3)
+    assert ticks(t) > first, "the loop did not run again after GDB left"
+
+
+def test_breakpoint_ends_the_command(case, basic):
+    g, row = case
+    t = basic(row)
+    cmds = ["break epoll_wait", "aio await compute(21)", "info breakpoints", "delete",
+            "aio await compute(21)"]
+    outs, out, err = tg.run_gdb(g, attach(g, row, t.pid), cmds)
+    lines = [ln for ln in err.splitlines() if ln.startswith("aiodbg:")]
+    assert lines == ["aiodbg: the program stopped for another reason while aiodbg was working "
+                     "with it (see above); it is left stopped there"], (outs, err[-3000:])
+    assert re.search(r"Breakpoint 1, .*epoll_wait", outs[1]), outs[1]
+    assert re.search(r"breakpoint already hit [1-9]", outs[2]), outs[2]
+    assert outs[4] == "42\n", (outs[4], err[-3000:])
+    assert not t.stopped_threads()
+
+
+def test_settings_are_put_back(gdbx, basic):
+    """SIGINT passed to the program and scheduler-locking on, as a user may have them:
+    aiodbg sets what it needs for the command only, and the program gets no SIGINT."""
+    rows = rows_of(gdbx)
+    if not rows:
+        pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
+    t = basic(rows[0])
+    cmds = ["handle SIGINT nostop noprint pass", "set scheduler-locking on", "show pagination",
+            "aio await compute(21)", "info signals SIGINT", "show scheduler-locking", "show pagination"]
+    outs, out, err = tg.run_gdb(gdbx, attach(gdbx, rows[0], t.pid), cmds)
+    assert "aiodbg:" not in err, err[-3000:]
+    assert outs[3] == "42\n"
+    assert re.search(r"^SIGINT\s+No\s+No\s+Yes\b", outs[4], re.M), outs[4]
+    assert '"on"' in outs[5]
+    assert outs[6] == outs[2]  # aiodbg turns the pager off while it runs the program
+
+
+def test_non_stop_is_refused(gdbx, basic):
+    rows = rows_of(gdbx)
+    if not rows:
+        pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
+    t = basic(rows[0])
+    outs, out, err = tg.run_gdb(gdbx, ["-iex", "set non-stop on"] + attach(gdbx, rows[0], t.pid),
+                                ["interrupt -a", "aio pause"])
+    assert "aiodbg: live control from GDB needs all-stop mode" in err, err[-3000:]
+
+
+def test_core_is_refused(basic):
+    g = next((g for g in tg.GDBS if g.host), None)
+    row = next((r for r in helpers.ROWS if r.host), None)
+    if not g or not row:
+        pytest.fail("no host GDB or host interpreter", pytrace=False)
+    t = basic(row)
+    core = helpers.make_core(t.pid)
+    try:
+        outs, out, err = tg.run_gdb(g, [tg.executable(row), core], ["aio await 1", "aio tasks"])
+    finally:
+        subprocess.run(["rm", "-rf", os.path.dirname(core)])
+    assert "aiodbg: 'await' needs a live process; this is a core file" in err, err[-3000:]
+    assert "worker" in outs[1]
+
+
+def test_wrong_files_are_refused(basic):
+    """The host's GDB on a process in the sid root, without `set sysroot`: GDB has loaded the
+    host's libraries, and resuming the process would plant breakpoints at wrong places."""
+    g = next((g for g in tg.GDBS if g.host), None)
+    row = next((r for r in helpers.ROWS if not r.host), None)
+    if not g or not row:
+        pytest.fail("needs the host GDB and an interpreter in a root", pytrace=False)
+    t = basic(row)
+    outs, out, err = tg.run_gdb(g, ["-p", str(t.pid)], ["aio await compute(21)", "aio tasks"])
+    assert re.search(rf"aiodbg: GDB has loaded /\S+, but process {t.pid} does not map that file "
+                     rf".*'set sysroot /proc/{t.pid}/root' before attaching", err), err[-3000:]
+    assert "worker" in outs[1], "read-only commands still work"

@@ -197,3 +197,72 @@ def test_wrong_files_are_refused(basic):
     assert re.search(rf"aiodbg: GDB has loaded /\S+, but process {t.pid} does not map that file "
                      rf".*'set sysroot /proc/{t.pid}/root' before attaching", err), err[-3000:]
     assert "worker" in outs[1], "read-only commands still work"
+
+
+def _pty_gdb(argv):
+    """Start argv on a pseudo-terminal: GDB as a user runs it (prompt, pager, Ctrl-C)."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def _read_until(fd, pattern, timeout=60):
+    """Read the pty until pattern (bytes) shows; answers GDB's pager with 'c'."""
+    import select
+    buf, deadline = b"", time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if not r:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        buf += data
+        if b"--Type <RET>" in buf[-300:]:
+            buf = buf.replace(b"--Type <RET>", b"--paged--")
+            os.write(fd, b"c\n")
+        if pattern in buf:
+            return buf
+    raise AssertionError(f"no {pattern!r} within {timeout}s; got:\n{buf[-2000:]!r}")
+
+
+def test_ctrl_c_cancels_the_expression(gdbx, basic):
+    """Interactive GDB on a terminal: Ctrl-C during `aio await` cancels the expression (as
+    in the REPL), GDB's prompt comes back, the program gets no SIGINT and goes on."""
+    rows = rows_of(gdbx)
+    if not rows:
+        pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
+    t = basic(rows[0])
+    argv = gdbx.argv() + ["-nx", "-q", "-iex", "set debuginfod enabled off", "-iex",
+                          "set auto-load python-scripts off", "-x", gdbx.script()] + attach(gdbx, rows[0], t.pid)
+    pid, fd = _pty_gdb(argv)
+    try:
+        _read_until(fd, b"(gdb) ")
+        os.write(fd, b"aio await asyncio.sleep(60)\n")
+        time.sleep(2)
+        os.write(fd, b"\x03")
+        start = time.time()
+        out = _read_until(fd, b"(gdb) ", 30)
+        assert time.time() - start < 10
+        assert b"CancelledError: the expression was cancelled (interrupted)" in out, out
+        os.write(fd, b"aio p 6*7\n")
+        out = _read_until(fd, b"(gdb) ", 30)
+        plain = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", out).replace(b"\r", b"")
+        assert re.search(rb"^42$", plain, re.M), out
+        os.write(fd, b"quit\n")
+        _read_until(fd, b"(y or n)", 30)
+        os.write(fd, b"y\n")
+        os.waitpid(pid, 0)
+        pid = None
+    finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert not t.stopped_threads()

@@ -6,6 +6,8 @@
 // commands from Python, and GDB itself is single-threaded). The target reads memory with
 // gdb.Inferior.read_memory, so it works on whatever GDB has: a live process, a core file,
 // a remote gdbserver. It never stops or resumes the inferior: GDB already has it stopped.
+// The exception is live control (live.c), which runs its command on a worker thread that
+// never calls into GDB, and has GDB's main thread resume and stop the program for it.
 // Nothing here is exported from aiodbg_gdb.so except PyInit_aiodbg_gdb.
 #ifndef AIODBG_GDBEXT_H
 #define AIODBG_GDBEXT_H

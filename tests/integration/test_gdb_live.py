@@ -266,3 +266,19 @@ def test_ctrl_c_cancels_the_expression(gdbx, basic):
             os.waitpid(pid, 0)
         os.close(fd)
     assert not t.stopped_threads()
+
+
+def test_program_exits_during_a_command(gdbx, basic):
+    rows = rows_of(gdbx)
+    if not rows:
+        pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
+    t = basic(rows[0])
+    outs, out, err = tg.run_gdb(gdbx, attach(gdbx, rows[0], t.pid),
+                                ["aio p 1", "aio p os._exit(3)", "aio tasks"])
+    assert outs[0] == "1\n"
+    assert re.search(rf"\[Inferior 1 \(process {t.pid}\) exited with code 03\]", outs[1]), outs[1]
+    lines = [ln for ln in err.splitlines() if ln.startswith("aiodbg:")]
+    assert lines[:2] == ["aiodbg: the program exited",
+                         "aiodbg: GDB has no process and no core file; attach with 'attach PID' "
+                         "or load one with 'core-file CORE'"], err[-3000:]
+    assert t.proc.wait(timeout=10) == 3

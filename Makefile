@@ -20,9 +20,8 @@ ALL_CFLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=undefined
 endif
 
-PKGS := jansson libunwind-ptrace libunwind-coredump libedit check
-LIBS_CORE := $(shell pkg-config --libs jansson 2>/dev/null) -lunwind-ptrace -lunwind-coredump \
-	-lunwind-generic -lunwind
+PKGS := jansson libunwind-generic libedit check
+LIBS_CORE := $(shell pkg-config --libs jansson 2>/dev/null) -lunwind-generic -lunwind
 LIBS_REPL := $(shell pkg-config --libs libedit 2>/dev/null)
 LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null)
 

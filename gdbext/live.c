@@ -419,6 +419,22 @@ static void restore_selection(const struct gdb_state *st)
 		quiet("frame %d", st->frame_level);
 }
 
+/*
+ * `handle SIGINT WORDS` without GDB's "SIGINT is used by the debugger. Are you sure?",
+ * which it asks on a terminal whatever the change.
+ */
+static void handle_sigint(const char *words)
+{
+	char *confirm = parameter_str("confirm");
+
+	if (confirm && strcmp(confirm, "on") == 0)
+		quiet("set confirm off");
+	quiet("handle SIGINT %s", words);
+	if (confirm && strcmp(confirm, "on") == 0)
+		quiet("set confirm on");
+	free(confirm);
+}
+
 /* Parse "SIGINT  Yes  Yes  No  Interrupt" of `info signals SIGINT`. */
 static bool sigint_handling(bool *stop, bool *print, bool *pass)
 {
@@ -462,7 +478,7 @@ static struct adbg_error *prepare(struct gdb_state *st)
 	if (!stop || pass) {
 		snprintf(st->sigint, sizeof(st->sigint), "%s %s %s", stop ? "stop" : "nostop",
 			 print ? "print" : "noprint", pass ? "pass" : "nopass");
-		quiet("handle SIGINT stop print nopass");
+		handle_sigint("stop print nopass");
 	}
 	st->scheduler_locking = parameter_str("scheduler-locking");
 	if (st->scheduler_locking && strcmp(st->scheduler_locking, "off") != 0)
@@ -513,7 +529,7 @@ static void restore(struct gdb_state *st, bool selection)
 	if (st->scheduler_locking && strcmp(st->scheduler_locking, "off") != 0)
 		quiet("set scheduler-locking %s", st->scheduler_locking);
 	if (st->sigint[0])
-		quiet("handle SIGINT %s", st->sigint);
+		handle_sigint(st->sigint);
 	free(st->log_path);
 	free(st->pagination);
 	free(st->scheduler_locking);

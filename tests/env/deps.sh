@@ -6,7 +6,7 @@
 #
 # What each package is for:
 #   build-essential pkg-config           compiler, make, pkg-config
-#   libunwind-dev libedit-dev            native unwinding (ptrace + coredump), REPL line editing
+#   libunwind-dev libedit-dev            native unwinding (remote API, own accessors), REPL line editing
 #   libjansson-dev check                 JSON, unit tests
 #   python3 python3.11 python3-pytest    the integration suite (Debian's pytest, no PyPI) and
 #                                        the matrix row "debian-3.11"

@@ -234,7 +234,9 @@ def _read_until(fd, pattern, timeout=60):
 
 def test_ctrl_c_cancels_the_expression(gdbx, basic):
     """Interactive GDB on a terminal: Ctrl-C during `aio await` cancels the expression (as
-    in the REPL), GDB's prompt comes back, the program gets no SIGINT and goes on."""
+    in the REPL), GDB's prompt comes back, the program gets no SIGINT and goes on. The user
+    passes SIGINT to the program: aiodbg changes that for its commands without asking the
+    user GDB's "SIGINT is used by the debugger" question, and puts it back."""
     rows = rows_of(gdbx)
     if not rows:
         pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
@@ -244,6 +246,13 @@ def test_ctrl_c_cancels_the_expression(gdbx, basic):
     pid, fd = _pty_gdb(argv)
     try:
         _read_until(fd, b"(gdb) ")
+        os.write(fd, b"handle SIGINT nostop noprint pass\n")
+        _read_until(fd, b"(y or n)")
+        os.write(fd, b"y\n")
+        _read_until(fd, b"(gdb) ")
+        os.write(fd, b"aio p 6*7\n")
+        out = _read_until(fd, b"(gdb) ", 30)
+        assert b"(y or n)" not in out, out
         os.write(fd, b"aio await asyncio.sleep(60)\n")
         time.sleep(2)
         os.write(fd, b"\x03")
@@ -255,6 +264,9 @@ def test_ctrl_c_cancels_the_expression(gdbx, basic):
         out = _read_until(fd, b"(gdb) ", 30)
         plain = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", out).replace(b"\r", b"")
         assert re.search(rb"^42$", plain, re.M), out
+        os.write(fd, b"info signals SIGINT\n")
+        out = _read_until(fd, b"(gdb) ", 30)
+        assert re.search(rb"SIGINT\s+No\s+No\s+Yes", out), out
         os.write(fd, b"quit\n")
         _read_until(fd, b"(y or n)", 30)
         os.write(fd, b"y\n")

@@ -862,54 +862,6 @@ static const struct adbg_target_ops gdb_ops = {
 	.destroy = gdb_destroy,
 };
 
-static char *read_small_file(const char *path, size_t max, size_t *len_ret)
-{
-	char *buf = malloc(max + 1);
-	ssize_t n;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	n = read(fd, buf, max);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len_ret = (size_t)n;
-	return buf;
-}
-
-/* What the live target says about a local process: /proc/PID/exe and cmdline. */
-static void describe_local_process(struct adbg_target *t)
-{
-	char path[64], exe[PATH_MAX];
-	size_t len;
-	ssize_t n;
-	char *cmd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		t->executable = strdup(exe);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", t->pid);
-	cmd = read_small_file(path, 4096, &len);
-	if (cmd) {
-		for (size_t i = 0; i + 1 < len; i++)
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		t->cmdline = cmd;
-	}
-}
-
 /*
  * The executable as the target names it: the file mapped at AT_PHDR (`info auxv`), which is
  * what the core target reports too; the program space's file may be a sysroot copy.
@@ -1029,7 +981,7 @@ struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
 	free(type);
 
 	if (gi->native) {
-		describe_local_process(t);
+		adbg_target_describe_process(t);
 	} else {
 		if (id->exe) {
 			t->executable = strdup(strncmp(id->exe, "target:", 7) == 0 ? id->exe + 7

@@ -212,6 +212,13 @@ struct adbg_error *adbg_target_open_file(struct adbg_target *t, const struct adb
 /** Monotonic clock in nanoseconds. */
 uint64_t adbg_now_ns(void);
 
+/**
+ * For implementations on this machine's processes: set t->executable and t->cmdline of
+ * process t->pid from /proc/PID/exe and /proc/PID/cmdline (arguments joined by spaces).
+ * Returns 0, or the errno of reading the exe link (EACCES/EPERM: no permission).
+ */
+int adbg_target_describe_process(struct adbg_target *t);
+
 /* For implementations: free maps/threads arrays, and the common part of destroy. */
 void adbg_target_free_maps(struct adbg_target *t);
 /** Allocate a target with ops and kind set, everything else zero. */

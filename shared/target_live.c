@@ -533,17 +533,42 @@ static char *read_small_file(const char *path, size_t max, size_t *len_ret)
 	return buf;
 }
 
+int adbg_target_describe_process(struct adbg_target *t)
+{
+	char path[64], exe[PATH_MAX];
+	size_t len;
+	ssize_t n;
+	char *cmd;
+	int saved = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		t->executable = strdup(exe);
+	} else {
+		saved = errno;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", t->pid);
+	cmd = read_small_file(path, 4096, &len);
+	if (cmd) {
+		for (size_t i = 0; i + 1 < len; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		t->cmdline = cmd;
+	}
+	return saved;
+}
+
 static struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
 				 struct adbg_target **ret)
 {
 	struct adbg_target *t;
 	struct live_impl *li;
 	struct adbg_error *err;
-	char path[96], exe[PATH_MAX];
+	char path[96];
 	struct stat st;
-	ssize_t n;
-	size_t len;
-	char *cmd;
+	int n;
 
 	if (pid <= 0)
 		return adbg_error_create(ADBG_ERR_INVALID_ARG, "invalid pid %d", pid);
@@ -574,22 +599,10 @@ static struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
 	t->impl = li;
 	t->pid = pid;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		t->executable = strdup(exe);
-	} else if (errno == EACCES || errno == EPERM) {
-		err = perm_error(pid, errno, "inspect");
+	n = adbg_target_describe_process(t);
+	if (n == EACCES || n == EPERM) {
+		err = perm_error(pid, (int)n, "inspect");
 		goto fail;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	cmd = read_small_file(path, 4096, &len);
-	if (cmd) {
-		for (size_t i = 0; i + 1 < len; i++)
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		t->cmdline = cmd;
 	}
 
 	err = live_refresh(t);

@@ -86,6 +86,8 @@ static struct {
 	bool stop_sent;
 	/** the last stop was our SIGINT (GDB's selected thread is the one that got it). */
 	bool last_ours;
+	/** a foreign stop came while our SIGINT was on its way: it is still pending. */
+	bool stray_sigint;
 	/** a write the drive loop must do with GDB. */
 	bool write_wanted;
 	uint64_t waddr;
@@ -528,7 +530,9 @@ static void restore(struct gdb_state *st, bool selection)
 		quiet("set pagination on");
 	if (st->scheduler_locking && strcmp(st->scheduler_locking, "off") != 0)
 		quiet("set scheduler-locking %s", st->scheduler_locking);
-	if (st->sigint[0])
+	// Our SIGINT may still be pending (in the kernel or in GDB) after a foreign stop: GDB
+	// reports it when the program next runs, and must not pass it then.
+	if (st->sigint[0] && !job.stray_sigint)
 		handle_sigint(st->sigint);
 	free(st->log_path);
 	free(st->pagination);
@@ -634,6 +638,8 @@ static void resume(struct gdb_state *st)
 	job.stop_sent = false;
 	if ((job.state == ST_HALTED || job.state == ST_GONE) && !job.reason)
 		job.reason = log_since(st, before);
+	if (job.state == ST_HALTED && sent)
+		job.stray_sigint = true;
 	if (job.state == ST_HALTED || job.state == ST_GONE)
 		job.interrupted = 1;
 	pthread_cond_broadcast(&job.cv);
@@ -785,6 +791,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	job.state = ST_STOPPED;
 	job.stop_sent = false;
 	job.last_ours = false;
+	job.stray_sigint = false;
 	job.write_wanted = false;
 	job.done = false;
 	job.interrupted = 0;
@@ -829,7 +836,16 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	}
 	if (job.state == ST_HALTED) {
 		adbg_error_destroy(err);
-		return halted_error();
+		if (!job.stray_sigint)
+			return halted_error();
+		return adbg_error_create(
+			ADBG_ERR_UNSUPPORTED,
+			"the program stopped for another reason while aiodbg was working with it "
+			"(see above); it is left stopped there. A SIGINT aiodbg sent to stop it is "
+			"still pending: GDB will report it when the program runs again%s",
+			st.sigint[0] ? ", so SIGINT stays on 'handle SIGINT stop print nopass' for "
+				       "it not to reach the program"
+				     : " (it does not pass it to the program)");
 	}
 	gs->selected_task = live_s->selected_task;
 	gs->selected_frame = live_s->selected_frame;

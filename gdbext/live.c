@@ -729,6 +729,13 @@ void gdbext_live_check(void)
 		gdbext_live_forget();
 }
 
+static void notice(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "aiodbg: %s\n", msg);
+	fflush(stderr);
+}
+
 static struct adbg_error *live_session(const struct adbg_session *gs)
 {
 	static const struct adbg_target_control ctl = {
@@ -751,6 +758,9 @@ static struct adbg_error *live_session(const struct adbg_session *gs)
 		return err;
 	}
 	live_s->live_lease_s = GDB_LEASE_S;
+	// On the worker thread, which must not call into GDB: straight to stderr, which
+	// GDB does not buffer (its stdout is ours while the program runs).
+	live_s->notice = notice;
 	live_s->interrupted = &job.interrupted;
 	return NULL;
 }

@@ -339,8 +339,19 @@ FILE *term_output(void)
 	return out;
 }
 
+/* A sentence from a command that keeps waiting (adbg_session.notice): on stderr, after
+ * the progress line is cleared. */
+static void notice(void *arg, const char *msg)
+{
+	(void)arg;
+	term_progress_clear();
+	fprintf(stderr, "aiodbg: %s\n", msg);
+	fflush(stderr);
+}
+
 void term_command_begin(struct adbg_session *s)
 {
+	s->notice = notice;
 	if (!progress_thread_started)
 		progress_start_thread();
 	// Whatever the REPL or libedit wrote must come before the command's output.

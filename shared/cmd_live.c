@@ -210,8 +210,9 @@ out:
 
 /*
  * What a long wait is waiting for (a busy loop, a thread that has not reached a safe
- * point). It goes to stderr as it happens, so the user sees it while aiodbg keeps trying
- * and stdout carries only results; in JSON mode it also becomes a warning.
+ * point). The front end shows it as it happens (the REPL and GDB: on stderr), so the user
+ * sees it while aiodbg keeps trying and stdout carries only results; in JSON mode it also
+ * becomes a warning.
  */
 static void progress(void *arg, const char *msg)
 {
@@ -219,8 +220,8 @@ static void progress(void *arg, const char *msg)
 
 	if (c->opts.json)
 		adbg_session_warn(c->s, "%s", msg);
-	fprintf(stderr, "aiodbg: %s\n", msg);
-	fflush(stderr);
+	if (c->s->notice)
+		c->s->notice(c->s->notice_arg, msg);
 }
 
 /* Load the agent if it is not there yet. */

@@ -46,6 +46,13 @@ struct adbg_session {
 	adbg_progress_fn progress;
 	void *progress_arg;
 	/**
+	 * set by a front end: shows a sentence while a command keeps waiting (live control:
+	 * "loop ... is busy", "waiting for a safe point"), as it happens; NULL: not shown.
+	 * shared/ never prints; this is how it speaks meanwhile.
+	 */
+	void (*notice)(void *arg, const char *msg);
+	void *notice_arg;
+	/**
 	 * live control (cmd_live.c): the agent's channel and the pause state, or NULL;
 	 * adbg_session_destroy calls live_destroy(live) when set, which closes the channel
 	 * (the agent then resumes a paused loop and unloads).

@@ -297,3 +297,26 @@ def test_program_exits_during_a_command(gdbx, basic):
                          "aiodbg: GDB has no process and no core file; attach with 'attach PID' "
                          "or load one with 'core-file CORE'"], err[-3000:]
     assert t.proc.wait(timeout=10) == 3
+
+
+def test_busy_threads(gdbx, start_target):
+    """25 Python threads busy beside the loop: every command gets its answer (GDB stops and
+    resumes 26 threads several times per command), and the agent's thread ends with GDB."""
+    rows = rows_of(gdbx)
+    if not rows:
+        pytest.fail(f"no interpreter for {gdbx.name}", pytrace=False)
+    t = tl.launch(start_target, rows[0], "live_modes.py", "threads", quiescent=False)
+    cmds = ["aio p 6*7"] * 10 + ["aio pause", "aio p 1", "aio continue"]
+    outs, out, err = tg.run_gdb(gdbx, attach(gdbx, rows[0], t.pid), cmds)
+    assert "aiodbg:" not in err, err[-3000:]
+    assert outs[:10] == ["42\n"] * 10
+    assert outs[11] == "1\n"
+    deadline = time.time() + 10
+    while True:
+        with open(f"/proc/{t.pid}/status") as f:
+            threads = int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+        if threads == 26 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert threads == 26, "the agent's thread must end once GDB has gone"
+    tl.clean(t)

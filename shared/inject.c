@@ -26,9 +26,10 @@
 //   queue's lock is free (a thread stopped inside Py_AddPendingCall or while popping
 //   holds it: thaw, retry) and the queue has room. The queue's place inside _PyRuntime
 //   moves between patch releases (3.13.0: 2640, 3.13.18: 2664), so each version has a
-//   short list of candidate offsets, measured on real interpreters, and a candidate is
-//   used only if every field there is what a live queue must hold (lock a semaphore of
-//   value 0/1, indices in range and consistent, max == 32, ...). No candidate valid:
+//   short list of candidate offsets, measured on real interpreters (layout.c,
+//   adbg_layout_pending_calls), and a candidate is used only if every field there is
+//   what a live queue must hold (lock a semaphore of value 0/1, indices in range and
+//   consistent, max == 32, ...). No candidate valid:
 //   refuse, naming the version. The source is a two-line bootstrap that execs the agent
 //   file inside try/except BaseException (so PyRun_SimpleString returns 0 and nothing
 //   reaches the interrupted frame, reference §6.3).
@@ -347,39 +348,8 @@ static void withdraw_pep768(struct adbg_session *s, const struct pep768_request 
 
 /* -- pending calls (3.11-3.13) ------------------------------------------------------- */
 
-/*
- * Where Py_AddPendingCall's queue is, per minor version (measured with Py_AddPendingCall
- * through ctypes on the interpreters named; source: reference/cpython-internals.md §6).
- * 3.11: interp->ceval.pending of the main interpreter; 3.12/3.13:
- * _PyRuntime.ceval.pending_mainthread. Field offsets are relative to the queue.
- */
-enum queue_kind {
-	QUEUE_311, /* lock, calls_to_do, async_exc, calls[32]{func,arg}, first, last */
-	QUEUE_312, /* busy, lock, calls_to_do, async_exc, calls[32], first, last */
-	QUEUE_313, /* handling_thread, mutex, npending, max, maxloop, calls[300]{func,arg,flags}, first, next */
-};
-
-struct queue_layout {
-	unsigned minor;
-	enum queue_kind kind;
-	/** candidate offsets of the queue: in the main interpreter (3.11) or _PyRuntime. */
-	uint64_t candidates[4];
-	size_t ncandidates;
-	/** 3.11/3.12: interp->ceval.eval_breaker (int). 3.13 uses main tstate->eval_breaker. */
-	uint64_t interp_eval_breaker;
-};
-
-static const struct queue_layout queue_layouts[] = {
-	// 3.11.2 (Debian) and 3.11.7: ceval at interp+96, eval_breaker +100, pending +112.
-	{ 11, QUEUE_311, { 112 }, 1, 100 },
-	// 3.12.1: _PyRuntime+2016; interp->ceval.eval_breaker at +368.
-	{ 12, QUEUE_312, { 2016 }, 1, 368 },
-	// 3.13.0: 2640; 3.13.18: 2664 (a field was added earlier in _PyRuntimeState).
-	{ 13, QUEUE_313, { 2640, 2664 }, 2, 0 },
-};
-
 struct pending_queue {
-	const struct queue_layout *ql;
+	const struct adbg_pending_calls_layout *ql;
 	uint64_t addr;
 	uint64_t eb_addr;
 	int32_t first, last, npending;
@@ -389,28 +359,25 @@ struct pending_queue {
 	bool full;
 };
 
-#define Q_NCALLS(k) ((k) == QUEUE_313 ? 300 : 32)
-#define Q_STRIDE(k) ((k) == QUEUE_313 ? 24 : 16)
-#define Q_CALLS(k) ((k) == QUEUE_311 ? 16 : 24)
-#define Q_FIRST(k) ((k) == QUEUE_311 ? 528 : (k) == QUEUE_312 ? 536 : 7224)
-
 /*
  * Read the queue at addr and check it looks exactly like a live one. Returns
  * ADBG_ERR_BAD_DATA when it does not (wrong candidate), NULL with q filled otherwise.
  */
-static struct adbg_error *read_queue(struct adbg_target *t, const struct queue_layout *ql,
-				     uint64_t addr, struct pending_queue *q)
+static struct adbg_error *read_queue(struct adbg_target *t,
+				     const struct adbg_pending_calls_layout *ql, uint64_t addr,
+				     struct pending_queue *q)
 {
-	enum queue_kind k = ql->kind;
+	enum adbg_pending_kind k = ql->kind;
 	unsigned char hdr[24];
 	int32_t ints[2];
 	struct adbg_error *err;
-	int32_t n = Q_NCALLS(k);
+	int32_t n = ql->ncalls;
+	size_t h = (size_t)ql->header;
 
 	memset(q, 0, sizeof(*q));
 	err = adbg_target_read(t, addr, hdr, sizeof(hdr));
 	if (!err)
-		err = adbg_target_read(t, addr + Q_FIRST(k), ints, sizeof(ints));
+		err = adbg_target_read(t, addr + ql->first, ints, sizeof(ints));
 	if (err)
 		return err;
 	q->ql = ql;
@@ -419,13 +386,15 @@ static struct adbg_error *read_queue(struct adbg_target *t, const struct queue_l
 	q->last = ints[1];
 	if (q->first < 0 || q->first >= n || q->last < 0 || q->last >= n)
 		return adbg_error_create(ADBG_ERR_BAD_DATA, "indices out of range");
-	if (k == QUEUE_313) {
+	if (h > sizeof(hdr) - 12 || (k == ADBG_PENDING_313 && h < 4))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "queue header out of range");
+	if (k == ADBG_PENDING_313) {
 		int32_t npending, max, maxloop;
-		uint8_t mutex = hdr[8];
+		uint8_t mutex = hdr[h - 4];
 
-		memcpy(&npending, hdr + 12, 4);
-		memcpy(&max, hdr + 16, 4);
-		memcpy(&maxloop, hdr + 20, 4);
+		memcpy(&npending, hdr + h, 4);
+		memcpy(&max, hdr + h + 4, 4);
+		memcpy(&maxloop, hdr + h + 8, 4);
 		// Python/ceval_gil.c: the main thread's queue has max 32, maxloop 0.
 		if (max != 32 || maxloop != 0 || npending < 0 || npending > 32 || mutex > 3 ||
 		    (q->last - q->first + n) % n != npending)
@@ -436,12 +405,10 @@ static struct adbg_error *read_queue(struct adbg_target *t, const struct queue_l
 	} else {
 		uint64_t lock, sem;
 		uint32_t calls_to_do, async_exc, busy = 0;
-		size_t o = k == QUEUE_312 ? 8 : 0;
-
-		memcpy(&lock, hdr + o, 8);
-		memcpy(&calls_to_do, hdr + o + 8, 4);
-		memcpy(&async_exc, hdr + o + 12, 4);
-		if (k == QUEUE_312)
+		memcpy(&lock, hdr + h, 8);
+		memcpy(&calls_to_do, hdr + h + 8, 4);
+		memcpy(&async_exc, hdr + h + 12, 4);
+		if (k == ADBG_PENDING_312)
 			memcpy(&busy, hdr, 4);
 		if (!lock || calls_to_do > 1 || async_exc > 1 || busy > 1)
 			return adbg_error_create(ADBG_ERR_BAD_DATA, "fields not those of a queue");
@@ -467,25 +434,23 @@ static struct adbg_error *locate_queue(struct adbg_session *s, const struct adbg
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_target *t = s->target;
-	const struct queue_layout *ql = NULL;
+	const struct adbg_pending_calls_layout *ql = adbg_layout_pending_calls(l);
 	uint64_t base;
 
-	for (size_t i = 0; i < sizeof(queue_layouts) / sizeof(queue_layouts[0]); i++)
-		if (queue_layouts[i].minor == l->minor && l->major == 3)
-			ql = &queue_layouts[i];
-	if (!ql || l->free_threaded)
+	if (!ql)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					 "no pending-call injection for Python %s%s",
 					 s->python->version_str, l->free_threaded ? " (free-threaded)" : "");
-	base = ql->kind == QUEUE_311 ? main->interp : s->python->runtime_addr;
+	base = ql->kind == ADBG_PENDING_311 ? main->interp : s->python->runtime_addr;
 	for (size_t i = 0; i < ql->ncandidates; i++) {
 		struct adbg_error *err = read_queue(t, ql, base + ql->candidates[i], q);
 
 		if (!err) {
-			q->eb_addr = ql->kind == QUEUE_313
+			q->eb_addr = ql->kind == ADBG_PENDING_313
 					     ? main->tstate + l->debugger_support.eval_breaker
 					     : main->interp + ql->interp_eval_breaker;
-			if (ql->kind == QUEUE_313 && l->debugger_support.eval_breaker == ADBG_NO_FIELD)
+			if (ql->kind == ADBG_PENDING_313 &&
+			    l->debugger_support.eval_breaker == ADBG_NO_FIELD)
 				q->eb_addr = main->tstate + 24; // 3.13: PyThreadState.eval_breaker
 			return NULL;
 		}
@@ -512,24 +477,26 @@ struct pending_request {
 static struct adbg_error *push_call(struct adbg_target *t, struct pending_request *r)
 {
 	struct pending_queue *q = &r->q;
-	enum queue_kind k = q->ql->kind;
-	int32_t n = Q_NCALLS(k), i = q->last, next = (q->last + 1) % n;
+	const struct adbg_pending_calls_layout *ql = q->ql;
+	int32_t n = ql->ncalls, i = q->last, next = (q->last + 1) % n;
 	uint64_t entry[3] = { r->func, r->arg, 1 /* _Py_PENDING_MAINTHREADONLY, as 3.13's
 						     Py_AddPendingCall */ };
 	struct adbg_error *err;
 
-	err = adbg_target_write(t, q->addr + Q_CALLS(k) + (uint64_t)i * Q_STRIDE(k), entry,
-				Q_STRIDE(k));
+	if (ql->stride > sizeof(entry))
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "pending-call entry too large");
+	err = adbg_target_write(t, q->addr + ql->calls + (uint64_t)i * ql->stride, entry,
+				ql->stride);
 	if (err)
 		return err;
-	err = adbg_target_write(t, q->addr + Q_FIRST(k) + 4, &next, 4);
+	err = adbg_target_write(t, q->addr + ql->first + 4, &next, 4);
 	if (err)
 		return err;
-	if (k == QUEUE_313) {
+	if (ql->kind == ADBG_PENDING_313) {
 		int32_t np = q->npending + 1;
 		uint64_t eb;
 
-		err = adbg_target_write(t, q->addr + 12, &np, 4);
+		err = adbg_target_write(t, q->addr + ql->header, &np, 4);
 		if (!err)
 			err = adbg_read_u64(t, q->eb_addr, &eb);
 		if (!err) {
@@ -539,7 +506,7 @@ static struct adbg_error *push_call(struct adbg_target *t, struct pending_reques
 	} else {
 		uint32_t one = 1;
 
-		err = adbg_target_write(t, q->addr + (k == QUEUE_312 ? 16 : 8), &one, 4);
+		err = adbg_target_write(t, q->addr + ql->header + 8, &one, 4); // calls_to_do
 		// COMPUTE_EVAL_BREAKER would set it to 1 from the main thread; take_gil
 		// recomputes it on the main thread anyway if another thread clears it.
 		if (!err)
@@ -554,29 +521,30 @@ static struct adbg_error *push_call(struct adbg_target *t, struct pending_reques
 static bool withdraw_call(struct adbg_session *s, struct pending_request *r)
 {
 	struct pending_queue now;
-	enum queue_kind k = r->q.ql->kind;
-	int32_t n = Q_NCALLS(k);
+	const struct adbg_pending_calls_layout *ql = r->q.ql;
+	int32_t n = ql->ncalls;
 	uint64_t entry[2];
 
-	if (read_queue(s->target, r->q.ql, r->q.addr, &now) != NULL || now.busy)
+	if (!adbg_ok(read_queue(s->target, r->q.ql, r->q.addr, &now)) || now.busy)
 		return false;
 	if ((r->index + 1) % n != now.last || now.npending == 0)
 		return false;
-	if (adbg_target_read(s->target, r->q.addr + Q_CALLS(k) + (uint64_t)r->index * Q_STRIDE(k),
-			     entry, sizeof(entry)) ||
+	if (!adbg_ok(adbg_target_read(s->target,
+				      r->q.addr + ql->calls + (uint64_t)r->index * ql->stride, entry,
+				      sizeof(entry))) ||
 	    entry[0] != r->func || entry[1] != r->arg)
 		return false;
-	if (adbg_target_write(s->target, r->q.addr + Q_FIRST(k) + 4, &r->index, 4))
+	if (!adbg_ok(adbg_target_write(s->target, r->q.addr + ql->first + 4, &r->index, 4)))
 		return false;
-	if (k == QUEUE_313) {
+	if (ql->kind == ADBG_PENDING_313) {
 		int32_t np = now.npending - 1;
 
-		adbg_error_destroy(adbg_target_write(s->target, r->q.addr + 12, &np, 4));
+		adbg_error_destroy(adbg_target_write(s->target, r->q.addr + ql->header, &np, 4));
 	} else if (now.npending == 1) {
 		uint32_t zero = 0;
 
-		adbg_error_destroy(adbg_target_write(s->target,
-						     r->q.addr + (k == QUEUE_312 ? 16 : 8), &zero, 4));
+		adbg_error_destroy(adbg_target_write(s->target, r->q.addr + ql->header + 8,
+						     &zero, 4));
 	}
 	return true;
 }

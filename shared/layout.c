@@ -1547,3 +1547,24 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 	}
 	return NULL;
 }
+
+/* -- the pending-call queue (3.11-3.13) ---------------------------------------------- */
+
+static const struct adbg_pending_calls_layout pending_calls[] = {
+	// 3.11.2 (Debian) and 3.11.7: ceval at interp+96, eval_breaker +100, pending +112.
+	{ 11, ADBG_PENDING_311, { 112 }, 1, 100, 32, 16, 16, 528, 0 },
+	// 3.12.1: _PyRuntime+2016; interp->ceval.eval_breaker at +368.
+	{ 12, ADBG_PENDING_312, { 2016 }, 1, 368, 32, 16, 24, 536, 8 },
+	// 3.13.0: 2640; 3.13.18: 2664 (a field was added earlier in _PyRuntimeState).
+	{ 13, ADBG_PENDING_313, { 2640, 2664 }, 2, 0, 300, 24, 24, 7224, 12 },
+};
+
+const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct adbg_layout *l)
+{
+	if (l->major != 3 || l->free_threaded)
+		return NULL;
+	for (size_t i = 0; i < sizeof(pending_calls) / sizeof(pending_calls[0]); i++)
+		if (pending_calls[i].minor == l->minor)
+			return &pending_calls[i];
+	return NULL;
+}

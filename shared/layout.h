@@ -410,6 +410,43 @@ struct adbg_layout {
 	} debugger_support;
 };
 
+/*
+ * Py_AddPendingCall's queue of the main thread (3.11-3.13), which live control writes
+ * from outside (inject.c). Not in _Py_DebugOffsets: measured on real interpreters of each
+ * minor version (Py_AddPendingCall through ctypes; reference/cpython-internals.md §6).
+ * Offsets are relative to the queue.
+ */
+enum adbg_pending_kind {
+	ADBG_PENDING_311, /* lock, calls_to_do, async_exc, calls[32]{func,arg}, first, last */
+	ADBG_PENDING_312, /* busy, lock, calls_to_do, async_exc, calls[32], first, last */
+	ADBG_PENDING_313, /* handling_thread, mutex, npending, max, maxloop,
+			     calls[300]{func,arg,flags}, first, next */
+};
+
+struct adbg_pending_calls_layout {
+	unsigned minor;
+	enum adbg_pending_kind kind;
+	/**
+	 * where the queue may be: offsets in the main interpreter (3.11: interp->ceval.pending)
+	 * or in _PyRuntime (3.12/3.13: ceval.pending_mainthread). Patch releases move it.
+	 */
+	uint64_t candidates[4];
+	size_t ncandidates;
+	/** 3.11/3.12: interp->ceval.eval_breaker (an int); 3.13: 0 (tstate->eval_breaker). */
+	uint64_t interp_eval_breaker;
+	/** the ring: entries, bytes per entry, offset of calls[0], of first (then last/next). */
+	int32_t ncalls;
+	uint64_t stride, calls, first;
+	/**
+	 * 3.11/3.12: offset of lock (calls_to_do and async_exc follow); 3.13: of npending
+	 * (max and maxloop follow; the mutex byte is 4 bytes before).
+	 */
+	uint64_t header;
+};
+
+/** The pending-call queue of l's version, or NULL (other versions, free-threaded builds). */
+const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct adbg_layout *l);
+
 /**
  * Fill *ret for the target's version.
  *

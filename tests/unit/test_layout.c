@@ -418,6 +418,38 @@ START_TEST(test_unsupported_versions)
 }
 END_TEST
 
+// The pending-call queue (live control on 3.11-3.13): each real interpreter's version has
+// one, and its ring is consistent: calls[] ends where `first` starts, with 32 slots of
+// {func, arg} before 3.13 and 300 of {func, arg, flags} from 3.13 on.
+START_TEST(test_pending_calls)
+{
+	const struct real *r = &reals[_i];
+	const struct adbg_pending_calls_layout *pc;
+	struct adbg_layout l;
+
+	OK(build_real(r, &l));
+	pc = adbg_layout_pending_calls(&l);
+	if (l.minor >= 14) {
+		ck_assert_ptr_null(pc);
+		return;
+	}
+	ck_assert_ptr_nonnull(pc);
+	ck_assert_uint_eq(pc->minor, l.minor);
+	ck_assert_uint_ge(pc->ncandidates, 1);
+	ck_assert_uint_le(pc->ncandidates, 4);
+	ck_assert_int_eq(pc->ncalls, l.minor >= 13 ? 300 : 32);
+	ck_assert_uint_eq(pc->stride, l.minor >= 13 ? 24 : 16);
+	ck_assert_uint_eq(pc->calls + (uint64_t)pc->ncalls * pc->stride, pc->first);
+	ck_assert_uint_lt(pc->header + 12, pc->calls + 1);
+	ck_assert(pc->kind == (l.minor == 11   ? ADBG_PENDING_311
+			       : l.minor == 12 ? ADBG_PENDING_312
+					       : ADBG_PENDING_313));
+	ck_assert((pc->interp_eval_breaker != 0) == (l.minor < 13));
+	l.free_threaded = true;
+	ck_assert_ptr_null(adbg_layout_pending_calls(&l));
+}
+END_TEST
+
 // Pre-releases are taken when their table validates (here: a final table relabelled).
 START_TEST(test_prerelease)
 {
@@ -544,6 +576,7 @@ static Suite *layout_suite(void)
 	tcase_add_test(tc, test_corrupt_fields_named);
 	tcase_add_loop_test(tc, test_corrupt_every_word, 0, NREALS);
 	tcase_add_test(tc, test_unsupported_versions);
+	tcase_add_loop_test(tc, test_pending_calls, 0, NREALS);
 	tcase_add_test(tc, test_prerelease);
 	tcase_add_test(tc, test_version_string);
 	tcase_add_test(tc, test_validate);

@@ -99,6 +99,8 @@ static struct {
 	bool done;
 	/** the live session's interrupt flag: Ctrl-C, or the program halted. */
 	volatile int interrupted;
+	/** the live session's halted flag: stopped by something else, or gone. */
+	volatile int halted;
 	/** the command, for the worker. */
 	struct adbg_session *s;
 	const char *line;
@@ -641,7 +643,7 @@ static void resume(struct gdb_state *st)
 	if (job.state == ST_HALTED && sent)
 		job.stray_sigint = true;
 	if (job.state == ST_HALTED || job.state == ST_GONE)
-		job.interrupted = 1;
+		job.interrupted = job.halted = 1;
 	pthread_cond_broadcast(&job.cv);
 	pthread_mutex_unlock(&job.mu);
 }
@@ -696,7 +698,7 @@ static void drive(struct gdb_state *st)
 			act = DONE;
 		} else if (job.state == ST_HALTED || job.state == ST_GONE) {
 			// Keep the worker's waits from waiting for a program that will not run.
-			job.interrupted = 1;
+			job.interrupted = job.halted = 1;
 		}
 		pthread_mutex_unlock(&job.mu);
 		Py_END_ALLOW_THREADS
@@ -762,6 +764,7 @@ static struct adbg_error *live_session(const struct adbg_session *gs)
 	// GDB does not buffer (its stdout is ours while the program runs).
 	live_s->notice = notice;
 	live_s->interrupted = &job.interrupted;
+	live_s->halted = &job.halted;
 	return NULL;
 }
 
@@ -805,6 +808,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	job.write_wanted = false;
 	job.done = false;
 	job.interrupted = 0;
+	job.halted = 0;
 	free(job.reason);
 	job.reason = NULL;
 	job.s = live_s;

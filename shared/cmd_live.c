@@ -35,6 +35,8 @@ struct adbg_live {
 	uint64_t loop;
 	int tid;
 	double lease;
+	/** the session's halted flag (see adbg_session.halted), or NULL. */
+	volatile int *halted;
 };
 
 static void live_destroy(void *p)
@@ -56,6 +58,7 @@ static struct adbg_live *live_of(struct adbg_session *s)
 		if (!lv)
 			return NULL;
 		lv->lease = s->live_lease_s > 0 ? s->live_lease_s : DEFAULT_LEASE_S;
+		lv->halted = s->halted;
 		s->live = lv;
 		s->live_destroy = live_destroy;
 	}
@@ -72,7 +75,9 @@ static void live_lost(struct adbg_live *lv)
 
 /*
  * Send req (consumed; an "id" is added) and wait for the reply with the same id.
- * Replies to other ids (late answers to abandoned requests) are dropped.
+ * Replies to other ids (late answers to abandoned requests) are dropped. Without an
+ * interrupt flag of its own, the wait ends when the program is halted by someone else:
+ * the request stays queued for the agent, and the next command resynchronises.
  */
 static struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
 				  volatile int *interrupted, json_t **ret)
@@ -81,6 +86,8 @@ static struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout
 	uint64_t deadline = timeout_ms < 0 ? 0 : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	struct adbg_error *err;
 
+	if (!interrupted)
+		interrupted = lv->halted;
 	json_object_set_new(req, "id", json_integer(id));
 	err = adbg_channel_send(lv->ch, req);
 	json_decref(req);
@@ -224,6 +231,51 @@ static void progress(void *arg, const char *msg)
 		c->s->notice(c->s->notice_arg, msg);
 }
 
+/*
+ * Bring our idea of the loop's state in line with the agent's. A command that was cut
+ * short (Ctrl-C, a breakpoint in GDB, a timeout) may have left the agent pausing or paused
+ * for a pause nobody holds any more: that one is undone, so the loop runs as the user
+ * expects. A pause the user asked for ('pause') stays; one the agent gave up (its lease ran
+ * out) is forgotten.
+ */
+static struct adbg_error *resync(struct adbg_live *lv)
+{
+	json_t *reply = NULL;
+	struct adbg_error *err;
+	const char *state, *loop;
+
+	err = request(lv, json_pack("{s:s}", "cmd", "ping"), 5000, NULL, &reply);
+	if (err)
+		return err;
+	state = json_string_value(json_object_get(reply, "state")) ?: "";
+	loop = json_string_value(json_object_get(reply, "loop"));
+	if (strcmp(state, "awaiting") == 0) {
+		err = adbg_error_create(ADBG_ERR_INVALID_ARG,
+					"the expression of an interrupted await is still running on "
+					"loop %s; try again when it has finished",
+					loop ? loop : "?");
+	} else if (strcmp(state, "paused") == 0 && lv->paused) {
+		if (loop)
+			lv->loop = strtoull(loop, NULL, 16);
+	} else if (strcmp(state, "paused") == 0 || strcmp(state, "pausing") == 0) {
+		json_t *r2 = NULL;
+
+		// A leftover of a command that did not finish: let the loop run again.
+		err = request(lv, json_pack("{s:s}", "cmd", "cancel_pause"), 5000, NULL, &r2);
+		if (!err && json_is_true(json_object_get(r2, "was_paused"))) {
+			json_decref(r2);
+			r2 = NULL;
+			err = request(lv, json_pack("{s:s}", "cmd", "continue"), 5000, NULL, &r2);
+		}
+		json_decref(r2);
+		lv->paused = false;
+	} else {
+		lv->paused = false;
+	}
+	json_decref(reply);
+	return err;
+}
+
 /* Load the agent if it is not there yet. */
 static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct target_loop *tl,
 				       double timeout_s, struct adbg_live **ret)
@@ -231,22 +283,17 @@ static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct targ
 	struct adbg_live *lv = live_of(c->s);
 	struct adbg_inject_opts o = { 0 };
 	struct adbg_error *err;
-	json_t *reply = NULL;
 
 	if (!lv)
 		return &adbg_error_nomem;
 	if (lv->ch && adbg_channel_connected(lv->ch)) {
-		// Resynchronise with the agent's idea of the state (an await may have been
-		// abandoned with a second Ctrl-C and finished since).
-		err = request(lv, json_pack("{s:s}", "cmd", "ping"), 5000, NULL, &reply);
+		err = resync(lv);
 		if (!err) {
-			lv->paused = strcmp(json_string_value(json_object_get(reply, "state"))
-						    ?: "",
-					    "paused") == 0;
-			json_decref(reply);
 			*ret = lv;
 			return NULL;
 		}
+		if (err->code != ADBG_ERR_GONE && lv->ch)
+			return err;
 		adbg_error_destroy(err);
 		live_lost(lv);
 	}
@@ -590,6 +637,10 @@ static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 	if (err)
 		return err;
 	req = json_pack("{s:s, s:s}", "cmd", cmd, "expr", expr);
+	// A pause of this command's own: the agent lets the loop run when the await ends,
+	// even if we stop waiting for it.
+	if (transient && strcmp(cmd, "await") == 0)
+		json_object_set_new(req, "resume", json_true());
 	if (c->s->selected_task) {
 		char id[32];
 
@@ -618,8 +669,9 @@ static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 			while (!err) {
 				json_t *msg = NULL;
 
-				// A second Ctrl-C stops waiting; the agent pauses again when the
-				// expression ends, and the next command resynchronises.
+				// A second Ctrl-C stops waiting; when the expression ends the agent
+				// pauses again (a pause the user holds) or lets the loop run (this
+				// command's own pause), and the next command resynchronises.
 				err = adbg_channel_recv(lv->ch, -1, c->s->interrupted, &msg);
 				if (!err && json_integer_value(json_object_get(msg, "id")) == id) {
 					reply = msg;
@@ -633,7 +685,9 @@ static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 		print_result(c, reply);
 		json_decref(reply);
 	}
-	if (transient && lv->ch) {
+	if (transient && strcmp(cmd, "await") == 0) {
+		lv->paused = false;
+	} else if (transient && lv->ch) {
 		cerr = do_continue(lv);
 		if (!err)
 			err = cerr;

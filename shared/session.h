@@ -38,6 +38,12 @@ struct adbg_session {
 	size_t nwarnings;
 	/** set asynchronously (e.g. from a SIGINT handler) to ask long walks to stop. */
 	volatile int *interrupted;
+	/**
+	 * set by a front end that shares the program with another controller (GDB) when that
+	 * one holds it stopped until the command ends (a breakpoint): the agent cannot answer,
+	 * so live control stops waiting for it at once. NULL: never.
+	 */
+	volatile int *halted;
 	/** frames per stack before the walk is cut (0: ADBG_MAX_FRAMES). */
 	unsigned max_frames;
 	/** decoded code objects of the current snapshot. */

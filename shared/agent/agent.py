@@ -129,6 +129,7 @@ class _Agent:
         self.state = "running"
         self.queue = None
         self.loop = None
+        self.loop_tid = None
         self.pause_req = None
         self.await_task = None
         self.await_interrupted = False
@@ -202,11 +203,24 @@ class _Agent:
     def route(self, req):
         cmd = req.get("cmd")
         if cmd == "ping":
-            self.reply(req, {"ok": True, "state": self.state})
+            loop = self.loop
+            self.reply(req, {"ok": True, "state": self.state,
+                             "loop": "%#x" % id(loop) if loop is not None else None,
+                             "thread": self.loop_tid})
             return None
         if cmd == "detach":
             self.reply(req, {"ok": True})
             return _Stop
+        if cmd == "cancel_pause":
+            with self.lock:
+                pr = self.pause_req
+                if self.state == "pausing" and pr is not None:
+                    pr["cancelled"] = True
+                    self.state = "running"
+                    self.pause_req = None
+                was_paused = self.state == "paused"
+            self.reply(req, {"ok": True, "was_paused": was_paused})
+            return None
         with self.lock:
             state = self.state
             if state == "paused":
@@ -217,15 +231,6 @@ class _Agent:
                 self.reply(req, {"ok": False, "error": "the loop is already %s" % state})
             else:
                 self.start_pause(req)
-            return None
-        if cmd == "cancel_pause":
-            with self.lock:
-                pr = self.pause_req
-                if self.state == "pausing" and pr is not None:
-                    pr["cancelled"] = True
-                    self.state = "running"
-                    self.pause_req = None
-            self.reply(req, {"ok": True, "was_paused": self.state == "paused"})
             return None
         if cmd == "interrupt":
             t = self.await_task
@@ -335,6 +340,7 @@ class _Agent:
               "name": th.name if th is not None else None}
         with self.lock:
             self.loop = loop
+            self.loop_tid = native
             if self.queue is None:
                 self.queue = queue.SimpleQueue()
             self.pause_req = pr
@@ -495,12 +501,18 @@ class _Agent:
         import asyncio
         import contextvars
 
+        def fail(out):
+            # A failed start under a pause of the await's own ends that pause too.
+            if req.get("resume"):
+                self.set_running()
+            self.reply(req, out)
+            return bool(req.get("resume"))
+
         try:
             g, l, finfo, task = self.scope(req)
             code = self.compile(req["expr"], _PyCF_ALLOW_TOP_LEVEL_AWAIT)
         except BaseException as e:
-            self.reply(req, _error(e, tb=not isinstance(e, LookupError)))
-            return False
+            return fail(_error(e, tb=not isinstance(e, LookupError)))
         ctx = self.task_context(task) if task is not None else contextvars.Context()
 
         async def _aiodbg_await():
@@ -519,8 +531,7 @@ class _Agent:
                 t = asyncio.Task(coro, loop=self.loop, name="aiodbg-await", context=ctx)
         except BaseException as e:
             coro.close()
-            self.reply(req, _error(e, tb=False))
-            return False
+            return fail(_error(e, tb=False))
         with self.lock:
             if self.state != "paused":
                 t.cancel()
@@ -533,13 +544,16 @@ class _Agent:
         return True
 
     def await_done(self, req, finfo, t):
-        """Loop thread: the awaited expression finished; report it and pause again."""
+        """Loop thread: the awaited expression finished; report it, pause again or run on."""
         try:
+            # "resume": the debugger paused the loop for this await only; the loop runs
+            # on when it ends, even if the debugger stopped waiting for it.
+            resume = bool(req.get("resume"))
             with self.lock:
                 self.await_task = None
                 if self.state == "closed":
                     return
-                self.state = "paused"
+                self.state = "running" if resume else "paused"
             if t.cancelled():
                 out = {"ok": False, "error": "CancelledError: the expression was cancelled"
                        + (" (interrupted)" if self.await_interrupted else "")}
@@ -551,7 +565,8 @@ class _Agent:
             if finfo is not None:
                 out["frame"] = finfo
             self.reply(req, out)
-            self.paused()
+            if not resume:
+                self.paused()
         except BaseException:
             self.set_running()
 

@@ -146,6 +146,30 @@ def test_breakpoint_ends_the_command(case, basic):
     assert not t.stopped_threads()
 
 
+def test_breakpoint_after_the_pause_began(case, basic):
+    """A breakpoint in the agent's reply to the pause: the loop is paused but the command
+    never learns it. The next command finds that pause nobody holds, lifts it and works."""
+    g, row = case
+    t = basic(row)
+    # The agent's replies go out with send(): the first one after the breakpoint answers
+    # the next command's ping, the second its pause.
+    cmds = ["aio p 1", "break send", "ignore 1 1", "aio await compute(21)", "delete",
+            "aio await compute(21)", "aio continue"]
+    outs, out, err = tg.run_gdb(g, attach(g, row, t.pid), cmds)
+    lines = [ln for ln in err.splitlines() if ln.startswith("aiodbg:")]
+    assert len(lines) == 2, (outs, err[-3000:])
+    assert lines[0].startswith("aiodbg: the program stopped for another reason while aiodbg "
+                               "was working with it (see above); it is left stopped there"), lines
+    assert re.search(r"Breakpoint 1, .*send", outs[3]), outs[3]
+    assert outs[5] == "42\n", (outs[5], err[-3000:])
+    # The await's own pause ended with it: no loop is left paused.
+    assert lines[1] == "aiodbg: no loop is paused", lines
+    assert not t.stopped_threads()
+    first = ticks(t)
+    time.sleep(0.3)
+    assert ticks(t) > first, "the loop did not run again after GDB left"
+
+
 def test_settings_are_put_back(gdbx, basic):
     """SIGINT passed to the program and scheduler-locking on, as a user may have them:
     aiodbg sets what it needs for the command only, and the program gets no SIGINT."""

@@ -6,6 +6,7 @@ Targets (targets/live_basic.py, targets/live_modes.py) log every signal, unraisa
 exception and loop exception-handler call to their output; after each test that output
 must hold none, and no target may be left stopped (conftest checks that too)."""
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -244,3 +245,41 @@ def test_ctrl_c_cancels_the_expression_not_the_program(basic):
     assert "CancelledError: the expression was cancelled (interrupted)" in out, out + err
     assert out.splitlines()[-1] == "42", out + err
     assert "worker cancelled" not in basic.stderr()
+
+
+
+def test_abandoned_await_lets_the_loop_run(basic):
+    """At the interactive prompt, a second Ctrl-C stops waiting for an await that ignores
+    the first: while its expression still runs, the next command says so; when it ends, the
+    loop paused only for that await runs again by itself."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([helpers.AIODBG, "attach", str(basic.pid)], stdin=slave,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        def say(line, wait):
+            os.write(master, (line + "\n").encode())
+            time.sleep(wait)
+
+        time.sleep(0.5)
+        say("await stubborn(2.5)", 1.0)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        say("p 6*7", 3.5)
+        say("p ticks", 0.5)
+        say("p ticks", 0.5)
+        os.write(master, b"\x04")
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 0, out + err
+    assert re.search(r"^aiodbg: the expression of an interrupted await is still running on "
+                     r"loop 0x[0-9a-f]+; try again when it has finished$", err, re.M), err
+    nums = [int(n) for n in re.findall(r"^(\d+)$", out, re.M)]
+    assert len(nums) == 2 and nums[1] >= nums[0] + 5, \
+        f"the loop did not run between two commands\n{out}{err}"

@@ -37,6 +37,15 @@ async def compute(x):
     return x * 2
 
 
+async def stubborn(s):
+    """Takes a first cancellation s seconds late (an await that ignores Ctrl-C)."""
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        await asyncio.sleep(s)
+        return "stubborn"
+
+
 async def ticker():
     global ticks
     while True:

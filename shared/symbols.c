@@ -11,6 +11,8 @@
 
 // Mappings are page-granular (x86-64 Linux: 4 KiB), whatever a segment's p_align says.
 #define PAGE_MASK_4K (~(uint64_t)0xfff)
+// The largest vDSO image read (Linux's x86-64 vDSO is 2 pages; its data pages are apart).
+#define VDSO_MAX (1u << 20)
 
 enum file_state {
 	FILE_UNOPENED,
@@ -30,6 +32,9 @@ struct sym_file {
 	struct adbg_error *err;
 	/** FILE_FAILED because it could not be opened (not because it is not ELF). */
 	bool unreadable;
+	/** the vDSO: no file, its image is read from the target's memory into image. */
+	bool vdso;
+	void *image;
 };
 
 struct adbg_symbols {
@@ -40,9 +45,40 @@ struct adbg_symbols {
 	const struct adbg_error *open_err;
 };
 
+// The vDSO as one more file, last: the mapping that holds t->vdso (anonymous in /proc
+// maps and in a core's NT_FILE), named as /proc/PID/maps names it.
+static struct adbg_error *add_vdso(struct adbg_symbols *s)
+{
+	const struct adbg_mapping *m = s->t->vdso ? adbg_target_find_mapping(s->t, s->t->vdso)
+						 : NULL;
+	struct sym_file *f;
+
+	if (!m || m->path || m->start != s->t->vdso)
+		return NULL;
+	if (s->nfiles == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct sym_file *nf = realloc(s->files, cap * sizeof(*nf));
+
+		if (!nf)
+			return &adbg_error_nomem;
+		s->files = nf;
+		s->cap = cap;
+	}
+	f = &s->files[s->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->path = strdup("[vdso]");
+	if (!f->path)
+		return &adbg_error_nomem;
+	f->map = (size_t)(m - s->t->maps);
+	f->vdso = true;
+	s->nfiles++;
+	return NULL;
+}
+
 struct adbg_error *adbg_symbols_create(struct adbg_target *t, struct adbg_symbols **ret)
 {
 	struct adbg_symbols *s = calloc(1, sizeof(*s));
+	struct adbg_error *err;
 
 	if (!s)
 		return &adbg_error_nomem;
@@ -87,6 +123,11 @@ struct adbg_error *adbg_symbols_create(struct adbg_target *t, struct adbg_symbol
 		f->map = i;
 		s->nfiles++;
 	}
+	err = add_vdso(s);
+	if (err) {
+		adbg_symbols_destroy(s);
+		return err;
+	}
 	*ret = s;
 	return NULL;
 }
@@ -98,6 +139,7 @@ void adbg_symbols_destroy(struct adbg_symbols *s)
 	for (size_t i = 0; i < s->nfiles; i++) {
 		free(s->files[i].path);
 		adbg_elf_destroy(s->files[i].elf);
+		free(s->files[i].image);
 		adbg_error_destroy(s->files[i].err);
 	}
 	free(s->files);
@@ -178,12 +220,38 @@ static struct adbg_error *copy_error(const struct adbg_error *e)
 	return c;
 }
 
+// The vDSO's image: its whole mapping, from the target's memory (a core holds it: the
+// kernel dumps it as it dumps anonymous memory).
+static struct adbg_error *read_vdso(struct adbg_target *t, const struct adbg_mapping *m,
+				    struct sym_file *f)
+{
+	size_t len = (size_t)(m->end - m->start);
+	struct adbg_error *err;
+
+	// A few pages on every kernel; more is not a vDSO.
+	if (len == 0 || len > VDSO_MAX)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "[vdso]: mapping of %zu bytes", len);
+	f->image = malloc(len);
+	if (!f->image)
+		return &adbg_error_nomem;
+	err = adbg_target_read(t, m->start, f->image, len);
+	if (!err)
+		err = adbg_elf_open_mem(f->image, len, &f->elf);
+	if (err) {
+		free(f->image);
+		f->image = NULL;
+		return adbg_error_wrap(err, "[vdso]");
+	}
+	return NULL;
+}
+
 // Open and parse file i once; later calls answer from the cache.
 static struct adbg_error *open_file(struct adbg_symbols *s, size_t i, struct sym_file **ret)
 {
 	struct sym_file *f = &s->files[i];
 	const struct adbg_mapping *m = &s->t->maps[f->map];
 	struct adbg_error *err;
+	bool got;
 	int fd;
 
 	if (f->state == FILE_OPEN) {
@@ -193,12 +261,22 @@ static struct adbg_error *open_file(struct adbg_symbols *s, size_t i, struct sym
 	if (f->state == FILE_FAILED)
 		return copy_error(f->err);
 
-	err = adbg_target_open_file(s->t, m, &fd);
-	if (!err) {
-		err = adbg_elf_open_fd(fd, f->path, &f->elf);
-		close(fd);
+	// got: there were bytes to parse (the file opened, or the vDSO's memory was read).
+	if (f->vdso) {
+		err = read_vdso(s->t, m, f);
+		got = true;
+	} else {
+		err = adbg_target_open_file(s->t, m, &fd);
+		got = !err;
+		if (got) {
+			err = adbg_elf_open_fd(fd, f->path, &f->elf);
+			close(fd);
+		}
+	}
+	if (got) {
 		// Not every mapped file is ELF (locale archives, data files mapped by the
-		// program): those are skipped without being remembered as a read failure.
+		// program): those are skipped without being remembered as a read failure;
+		// nor is a vDSO we could not read (no file would help).
 		if (err && err->code != ADBG_ERR_NOMEM) {
 			f->state = FILE_FAILED;
 			f->err = err;
@@ -352,12 +430,13 @@ struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, s
 {
 	const struct adbg_mapping *m = adbg_target_find_mapping(s->t, addr);
 
-	if (m && m->path) {
-		for (size_t i = 0; i < s->nfiles; i++) {
-			if (s->files[i].inode == m->inode && !strcmp(s->files[i].path, m->path)) {
-				*ret = i;
-				return NULL;
-			}
+	for (size_t i = 0; m && i < s->nfiles; i++) {
+		const struct sym_file *f = &s->files[i];
+
+		if (f->vdso ? &s->t->maps[f->map] == m
+			    : m->path && f->inode == m->inode && !strcmp(f->path, m->path)) {
+			*ret = i;
+			return NULL;
 		}
 	}
 	return adbg_error_create(ADBG_ERR_NOT_FOUND, "%#" PRIx64 " is in no mapped file", addr);

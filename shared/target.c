@@ -327,6 +327,25 @@ struct adbg_error *adbg_target_refresh(struct adbg_target *t)
 	return t->ops->refresh(t);
 }
 
+bool adbg_auxv_get(const void *auxv, size_t len, uint64_t type, uint64_t *ret)
+{
+	const unsigned char *p = auxv;
+
+	for (size_t off = 0; p && off + 16 <= len; off += 16) {
+		uint64_t a_type, a_val;
+
+		memcpy(&a_type, p + off, 8);
+		memcpy(&a_val, p + off + 8, 8);
+		if (a_type == 0) // AT_NULL
+			break;
+		if (a_type == type) {
+			*ret = a_val;
+			return true;
+		}
+	}
+	return false;
+}
+
 const struct adbg_mapping *adbg_target_find_mapping(const struct adbg_target *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nmaps;

@@ -87,6 +87,8 @@ struct adbg_target {
 	char *executable;
 	/** command line (NUL-separated args joined by spaces), or NULL. */
 	char *cmdline;
+	/** address of the vDSO's ELF header (AT_SYSINFO_EHDR), 0 when unknown. */
+	uint64_t vdso;
 	struct adbg_mapping *maps;
 	size_t nmaps;
 	struct adbg_thread *threads;
@@ -213,11 +215,19 @@ struct adbg_error *adbg_target_open_file(struct adbg_target *t, const struct adb
 uint64_t adbg_now_ns(void);
 
 /**
- * For implementations on this machine's processes: set t->executable and t->cmdline of
- * process t->pid from /proc/PID/exe and /proc/PID/cmdline (arguments joined by spaces).
+ * For implementations on this machine's processes: set t->executable, t->cmdline and
+ * t->vdso of process t->pid from /proc/PID/exe, /proc/PID/cmdline (arguments joined by
+ * spaces) and /proc/PID/auxv.
  * Returns 0, or the errno of reading the exe link (EACCES/EPERM: no permission).
  */
 int adbg_target_describe_process(struct adbg_target *t);
+
+/**
+ * The value of entry type (AT_*) of an auxiliary vector of len bytes ({a_type, a_val}
+ * pairs of 8 bytes up to AT_NULL, as /proc/PID/auxv and NT_AUXV hold it). False when the
+ * vector has no such entry before AT_NULL or its end.
+ */
+bool adbg_auxv_get(const void *auxv, size_t len, uint64_t type, uint64_t *ret);
 
 /* For implementations: free maps/threads arrays, and the common part of destroy. */
 void adbg_target_free_maps(struct adbg_target *t);

@@ -921,20 +921,12 @@ static struct adbg_error *find_executable(struct adbg_target *t, struct core_imp
 	const struct core_fmap *fm;
 
 	*ret = NULL;
-	// Auxiliary vector: {a_type, a_val} pairs up to AT_NULL (fs/binfmt_elf.c:
-	// create_elf_tables); bounded by the note's size.
-	for (size_t off = 0; cn->auxv && off + 16 <= cn->auxv_len; off += 16) {
-		uint64_t type = get_u64(cn->auxv + off), val = get_u64(cn->auxv + off + 8);
-
-		if (type == AT_NULL)
-			break;
-		if (type == AT_PHDR) {
-			phdr = val;
-			have_phdr = true;
-		} else if (type == AT_EXECFN) {
-			execfn = val;
-		}
-	}
+	// Auxiliary vector (fs/binfmt_elf.c: create_elf_tables).
+	have_phdr = adbg_auxv_get(cn->auxv, cn->auxv_len, AT_PHDR, &phdr);
+	if (!adbg_auxv_get(cn->auxv, cn->auxv_len, AT_EXECFN, &execfn))
+		execfn = 0;
+	if (!adbg_auxv_get(cn->auxv, cn->auxv_len, AT_SYSINFO_EHDR, &t->vdso))
+		t->vdso = 0;
 	// The NT_FILE path is the one the kernel resolved (symlinks followed), the same one
 	// /proc/PID/exe and the mappings show; AT_EXECFN is what execve was given.
 	fm = have_phdr ? find_fmap(ci, phdr) : NULL;

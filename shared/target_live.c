@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -538,7 +539,7 @@ int adbg_target_describe_process(struct adbg_target *t)
 	char path[64], exe[PATH_MAX];
 	size_t len;
 	ssize_t n;
-	char *cmd;
+	char *cmd, *auxv;
 	int saved = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
@@ -557,6 +558,12 @@ int adbg_target_describe_process(struct adbg_target *t)
 				cmd[i] = ' ';
 		t->cmdline = cmd;
 	}
+	// The vDSO (not a file: symbols.c reads its image from memory).
+	snprintf(path, sizeof(path), "/proc/%d/auxv", t->pid);
+	auxv = read_small_file(path, 4096, &len);
+	if (!auxv || !adbg_auxv_get(auxv, len, AT_SYSINFO_EHDR, &t->vdso))
+		t->vdso = 0;
+	free(auxv);
 	return saved;
 }
 

@@ -248,3 +248,48 @@ def test_bt_native_core_files(target, core, tmp_path):
                                    for f in target.truth["threads"][0]["frames"]]
     stopped = [w for w in doc["warnings"] if "native stack incomplete" in w]
     assert stopped and "libc.so" in stopped[0] and "--sysroot" in stopped[0], doc["warnings"]
+
+
+# A thread that only reads the clock is mostly inside the vDSO (time.monotonic() makes no
+# system call): no file backs it, so its image and unwind table are read from memory.
+VDSO_TRIES = {"live": 200, "core": 12}
+
+
+@pytest.fixture(scope="module")
+def spinner(row):
+    try:
+        t = helpers.launch(row, "clock_spin.py", quiescent=False)
+    except helpers.TargetError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield t
+    t.kill()
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_bt_native_through_the_vdso(spinner, gcore, kind):
+    """Stopped in the vDSO, the walk goes on through it: the frames there are named from its
+    own symbols ('[vdso]' as their file), and every Python frame and the native frames out
+    to the thread's start follow, as for any other stop."""
+    want = spinner.truth["spinner"]
+    with open(f"/proc/{spinner.pid}/maps") as f:
+        lo, hi = next(tuple(int(x, 16) for x in ln.split()[0].split("-"))
+                      for ln in f if ln.rstrip().endswith("[vdso]"))
+    for _ in range(VDSO_TRIES[kind]):
+        args = ["attach", str(spinner.pid)] if kind == "live" else helpers.core_args(gcore(spinner.pid))
+        doc = aiodbg_json(*args, "-c", f"bt {want['tid']} --native --json")
+        (t,) = doc["threads"]
+        if lo <= int(t["frames"][0].get("pc", "0x0"), 16) < hi:
+            break
+    else:
+        pytest.fail(f"no snapshot of {VDSO_TRIES[kind]} stopped the spinner in the vDSO")
+    vdso = [f for f in t["frames"] if lo <= int(f.get("pc", "0x0"), 16) < hi]
+    assert all(f["file"] == "[vdso]" for f in vdso), vdso
+    for f in t["frames"]:
+        if f["kind"] == "native":
+            check_native_shape(f)
+    assert any(re.fullmatch(r"(__vdso_)?clock_gettime", f["function"]) for f in vdso), vdso
+    assert python_frames(t) == [[f["function"], f["file"], f["line"]] for f in want["frames"]]
+    # Out to the thread's start: native frames outside the vDSO, outermost native too.
+    assert t["frames"][-1]["kind"] == "native" and t["frames"][-1]["file"] != "[vdso]"
+    assert len([f for f in t["frames"] if f["kind"] == "native"]) > len(vdso) + 3
+    assert not doc.get("warnings"), doc.get("warnings")

@@ -842,6 +842,15 @@ START_TEST(test_real_core)
 		OK(adbg_read_u64(t, t->threads[0].regs.rsp, &word));
 	}
 
+	// The vDSO (AT_SYSINFO_EHDR): an anonymous mapping whose image the core holds.
+	{
+		const struct adbg_mapping *m = adbg_target_find_mapping(t, t->vdso);
+
+		ck_assert_uint_ne(t->vdso, 0);
+		ck_assert_msg(m && m->start == t->vdso && !m->path, "vdso %#" PRIx64, t->vdso);
+		read_expect(t, t->vdso, "\x7f" "ELF", 4);
+	}
+
 	// A sysroot whose python3.11 is another build: skipped for its build id, the
 	// recorded path is used, and bytes the core lacks still match the real file.
 	{
@@ -896,6 +905,24 @@ START_TEST(test_real_core)
 }
 END_TEST
 
+START_TEST(test_auxv)
+{
+	const uint64_t v[] = { AT_PHDR, 0x400040, AT_SYSINFO_EHDR, 0x7fff0000, AT_NULL, 0,
+			       AT_EXECFN, 0x1234 };
+	uint64_t val = 0;
+
+	ck_assert(adbg_auxv_get(v, sizeof(v), AT_SYSINFO_EHDR, &val));
+	ck_assert_uint_eq(val, 0x7fff0000);
+	ck_assert(adbg_auxv_get(v, sizeof(v), AT_PHDR, &val));
+	ck_assert_uint_eq(val, 0x400040);
+	// Nothing after AT_NULL counts; a cut entry is not read; no vector has nothing.
+	ck_assert(!adbg_auxv_get(v, sizeof(v), AT_EXECFN, &val));
+	ck_assert(!adbg_auxv_get(v, 16 + 12, AT_SYSINFO_EHDR, &val));
+	ck_assert(!adbg_auxv_get(NULL, 64, AT_PHDR, &val));
+	ck_assert_uint_eq(val, 0x400040);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -911,6 +938,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_executable_option);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_nt_file_errors);
+	tcase_add_test(tc, test_auxv);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tcase_add_test(real, test_real_core);

@@ -194,8 +194,8 @@ static const char *section_name(const struct adbg_elf *elf, const Elf64_Shdr *s)
 	return name;
 }
 
-struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char *name,
-					 struct adbg_elf_section *ret)
+/* The first section named name ("." optional), or NULL. */
+static const Elf64_Shdr *section_by_name(const struct adbg_elf *elf, const char *name)
 {
 	const char *want = name[0] == '.' ? name + 1 : name;
 
@@ -207,17 +207,26 @@ struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char 
 			continue;
 		if (n[0] == '.')
 			n++;
-		if (strcmp(n, want) != 0)
-			continue;
-		ret->name = section_name(elf, s);
-		ret->type = s->sh_type;
-		ret->flags = s->sh_flags;
-		ret->addr = s->sh_addr;
-		ret->offset = s->sh_offset;
-		ret->size = s->sh_size;
-		return NULL;
+		if (strcmp(n, want) == 0)
+			return s;
 	}
-	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no section %s", name);
+	return NULL;
+}
+
+struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char *name,
+					 struct adbg_elf_section *ret)
+{
+	const Elf64_Shdr *s = section_by_name(elf, name);
+
+	if (!s)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no section %s", name);
+	ret->name = section_name(elf, s);
+	ret->type = s->sh_type;
+	ret->flags = s->sh_flags;
+	ret->addr = s->sh_addr;
+	ret->offset = s->sh_offset;
+	ret->size = s->sh_size;
+	return NULL;
 }
 
 /*
@@ -319,6 +328,22 @@ static bool better_pick(const struct sym_pick *a, const struct sym_pick *b)
 	return a->rank > b->rank;
 }
 
+/*
+ * Whether section shndx (a real index, not SHN_ABS and the like) is loaded and holds
+ * vaddr: a symbol of unknown size names no address past its section (_init's does not
+ * reach into the .plt after .init).
+ */
+static bool section_holds(const struct adbg_elf *elf, size_t shndx, uint64_t vaddr)
+{
+	const Elf64_Shdr *sh;
+
+	if (shndx == SHN_UNDEF || shndx >= elf->shnum || shndx >= SHN_LORESERVE)
+		return false;
+	sh = &elf->shdrs[shndx];
+	return (sh->sh_flags & SHF_ALLOC) && vaddr >= sh->sh_addr &&
+	       vaddr - sh->sh_addr < sh->sh_size;
+}
+
 static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t vaddr,
 			   struct sym_pick *best)
 {
@@ -342,7 +367,8 @@ static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t v
 				continue;
 			p.sized = sym->st_size != 0;
 			if (p.sized ? vaddr - sym->st_value >= sym->st_size
-				    : vaddr - sym->st_value >= MAX_UNSIZED_SPAN)
+				    : vaddr - sym->st_value >= MAX_UNSIZED_SPAN ||
+					      !section_holds(elf, sym->st_shndx, vaddr))
 				continue;
 			left = strs->sh_size - sym->st_name;
 			p.name = str + sym->st_name;
@@ -369,6 +395,89 @@ struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no symbol holds %#" PRIx64, vaddr);
 	*name_ret = best.name;
 	*value_ret = best.value;
+	return NULL;
+}
+
+// x86-64 PLT entries are 16 bytes (.plt, and .plt.sec of IBT-enabled links).
+#define PLT_ENTRY 16
+
+/*
+ * The .rela.plt relocation a PLT entry's 16 bytes use, as binutils finds it: an entry
+ * that jumps through its GOT slot (`jmp *slot(%rip)`, ff 25, maybe after endbr64 and a
+ * bnd prefix) by the relocation of that slot; a lazy stub of an IBT .plt (`push $i`) by
+ * index. The resolver entry (.plt's first) matches neither.
+ */
+static const Elf64_Rela *plt_relocation(const unsigned char *b, uint64_t entry,
+					const Elf64_Rela *relas, size_t n)
+{
+	static const unsigned starts[] = { 0, 1, 4, 5 };
+
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		unsigned k = starts[i];
+		int32_t disp;
+		uint64_t slot;
+
+		if (b[k] != 0xff || b[k + 1] != 0x25)
+			continue;
+		memcpy(&disp, b + k + 2, 4);
+		slot = entry + k + 6 + (uint64_t)(int64_t)disp;
+		for (size_t j = 0; j < n; j++)
+			if (relas[j].r_offset == slot)
+				return &relas[j];
+		return NULL;
+	}
+	for (unsigned k = 0; k <= 4; k += 4) {
+		uint32_t idx;
+
+		if (b[k] != 0x68)
+			continue;
+		memcpy(&idx, b + k + 1, 4);
+		return idx < n ? &relas[idx] : NULL;
+	}
+	return NULL;
+}
+
+struct adbg_error *adbg_elf_plt_at(const struct adbg_elf *elf, uint64_t vaddr,
+				   const char **name_ret, uint64_t *value_ret)
+{
+	static const char *const plts[] = { ".plt.sec", ".plt" };
+	const Elf64_Shdr *rela = section_by_name(elf, ".rela.plt"), *strs, *sec = NULL;
+	const unsigned char *bytes = NULL;
+	const Elf64_Rela *relas, *r = NULL;
+	const Elf64_Sym *syms;
+	const char *str;
+	uint64_t entry = 0, sym;
+	size_t nsyms, left;
+
+	for (size_t i = 0; i < sizeof(plts) / sizeof(plts[0]) && !sec; i++) {
+		sec = section_by_name(elf, plts[i]);
+		if (sec && (sec->sh_type != SHT_PROGBITS ||
+			    !section_holds(elf, (size_t)(sec - elf->shdrs), vaddr)))
+			sec = NULL;
+	}
+	if (sec) {
+		entry = sec->sh_addr + (vaddr - sec->sh_addr) / PLT_ENTRY * PLT_ENTRY;
+		bytes = adbg_elf_bytes(elf, sec->sh_offset + (entry - sec->sh_addr), PLT_ENTRY);
+	}
+	if (!bytes)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "%#" PRIx64 " is in no PLT entry",
+					 vaddr);
+	if (rela && rela->sh_type == SHT_RELA && rela->sh_entsize == sizeof(Elf64_Rela) &&
+	    !(rela->sh_offset & 7) && rela->sh_link < elf->shnum &&
+	    symtab_at(elf, rela->sh_link, SHT_DYNSYM, &syms, &nsyms, &strs, &str) &&
+	    (relas = (const Elf64_Rela *)adbg_elf_bytes(elf, rela->sh_offset, rela->sh_size)))
+		r = plt_relocation(bytes, entry, relas, rela->sh_size / sizeof(Elf64_Rela));
+	// R_X86_64_JUMP_SLOT names its function; IRELATIVE (a resolver's pick) has none.
+	sym = r ? ELF64_R_SYM(r->r_info) : 0;
+	if (!r || ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || sym == 0 || sym >= nsyms ||
+	    syms[sym].st_name >= strs->sh_size)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "PLT entry %#" PRIx64 " names no symbol",
+					 entry);
+	*name_ret = str + syms[sym].st_name;
+	left = strs->sh_size - syms[sym].st_name;
+	if (strnlen(*name_ret, left) == left || !**name_ret)
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "PLT entry %#" PRIx64 ": bad name", entry);
+	*value_ret = entry;
 	return NULL;
 }
 

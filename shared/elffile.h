@@ -76,6 +76,15 @@ struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr
 				      const char **name_ret, uint64_t *value_ret);
 
 /**
+ * The function that the PLT entry holding link-time address vaddr calls (x86-64 .plt and
+ * .plt.sec, through the R_X86_64_JUMP_SLOT relocations of .rela.plt): *name_ret is its
+ * dynamic symbol's name (in the image), *value_ret the entry's address. Shown as
+ * "name@plt". ADBG_ERR_NOT_FOUND when vaddr is in no such entry.
+ */
+struct adbg_error *adbg_elf_plt_at(const struct adbg_elf *elf, uint64_t vaddr,
+				   const char **name_ret, uint64_t *value_ret);
+
+/**
  * The link-time address that corresponds to file offset 0 for the purpose of computing a
  * load bias: p_vaddr - p_offset of the first PT_LOAD. A mapping of file offset O at
  * address A gives bias = A - O - adbg_elf_link_base().

@@ -459,19 +459,28 @@ struct adbg_error *adbg_symbols_file_elf(struct adbg_symbols *s, size_t i,
 }
 
 struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, uint64_t addr,
-					      const char **name_ret, uint64_t *start_ret)
+					      const char **name_ret, uint64_t *start_ret,
+					      bool *plt_ret)
 {
 	const struct adbg_elf *elf = NULL;
 	struct adbg_error *err;
 	uint64_t bias = 0, value;
 	const char *name;
+	bool plt = false;
 
 	err = adbg_symbols_file_elf(s, i, &elf, &bias);
-	if (!err)
-		err = adbg_elf_symbol_at(elf, addr - bias, &name, &value);
+	if (err)
+		return err;
+	err = adbg_elf_symbol_at(elf, addr - bias, &name, &value);
+	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+		adbg_error_destroy(err);
+		err = adbg_elf_plt_at(elf, addr - bias, &name, &value);
+		plt = true;
+	}
 	if (err)
 		return err;
 	*name_ret = name;
 	*start_ret = value + bias;
+	*plt_ret = plt;
 	return NULL;
 }

@@ -103,13 +103,16 @@ struct adbg_error *adbg_symbols_find_symbol(struct adbg_symbols *s, const char *
 struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, size_t *ret);
 
 /**
- * The function symbol of file i that holds target address addr (adbg_elf_symbol_at):
- * *name_ret points into the file's image (valid for the symbols object's life), *start_ret
- * is the symbol's address in the target. ADBG_ERR_NOT_FOUND when no symbol holds it; the
- * file's open or parse error when it cannot be read.
+ * The function symbol of file i that holds target address addr (adbg_elf_symbol_at), else
+ * the function its PLT entry there calls (adbg_elf_plt_at; *plt_ret is then true, and
+ * *start_ret the entry's address): *name_ret points into the file's image (valid for the
+ * symbols object's life), *start_ret is the symbol's address in the target.
+ * ADBG_ERR_NOT_FOUND when neither holds it; the file's open or parse error when it cannot
+ * be read.
  */
 struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, uint64_t addr,
-					      const char **name_ret, uint64_t *start_ret);
+					      const char **name_ret, uint64_t *start_ret,
+					      bool *plt_ret);
 
 /**
  * File i, opened and parsed: its ELF image and load bias (target address = link-time

@@ -475,6 +475,8 @@ static void symbolise(struct uw_state *st, struct adbg_frame *f)
 	uint64_t pc = f->addr, at = pc - f->offset, start;
 	struct adbg_error *err;
 	const char *name;
+	char buf[256];
+	bool plt;
 	size_t i;
 
 	f->offset = 0;
@@ -485,10 +487,15 @@ static void symbolise(struct uw_state *st, struct adbg_frame *f)
 		return;
 	}
 	f->file = adbg_snapshot_strdup(st->s, adbg_symbols_file_path(st->syms, i));
-	err = adbg_symbols_file_function(st->syms, i, at, &name, &start);
+	err = adbg_symbols_file_function(st->syms, i, at, &name, &start, &plt);
 	if (err) {
 		adbg_error_destroy(err);
 		return;
+	}
+	if (plt) {
+		// As GDB names them; a name too long for the buffer is shown cut.
+		snprintf(buf, sizeof(buf), "%s@plt", name);
+		name = buf;
 	}
 	name = adbg_snapshot_strdup(st->s, name);
 	if (name) {

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -292,6 +293,94 @@ START_TEST(test_symbol_at_libc)
 }
 END_TEST
 
+// PLT entries, named as binutils names them: every "<NAME@plt>" label objdump prints for
+// .plt and .plt.sec (not the "*ABS*+0x...@plt" of IRELATIVE slots) is what
+// adbg_elf_plt_at finds inside that entry; nothing else claims it. Returns how many.
+static int check_plt(const char *path)
+{
+	char cmd[512], line[512], name[256];
+	struct adbg_elf *elf;
+	const char *got;
+	uint64_t addr, value;
+	int fd = open(path, O_RDONLY), n = 0;
+	FILE *p;
+
+	if (fd < 0)
+		return -1;
+	OK(adbg_elf_open_fd(fd, path, &elf));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "objdump -d -j .plt -j .plt.sec '%s' 2>/dev/null", path);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(line, sizeof(line), p)) {
+		size_t len;
+
+		if (sscanf(line, "%" SCNx64 " <%255[^>]>:", &addr, name) != 2)
+			continue;
+		len = strlen(name);
+		if (len < 5 || strcmp(name + len - 4, "@plt") != 0 || strchr(name, '*') ||
+		    strchr(name, '-'))
+			continue;
+		name[len - 4] = '\0';
+		OK(adbg_elf_plt_at(elf, addr + 6, &got, &value));
+		ck_assert_str_eq(got, name);
+		ck_assert_uint_eq(value, addr);
+		FAILS(adbg_elf_symbol_at(elf, addr + 6, &got, &value), ADBG_ERR_NOT_FOUND);
+		n++;
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	// The resolver entry (.plt's first) and addresses outside any PLT call nothing.
+	{
+		struct adbg_elf_section plt;
+
+		OK(adbg_elf_find_section(elf, ".plt", &plt));
+		FAILS(adbg_elf_plt_at(elf, plt.addr + 2, &got, &value), ADBG_ERR_NOT_FOUND);
+		FAILS(adbg_elf_plt_at(elf, plt.addr - 1, &got, &value), ADBG_ERR_NOT_FOUND);
+	}
+	adbg_elf_destroy(elf);
+	return n;
+}
+
+START_TEST(test_plt_names)
+{
+	static const char *const files[] = { "/usr/bin/python3.11",
+					     "/lib/x86_64-linux-gnu/libc.so.6" };
+	char dir[] = "/tmp/aiodbg-plt-XXXXXX", src[64], so[64], cmd[512];
+	FILE *f;
+	int n;
+
+	if (system("objdump --version >/dev/null 2>&1") != 0) {
+		printf("test_plt_names: SKIPPED: no objdump\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		n = check_plt(files[i]);
+		ck_assert_msg(n >= 10, "%s: %d PLT entries checked", files[i], n);
+	}
+	// An IBT link (-z ibtplt): calls go through .plt.sec, .plt holds the lazy stubs.
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/plt.c", dir);
+	snprintf(so, sizeof(so), "%s/libplt.so", dir);
+	f = fopen(src, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n"
+	      "int f(const char *s) { char *d = strdup(s); puts(d); int n = atoi(d);\n"
+	      "  free(d); return n + (int)strlen(s) + abs(n); }\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "cc -shared -fPIC -O1 -fcf-protection -Wl,-z,ibtplt -Wl,-z,lazy -o %s %s", so,
+		 src);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "readelf -SW %s | grep -q '\\.plt\\.sec'", so);
+	ck_assert_msg(system(cmd) == 0, "%s has no .plt.sec", so);
+	n = check_plt(so);
+	ck_assert_msg(n >= 5, "%s: %d PLT entries checked", so, n);
+	unlink(src);
+	unlink(so);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *native_suite(void)
 {
 	Suite *s = suite_create("native");
@@ -301,6 +390,7 @@ static Suite *native_suite(void)
 	tcase_add_test(tc, test_merge_311_is_entry);
 	tcase_add_test(tc, test_merge_cycle);
 	tcase_add_test(tc, test_symbol_at_libc);
+	tcase_add_test(tc, test_plt_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -292,6 +292,14 @@ static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct targ
 			*ret = lv;
 			return NULL;
 		}
+		if (err->code == ADBG_ERR_TIMEOUT) {
+			// The agent's thread needs the GIL to answer.
+			adbg_error_destroy(err);
+			return adbg_error_create(ADBG_ERR_TIMEOUT,
+						 "the agent did not answer within 5 s: the program "
+						 "is stopped, or a thread holds the GIL (a long call "
+						 "into C); try again");
+		}
 		if (err->code != ADBG_ERR_GONE && lv->ch)
 			return err;
 		adbg_error_destroy(err);

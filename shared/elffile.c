@@ -398,17 +398,27 @@ struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr
 	return NULL;
 }
 
-// x86-64 PLT entries are 16 bytes (.plt, and .plt.sec of IBT-enabled links).
-#define PLT_ENTRY 16
+/* The kinds of x86-64 PLT: section, its relocations, entry size, relocation type. */
+static const struct plt_kind {
+	const char *section, *rela;
+	unsigned entry;
+	uint32_t rtype;
+} plt_kinds[] = {
+	// IBT links: calls go through .plt.sec; .plt holds the resolver and lazy stubs.
+	{ ".plt.sec", ".rela.plt", 16, R_X86_64_JUMP_SLOT },
+	{ ".plt", ".rela.plt", 16, R_X86_64_JUMP_SLOT },
+	// Functions also used by address: a jmp through their GOT slot (8 bytes; 16 with IBT).
+	{ ".plt.got", ".rela.dyn", 8, R_X86_64_GLOB_DAT },
+};
 
 /*
- * The .rela.plt relocation a PLT entry's 16 bytes use, as binutils finds it: an entry
- * that jumps through its GOT slot (`jmp *slot(%rip)`, ff 25, maybe after endbr64 and a
- * bnd prefix) by the relocation of that slot; a lazy stub of an IBT .plt (`push $i`) by
- * index. The resolver entry (.plt's first) matches neither.
+ * The relocation a PLT entry (size bytes at b, at address entry) uses, as binutils finds
+ * it: an entry that jumps through a GOT slot (`jmp *slot(%rip)`, ff 25, maybe after endbr64
+ * and a bnd prefix) by the relocation of that slot; a lazy stub of an IBT .plt (`push $i`)
+ * by index when push_index. The resolver entry (.plt's first) matches neither.
  */
-static const Elf64_Rela *plt_relocation(const unsigned char *b, uint64_t entry,
-					const Elf64_Rela *relas, size_t n)
+static const Elf64_Rela *plt_relocation(const unsigned char *b, unsigned size, uint64_t entry,
+					const Elf64_Rela *relas, size_t n, bool push_index)
 {
 	static const unsigned starts[] = { 0, 1, 4, 5 };
 
@@ -417,7 +427,7 @@ static const Elf64_Rela *plt_relocation(const unsigned char *b, uint64_t entry,
 		int32_t disp;
 		uint64_t slot;
 
-		if (b[k] != 0xff || b[k + 1] != 0x25)
+		if (k + 6 > size || b[k] != 0xff || b[k + 1] != 0x25)
 			continue;
 		memcpy(&disp, b + k + 2, 4);
 		slot = entry + k + 6 + (uint64_t)(int64_t)disp;
@@ -426,7 +436,7 @@ static const Elf64_Rela *plt_relocation(const unsigned char *b, uint64_t entry,
 				return &relas[j];
 		return NULL;
 	}
-	for (unsigned k = 0; k <= 4; k += 4) {
+	for (unsigned k = 0; push_index && k <= 4; k += 4) {
 		uint32_t idx;
 
 		if (b[k] != 0x68)
@@ -440,36 +450,42 @@ static const Elf64_Rela *plt_relocation(const unsigned char *b, uint64_t entry,
 struct adbg_error *adbg_elf_plt_at(const struct adbg_elf *elf, uint64_t vaddr,
 				   const char **name_ret, uint64_t *value_ret)
 {
-	static const char *const plts[] = { ".plt.sec", ".plt" };
-	const Elf64_Shdr *rela = section_by_name(elf, ".rela.plt"), *strs, *sec = NULL;
+	const struct plt_kind *kind = NULL;
+	const Elf64_Shdr *sec = NULL, *rela, *strs;
 	const unsigned char *bytes = NULL;
 	const Elf64_Rela *relas, *r = NULL;
 	const Elf64_Sym *syms;
 	const char *str;
 	uint64_t entry = 0, sym;
+	unsigned size = 0;
 	size_t nsyms, left;
 
-	for (size_t i = 0; i < sizeof(plts) / sizeof(plts[0]) && !sec; i++) {
-		sec = section_by_name(elf, plts[i]);
+	for (size_t i = 0; i < sizeof(plt_kinds) / sizeof(plt_kinds[0]) && !sec; i++) {
+		kind = &plt_kinds[i];
+		sec = section_by_name(elf, kind->section);
 		if (sec && (sec->sh_type != SHT_PROGBITS ||
 			    !section_holds(elf, (size_t)(sec - elf->shdrs), vaddr)))
 			sec = NULL;
 	}
 	if (sec) {
-		entry = sec->sh_addr + (vaddr - sec->sh_addr) / PLT_ENTRY * PLT_ENTRY;
-		bytes = adbg_elf_bytes(elf, sec->sh_offset + (entry - sec->sh_addr), PLT_ENTRY);
+		size = sec->sh_entsize == 8 || sec->sh_entsize == 16 ? (unsigned)sec->sh_entsize
+								     : kind->entry;
+		entry = sec->sh_addr + (vaddr - sec->sh_addr) / size * size;
+		bytes = adbg_elf_bytes(elf, sec->sh_offset + (entry - sec->sh_addr), size);
 	}
 	if (!bytes)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "%#" PRIx64 " is in no PLT entry",
 					 vaddr);
+	rela = section_by_name(elf, kind->rela);
 	if (rela && rela->sh_type == SHT_RELA && rela->sh_entsize == sizeof(Elf64_Rela) &&
 	    !(rela->sh_offset & 7) && rela->sh_link < elf->shnum &&
 	    symtab_at(elf, rela->sh_link, SHT_DYNSYM, &syms, &nsyms, &strs, &str) &&
 	    (relas = (const Elf64_Rela *)adbg_elf_bytes(elf, rela->sh_offset, rela->sh_size)))
-		r = plt_relocation(bytes, entry, relas, rela->sh_size / sizeof(Elf64_Rela));
-	// R_X86_64_JUMP_SLOT names its function; IRELATIVE (a resolver's pick) has none.
+		r = plt_relocation(bytes, size, entry, relas, rela->sh_size / sizeof(Elf64_Rela),
+				   kind->rtype == R_X86_64_JUMP_SLOT);
+	// The relocation names the function; IRELATIVE (a resolver's pick) has no symbol.
 	sym = r ? ELF64_R_SYM(r->r_info) : 0;
-	if (!r || ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || sym == 0 || sym >= nsyms ||
+	if (!r || ELF64_R_TYPE(r->r_info) != kind->rtype || sym == 0 || sym >= nsyms ||
 	    syms[sym].st_name >= strs->sh_size)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "PLT entry %#" PRIx64 " names no symbol",
 					 entry);

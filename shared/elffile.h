@@ -77,7 +77,8 @@ struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr
 
 /**
  * The function that the PLT entry holding link-time address vaddr calls (x86-64 .plt and
- * .plt.sec, through the R_X86_64_JUMP_SLOT relocations of .rela.plt): *name_ret is its
+ * .plt.sec through the JUMP_SLOT relocations of .rela.plt; .plt.got through the GLOB_DAT
+ * ones of .rela.dyn): *name_ret is its
  * dynamic symbol's name (in the image), *value_ret the entry's address. Shown as
  * "name@plt". ADBG_ERR_NOT_FOUND when vaddr is in no such entry.
  */

@@ -294,7 +294,7 @@ START_TEST(test_symbol_at_libc)
 END_TEST
 
 // PLT entries, named as binutils names them: every "<NAME@plt>" label objdump prints for
-// .plt and .plt.sec (not the "*ABS*+0x...@plt" of IRELATIVE slots) is what
+// .plt, .plt.sec and .plt.got (not the "*ABS*+0x...@plt" of IRELATIVE slots) is what
 // adbg_elf_plt_at finds inside that entry; nothing else claims it. Returns how many.
 static int check_plt(const char *path)
 {
@@ -309,7 +309,8 @@ static int check_plt(const char *path)
 		return -1;
 	OK(adbg_elf_open_fd(fd, path, &elf));
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "objdump -d -j .plt -j .plt.sec '%s' 2>/dev/null", path);
+	snprintf(cmd, sizeof(cmd), "objdump -d -j .plt -j .plt.sec -j .plt.got '%s' 2>/dev/null",
+		 path);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	while (fgets(line, sizeof(line), p)) {

@@ -12,6 +12,7 @@ import collections
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -149,6 +150,18 @@ def thread_states(pid):
 def stopped_threads(pid):
     """Threads of pid in state T (stopped) or t (tracing stop)."""
     return {tid: st for tid, st in thread_states(pid).items() if st in "Tt"}
+
+
+def wait_thread_count(pid, want, timeout=10.0):
+    """Wait until process pid has `want` threads (/proc/PID/status); returns the last count
+    seen, which is `want` unless the timeout came first."""
+    deadline = time.time() + timeout
+    while True:
+        with open(f"/proc/{pid}/status") as f:
+            threads = int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+        if threads == want or time.time() > deadline:
+            return threads
+        time.sleep(0.05)
 
 
 def wait_quiescent(pid, nthreads=None, timeout=20.0, rounds=3):

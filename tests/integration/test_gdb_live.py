@@ -335,12 +335,5 @@ def test_busy_threads(gdbx, start_target):
     assert "aiodbg:" not in err, err[-3000:]
     assert outs[:10] == ["42\n"] * 10
     assert outs[11] == "1\n"
-    deadline = time.time() + 10
-    while True:
-        with open(f"/proc/{t.pid}/status") as f:
-            threads = int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
-        if threads == 26 or time.time() > deadline:
-            break
-        time.sleep(0.05)
-    assert threads == 26, "the agent's thread must end once GDB has gone"
+    assert helpers.wait_thread_count(t.pid, 26) == 26, "the agent's thread must end once GDB has gone"
     tl.clean(t)

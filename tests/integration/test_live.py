@@ -193,14 +193,7 @@ def test_inject_20_times_with_25_threads(row, start_target):
     assert results == ["42"] * 20
     # Each session's agent thread ends once its channel closes (it may need a moment to
     # get the GIL among 25 busy threads).
-    deadline = time.time() + 10
-    while True:
-        with open(f"/proc/{t.pid}/status") as f:
-            threads = int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
-        if threads == 26 or time.time() > deadline:
-            break
-        time.sleep(0.05)
-    assert threads == 26, "agent threads must end with their session"
+    assert helpers.wait_thread_count(t.pid, 26) == 26, "agent threads must end with their session"
     clean(t)
 
 

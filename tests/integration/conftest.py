@@ -18,7 +18,7 @@ import shutil
 import pytest
 
 import helpers
-from helpers import ROWS, SESSION, TargetError
+from helpers import ROWS, SESSION
 
 
 def pytest_generate_tests(metafunc):
@@ -45,20 +45,13 @@ def _session():
         SESSION.close()
 
 
-def _launch(row, script, *args, **kw):
-    try:
-        return helpers.launch(row, script, *args, **kw)
-    except TargetError as e:
-        pytest.fail(str(e), pytrace=False)
-
-
 @pytest.fixture
 def start_target():
     """start_target(row, script, *args, timeout=60, quiescent=True) -> Target."""
     started = []
 
     def start(row, script, *args, **kw):
-        t = _launch(row, script, *args, **kw)
+        t = helpers.launch_or_fail(row, script, *args, **kw)
         started.append(t)
         return t
 

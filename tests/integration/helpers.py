@@ -299,6 +299,15 @@ def launch(row, script, *args, timeout=60.0, quiescent=True):
     return t
 
 
+def launch_or_fail(row, script, *args, **kw):
+    """launch(), failing the calling test or fixture with the target's own report when the
+    target does not start."""
+    try:
+        return launch(row, script, *args, **kw)
+    except TargetError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
 # ---------------------------------------------------------------------------------------
 # Cores
 

@@ -250,10 +250,7 @@ def target(case):
     host_dir, _ = SESSION.targets_dir(row.root)
     with open(os.path.join(host_dir, TARGET_NAME), "w") as f:
         f.write(TARGET)
-    try:
-        t = helpers.launch(row, TARGET_NAME)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, TARGET_NAME)
     yield t
     t.kill()
 

@@ -24,10 +24,7 @@ from helpers import ROWS, aiodbg, aiodbg_json, assert_one_line_error
 
 @pytest.fixture(scope="module")
 def target(row):
-    try:
-        t = helpers.launch(row, "three_threads.py")
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, "three_threads.py")
     yield t
     t.kill()
 
@@ -109,10 +106,7 @@ def host_row():
 
 @pytest.fixture(scope="module")
 def host_target():
-    try:
-        t = helpers.launch(host_row(), "three_threads.py")
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(host_row(), "three_threads.py")
     yield t
     t.kill()
 
@@ -257,10 +251,7 @@ def test_bad_usage(args, host_target):
 
 @pytest.fixture(scope="module")
 def counter_target(row):
-    try:
-        t = helpers.launch(row, "counter.py", quiescent=False)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, "counter.py", quiescent=False)
     yield t
     t.kill()
 

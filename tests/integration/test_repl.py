@@ -74,10 +74,7 @@ def launch(row, ntasks=3, *names, timeout=60.0):
     host_dir, _ = helpers.SESSION.targets_dir(row.root)
     with open(os.path.join(host_dir, SCRIPT), "w", encoding="utf-8") as f:
         f.write(TARGET)
-    try:
-        return helpers.launch(row, SCRIPT, ntasks, *names, timeout=timeout)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    return helpers.launch_or_fail(row, SCRIPT, ntasks, *names, timeout=timeout)
 
 
 def core_args(target, core):
@@ -688,7 +685,7 @@ def test_repl_ctrl_c_interrupts_long_command(term, big_target, tmp_path):
     # Once the table is coming, interrupt it.
     term.wait(r"sleeper-\d+", timeout=120)
     term.keys("C-c")
-    s = term.wait(r"^aiodbg: interrupted$", timeout=20)
+    term.wait(r"^aiodbg: interrupted$", timeout=20)
     term.wait_cursor_line(prompt_re(pid) + "$", timeout=20)
     assert "200003 tasks" not in term.screen()
     assert_running(pid)

@@ -4,16 +4,7 @@ blocking state, and their ground truth is complete and self-consistent. This doe
 aiodbg; it keeps the ground truth that the other tests rely on honest."""
 import os
 
-import pytest
-
 import helpers
-
-
-def launch(row, script, **kw):
-    try:
-        return helpers.launch(row, script, **kw)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
 
 
 def check_common(t, row):

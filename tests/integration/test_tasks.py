@@ -21,10 +21,7 @@ from helpers import aiodbg, aiodbg_json
 
 @pytest.fixture(scope="module")
 def target(row):
-    try:
-        t = helpers.launch(row, "asyncio_basic.py", timeout=90)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, "asyncio_basic.py", timeout=90)
     assert not t.truth["problems"], t.truth["problems"]
     yield t
     t.kill()

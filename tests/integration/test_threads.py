@@ -15,10 +15,7 @@ from helpers import aiodbg, aiodbg_json
 
 @pytest.fixture(scope="module")
 def target(row):
-    try:
-        t = helpers.launch(row, "threads_sleep.py")
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, "threads_sleep.py")
     assert not t.truth["problems"], t.truth["problems"]
     yield t
     t.kill()
@@ -257,10 +254,7 @@ VDSO_TRIES = {"live": 200, "core": 12}
 
 @pytest.fixture(scope="module")
 def spinner(row):
-    try:
-        t = helpers.launch(row, "clock_spin.py", quiescent=False)
-    except helpers.TargetError as e:
-        pytest.fail(str(e), pytrace=False)
+    t = helpers.launch_or_fail(row, "clock_spin.py", quiescent=False)
     yield t
     t.kill()
 

@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: MIT
 // The private channel between the debugger and its agent inside a live target.
 //
-// The debugger creates a 0700 directory inside the target's own root
-// (/proc/PID/root/tmp/aiodbg-XXXXXX, or under /var/tmp, /dev/shm), owned by the target's
-// user, and listens on a unix socket in it; the agent (shared/agent/agent.py) is written
-// there too. The agent connects to the socket by the path it sees in its mount namespace.
-// A filesystem unix socket reached through /proc/PID/root works across mount and network
-// namespaces (containers, chroots); the directory keeps other users out, and on accept
-// the peer's pid (SO_PEERCRED) must be the target's and its first message must carry a
-// random token that only the agent file holds. Never a TCP port. Messages are
-// newline-delimited JSON objects. This module knows nothing of CPython or of what the
-// messages mean; it does not inject anything (inject.c does).
+// The debugger creates a directory inside the target's own root
+// (/tmp/aiodbg-XXXXXX, or under /var/tmp, /dev/shm, resolved inside that root with
+// openat2(RESOLVE_IN_ROOT) so no link leads out of it), owned by the debugger's euid and
+// open to the target's group for entering only (0710), and listens on a unix socket in it;
+// the agent (shared/agent/agent.py) is written there too, readable but not writable by the
+// target. The agent connects to the socket by the path it sees in its mount namespace and
+// checks its peer (SO_PEERCRED: the debugger's pid and uid, adbg_channel_peer_ids). A
+// filesystem unix socket reached through /proc/PID/root works across mount and network
+// namespaces (containers, chroots); on accept the peer's pid (SO_PEERCRED) must be the
+// target's and its first message must carry a random token that only the agent file
+// holds. Once connected, a keepalive thread sends an empty line every second, so the
+// agent can tell a live debugger from a stopped or dead one (channel.c explains the
+// lease). Directories left by a killed debugger are removed by the next channel into the
+// same root. Never a TCP port. Messages are newline-delimited JSON objects. This module
+// knows nothing of CPython or of what the messages mean; it does not inject anything
+// (inject.c does).
 #ifndef AIODBG_CHANNEL_H
 #define AIODBG_CHANNEL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -27,7 +34,10 @@ struct adbg_channel;
  */
 struct adbg_error *adbg_channel_create(int pid, struct adbg_channel **ret);
 
-/** Free: close the connection and the listener, remove the directory. NULL is a no-op. */
+/**
+ * Free: stop the keepalive, close the connection and the listener, remove the directory.
+ * NULL is a no-op.
+ */
 void adbg_channel_destroy(struct adbg_channel *ch);
 
 /** The socket's path as the target sees it ("/tmp/aiodbg-XXXXXX/s"). */
@@ -37,7 +47,14 @@ const char *adbg_channel_socket_path(const struct adbg_channel *ch);
 const char *adbg_channel_token(const struct adbg_channel *ch);
 
 /**
- * Write a file (mode 0600, owned by the target's user) into the private directory.
+ * Our pid and euid as the target's pid and user namespaces show them: what the agent's
+ * SO_PEERCRED on its end of the socket must read (pid 0: we are outside its pid namespace).
+ */
+void adbg_channel_peer_ids(const struct adbg_channel *ch, long *pid, long *uid);
+
+/**
+ * Write a file (ours, mode 0640, group the target's: it can read, not change it) into the
+ * private directory.
  * *path_ret (optional, malloc'd) is its path as the target sees it.
  */
 struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch, const char *name,
@@ -47,7 +64,8 @@ struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch, const char *
  * Wait up to timeout_ms for the agent to connect. On a connection, check SO_PEERCRED
  * (pid must be the target's) and the hello message (token). ADBG_ERR_TIMEOUT when nobody
  * came in time (call again to keep waiting), ADBG_ERR_INTERRUPTED when *interrupted was
- * set, ADBG_ERR_PERMISSION for an impostor (its connection is dropped). *hello_ret
+ * set, ADBG_ERR_PERMISSION for an impostor (its connection is dropped; call again to keep
+ * waiting for the agent). On success the keepalive thread starts. *hello_ret
  * (optional) is the hello object, a new reference.
  */
 struct adbg_error *adbg_channel_accept(struct adbg_channel *ch, int timeout_ms,
@@ -55,6 +73,12 @@ struct adbg_error *adbg_channel_accept(struct adbg_channel *ch, int timeout_ms,
 
 /** Remove the directory and what is in it (the connection, once made, stays). */
 void adbg_channel_remove_dir(struct adbg_channel *ch);
+
+/**
+ * Whether directory dir (a path as the target sees it) exists in the target's root
+ * (resolved inside it); true when that cannot be told.
+ */
+bool adbg_channel_dir_exists(const struct adbg_channel *ch, const char *dir);
 
 /** True once an agent is connected and the connection has not failed. */
 int adbg_channel_connected(const struct adbg_channel *ch);

@@ -84,6 +84,14 @@ extern const char *const adbg_agent_files[][2];
 // Mapped files examined for slack memory.
 #define MAX_SCRATCH_FILES 128
 #define PAGE 4096u
+// The agent resumes a paused loop after this many seconds of the target running without
+// a byte from us (the keepalive sends one a second: channel.c).
+#define ALIVE_LEASE_S 5.0
+// A failed load checks that its call has left the queue twice, this far apart, before
+// reusing the bootstrap's bytes (see release_scratch).
+#define RECLAIM_GAP_US 50000
+// Bootstraps of older sessions start with this (find_scratch reuses unqueued ones).
+#define BOOT_PREFIX "try:__import__('builtins').exec("
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -114,9 +122,14 @@ static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg
 
 	if (!src)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "the agent is not built in");
-	// JSON strings and numbers are Python literals too.
-	cfg = json_pack("{s:s, s:s, s:f}", "sock", adbg_channel_socket_path(ch), "token",
-			adbg_channel_token(ch), "lease", o->lease > 0 ? o->lease : 600.0);
+	long dpid, duid;
+
+	// JSON strings and numbers are Python literals too. dpid/duid: who the agent must find
+	// at the other end of the socket; alive: the liveness lease (channel.c, keepalive).
+	adbg_channel_peer_ids(ch, &dpid, &duid);
+	cfg = json_pack("{s:s, s:s, s:f, s:I, s:I, s:f}", "sock", adbg_channel_socket_path(ch),
+			"token", adbg_channel_token(ch), "lease", o->lease > 0 ? o->lease : 600.0,
+			"dpid", (json_int_t)dpid, "duid", (json_int_t)duid, "alive", ALIVE_LEASE_S);
 	cfgtext = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(cfg);
 	if (!cfgtext)
@@ -471,7 +484,37 @@ struct pending_request {
 	uint64_t func, arg;
 	uint64_t scratch;
 	size_t scratch_len;
+	/** what we wrote at scratch (NUL included), to zero it only while it is ours. */
+	char boot[256];
+	/** the channel (its root tells whether an old bootstrap's session is over). */
+	struct adbg_channel *ch;
+	/** bytes of an older session's bootstrap at scratch beyond ours, zeroed when writing. */
+	size_t stale_len;
 };
+
+/*
+ * Whether a call with argument arg is in the queue at q's place (target frozen). True
+ * when that cannot be told (the queue is busy or unreadable): the caller then keeps
+ * the bytes.
+ */
+static bool call_queued(struct adbg_target *t, const struct pending_queue *q, uint64_t arg)
+{
+	const struct adbg_pending_calls_layout *ql = q->ql;
+	struct pending_queue now;
+
+	if (!adbg_ok(read_queue(t, ql, q->addr, &now)) || now.busy)
+		return true;
+	for (int32_t k = 0; k < now.npending && k < ql->ncalls; k++) {
+		int32_t i = (now.first + k) % ql->ncalls;
+		uint64_t entry[2];
+
+		if (!adbg_ok(adbg_target_read(t, q->addr + ql->calls + (uint64_t)i * ql->stride,
+					      entry, sizeof(entry))) ||
+		    entry[1] == arg)
+			return true;
+	}
+	return false;
+}
 
 /* Push {func, arg} (target frozen; q validated and neither busy nor full). */
 static struct adbg_error *push_call(struct adbg_target *t, struct pending_request *r)
@@ -565,10 +608,47 @@ static bool is_ld_so(const char *path)
 	return strncmp(base, "ld-", 3) == 0;
 }
 
-/* Slack after the writable segment of the file mapped by m, if len bytes of it are zero. */
-static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size_t len,
-		       uint64_t *ret)
+/*
+ * Whether the len bytes at addr (buf holds up to have of them) are free for our bootstrap:
+ * all zero, or the bootstrap of an aiodbg session that is over (its directory is gone)
+ * whose call has left the queue: it ran, and PyRun_SimpleString copies its source before
+ * parsing (Parser/tokenizer.c, translate_newlines), so nobody reads those bytes again.
+ * This is what keeps failed or killed loads from using up the slack one by one.
+ */
+static bool scratch_free(struct adbg_session *s, struct pending_request *r, uint64_t addr,
+			 const unsigned char *buf, size_t have, size_t len)
 {
+	const char *text = (const char *)buf, *open_at, *end;
+	const char *nul = memchr(buf, 0, have);
+	char dir[64];
+	size_t k;
+
+	if (is_zero(buf, len)) {
+		r->stale_len = 0;
+		return true;
+	}
+	if (!nul || strncmp(text, BOOT_PREFIX, strlen(BOOT_PREFIX)) != 0 || !r->ch)
+		return false;
+	k = (size_t)(nul - text);
+	if (k < len && !is_zero(buf + k, len - k))
+		return false;
+	open_at = strstr(text, "open('");
+	end = open_at ? strstr(open_at, "/a.py'") : NULL;
+	if (!end || (size_t)(end - open_at - 6) >= sizeof(dir))
+		return false;
+	memcpy(dir, open_at + 6, (size_t)(end - open_at - 6));
+	dir[end - open_at - 6] = 0;
+	if (adbg_channel_dir_exists(r->ch, dir) || call_queued(s->target, &r->q, addr))
+		return false;
+	r->stale_len = k + 1;
+	return true;
+}
+
+/* Slack after the writable segment of the file mapped by m, if len bytes of it are free. */
+static bool file_slack(struct adbg_session *s, struct pending_request *r,
+		       const struct adbg_mapping *m, size_t len, uint64_t *ret)
+{
+	struct adbg_target *t = s->target;
 	struct adbg_elf *elf = NULL;
 	struct adbg_error *err;
 	uint64_t base, bias;
@@ -595,6 +675,7 @@ static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size
 		const struct adbg_mapping *wm;
 		uint64_t end, start, page_end;
 		unsigned char buf[256];
+		size_t have;
 
 		if (!ph || ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || !ph->p_memsz)
 			continue;
@@ -604,12 +685,14 @@ static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size
 		if (start >= page_end || page_end - start < len + 16 || len > sizeof(buf))
 			continue;
 		// Leave 16 bytes of margin at the start; the bytes must be private, writable
-		// memory of this very mapping and unused (zero).
+		// memory of this very mapping and unused (zero, or a finished bootstrap).
 		start += 16;
 		wm = adbg_target_find_mapping(t, start);
 		if (!wm || wm->end < page_end || wm->perms[1] != 'w' || wm->perms[3] != 'p')
 			continue;
-		if (adbg_ok(adbg_target_read(t, start, buf, len)) && is_zero(buf, len)) {
+		have = page_end - start < sizeof(buf) ? (size_t)(page_end - start) : sizeof(buf);
+		if (adbg_ok(adbg_target_read(t, start, buf, have)) &&
+		    scratch_free(s, r, start, buf, have, len)) {
 			*ret = start;
 			found = true;
 		}
@@ -619,7 +702,8 @@ static bool file_slack(struct adbg_target *t, const struct adbg_mapping *m, size
 }
 
 /* Find len unused bytes of writable target memory (target frozen); see the design. */
-static struct adbg_error *find_scratch(struct adbg_session *s, size_t len, uint64_t *ret)
+static struct adbg_error *find_scratch(struct adbg_session *s, struct pending_request *r,
+				       size_t len, uint64_t *ret)
 {
 	struct adbg_target *t = s->target;
 	const char *seen[MAX_SCRATCH_FILES];
@@ -642,7 +726,7 @@ static struct adbg_error *find_scratch(struct adbg_session *s, size_t len, uint6
 			if (dup)
 				continue;
 			seen[nseen++] = m->path;
-			if (file_slack(t, m, len, ret))
+			if (file_slack(s, r, m, len, ret))
 				return NULL;
 		}
 	}
@@ -650,6 +734,49 @@ static struct adbg_error *find_scratch(struct adbg_session *s, size_t len, uint6
 				 "found no unused writable memory in process %d for the agent's "
 				 "bootstrap",
 				 t->pid);
+}
+
+/* Zero the bootstrap's bytes if they still hold ours (target frozen). */
+static void zero_scratch(struct adbg_target *t, const struct pending_request *r)
+{
+	char now[256], zeros[256] = { 0 };
+
+	if (!r->scratch || r->scratch_len > sizeof(now) ||
+	    !adbg_ok(adbg_target_read(t, r->scratch, now, r->scratch_len)) ||
+	    memcmp(now, r->boot, r->scratch_len) != 0)
+		return;
+	adbg_error_destroy(adbg_target_write(t, r->scratch, zeros, r->scratch_len));
+}
+
+/*
+ * After a load that failed: give the bootstrap's bytes back unless the call may still
+ * read them. Withdrawn (still the last queued): zero them. Gone from the queue: it ran
+ * (its agent found no channel, or failed); PyRun_SimpleString copies the source right
+ * after popping it, so we look again RECLAIM_GAP_US later — a main thread caught between
+ * the pop and the copy (microseconds, holding the GIL) has copied by then — and zero them.
+ * Still queued behind another call: the bytes stay until it runs; the next load reuses
+ * them (scratch_free). Nothing accumulates either way.
+ */
+static void release_scratch(struct adbg_session *s, struct pending_request *r)
+{
+	bool queued = true;
+
+	if (!r->scratch)
+		return;
+	if (adbg_ok(adbg_session_snapshot_begin(s))) {
+		if (withdraw_call(s, r))
+			zero_scratch(s->target, r);
+		else
+			queued = call_queued(s->target, &r->q, r->scratch);
+	}
+	adbg_session_snapshot_end(s);
+	if (queued)
+		return;
+	usleep(RECLAIM_GAP_US);
+	if (adbg_ok(adbg_session_snapshot_begin(s)) &&
+	    !call_queued(s->target, &r->q, r->scratch))
+		zero_scratch(s->target, r);
+	adbg_session_snapshot_end(s);
 }
 
 static struct adbg_error *queue_pending(struct adbg_session *s, const char *path,
@@ -668,13 +795,22 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 	if (err)
 		return adbg_error_wrap(err, "finding PyRun_SimpleString");
 	// try/except: PyRun_SimpleString must return 0, or the interrupted frame would get
-	// a SystemError (reference §6.3); the fresh dict keeps __main__ clean.
+	// a SystemError (reference §6.3). PyRun_SimpleString runs in __main__'s globals,
+	// where the program may have shadowed any name (`from os import *` replaces open):
+	// the only name looked up there is __import__ (no `import *` exports a dunder), and
+	// the rest runs in a fresh dict whose builtins are the real ones. It binds no name in
+	// __main__ (no __warningregistry__ either: nothing warns) and closes the file.
 	n = asprintf(&boot,
-		     "try:exec(compile(open('%s','rb').read(),'%s','exec'),{'__name__':'__aiodbg__'})"
-		     "\nexcept BaseException:pass\n",
-		     path, path);
+		     BOOT_PREFIX "\"with open('%s','rb')as f:exec(compile(f.read(),f.name,'exec'),"
+				 "{'__name__':'__aiodbg__'})\",{})\nexcept BaseException:pass\n",
+		     path);
 	if (n < 0)
 		return &adbg_error_nomem;
+	if ((size_t)n + 1 > sizeof(r->boot)) {
+		free(boot);
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "agent path %s is too long", path);
+	}
+	memcpy(r->boot, boot, (size_t)n + 1);
 	r->scratch_len = (size_t)n + 1;
 
 	for (int attempt = 0;; attempt++) {
@@ -705,9 +841,16 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 		usleep(LOCK_RETRY_US);
 	}
 	if (!err)
-		err = find_scratch(s, r->scratch_len, &r->scratch);
+		err = find_scratch(s, r, r->scratch_len, &r->scratch);
 	if (!err)
 		err = adbg_target_write(t, r->scratch, boot, r->scratch_len);
+	if (!err && r->stale_len > r->scratch_len) {
+		// The rest of a longer old bootstrap: zero, so the region reads as ours alone.
+		char zeros[256] = { 0 };
+
+		err = adbg_target_write(t, r->scratch + r->scratch_len, zeros,
+					r->stale_len - r->scratch_len);
+	}
 	if (!err) {
 		r->arg = r->scratch;
 		err = push_call(t, r);
@@ -719,19 +862,146 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 
 /* -- the whole sequence -------------------------------------------------------------- */
 
+/* Whether process pid is gone or a zombie (it exited; its parent has not reaped it). */
+static bool process_exited(int pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* "/tmp/aiodbg-XXXXXX" when file is an agent file ("/tmp/aiodbg-XXXXXX/a.py"), else NULL. */
+static bool agent_file_dir(const char *file, char *dir, size_t size)
+{
+	const char *a = file ? strstr(file, "/aiodbg-") : NULL;
+	size_t n;
+
+	if (!a || strlen(a) != strlen("/aiodbg-XXXXXX/a.py") || strcmp(a + 14, "/a.py") != 0)
+		return false;
+	n = (size_t)(a - file) + 14;
+	if (n >= size)
+		return false;
+	memcpy(dir, file, n);
+	dir[n] = 0;
+	return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/*
+ * Before queueing (target frozen by the caller): refuse at once what cannot work. The
+ * loop's thread (tid; 0: main) waiting for requests in another session's agent (agent.py,
+ * _Agent.next_request in its /tmp/aiodbg-XXXXXX/a.py): that loop is paused by another
+ * aiodbg and runs nothing until that session continues it or goes away.
+ */
+static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
+{
+	struct adbg_runtime_snapshot snap;
+	const struct adbg_pythread *th;
+	struct adbg_error *err = find_thread(s, tid, ADBG_RT_STACKS, &snap, &th);
+
+	if (err) {
+		// No such thread (yet): the wait will say what happens.
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	// Blocked (GIL released) in its wait for requests: _Mailbox.get under next_request
+	// (a thread merely passing through paused() is about to run the loop again).
+	for (size_t i = 0; i < th->stack.n && i < 2 && th->gil != ADBG_GIL_HELD; i++) {
+		const struct adbg_frame *f = &th->stack.frames[i];
+		char dir[64];
+
+		if (agent_file_dir(f->file, dir, sizeof(dir)) &&
+		    strstr(f->function, "next_request")) {
+			err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
+						"the loop is paused by another aiodbg session (its "
+						"agent in %s); continue it there, or end that session",
+						dir);
+			break;
+		}
+	}
+	adbg_runtime_snapshot_deinit(&snap);
+	return err;
+}
+
+/*
+ * 3.11-3.13, while waiting: the main thread (the only one that runs pending calls) blocked
+ * in threading (Thread.join, a lock, a condition) with the GIL released runs no bytecode,
+ * so it will not load the agent until whatever it waits for happens. Said once it has
+ * lasted a second, instead of a timeout that blames a safe point.
+ */
+static struct adbg_error *check_main_blocked(struct adbg_session *s)
+{
+	struct adbg_runtime_snapshot snap;
+	const struct adbg_pythread *th;
+	struct adbg_error *err;
+
+	err = adbg_session_snapshot_begin(s);
+	if (!err)
+		err = find_thread(s, 0, ADBG_RT_STACKS, &snap, &th);
+	if (err) {
+		adbg_session_snapshot_end(s);
+		adbg_error_destroy(err);
+		return NULL;
+	}
+	if (th->stack.n && th->gil != ADBG_GIL_HELD &&
+	    ends_with(th->stack.frames[0].file, "/threading.py")) {
+		const struct adbg_frame *f = &th->stack.frames[0];
+
+		err = adbg_error_create(
+			ADBG_ERR_UNSUPPORTED,
+			"the main thread is blocked in %s (%s:%d) with the GIL released; on "
+			"Python %s the agent can only be loaded by the main thread between two "
+			"bytecodes (a pending call), so live control is unavailable until that "
+			"wait ends (Python 3.14+ loads it on the loop's own thread; the read-only "
+			"commands still work)",
+			f->function, f->file, f->line, s->python->version_str);
+	}
+	adbg_runtime_snapshot_deinit(&snap);
+	adbg_session_snapshot_end(s);
+	return err;
+}
+
 static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel *ch,
-				     const struct adbg_inject_opts *o, int tid)
+				     const struct adbg_inject_opts *o, int tid, bool pending)
 {
 	uint64_t start = adbg_now_ns(), last_wake = start, last_progress = start;
 	uint64_t deadline = start + (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 10000) * 1000000u;
+	int impostors = 0;
 
 	for (;;) {
 		struct adbg_error *err = adbg_channel_accept(ch, 50, o->interrupted, NULL);
 		uint64_t now = adbg_now_ns();
 
+		if (err && err->code == ADBG_ERR_PERMISSION && impostors++ < 100) {
+			// Someone else connected (its connection is closed): keep waiting for ours.
+			adbg_error_destroy(err);
+			err = adbg_error_create(ADBG_ERR_TIMEOUT, "impostor");
+		}
 		if (!err || err->code != ADBG_ERR_TIMEOUT)
 			return err;
 		adbg_error_destroy(err);
+		if (process_exited(s->target->pid))
+			return adbg_error_create(ADBG_ERR_GONE, "process %d exited",
+						 s->target->pid);
 		if (now >= deadline) {
 			char *where = NULL;
 			struct adbg_error *derr = adbg_inject_describe_thread(s, tid, &where);
@@ -749,13 +1019,21 @@ static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel
 			adbg_error_destroy(adbg_inject_wake_loop(s, o->wake_loop));
 			last_wake = now;
 		}
-		if (o->progress && now - last_progress >= PROGRESS_MS * 1000000ull) {
+		if (now - last_progress >= PROGRESS_MS * 1000000ull) {
 			char *where = NULL, *msg = NULL;
 
-			adbg_error_destroy(adbg_inject_describe_thread(s, tid, &where));
-			if (asprintf(&msg, "waiting %.1f s for a safe point to load the agent: %s",
-				     (double)(now - start) / 1e9, where ? where : "?") >= 0)
-				o->progress(o->progress_arg, msg);
+			if (pending) {
+				err = check_main_blocked(s);
+				if (err)
+					return err;
+			}
+			if (o->progress) {
+				adbg_error_destroy(adbg_inject_describe_thread(s, tid, &where));
+				if (asprintf(&msg,
+					     "waiting %.1f s for a safe point to load the agent: %s",
+					     (double)(now - start) / 1e9, where ? where : "?") >= 0)
+					o->progress(o->progress_arg, msg);
+			}
 			free(msg);
 			free(where);
 			last_progress = now;
@@ -781,6 +1059,12 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					 "live control of free-threaded builds is not supported");
 	err = adbg_target_refresh(s->target);
+	if (!err) {
+		err = adbg_session_snapshot_begin(s);
+		if (!err)
+			err = check_other_session(s, o->tid);
+		adbg_session_snapshot_end(s);
+	}
 	if (!err)
 		err = adbg_channel_create(s->target->pid, &ch);
 	if (!err)
@@ -794,39 +1078,35 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 			err = queue_pep768(s, tid, path, &pep);
 		adbg_session_snapshot_end(s);
 	} else {
+		pc.ch = ch;
 		err = queue_pending(s, path, &pc);
 	}
-	if (err)
+	if (err) {
+		release_scratch(s, &pc);
 		goto fail;
+	}
 	if (o->wake_loop) {
 		werr = adbg_inject_wake_loop(s, o->wake_loop);
 		adbg_error_destroy(werr);
 	}
-	err = wait_agent(s, ch, o, tid);
+	err = wait_agent(s, ch, o, tid, !use_pep768);
 	if (err) {
-		// Withdraw what the thread has not taken yet, with everything stopped.
-		bool withdrawn = false;
-
-		if (adbg_ok(adbg_session_snapshot_begin(s))) {
-			if (use_pep768)
+		// Withdraw what the thread has not taken yet, with everything stopped; give
+		// back the bootstrap's bytes (release_scratch).
+		if (use_pep768) {
+			if (adbg_ok(adbg_session_snapshot_begin(s)))
 				withdraw_pep768(s, &pep);
-			else if (pc.scratch)
-				withdrawn = withdraw_call(s, &pc);
+			adbg_session_snapshot_end(s);
+		} else if (!process_exited(s->target->pid)) {
+			release_scratch(s, &pc);
 		}
-		if (withdrawn) {
-			char zeros[256] = { 0 };
-
-			adbg_error_destroy(adbg_target_write(s->target, pc.scratch, zeros,
-							     pc.scratch_len));
-		}
-		adbg_session_snapshot_end(s);
 		goto fail;
 	}
 	// Connected: PyRun_SimpleString has compiled the bootstrap, nobody reads it again.
 	if (pc.scratch) {
-		char zeros[256] = { 0 };
-
-		adbg_error_destroy(adbg_target_write(s->target, pc.scratch, zeros, pc.scratch_len));
+		if (adbg_ok(adbg_session_snapshot_begin(s)))
+			zero_scratch(s->target, &pc);
+		adbg_session_snapshot_end(s);
 	}
 	adbg_channel_remove_dir(ch);
 	free(path);

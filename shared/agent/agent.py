@@ -119,6 +119,29 @@ class _Stop(Exception):
     pass
 
 
+class _Mailbox:
+    """Requests for the paused loop thread: a list and a lock (no import: `queue` would be
+    a new module in the program's sys.modules). put() from any thread; get() on one."""
+
+    def __init__(self):
+        self.items = []
+        self.ready = _thread.allocate_lock()
+        self.ready.acquire()  # held while there may be nothing to take
+
+    def put(self, item):
+        self.items.append(item)
+        try:
+            self.ready.release()
+        except RuntimeError:  # already released: a wake-up is pending anyway
+            pass
+
+    def get(self, timeout):
+        """The next item, or None after timeout seconds without one."""
+        if not self.items:
+            self.ready.acquire(True, timeout)
+        return self.items.pop(0) if self.items else None
+
+
 class _Agent:
     def __init__(self, config):
         self.cfg = config
@@ -134,6 +157,10 @@ class _Agent:
         self.await_task = None
         self.await_interrupted = False
         self.lease = float(config.get("lease") or 600)
+        # Liveness: the debugger's keepalive sends a byte a second (channel.c); after
+        # `alive` seconds of running without one, the debugger is stopped or dead.
+        self.alive = float(config.get("alive") or 5)
+        self.rx = 0  # chunks received so far (the reader thread counts)
 
     # -- channel -----------------------------------------------------------------------
     def send(self, obj):
@@ -174,8 +201,17 @@ class _Agent:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = s
         s.settimeout(5)
-        s.connect(self.cfg["sock"])
+        s.connect(self.cfg["sock"])  # refused at once when our debugger is gone
         s.settimeout(None)
+        # Talk only to the debugger that loaded us: the socket's owner must be its pid
+        # and uid as our namespaces see them (pid 0: it is outside our pid namespace).
+        dpid, duid = self.cfg.get("dpid"), self.cfg.get("duid")
+        if dpid is not None or duid is not None:
+            cred = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+            pid = int.from_bytes(cred[0:4], sys.byteorder, signed=True)
+            uid = int.from_bytes(cred[4:8], sys.byteorder)
+            if (dpid is not None and pid != dpid) or (duid is not None and uid != duid):
+                return
         self.send({"hello": self.cfg["token"], "pid": os.getpid(), "agent": 1,
                    "python": "%d.%d.%d" % sys.version_info[:3]})
         buf = b""
@@ -187,9 +223,12 @@ class _Agent:
                 chunk = s.recv(65536)
                 if not chunk:
                     return  # the debugger went away
+                self.rx += 1
                 buf += chunk
                 continue
             line, buf = buf[:nl], buf[nl + 1:]
+            if not line.strip():
+                continue  # keepalive
             try:
                 req = json.loads(line)
                 if not isinstance(req, dict):
@@ -326,7 +365,6 @@ class _Agent:
 
     # -- pause -------------------------------------------------------------------------
     def start_pause(self, req):
-        import queue
         import time
 
         loop, native, th = self.find_loop(int(req.get("tid") or 0), int(req.get("loop") or 0))
@@ -342,7 +380,7 @@ class _Agent:
             self.loop = loop
             self.loop_tid = native
             if self.queue is None:
-                self.queue = queue.SimpleQueue()
+                self.queue = _Mailbox()
             self.pause_req = pr
             self.state = "pausing"
         try:
@@ -377,13 +415,10 @@ class _Agent:
 
     def paused(self):
         """Loop thread, paused: serve requests until continue/await/detach/lease."""
-        import queue
-
         while True:
-            try:
-                req = self.queue.get(timeout=self.lease)
-            except queue.Empty:
-                # The debugger is alive but silent for too long: give the loop back.
+            req = self.next_request()
+            if req is None:
+                # The debugger is stopped, dead, or silent for too long: give the loop back.
                 self._shutdown()
                 return
             cmd = req.get("cmd")
@@ -407,6 +442,32 @@ class _Agent:
                     self.reply(req, {"ok": False, "error": "unknown command %r" % (cmd,)})
             except BaseException as e:
                 self.reply(req, _error(e, tb=False))
+
+    def next_request(self):
+        """Loop thread, paused: the next request, or None when the lease ran out: `alive`
+        seconds without a byte from the debugger (its keepalive stopped: SIGSTOP, Ctrl-Z,
+        killed) or `lease` seconds without a request. Only time the program runs counts:
+        a step that took much longer than asked means the process was stopped (GDB at
+        its prompt, a snapshot's freeze), and counts as one step."""
+        import time
+
+        step = 0.25
+        idle = quiet = 0.0
+        rx = self.rx
+        while True:
+            t0 = time.monotonic()
+            req = self.queue.get(step)
+            if req is not None:
+                return req
+            dt = min(time.monotonic() - t0, 2 * step)
+            if self.rx != rx:
+                rx = self.rx
+                idle = 0.0
+            else:
+                idle += dt
+            quiet += dt
+            if idle >= self.alive or quiet >= self.lease:
+                return None
 
     # -- tasks, frames, scopes -----------------------------------------------------------
     def find_task(self, spec):

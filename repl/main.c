@@ -156,8 +156,8 @@ static int run_stream(struct adbg_session *s, FILE *f, struct adbg_cmd_opts *opt
 		}
 		line[strcspn(line, "\r\n")] = '\0';
 		st = run_batch_line(s, line, opts, quit);
-		if (st == ADBG_EXIT_INTERRUPTED) {
-			first = st;
+		if (st == ADBG_EXIT_INTERRUPTED || term_terminating) {
+			first = ADBG_EXIT_INTERRUPTED;
 			break;
 		}
 		if (st && !first)
@@ -184,8 +184,9 @@ static int run_batch(struct adbg_session *s, struct action *actions, int n,
 			st = run_batch_line(s, actions[i].command, opts, &quit);
 		else
 			st = run_stream(s, actions[i].file, opts, &quit);
-		if (st == ADBG_EXIT_INTERRUPTED)
-			return st;
+		// A termination signal ends the batch even when the command took its Ctrl-C.
+		if (st == ADBG_EXIT_INTERRUPTED || term_terminating)
+			return ADBG_EXIT_INTERRUPTED;
 		if (st && !first)
 			first = st;
 		// Ctrl-Z waits until no snapshot is under way (the target is running).
@@ -302,6 +303,10 @@ int main(int argc, char **argv)
 			return ADBG_EXIT_USAGE;
 		}
 	}
+	// Before attaching: a kill or Ctrl-C from here on lets us close what we opened (see
+	// term_terminating); Ctrl-C interrupts the running command, it never kills or stops
+	// the target.
+	term_install_signals();
 	mode = positional[0];
 	status = ADBG_EXIT_USAGE;
 	if (!mode) {
@@ -349,13 +354,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	// Ctrl-C interrupts the running command; it never kills or stops the target.
-	term_install_signals();
 	session->interrupted = &term_interrupted;
 	session->unwinder = &adbg_libunwind_unwinder;
 	opts.color = term_color(no_color);
 
-	if (nactions)
+	if (term_interrupted)
+		status = ADBG_EXIT_INTERRUPTED; // during the attach
+	else if (nactions)
 		status = run_batch(session, actions, nactions, &opts);
 	else if (!isatty(STDIN_FILENO))
 		status = run_batch(session, &(struct action){.file = stdin}, 1, &opts);
@@ -364,5 +369,6 @@ int main(int argc, char **argv)
 	adbg_session_destroy(session);
 out:
 	close_actions(actions, nactions);
+	term_reraise();
 	return status;
 }

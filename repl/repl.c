@@ -89,6 +89,34 @@ static char *history_path(void)
 	return path;
 }
 
+/*
+ * Append one line to the history file in the format libedit's read_history() reads: the
+ * "_HiStOrY_V2_" cookie first, then one line per entry encoded with strvis(3), which
+ * strunvis() decodes (libedit's history.c, history_load/history_save_fp). Every byte that
+ * is not printable ASCII, and the backslash, is written as a \ooo octal escape, which
+ * strunvis decodes whatever flags encoded it.
+ *
+ * Not libedit's append_history(1, file): Debian bookworm's libedit (3.1-20221030) writes
+ * the last n + 1 entries there, so every command was stored twice.
+ */
+static void history_append(const char *path, const char *line)
+{
+	FILE *f = fopen(path, "ae");
+
+	if (!f)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)
+		fputs("_HiStOrY_V2_\n", f);
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		if (*p > ' ' && *p < 0x7f && *p != '\\')
+			fputc(*p, f);
+		else
+			fprintf(f, "\\%03o", *p);
+	}
+	fputc('\n', f);
+	fclose(f);
+}
+
 static void collect(void *arg, const char *cand)
 {
 	struct repl *r = arg;
@@ -260,6 +288,8 @@ int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 		char *line;
 		const char *p;
 
+		if (term_terminating)
+			break;
 		term_interrupted = 0;
 		if (term_take_tstp())
 			term_suspend();
@@ -267,15 +297,15 @@ int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 		if (!line) {
 			putchar('\n');
 			// Ctrl-C at the prompt: a fresh prompt, not an exit.
-			if (term_interrupted)
+			if (term_interrupted && !term_terminating)
 				continue;
-			break; // Ctrl-D
+			break; // Ctrl-D, or a termination signal
 		}
 		p = line + strspn(line, " \t");
 		if (*p && (!last || strcmp(last, line) != 0)) {
 			add_history(line);
 			if (hist)
-				append_history(1, hist);
+				history_append(hist, line);
 			free(last);
 			last = strdup(line);
 		}
@@ -286,6 +316,8 @@ int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 		if (*p)
 			adbg_repl_run_line(s, p, opts);
 		free(line);
+		if (term_terminating)
+			break;
 	}
 	if (hist)
 		history_truncate_file(hist, HISTORY_MAX);

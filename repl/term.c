@@ -26,6 +26,7 @@
 #define PIPE_BUFFER (1024 * 1024)
 
 volatile int term_interrupted;
+volatile sig_atomic_t term_terminating;
 // why the last write of command output failed.
 static int output_errno;
 static volatile sig_atomic_t winch_pending, tstp_pending;
@@ -33,6 +34,12 @@ static volatile sig_atomic_t winch_pending, tstp_pending;
 static void on_sigint(int sig)
 {
 	(void)sig;
+	term_interrupted = 1;
+}
+
+static void on_sigterm(int sig)
+{
+	term_terminating = sig;
 	term_interrupted = 1;
 }
 
@@ -63,6 +70,12 @@ void term_install_signals(void)
 	// No SA_RESTART for Ctrl-C and Ctrl-Z: a read at the prompt must return so that
 	// they act at once. A resize can wait for the next key.
 	handle(SIGINT, on_sigint, 0);
+	// Asked to go (kill, the terminal closed, Ctrl-\): no default death in the middle of
+	// a snapshot or with the loop paused; the command ends as on Ctrl-C and the session
+	// closes as on quit (term_terminating).
+	handle(SIGTERM, on_sigterm, 0);
+	handle(SIGHUP, on_sigterm, 0);
+	handle(SIGQUIT, on_sigterm, 0);
 	handle(SIGWINCH, on_sigwinch, SA_RESTART);
 	// A shell without job control starts us with SIGTSTP ignored; leave it so.
 	if (sigaction(SIGTSTP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
@@ -96,6 +109,22 @@ void term_suspend(void)
 	raise(SIGTSTP);
 	// Continued.
 	handle(SIGTSTP, on_sigtstp, 0);
+}
+
+void term_reraise(void)
+{
+	// SIGQUIT's default action dumps core: the user asked us to go, not for our core.
+	int sig = term_terminating == SIGQUIT ? SIGTERM : term_terminating;
+	sigset_t set;
+
+	if (!sig)
+		return;
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
 }
 
 int term_width(void)

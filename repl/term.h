@@ -12,6 +12,7 @@
 #define AIODBG_TERM_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "session.h"
@@ -19,8 +20,23 @@
 /** Set by SIGINT; the session's interrupted flag points here. */
 extern volatile int term_interrupted;
 
-/** Install the handlers for SIGINT, SIGWINCH and SIGTSTP (none of them restarts reads). */
+/**
+ * Set (to the signal's number) by SIGTERM, SIGHUP or SIGQUIT, which also set
+ * term_interrupted: the debugger is asked to go. The running command is interrupted like
+ * by Ctrl-C (a snapshot thaws the target, an expression is cancelled), no further command
+ * runs, the session is closed as on quit (the agent lets a paused loop run, the channel's
+ * files are removed), and then term_reraise() ends the process by that signal.
+ */
+extern volatile sig_atomic_t term_terminating;
+
+/**
+ * Install the handlers for SIGINT, SIGWINCH, SIGTSTP, SIGTERM, SIGHUP and SIGQUIT (none of
+ * them restarts reads).
+ */
 void term_install_signals(void);
+
+/** After a termination signal (term_terminating): die of it, with its default action. */
+void term_reraise(void);
 
 /** True once if the terminal was resized since the last call. */
 bool term_take_winch(void);

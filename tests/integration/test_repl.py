@@ -574,12 +574,16 @@ def test_repl_tab_completion(term, repl_target, tmp_path):
     term.wait_cursor_line(prompt_re(pid) + r"threads $")
     term.keys("Enter")
     term.wait(r"MainThread")
+    # Type the next command at the next prompt (the state, not a guess at how long the
+    # command takes).
+    term.wait_cursor_line(prompt_re(pid) + "$")
     # A task name.
     term.type("task wor")
     term.keys("Tab")
     term.wait_cursor_line(prompt_re(pid) + r"task worker-unique $")
     term.keys("Enter")
     term.wait(r"^Task worker-unique 0x[0-9a-f]+$")
+    term.wait_cursor_line(prompt_re(pid) + "$")
     # Every command that takes a task completes its names.
     for cmd in ("select", "cancel"):
         term.type(f"{cmd} wor")
@@ -597,12 +601,14 @@ def test_repl_tab_completion(term, repl_target, tmp_path):
     term.wait_cursor_line(prompt_re(pid) + r"task naïve-ü→1 $")
     term.keys("Enter")
     term.wait(rf"^Task naïve-ü→1 {repl_target.truth['ids']['naïve-ü→1']}$")
+    term.wait_cursor_line(prompt_re(pid) + "$")
     # A thread id: the target has one thread, its tid is the pid.
     term.type("bt ")
     term.keys("Tab")
     term.wait_cursor_line(prompt_re(pid) + rf"bt {pid} $")
     term.keys("Enter")
     term.wait(r"run_forever")
+    term.wait_cursor_line(prompt_re(pid) + "$")
     # help's argument is a command.
     term.type("help tre")
     term.keys("Tab")
@@ -628,9 +634,16 @@ def test_repl_history_across_sessions(term, repl_target, tmp_path):
     term.type("info")
     term.keys("Enter")
     term.wait(rf"^pid: {pid}$")
+    term.wait_cursor_line(prompt_re(pid) + "$")
     term.type("tasks")
     term.keys("Enter")
     term.wait(r"^6 tasks$")
+    term.wait_cursor_line(prompt_re(pid) + "$")
+    # Spaces, a backslash and characters that are not ASCII survive the file.
+    term.type("task naïve-ü→1 \\x")
+    term.keys("Enter")
+    term.wait(r"^aiodbg: too many arguments")
+    term.wait_cursor_line(prompt_re(pid) + "$")
     term.keys("C-d")
     term.wait(r"^\[exit 0\]$")
     term.kill()
@@ -638,8 +651,15 @@ def test_repl_history_across_sessions(term, repl_target, tmp_path):
     assert hist.exists()
     assert hist.stat().st_mode & 0o077 == 0, oct(hist.stat().st_mode)
     assert (state / "aiodbg").stat().st_mode & 0o077 == 0
+    # Each command once (bookworm's libedit append_history(1) wrote two), in the format
+    # libedit reads: its cookie, then strvis-encoded lines.
+    assert hist.read_bytes().decode().splitlines() == [
+        "_HiStOrY_V2_", "info", "tasks",
+        "task\\040na\\303\\257ve-\\303\\274\\342\\206\\2221\\040\\134x"]
     # A second session: Up shows the last command of the first, Up again the one before.
     start_repl(term, repl_target, tmp_path, state=state)
+    term.keys("Up")
+    term.wait_cursor_line(prompt_re(pid) + r"task naïve-ü→1 \\x$")
     term.keys("Up")
     term.wait_cursor_line(prompt_re(pid) + r"tasks$")
     term.keys("Up")

@@ -11,8 +11,11 @@
 #include "hugemem.h"
 #include "objects.h"
 
-// Coroutines awaiting coroutines: deeper chains than this are cut.
+// Coroutines awaiting coroutines: of deeper chains, the innermost this many frames are kept
+// and the outer ones counted, up to MAX_CORO_WALK links (then the chain is taken to be
+// garbage: a real one cannot loop).
 #define MAX_CORO_DEPTH 256
+#define MAX_CORO_WALK (MAX_CORO_DEPTH + ADBG_MAX_UNSHOWN_FRAMES)
 // Children of one gather or TaskGroup read at most.
 #define MAX_CHILDREN 65536
 // Longest task name or cancel message kept.
@@ -181,11 +184,13 @@ static struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
 	return adbg_read_u64(r->s->target, addr, ret);
 }
 
-static const char *intern_str(struct reader *r, uint64_t obj)
+/* A str of the target, interned; *truncated_ret (may be NULL) says it was cut at MAX_NAME. */
+static const char *intern_str(struct reader *r, uint64_t obj, bool *truncated_ret)
 {
 	const char *interned;
 	char *text;
-	struct adbg_error *err = adbg_obj_str(r->s->target, r->l, obj, MAX_NAME, &text, NULL);
+	struct adbg_error *err = adbg_obj_str(r->s->target, r->l, obj, MAX_NAME, &text,
+					      truncated_ret);
 
 	if (err) {
 		adbg_error_destroy(err);
@@ -200,7 +205,7 @@ static const char *intern_str(struct reader *r, uint64_t obj)
  * The task name: 3.12+ keeps the counter as an int until get_name() is called
  * (Modules/_asynciomodule.c, TaskObj_get_name), so an int means "Task-<n>".
  */
-static const char *task_name(struct reader *r, uint64_t name_obj)
+static const char *task_name(struct reader *r, uint64_t name_obj, bool *truncated_ret)
 {
 	char buf[48];
 	int64_t n;
@@ -214,7 +219,7 @@ static const char *task_name(struct reader *r, uint64_t name_obj)
 		return adbg_snapshot_strdup(r->s, buf);
 	}
 	adbg_error_destroy(err);
-	return intern_str(r, name_obj);
+	return intern_str(r, name_obj, truncated_ret);
 }
 
 static const struct type_info *type_of(struct reader *r, uint64_t obj)
@@ -354,20 +359,30 @@ static struct adbg_frame *pool_frames(struct reader *r, size_t n)
 /*
  * A task's coroutine stack, innermost first: the coroutine's frame, then whatever
  * coroutine it awaits, recursively (each chain link is a separate coroutine object).
+ * The chain is walked from the task's coroutine inwards, but what matters is its inner
+ * end, where the task waits: the last MAX_CORO_DEPTH frames are kept (a ring), the outer
+ * ones beyond them only counted (stack.omitted). The walk is capped and cycle-checked.
  */
 static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adbg_stack *ret)
 {
 	const struct adbg_layout *l = r->l;
-	struct adbg_stack chain = { 0 };
+	struct adbg_frame ring[MAX_CORO_DEPTH];
 	struct adbg_error *err = NULL;
+	uint64_t mark = coro;
+	size_t total = 0, kept, power = 1, lam = 0, steps;
+	const char *cut = NULL;
 
-	for (int depth = 0; coro && depth < MAX_CORO_DEPTH; depth++) {
+	for (steps = 0; coro; steps++) {
 		uint64_t iframe = coro + l->gen_object.gi_iframe, next;
 		struct adbg_frame f = { 0 };
 		uint8_t st;
 		int8_t state;
 		bool skip = false;
 
+		if (steps == MAX_CORO_WALK) {
+			cut = "does not end";
+			break;
+		}
 		err = adbg_read_u8(r->s->target, coro + l->gen_object.gi_frame_state, &st);
 		if (err)
 			break;
@@ -378,11 +393,8 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 		err = adbg_frame_read(r->s, iframe, &f, &skip);
 		if (err)
 			break;
-		if (!skip) {
-			err = adbg_stack_push(&chain, &f);
-			if (err)
-				break;
-		}
+		if (!skip)
+			ring[total++ % MAX_CORO_DEPTH] = f;
 		if (state == l->frame_state.created)
 			break;
 		next = awaited_object(r, iframe);
@@ -397,33 +409,46 @@ static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adb
 		}
 		if (!next || next == coro || !is_coroutine_like(r, next))
 			break;
+		// Brent: garbage that loops comes back to a remembered coroutine.
+		if (next == mark) {
+			cut = "cycles";
+			break;
+		}
+		if (++lam == power) {
+			mark = next;
+			power *= 2;
+			lam = 0;
+		}
 		coro = next;
 	}
-	if (err && err != &adbg_error_nomem) {
-		adbg_session_warn(r->s, "coroutine %#" PRIx64 ": %s", coro, err->message);
-		adbg_error_destroy(err);
-		err = NULL;
-		chain.truncated = true;
-	}
-	if (err) {
-		adbg_stack_deinit(&chain);
+	if (err == &adbg_error_nomem)
 		return err;
+	ret->truncated = false;
+	if (err || cut) {
+		if (err)
+			adbg_session_warn(r->s, "coroutine %#" PRIx64 ": %s", coro, err->message);
+		else
+			adbg_session_warn(r->s, "coroutine %#" PRIx64 ": the await chain %s; cut",
+					  coro, cut);
+		adbg_error_destroy(err);
+		ret->truncated = true;
 	}
-	// The chain is outermost first (task coroutine first); stacks are innermost first.
-	ret->truncated = chain.truncated;
-	ret->n = chain.n;
+	kept = total < MAX_CORO_DEPTH ? total : MAX_CORO_DEPTH;
+	ret->n = kept;
+	ret->omitted = (uint32_t)(total - kept);
 	ret->frames = NULL;
-	if (chain.n) {
-		ret->frames = pool_frames(r, chain.n);
-		if (!ret->frames) {
-			adbg_stack_deinit(&chain);
+	if (total > kept)
+		ret->truncated = true;
+	if (kept) {
+		ret->frames = pool_frames(r, kept);
+		if (!ret->frames)
 			return &adbg_error_nomem;
-		}
 		ret->pooled = true;
-		for (size_t i = 0; i < chain.n; i++)
-			ret->frames[i] = chain.frames[chain.n - 1 - i];
+		// The ring holds the chain outermost first, its oldest entry at total % cap
+		// once it wrapped; stacks are innermost first.
+		for (size_t i = 0; i < kept; i++)
+			ret->frames[i] = ring[(total - 1 - i) % MAX_CORO_DEPTH];
 	}
-	adbg_stack_deinit(&chain);
 	return NULL;
 }
 
@@ -490,13 +515,13 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
 					 state);
 	t->cancel_count = (int)ncancel;
 	t->cancelling = t->state == ADBG_TASK_PENDING && (ncancel > 0 || t->cancel_requested);
-	t->name = task_name(r, name);
+	t->name = task_name(r, name, &t->name_truncated);
 	if (msg) {
 		bool none = true;
 
 		adbg_error_destroy(adbg_obj_is_none(r->s->target, l, msg, &none));
 		if (!none)
-			t->cancel_message = intern_str(r, msg);
+			t->cancel_message = intern_str(r, msg, &t->cancel_message_truncated);
 	}
 	t->coro = coro_name(r, raw->coro);
 	return NULL;
@@ -597,12 +622,13 @@ static struct adbg_error *read_py_task(struct reader *r, struct adbg_task *t,
 	t->loop = py_attr(r, t->id, "_loop");
 	raw->coro = py_attr(r, t->id, "_coro");
 	raw->fut_waiter = py_attr(r, t->id, "_fut_waiter");
-	t->name = task_name(r, py_attr(r, t->id, "_name"));
+	t->name = task_name(r, py_attr(r, t->id, "_name"), &t->name_truncated);
 	t->cancel_count = (int)py_int_attr(r, t->id, "_num_cancels_requested", 0);
 	t->cancel_requested = py_int_attr(r, t->id, "_must_cancel", 0) != 0;
 	t->cancelling = t->state == ADBG_TASK_PENDING && (t->cancel_count > 0 || t->cancel_requested);
 	if (py_attr(r, t->id, "_cancel_message"))
-		t->cancel_message = intern_str(r, py_attr(r, t->id, "_cancel_message"));
+		t->cancel_message = intern_str(r, py_attr(r, t->id, "_cancel_message"),
+					       &t->cancel_message_truncated);
 	t->coro = coro_name(r, raw->coro);
 	return NULL;
 }
@@ -1165,6 +1191,10 @@ static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
 		}
 	} else if ((r->flags & ADBG_AIO_STACKS) && raw.coro) {
 		err = coro_stack(r, raw.coro, &t->stack);
+		if (!err && t->stack.omitted)
+			adbg_session_warn(r->s, "task %#" PRIx64 ": await chain of %zu frames; the "
+					  "outermost %" PRIu32 " are not shown",
+					  t->id, t->stack.n + t->stack.omitted, t->stack.omitted);
 	}
 	if (err)
 		return err;

@@ -71,6 +71,9 @@ struct adbg_task {
 	/** this is the task its thread is running right now. */
 	bool running;
 	bool has_waiting_on;
+	/** the name, or the cancel message, is longer than what was kept (MAX_NAME bytes). */
+	bool name_truncated;
+	bool cancel_message_truncated;
 };
 
 struct adbg_loop {

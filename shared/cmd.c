@@ -621,23 +621,58 @@ static bool completable_name(const char *name)
 	return true;
 }
 
-static struct adbg_error *complete_read(struct adbg_session *s, struct adbg_complete_cache *cache)
-{
-	struct adbg_runtime_snapshot rt = { 0 };
-	struct adbg_asyncio_snapshot snap = { 0 };
-	struct adbg_error *err;
-	bool have_snap = false;
+struct complete_snap {
+	struct adbg_runtime_snapshot rt;
+	struct adbg_asyncio_snapshot snap;
+	bool have_snap;
+};
 
-	err = adbg_session_snapshot_begin(s);
+static struct adbg_error *complete_snap_read(struct adbg_session *s, void *arg)
+{
+	struct complete_snap *cs = arg;
+	struct adbg_error *err;
+
+	// Threads first: a process without asyncio imported still has threads to offer.
+	err = adbg_runtime_snapshot(s, 0, &cs->rt);
 	if (err)
 		return err;
-	// Threads first: a process without asyncio imported still has threads to offer.
-	err = adbg_runtime_snapshot(s, 0, &rt);
-	if (!err) {
-		err = adbg_asyncio_snapshot(s, 0, &snap);
-		have_snap = !err;
+	err = adbg_asyncio_snapshot(s, 0, &cs->snap);
+	cs->have_snap = !err;
+	// Without tasks the threads still serve: not a failure of the read.
+	if (err && err != &adbg_error_nomem && err->code != ADBG_ERR_INTERRUPTED) {
+		adbg_error_destroy(err);
+		err = NULL;
 	}
-	adbg_session_snapshot_end(s);
+	if (err)
+		adbg_runtime_snapshot_deinit(&cs->rt);
+	return err;
+}
+
+static void complete_snap_drop(struct adbg_session *s, void *arg)
+{
+	struct complete_snap *cs = arg;
+
+	(void)s;
+	adbg_runtime_snapshot_deinit(&cs->rt);
+	if (cs->have_snap)
+		adbg_asyncio_snapshot_deinit(&cs->snap);
+	cs->have_snap = false;
+}
+
+static struct adbg_error *complete_read(struct adbg_session *s, struct adbg_complete_cache *cache)
+{
+	struct complete_snap cs = { 0 };
+	struct adbg_runtime_snapshot rt;
+	struct adbg_asyncio_snapshot snap;
+	struct adbg_error *err;
+	bool have_snap;
+
+	err = adbg_session_snapshot(s, complete_snap_read, complete_snap_drop, &cs);
+	if (err)
+		return err;
+	rt = cs.rt;
+	snap = cs.snap;
+	have_snap = cs.have_snap;
 	if (rt.nthreads) {
 		cache->tids = calloc(rt.nthreads, sizeof(int));
 		for (size_t i = 0; cache->tids && i < rt.nthreads; i++)

@@ -200,6 +200,12 @@ json_t *adbg_json_frame(const struct adbg_frame *f);
 json_t *adbg_json_stack(const struct adbg_stack *st);
 /** "function (file:line)" with an indent and a newline. */
 void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent);
+/**
+ * The line that marks the frames a cut stack left out ("… 1234 frames not shown …"),
+ * printed where they would be: before the outermost frame shown, in a traceback that
+ * lists the outermost first. Nothing when none were left out.
+ */
+void adbg_text_frames_omitted(FILE *out, const struct adbg_stack *st, const char *indent);
 
 /* Commands. */
 struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c);

@@ -12,15 +12,33 @@
 // of its own, and the cap keeps garbage from recursing forever).
 #define MAX_TREE_DEPTH 256
 
+struct aio_read {
+	unsigned flags;
+	struct adbg_asyncio_snapshot snap;
+};
+
+static struct adbg_error *aio_read(struct adbg_session *s, void *arg)
+{
+	struct aio_read *a = arg;
+
+	return adbg_asyncio_snapshot(s, a->flags, &a->snap);
+}
+
+static void aio_drop(struct adbg_session *s, void *arg)
+{
+	(void)s;
+	adbg_asyncio_snapshot_deinit(&((struct aio_read *)arg)->snap);
+}
+
+/* One snapshot of the tasks, read again while a live target changes under us. */
 static struct adbg_error *asyncio_snapshot(struct adbg_session *s, unsigned flags,
 					   struct adbg_asyncio_snapshot *ret)
 {
-	struct adbg_error *err = adbg_session_snapshot_begin(s);
+	struct aio_read a = { .flags = flags };
+	struct adbg_error *err = adbg_session_snapshot(s, aio_read, aio_drop, &a);
 
-	if (err)
-		return err;
-	err = adbg_asyncio_snapshot(s, flags, ret);
-	adbg_session_snapshot_end(s);
+	if (!err)
+		*ret = a.snap;
 	return err;
 }
 
@@ -37,6 +55,9 @@ static json_t *json_task(const struct adbg_task *t)
 
 	json_object_set_new(o, "id", adbg_json_addr(t->id));
 	json_object_set_new(o, "name", t->name ? json_string(t->name) : json_null());
+	// Added fields (DESIGN §6), present only when true; ob_task writes the same.
+	if (t->name_truncated)
+		json_object_set_new(o, "name_truncated", json_true());
 	json_object_set_new(o, "thread", t->thread ? json_integer(t->thread) : json_null());
 	json_object_set_new(o, "loop", adbg_json_addr(t->loop));
 	json_object_set_new(o, "state", json_string(adbg_task_state_name(t->state)));
@@ -45,10 +66,14 @@ static json_t *json_task(const struct adbg_task *t)
 	json_object_set_new(cancel, "count", json_integer(t->cancel_count));
 	json_object_set_new(cancel, "message",
 			    t->cancel_message ? json_string(t->cancel_message) : json_null());
+	if (t->cancel_message_truncated)
+		json_object_set_new(cancel, "message_truncated", json_true());
 	json_object_set_new(o, "cancel", cancel);
 	json_object_set_new(o, "running", json_boolean(t->running));
 	json_object_set_new(o, "coro", t->coro ? json_string(t->coro) : json_null());
 	json_object_set_new(o, "stack", adbg_json_stack(&t->stack));
+	if (t->stack.omitted)
+		json_object_set_new(o, "frames_omitted", json_integer(t->stack.omitted));
 	if (t->has_waiting_on) {
 		json_t *w = json_object();
 
@@ -258,6 +283,8 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 	ob_addr(b, t->id);
 	OB_LIT(b, ",\"name\":");
 	ob_str(b, fc, t->name);
+	if (t->name_truncated)
+		OB_LIT(b, ",\"name_truncated\":true");
 	OB_LIT(b, ",\"thread\":");
 	if (t->thread)
 		ob_int(b, t->thread);
@@ -275,6 +302,8 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 	ob_int(b, t->cancel_count);
 	OB_LIT(b, ",\"message\":");
 	ob_str(b, fc, t->cancel_message);
+	if (t->cancel_message_truncated)
+		OB_LIT(b, ",\"message_truncated\":true");
 	OB_LIT(b, "},\"running\":");
 	ob_bool(b, t->running);
 	OB_LIT(b, ",\"coro\":");
@@ -285,7 +314,12 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 			OB_LIT(b, ",");
 		ob_frame(b, fc, &t->stack.frames[i]);
 	}
-	OB_LIT(b, "],\"waiting_on\":");
+	OB_LIT(b, "]");
+	if (t->stack.omitted) {
+		OB_LIT(b, ",\"frames_omitted\":");
+		ob_int(b, t->stack.omitted);
+	}
+	OB_LIT(b, ",\"waiting_on\":");
 	if (t->has_waiting_on) {
 		OB_LIT(b, "{\"type\":");
 		ob_str(b, fc, t->waiting_on.type ? t->waiting_on.type : "?");
@@ -423,6 +457,19 @@ static void put_text(struct adbg_cmd_ctx *c, const char *str)
 	adbg_text_cell(c, str ? str : "?", 0, -1, true);
 }
 
+/* A task's name as text: a name that was cut ends in "…" (what was kept is MAX_NAME). */
+static const char *name_text(const struct adbg_task *t, char *buf, size_t len)
+{
+	if (!t->name)
+		return "?";
+	if (!t->name_truncated)
+		return t->name;
+	snprintf(buf, len, "%s…", t->name);
+	return buf;
+}
+
+#define NAME_BUF 512
+
 static int state_color(const struct adbg_task *t)
 {
 	if (t->state == ADBG_TASK_CANCELLED)
@@ -464,7 +511,7 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
 		const struct adbg_frame *f = t->stack.n ? &t->stack.frames[0] : NULL;
-		char id[24], buf[128], where[512], thread[16];
+		char id[24], buf[128], where[512], thread[16], name[NAME_BUF];
 
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
 		snprintf(thread, sizeof(thread), "%d", t->thread);
@@ -474,7 +521,7 @@ static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 		else
 			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
 		adbg_text_cell(c, id, wid, -1, false);
-		adbg_text_cell(c, t->name ? t->name : "?", wname, -1, false);
+		adbg_text_cell(c, name_text(t, name, sizeof(name)), wname, -1, false);
 		adbg_text_cell(c, t->running ? "running" : adbg_task_state_name(t->state), wstate,
 			       state_color(t), false);
 		adbg_text_cell(c, cancel_text(t, buf, sizeof(buf)), wcancel, state_color(t), false);
@@ -582,12 +629,12 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	const struct adbg_asyncio_snapshot *snap = tr->snap;
 	const struct adbg_task *t = &snap->tasks[idx];
 	const char *branch = depth ? (last ? "└── " : "├── ") : "";
-	char buf[128], aw[128];
+	char buf[128], aw[128], name[NAME_BUF];
 	size_t nchild = tr->first[idx + 1] - tr->first[idx];
 	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED;
 
 	fprintf(c->out, "%.*s%s(T) ", (int)plen, tr->prefix, branch);
-	put_text(c, t->name);
+	put_text(c, name_text(t, name, sizeof(name)));
 	fprintf(c->out, " %#" PRIx64 " [%s%s%s]", t->id,
 		t->running ? "running" : adbg_task_state_name(t->state), show_cancel ? ", " : "",
 		show_cancel ? cancel_text(t, buf, sizeof(buf)) : "");
@@ -600,7 +647,10 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 		memcpy(tr->prefix + plen, last ? "    " : "│   ", last ? 4 : 6);
 		plen += last ? 4 : 6;
 	}
-	// Frames outermost first, like CPython's pstree.
+	// Frames outermost first, like CPython's pstree; those left out come first.
+	if (t->stack.omitted)
+		fprintf(c->out, "%.*s%s  … %" PRIu32 " frames not shown …\n", (int)plen,
+			tr->prefix, nchild ? "│" : " ", t->stack.omitted);
 	for (size_t j = t->stack.n; j-- > 0;) {
 		const struct adbg_frame *f = &t->stack.frames[j];
 
@@ -726,7 +776,7 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_task *t;
 	struct adbg_error *err;
-	char buf[128];
+	char buf[128], name[NAME_BUF];
 
 	if (c->argc != 2)
 		return adbg_cmd_usage_error(c, c->argc < 2 ? "which task?" : "too many arguments");
@@ -741,7 +791,7 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 		goto out;
 	}
 	fputs("Task ", c->out);
-	put_text(c, t->name);
+	put_text(c, name_text(t, name, sizeof(name)));
 	fprintf(c->out, " %#" PRIx64 "\n", t->id);
 	fprintf(c->out, "  state:      %s%s\n", adbg_task_state_name(t->state),
 		t->running ? " (running now)" : "");
@@ -767,6 +817,7 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 			i + 1 < t->nawaited_by ? "," : "");
 	}
 	fprintf(c->out, "%s\n  stack (most recent call last):\n", t->nawaited_by ? "" : " -");
+	adbg_text_frames_omitted(c->out, &t->stack, "    ");
 	for (size_t j = t->stack.n; j-- > 0;)
 		adbg_text_frame(c->out, &t->stack.frames[j], "    ");
 	adbg_text_warnings(c);

@@ -58,8 +58,14 @@ static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 	json_object_set_new(o, "gil", json_string(gil_name(th->gil)));
 	json_object_set_new(o, "loop", adbg_json_addr(th->loop));
 	json_object_set_new(o, "running_task", adbg_json_addr(th->running_task));
-	if (frames)
+	// Added fields (DESIGN §6), present only when they say something.
+	if (th->agent)
+		json_object_set_new(o, "agent", json_true());
+	if (frames) {
 		json_object_set_new(o, "frames", adbg_json_stack(&th->stack));
+		if (th->stack.omitted)
+			json_object_set_new(o, "frames_omitted", json_integer(th->stack.omitted));
+	}
 	return o;
 }
 
@@ -86,6 +92,13 @@ void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent)
 	fputs(")\n", out);
 }
 
+void adbg_text_frames_omitted(FILE *out, const struct adbg_stack *st, const char *indent)
+{
+	if (st->omitted)
+		fprintf(out, "%s… %" PRIu32 " frame%s not shown …\n", indent, st->omitted,
+			st->omitted == 1 ? "" : "s");
+}
+
 static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 {
 	fprintf(out, "Thread %d", th->tid);
@@ -94,7 +107,8 @@ static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 		put_clean(out, th->name);
 		fputc('"', out);
 	}
-	fprintf(out, "%s, GIL %s\n", th->main ? " (main)" : "", gil_name(th->gil));
+	fprintf(out, "%s%s, GIL %s\n", th->main ? " (main)" : "",
+		th->agent ? " (aiodbg's agent, not the program's)" : "", gil_name(th->gil));
 }
 
 /* bt --native: what is read while the target is frozen, per thread shown. */
@@ -199,7 +213,10 @@ static struct adbg_error *native_finish(struct adbg_session *s, struct native_ru
 		err = adbg_native_merge(s, nt->th, nt->segs, &nt->ns, &merged);
 		if (err)
 			return err;
+		// Outer Python frames the walk left out are left out of the merge too.
+		merged.omitted += nt->th->stack.omitted;
 		if (max_frames && merged.n > max_frames) {
+			merged.omitted += (uint32_t)(merged.n - max_frames);
 			merged.n = max_frames;
 			merged.truncated = true;
 			adbg_session_warn(s, "thread %d: stack cut at %u frames", nt->th->tid,
@@ -223,16 +240,49 @@ static struct adbg_error *native_finish(struct adbg_session *s, struct native_ru
 	return NULL;
 }
 
+/* What bt and threads read while the target is frozen (see adbg_session_snapshot). */
+struct rt_read {
+	unsigned flags;
+	struct adbg_runtime_snapshot snap;
+	// bt --native: the native frames of thread want (0: all), read while frozen
+	bool native;
+	long want;
+	struct native_run nr;
+};
+
+static struct adbg_error *rt_read(struct adbg_session *s, void *arg)
+{
+	struct rt_read *r = arg;
+	struct adbg_error *err = adbg_runtime_snapshot(s, r->flags, &r->snap);
+
+	if (!err && r->native) {
+		err = native_read(s, &r->snap, r->want, &r->nr);
+		if (err) {
+			native_run_deinit(s, &r->nr);
+			adbg_runtime_snapshot_deinit(&r->snap);
+		}
+	}
+	return err;
+}
+
+static void rt_drop(struct adbg_session *s, void *arg)
+{
+	struct rt_read *r = arg;
+
+	if (r->native)
+		native_run_deinit(s, &r->nr);
+	adbg_runtime_snapshot_deinit(&r->snap);
+}
+
 /* Take a snapshot of the runtime with the target frozen only while reading. */
 static struct adbg_error *runtime_snapshot(struct adbg_session *s, unsigned flags,
 					   struct adbg_runtime_snapshot *ret)
 {
-	struct adbg_error *err = adbg_session_snapshot_begin(s);
+	struct rt_read r = { .flags = flags };
+	struct adbg_error *err = adbg_session_snapshot(s, rt_read, rt_drop, &r);
 
-	if (err)
-		return err;
-	err = adbg_runtime_snapshot(s, flags, ret);
-	adbg_session_snapshot_end(s);
+	if (!err)
+		*ret = r.snap;
 	return err;
 }
 
@@ -345,20 +395,20 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 			return err;
 	}
 	c->s->max_frames = max_frames;
-	err = adbg_session_snapshot_begin(c->s);
-	if (!err) {
-		struct native_run nr = { 0 };
+	{
+		struct rt_read r = { .flags = ADBG_RT_STACKS | ADBG_RT_NAMES, .native = native,
+				     .want = want };
 
-		err = adbg_runtime_snapshot(c->s, ADBG_RT_STACKS | ADBG_RT_NAMES, &snap);
-		if (!err && native)
-			err = native_read(c->s, &snap, want, &nr);
-		adbg_session_snapshot_end(c->s);
-		if (!err && native)
-			err = native_finish(c->s, &nr, max_frames);
-		if (native)
-			native_run_deinit(c->s, &nr);
-		if (err)
-			adbg_runtime_snapshot_deinit(&snap);
+		err = adbg_session_snapshot(c->s, rt_read, rt_drop, &r);
+		if (!err) {
+			snap = r.snap;
+			if (native)
+				err = native_finish(c->s, &r.nr, max_frames);
+			if (native)
+				native_run_deinit(c->s, &r.nr);
+			if (err)
+				adbg_runtime_snapshot_deinit(&snap);
+		}
 	}
 	c->s->max_frames = 0;
 	if (err)
@@ -391,6 +441,7 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 		text_thread_header(c->out, th);
 		// Outermost first reads like a traceback; JSON keeps innermost first.
 		fprintf(c->out, "Traceback (most recent call last):\n");
+		adbg_text_frames_omitted(c->out, &th->stack, "  ");
 		for (size_t j = th->stack.n; j-- > 0;)
 			adbg_text_frame(c->out, &th->stack.frames[j], "  ");
 		if (!th->stack.n)

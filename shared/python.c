@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,40 +161,68 @@ static uint64_t find_set_dummy(struct adbg_symbols *syms, size_t runtime_file)
 	return hit.addr;
 }
 
-// A cheap look at the live structures with the new layout: the first interpreter's newest
-// thread state must point back to it (PyThreadState.interp). On 3.11/3.12 the layout is
-// built in and internal structs are not promised stable across patch releases (3.13.0 ->
-// 3.13.18 grew PyThreadState), so a release we never saw is caught here rather than
-// producing garbage later. Memory that cannot be read (a process still starting, a core
-// without the heap) proves nothing and is not an error.
+static struct adbg_error *layout_mismatch(const struct adbg_python *py, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static struct adbg_error *layout_mismatch(const struct adbg_python *py, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+				 "Python %s: the layout aiodbg has for it does not fit this "
+				 "interpreter (%s); this build or patch release is not supported yet",
+				 py->version_str, why);
+}
+
+// A look at the interpreter's static structures with the new layout. On 3.11/3.12 the
+// layout is built in and internal structs are not promised stable across patch releases
+// (3.13.0 -> 3.13.18 grew PyThreadState), so a release we never saw is caught here rather
+// than producing garbage later. Only memory that a running program does not change under
+// us is read: the main interpreter is _PyRuntime._main_interpreter and its first thread
+// state is embedded in it (3.11-3.15 Include/internal/pycore_runtime.h, pycore_interp.h),
+// both set up once at startup. Thread states that come and go (threads_head) are
+// checked by every snapshot, where a mismatch is a race (runtime.c). Memory that cannot
+// be read (a process still starting, a core without the data segment) proves nothing.
 static struct adbg_error *check_runtime(struct adbg_target *t, const struct adbg_python *py)
 {
 	const struct adbg_layout *l = &py->layout;
-	uint64_t interp, tstate, back;
+	uint64_t rt = py->runtime_addr, interp = 0, tstate = 0, back = 0;
 	struct adbg_error *err;
 
-	err = adbg_read_u64(t, py->runtime_addr + l->runtime_state.interpreters_head, &interp);
-	if (!err && interp)
-		err = adbg_read_u64(t, interp + l->interpreter_state.threads_head, &tstate);
-	else
-		tstate = 0;
+	err = adbg_read_u64(t, rt + l->runtime_state.interpreters_main, &interp);
+	if (!err && !interp)
+		return NULL; // not initialised yet
+	if (!err && l->runtime_state.size && l->interpreter_state.size &&
+	    (interp < rt || interp - rt > l->runtime_state.size ||
+	     l->runtime_state.size - (interp - rt) < l->interpreter_state.size))
+		return layout_mismatch(py,
+				       "the main interpreter %#" PRIx64
+				       " is not inside _PyRuntime at %#" PRIx64,
+				       interp, rt);
+	// The first thread state: 3.13+ threads.main names it; 3.11/3.12 have no such field
+	// and keep it as the last member of PyInterpreterState (_initial_thread).
+	if (!err && l->interpreter_state.threads_main != ADBG_NO_FIELD)
+		err = adbg_read_u64(t, interp + l->interpreter_state.threads_main, &tstate);
+	else if (!err && l->interpreter_state.size > l->thread_state.size)
+		tstate = interp + l->interpreter_state.size - l->thread_state.size;
 	if (!err && tstate)
 		err = adbg_read_u64(t, tstate + l->thread_state.interp, &back);
-	else
-		back = interp;
 	if (err) {
 		if (err->code == ADBG_ERR_NOMEM)
 			return err;
 		adbg_error_destroy(err);
 		return NULL;
 	}
-	if (back != interp)
-		return adbg_error_create(ADBG_ERR_BAD_DATA,
-					 "Python %s: the layout aiodbg has for it does not fit this "
-					 "interpreter (thread state %#" PRIx64
-					 " does not point back to interpreter %#" PRIx64
-					 "); this build or patch release is not supported yet",
-					 py->version_str, tstate, interp);
+	// 0: not used yet, or already cleared (after a fork from another thread).
+	if (back && back != interp)
+		return layout_mismatch(py,
+				       "thread state %#" PRIx64
+				       " does not point back to interpreter %#" PRIx64,
+				       tstate, interp);
 	return NULL;
 }
 

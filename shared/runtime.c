@@ -88,6 +88,44 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
 	return NULL;
 }
 
+/*
+ * Count the frames shown from iframe on (to stop_at included), without keeping them: what
+ * a cut stack leaves out. Capped (ADBG_MAX_UNSHOWN_FRAMES) and cycle-checked (Brent: a
+ * garbage chain that loops comes back to a remembered frame). *exact_ret is false when
+ * the count stopped early (cap, cycle, unreadable frame).
+ */
+static uint32_t count_frames(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
+			     bool *exact_ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint64_t mark = iframe;
+	size_t steps = 0, power = 1, lam = 0;
+	uint32_t n = 0;
+
+	*exact_ret = false;
+	while (iframe && steps++ < ADBG_MAX_UNSHOWN_FRAMES) {
+		struct adbg_frame f;
+		bool skip = false;
+
+		if (!adbg_ok(adbg_frame_read(s, iframe, &f, &skip)))
+			return n;
+		n += !skip;
+		if (iframe == stop_at)
+			break;
+		if (!adbg_ok(read_ptr(s, iframe + l->interpreter_frame.previous, &iframe)))
+			return n;
+		if (iframe == mark)
+			return n;
+		if (++lam == power) {
+			mark = iframe;
+			power *= 2;
+			lam = 0;
+		}
+	}
+	*exact_ret = !iframe || iframe == stop_at;
+	return n;
+}
+
 struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
 				   struct adbg_stack *ret)
 {
@@ -105,10 +143,22 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 		struct adbg_error *err;
 		bool skip = false;
 
-		if (++steps > 2 * cap || st.n == cap) {
+		if (st.n == cap) {
+			// Innermost first: what is cut is the outermost part. Count it, so
+			// that the cut is marked with what it hides.
+			bool exact;
+
 			st.truncated = true;
-			adbg_session_warn(s, "stack cut at %zu frames (deeper recursion, or a cycle)",
-					  cap);
+			st.omitted = count_frames(s, iframe, stop_at, &exact);
+			adbg_session_warn(s, "stack cut at %zu frames; %s%" PRIu32 " outer frames "
+					  "not shown",
+					  cap, exact ? "" : "at least ", st.omitted);
+			break;
+		}
+		if (++steps > 2 * cap) {
+			st.truncated = true;
+			adbg_session_warn(s, "stack cut at %zu frames (a cycle in the frame chain?)",
+					  st.n);
 			break;
 		}
 		err = adbg_frame_read(s, iframe, &f, &skip);
@@ -137,6 +187,40 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 	}
 	*ret = st;
 	return NULL;
+}
+
+/* "/tmp/aiodbg-XXXXXX/a.py" and the like: the agent's file (channel.c make_dir, inject.c). */
+static bool is_agent_file(const char *file)
+{
+	static const char *const bases[] = { "/tmp/", "/var/tmp/", "/dev/shm/" };
+	static const char prefix[] = "aiodbg-", name[] = "/a.py";
+	size_t len, dir;
+
+	if (!file)
+		return false;
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		size_t blen = strlen(bases[i]);
+		const char *p = file + blen;
+
+		if (strncmp(file, bases[i], blen) != 0 || strncmp(p, prefix, sizeof(prefix) - 1))
+			continue;
+		p += sizeof(prefix) - 1;
+		// mkdtemp's XXXXXX: letters and digits, then the file itself.
+		dir = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		len = strlen(p + dir);
+		return dir >= 6 && len == sizeof(name) - 1 && !strcmp(p + dir, name);
+	}
+	return false;
+}
+
+bool adbg_stack_is_agent(const struct adbg_stack *st)
+{
+	// The outermost Python frame: the agent's thread starts in its code, and whatever it
+	// calls (json, socket) sits above it.
+	for (size_t i = st->n; i-- > 0;)
+		if (st->frames[i].kind == ADBG_FRAME_PYTHON)
+			return !st->omitted && is_agent_file(st->frames[i].file);
+	return false;
 }
 
 void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap)
@@ -210,6 +294,13 @@ static struct adbg_error *push_thread(struct adbg_runtime_snapshot *snap, size_t
 	return NULL;
 }
 
+/* A thread list cut by err (freed): what was read of it is kept, the rest is not. */
+static void list_cut(struct adbg_session *s, struct adbg_error *err)
+{
+	adbg_session_warn(s, "%s; the rest of the thread list is not shown", err->message);
+	adbg_error_destroy(err);
+}
+
 struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					 struct adbg_runtime_snapshot *ret)
 {
@@ -248,7 +339,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 		}
 		while (tstate) {
 			struct adbg_pythread th = { .tstate = tstate, .interp = interp };
-			uint64_t tid = 0, iframe = 0;
+			uint64_t tid = 0, iframe = 0, back = 0;
 
 			if (++nthreads > ADBG_MAX_THREADS) {
 				adbg_session_warn(s, "more than %d threads; the rest are not shown",
@@ -256,20 +347,45 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 				break;
 			}
 			// A cycle in the thread list would repeat a thread state.
-			for (size_t i = 0; i < snap.nthreads; i++) {
-				if (snap.threads[i].tstate == tstate) {
-					adbg_session_warn(s, "thread list cycles at %#" PRIx64,
-							  tstate);
-					goto next_interp;
-				}
+			for (size_t i = 0; i < snap.nthreads && !err; i++)
+				if (snap.threads[i].tstate == tstate)
+					err = adbg_session_inconsistent(
+						s, "thread list", "thread list cycles at %#" PRIx64,
+						tstate);
+			if (err) {
+				if (err == &adbg_error_nomem)
+					goto fail;
+				list_cut(s, err);
+				break;
 			}
-			err = adbg_read_u64(s->target, tstate + l->thread_state.native_thread_id,
-					    &tid);
+			// Every thread state of the list belongs to its interpreter. One that does
+			// not is being created or torn down as we read (a live target whose
+			// freeze missed a thread), or is corrupt (a core).
+			err = read_ptr(s, tstate + l->thread_state.interp, &back);
+			if (!err)
+				err = adbg_read_u64(s->target,
+						    tstate + l->thread_state.native_thread_id, &tid);
 			if (!err)
 				err = read_ptr(s, tstate + l->thread_state.thread_id, &th.ident);
 			if (err) {
-				err = adbg_error_wrap(err, "thread state %#" PRIx64, tstate);
+				struct adbg_error *e = adbg_session_inconsistent(
+					s, "thread list", "thread state %#" PRIx64 ": %s", tstate,
+					err->message);
+
+				adbg_error_destroy(err);
+				err = e;
 				goto fail;
+			}
+			if (back != interp) {
+				err = adbg_session_inconsistent(
+					s, "thread list",
+					"thread state %#" PRIx64 " does not point back to "
+					"interpreter %#" PRIx64,
+					tstate, interp);
+				if (err == &adbg_error_nomem)
+					goto fail;
+				list_cut(s, err);
+				break;
 			}
 			th.tid = (int)tid;
 			th.main = main_tstate ? tstate == main_tstate
@@ -286,6 +402,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					err = adbg_stack_walk(s, iframe, 0, &th.stack);
 					if (err)
 						goto fail;
+					th.agent = adbg_stack_is_agent(&th.stack);
 				}
 			}
 			err = push_thread(&snap, &cap, &th);
@@ -295,13 +412,15 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 			}
 			err = read_ptr(s, tstate + l->thread_state.next, &tstate);
 			if (err) {
-				adbg_session_warn(s, "thread list: %s", err->message);
+				struct adbg_error *e = adbg_session_inconsistent(
+					s, "thread list", "thread list: %s", err->message);
+
 				adbg_error_destroy(err);
 				err = NULL;
+				list_cut(s, e);
 				break;
 			}
 		}
-next_interp:
 		err = read_ptr(s, interp + l->interpreter_state.next, &interp);
 		if (err) {
 			adbg_session_warn(s, "interpreter list: %s", err->message);
@@ -312,6 +431,11 @@ next_interp:
 	}
 	if (flags & ADBG_RT_NAMES)
 		adbg_runtime_thread_names(s, &snap);
+	for (size_t i = 0; i < snap.nthreads; i++) {
+		// The agent starts its thread with _thread (no threading name): say what it is.
+		if (snap.threads[i].agent && !snap.threads[i].name)
+			snap.threads[i].name = strdup(ADBG_AGENT_THREAD_NAME);
+	}
 	*ret = snap;
 	return NULL;
 

@@ -23,6 +23,8 @@
 #define ADBG_MAX_THREADS 4096
 /** Interpreters beyond this many are cut. */
 #define ADBG_MAX_INTERPRETERS 256
+/** Beyond a cut, frames are still counted (not kept) up to this many, for the marker. */
+#define ADBG_MAX_UNSHOWN_FRAMES 65536
 
 enum adbg_frame_kind {
 	ADBG_FRAME_PYTHON,
@@ -57,6 +59,12 @@ struct adbg_frame {
 struct adbg_stack {
 	struct adbg_frame *frames;
 	size_t n;
+	/**
+	 * frames beyond the cap that are not in frames: always the outermost ones (a cut
+	 * keeps the innermost frames, where the thread or task actually is). Renderers mark
+	 * them ("… N frames not shown …", "frames_omitted": N).
+	 */
+	uint32_t omitted;
 	/** the walk hit ADBG_MAX_FRAMES or a cycle. */
 	bool truncated;
 	/** frames belong to a pool owned elsewhere (adbg_stack_deinit does not free them). */
@@ -76,9 +84,15 @@ struct adbg_pythread {
 	int tid;
 	/** threading.get_ident() (pthread_t). */
 	uint64_t ident;
-	/** threading name, or NULL when not known. */
+	/** threading name, or NULL when not known ("aiodbg-agent" for the agent's thread). */
 	char *name;
 	bool main;
+	/**
+	 * this is the thread of aiodbg's own agent (live control), not the program's: set
+	 * with ADBG_RT_STACKS (adbg_stack_is_agent). Nothing should pick it as the thread
+	 * of anything.
+	 */
+	bool agent;
 	enum adbg_gil_state gil;
 	/** running event loop and task (asyncio), 0 when none or unknown. */
 	uint64_t loop;
@@ -147,6 +161,16 @@ struct adbg_error *adbg_frame_code(struct adbg_session *s, const struct adbg_fra
  */
 struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
 				    const char *name, uint64_t *ret);
+
+/**
+ * Whether a stack is that of aiodbg's agent thread: its outermost Python frame runs the
+ * agent's code, a file named /tmp/aiodbg-XXXXXX/a.py (or under /var/tmp, /dev/shm: where
+ * live control puts it, channel.c). The one place that knows how to tell.
+ */
+bool adbg_stack_is_agent(const struct adbg_stack *st);
+
+/** The name shown for the agent's thread. */
+#define ADBG_AGENT_THREAD_NAME "aiodbg-agent"
 
 /** Append a copy of f to st. */
 struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 // More warnings than this in one command say nothing new; the rest are counted.
 #define MAX_WARNINGS 100
@@ -59,6 +60,7 @@ void adbg_session_destroy(struct adbg_session *s)
 	adbg_python_destroy(s->python);
 	adbg_target_destroy(s->target);
 	free(s->warnings);
+	free(s->race_detail);
 	free(s);
 }
 
@@ -118,9 +120,107 @@ const char *adbg_session_kind_name(const struct adbg_session *s)
 	return "memory";
 }
 
+bool adbg_session_live(const struct adbg_session *s)
+{
+	const struct adbg_target *t = s->target;
+
+	return t->ops->freeze && t->kind != ADBG_TARGET_CORE && !t->core_path;
+}
+
+static void race_clear(struct adbg_session *s)
+{
+	s->race_what = NULL;
+	free(s->race_detail);
+	s->race_detail = NULL;
+}
+
+struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char *what,
+					     const char *fmt, ...)
+{
+	struct adbg_error *err;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return &adbg_error_nomem;
+	if (adbg_session_live(s)) {
+		err = adbg_error_create(ADBG_ERR_BAD_DATA, "%s", msg);
+		race_clear(s);
+		s->race_what = what;
+		s->race_detail = msg;
+		return err;
+	}
+	// A core does not change: what does not add up is corrupt.
+	err = adbg_error_create(ADBG_ERR_BAD_DATA, "%s: %s (corrupt data)", what, msg);
+	free(msg);
+	return err;
+}
+
+unsigned adbg_snapshot_backoff_ms(unsigned attempt)
+{
+	// A thread starts or ends in well under a millisecond; another aiodbg's snapshot of
+	// a thousand tasks takes a few. Growing steps cover both without making the user
+	// wait long for a target that keeps changing: 2 + 5 + 10 + 20 ms in all.
+	static const unsigned steps[] = { 2, 5, 10, 20 };
+
+	if (attempt < 1)
+		attempt = 1;
+	if (attempt > sizeof(steps) / sizeof(steps[0]))
+		attempt = sizeof(steps) / sizeof(steps[0]);
+	return steps[attempt - 1];
+}
+
+/* Sleep ms milliseconds with the target thawed; false when interrupted meanwhile. */
+static bool back_off(struct adbg_session *s, unsigned attempt)
+{
+	unsigned ms = adbg_snapshot_backoff_ms(attempt);
+
+	for (unsigned i = 0; i < ms; i++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		if (adbg_session_interrupted(s))
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return !adbg_session_interrupted(s);
+}
+
+static struct adbg_error *interrupted_error(void)
+{
+	return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+}
+
+/* Freeze, trying again while the failure is one that a moment may cure. */
+static struct adbg_error *freeze(struct adbg_session *s)
+{
+	struct adbg_target *t = s->target;
+	struct adbg_error *err, *last;
+
+	for (unsigned attempt = 1;; attempt++) {
+		err = adbg_target_freeze(t);
+		if (!err || !t->freeze_transient || err == &adbg_error_nomem)
+			return err;
+		if (attempt == ADBG_SNAPSHOT_ATTEMPTS)
+			break;
+		adbg_error_destroy(err);
+		if (!back_off(s, attempt))
+			return interrupted_error();
+	}
+	// Keep the code: another aiodbg holding the process is a tracer like any other.
+	last = adbg_error_create(err->code, "%s; tried %d times, try again", err->message,
+				 ADBG_SNAPSHOT_ATTEMPTS);
+	adbg_error_destroy(err);
+	return last;
+}
+
 struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 {
 	adbg_codecache_clear(s->codecache);
+	race_clear(s);
 	// 3.14+: the AsyncioDebug section appears only once the target imports asyncio;
 	// until it has been found, look again (new mappings first) before each snapshot.
 	if (s->python->layout.minor >= 14 && !s->python->layout.from_asyncio_debug) {
@@ -132,10 +232,74 @@ struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 			adbg_session_warn(s, "asyncio offsets: %s", err->message);
 		adbg_error_destroy(err);
 	}
-	return adbg_target_freeze(s->target);
+	return freeze(s);
 }
 
 void adbg_session_snapshot_end(struct adbg_session *s)
 {
 	adbg_target_thaw(s->target);
+}
+
+/* Drop the warnings recorded after the first n (those of an abandoned attempt). */
+static void drop_warnings_from(struct adbg_session *s, size_t n)
+{
+	while (s->nwarnings > n)
+		free(s->warnings[--s->nwarnings]);
+}
+
+static const char *target_what(const struct adbg_session *s, char *buf, size_t len)
+{
+	if (s->target->pid)
+		snprintf(buf, len, "process %d", s->target->pid);
+	else
+		snprintf(buf, len, "the target");
+	return buf;
+}
+
+struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_read_fn read,
+					 adbg_snapshot_drop_fn drop, void *arg)
+{
+	size_t nwarnings = s->nwarnings;
+	struct adbg_error *err;
+	unsigned attempt;
+	char who[32];
+
+	for (attempt = 1;; attempt++) {
+		err = adbg_session_snapshot_begin(s);
+		if (!err)
+			err = read(s, arg);
+		// Thawed before anything else happens: on every path, also before a retry's
+		// back-off, so the program never waits on our retries.
+		adbg_session_snapshot_end(s);
+		if (!s->race_what || attempt == ADBG_SNAPSHOT_ATTEMPTS || err == &adbg_error_nomem ||
+		    (err && err->code == ADBG_ERR_INTERRUPTED))
+			break;
+		if (err)
+			adbg_error_destroy(err);
+		else if (drop)
+			drop(s, arg);
+		err = NULL;
+		drop_warnings_from(s, nwarnings);
+		if (!back_off(s, attempt)) {
+			race_clear(s);
+			return interrupted_error();
+		}
+	}
+	if (s->race_what && err && err != &adbg_error_nomem && err->code != ADBG_ERR_INTERRUPTED) {
+		struct adbg_error *e = adbg_error_create(
+			ADBG_ERR_TIMEOUT,
+			"the %s of %s kept changing during %u snapshots; try again (last: %s)",
+			s->race_what, target_what(s, who, sizeof(who)), attempt, err->message);
+
+		adbg_error_destroy(err);
+		err = e;
+	} else if (s->race_what && !err) {
+		adbg_session_warn(s,
+				  "the %s of %s kept changing during %u snapshots; this one may "
+				  "be incomplete (%s)",
+				  s->race_what, target_what(s, who, sizeof(who)), attempt,
+				  s->race_detail ? s->race_detail : "?");
+	}
+	race_clear(s);
+	return err;
 }

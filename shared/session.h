@@ -77,6 +77,13 @@ struct adbg_session {
 	 * this front end has none, and `bt --native` says so.
 	 */
 	const struct adbg_unwinder *unwinder;
+	/**
+	 * what of a live target was seen changing during the current snapshot ("thread
+	 * list"; static text), NULL when nothing was (adbg_session_inconsistent); with the
+	 * detail of the last such sighting. adbg_session_snapshot reads again while it is set.
+	 */
+	const char *race_what;
+	char *race_detail;
 };
 
 /**
@@ -117,12 +124,61 @@ bool adbg_session_interrupted(const struct adbg_session *s);
 
 /**
  * Start a snapshot: freeze the target (live) and drop what earlier snapshots cached.
- * Always pair with adbg_session_snapshot_end, also on error paths.
+ * Always pair with adbg_session_snapshot_end, also on error paths. A freeze that fails
+ * because the process changed while being stopped is tried again (see
+ * adbg_session_snapshot); the reads that follow are not: prefer adbg_session_snapshot.
  */
 struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s);
 
 /** End a snapshot: thaw the target. Idempotent. */
 void adbg_session_snapshot_end(struct adbg_session *s);
+
+/** A snapshot of a live target is taken this many times at most when the target keeps changing. */
+#define ADBG_SNAPSHOT_ATTEMPTS 5
+
+/**
+ * Whether the target can change between two snapshots (a running process, a live GDB
+ * inferior): there an inconsistency may be a race with the program, worth reading again.
+ * On a core (or an in-memory target) nothing changes: an inconsistency is corrupt data.
+ */
+bool adbg_session_live(const struct adbg_session *s);
+
+/**
+ * Report an inconsistency in the target's structures of the kind a running program
+ * produces while it changes them: a thread state that does not point back to its
+ * interpreter, a list that ends in memory that is no longer there. what names the
+ * structure ("thread list"; static text). Returns an ADBG_ERR_BAD_DATA error with the
+ * message, for the caller to return or turn into a warning. On a live target the session
+ * also notes a race (race_what), so that adbg_session_snapshot reads again.
+ */
+struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char *what,
+					     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * What adbg_session_snapshot does while the target is frozen: read it into arg. On
+ * failure it leaves nothing behind; drop (may be NULL) frees what a successful read made,
+ * when the snapshot is read again.
+ */
+typedef struct adbg_error *(*adbg_snapshot_read_fn)(struct adbg_session *s, void *arg);
+typedef void (*adbg_snapshot_drop_fn)(struct adbg_session *s, void *arg);
+
+/**
+ * One coherent snapshot: freeze, read(s, arg), thaw. When the target is live and the read
+ * saw it change (adbg_session_inconsistent), or the freeze failed on a process that
+ * changed while being stopped (threads starting, another aiodbg's snapshot), it thaws,
+ * backs off briefly (adbg_snapshot_backoff_ms), and tries again, up to
+ * ADBG_SNAPSHOT_ATTEMPTS times. If the target is still changing then: a failed read fails
+ * with "the thread list of process N kept changing during 5 snapshots; try again (...)"
+ * (ADBG_ERR_TIMEOUT), a read that only warned keeps its result with that warning. The
+ * target is thawed on every path; Ctrl-C (interrupted) stops the retries with
+ * ADBG_ERR_INTERRUPTED. Warnings of abandoned attempts are dropped.
+ */
+struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_read_fn read,
+					 adbg_snapshot_drop_fn drop, void *arg);
+
+/** How long adbg_session_snapshot waits before attempt number attempt + 1 (1-based), in ms. */
+unsigned adbg_snapshot_backoff_ms(unsigned attempt);
 
 /** "process" or "core" (a GDB inferior is one of them too), "memory" for tests. */
 const char *adbg_session_kind_name(const struct adbg_session *s);

@@ -303,6 +303,7 @@ struct adbg_error *adbg_target_freeze(struct adbg_target *t)
 		return NULL;
 	cache_clear(t->cache);
 	t->freeze_started_ns = adbg_now_ns();
+	t->freeze_transient = false;
 	err = t->ops->freeze(t);
 	if (err)
 		return err;

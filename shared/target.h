@@ -97,6 +97,12 @@ struct adbg_target {
 	bool frozen;
 	/** threads that did not stop within the timeout during the last freeze. */
 	unsigned threads_not_stopped;
+	/**
+	 * set by a freeze that failed because the process changed while it was being
+	 * stopped (threads kept starting, another aiodbg held it for its own snapshot):
+	 * the same freeze a moment later may well succeed. Cleared by every freeze.
+	 */
+	bool freeze_transient;
 	/** how long the last freeze..thaw lasted, in milliseconds (0 for cores). */
 	double stopped_ms;
 	uint64_t freeze_started_ns;

@@ -31,6 +31,8 @@
 // A thread that does not report its interrupt stop within this time is left running and
 // the snapshot is marked as not coherent for it (it is, e.g., in uninterruptible sleep).
 #define STOP_TIMEOUT_NS (2000ull * 1000 * 1000)
+// Passes of "list the threads, stop the new ones" before a freeze gives up (see live_freeze).
+#define MAX_FREEZE_PASSES 8
 
 struct live_impl {
 	char proc[64];
@@ -49,15 +51,184 @@ static const char ptrace_advice[] =
 	"tracing with 'sysctl kernel.yama.ptrace_scope=0'; in a container, start it with "
 	"--cap-add SYS_PTRACE";
 
+/* What /proc/PID[/task/TID]/status says about a thread; false when it is gone. */
+struct proc_status {
+	char state; // 'R', 'S', 'D', 'T', 't', 'Z', 'X', ...; '?' when not said
+	int tracer; // TracerPid, 0 when none
+	long uid; // effective uid, -1 when not said
+};
+
+static bool read_proc_status(const char *path, struct proc_status *ret)
+{
+	struct proc_status st = { .state = '?', .tracer = 0, .uid = -1 };
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		long r, e;
+
+		if (sscanf(line, "State: %c", &st.state) == 1)
+			continue;
+		if (sscanf(line, "TracerPid: %d", &st.tracer) == 1)
+			continue;
+		if (sscanf(line, "Uid: %ld %ld", &r, &e) == 2)
+			st.uid = e;
+	}
+	fclose(f);
+	*ret = st;
+	return true;
+}
+
+static bool thread_status(int pid, int tid, struct proc_status *ret)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	return read_proc_status(path, ret);
+}
+
+/* A thread that has exited, or is exiting past the point of running code (zombie, dead). */
+static bool thread_gone(int pid, int tid)
+{
+	struct proc_status st;
+
+	return !thread_status(pid, tid, &st) || st.state == 'Z' || st.state == 'X';
+}
+
+/*
+ * Whether the whole process has exited (a zombie its parent has not reaped): every thread
+ * listed is gone. A leader that called pthread_exit is a zombie too, while its other
+ * threads run on.
+ */
+static bool process_exited(int pid)
+{
+	char path[64];
+	struct dirent *de;
+	bool exited = true;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return true;
+	while (exited && (de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]) && !thread_gone(pid, atoi(de->d_name)))
+			exited = false;
+	closedir(d);
+	return exited;
+}
+
+static struct adbg_error *exited_error(int pid)
+{
+	return adbg_error_create(ADBG_ERR_GONE,
+				 "process %d has exited (its parent has not reaped it yet)", pid);
+}
+
+/*
+ * The advice for a permission failure, from what this machine says: Yama's ptrace_scope
+ * (Documentation/admin-guide/LSM/Yama.rst), who we are and who owns the target.
+ */
+static void permission_advice(int pid, char *buf, size_t len)
+{
+	struct proc_status st = { .uid = -1 };
+	char path[64];
+	int scope = -1;
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = -1;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	read_proc_status(path, &st);
+	if (scope == 3)
+		snprintf(buf, len, "ptrace is disabled on this machine "
+			 "(kernel.yama.ptrace_scope = 3, which only a reboot lifts)");
+	else if (geteuid() == 0)
+		snprintf(buf, len, "aiodbg runs as root but may not trace it: it lacks "
+			 "CAP_SYS_PTRACE (in a container, start it with --cap-add SYS_PTRACE), "
+			 "or a security module (SELinux, AppArmor, seccomp) forbids it");
+	else if (st.uid >= 0 && st.uid != (long)geteuid())
+		snprintf(buf, len, "it belongs to uid %ld and aiodbg runs as uid %u; %s", st.uid,
+			 (unsigned)geteuid(), ptrace_advice);
+	else if (scope == 1 || scope == 2)
+		snprintf(buf, len, "kernel.yama.ptrace_scope is %d (%s); %s", scope,
+			 scope == 1 ? "only a parent may trace its children"
+				    : "only CAP_SYS_PTRACE may trace",
+			 ptrace_advice);
+	else
+		snprintf(buf, len, "it may be non-dumpable (setuid, or prctl(PR_SET_DUMPABLE, 0)); "
+			 "%s", ptrace_advice);
+}
+
 static struct adbg_error *perm_error(int pid, int errnum, const char *what)
 {
-	struct adbg_error *err = adbg_error_create(ADBG_ERR_PERMISSION,
-						   "cannot %s process %d: %s; %s", what, pid,
-						   strerror(errnum), ptrace_advice);
+	struct adbg_error *err;
+	char advice[512];
 
+	permission_advice(pid, advice, sizeof(advice));
+	err = adbg_error_create(ADBG_ERR_PERMISSION, "cannot %s process %d: %s; %s", what, pid,
+				strerror(errnum), advice);
 	if (err != &adbg_error_nomem)
 		err->errnum = errnum;
 	return err;
+}
+
+/* The name of process pid (its comm), "?" when it cannot be read. */
+static void process_name(int pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(buf, len, "?");
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/*
+ * PTRACE_SEIZE of thread tid failed with EPERM/EACCES. The kernel says EPERM for four
+ * different things (kernel/ptrace.c: ptrace_attach): the thread is exiting (exit_state),
+ * another tracer has it, we may not trace it, or it is one of ours. Tell them apart from
+ * /proc. *skip_ret: the thread has exited, which is no obstacle to a snapshot (it runs no
+ * more code); anything else is an error. A tracer that is another aiodbg taking its own
+ * snapshot lets go within milliseconds: that error is marked transient.
+ */
+static struct adbg_error *seize_failed(struct adbg_target *t, int tid, int errnum,
+				       bool *skip_ret)
+{
+	struct proc_status st;
+	char name[64];
+
+	*skip_ret = false;
+	if (thread_gone(t->pid, tid)) {
+		if (tid != t->pid || !process_exited(t->pid)) {
+			*skip_ret = true;
+			return NULL;
+		}
+		return exited_error(t->pid);
+	}
+	if (thread_status(t->pid, tid, &st) && st.tracer && st.tracer != getpid()) {
+		process_name(st.tracer, name, sizeof(name));
+		if (strncmp(name, "aiodbg", 6) == 0) {
+			t->freeze_transient = true;
+			return adbg_error_create(ADBG_ERR_PERMISSION,
+						 "process %d is being read by another aiodbg (pid %d)",
+						 t->pid, st.tracer);
+		}
+		return adbg_error_create(ADBG_ERR_PERMISSION,
+					 "process %d is traced by %s (pid %d); detach it first "
+					 "(only one tracer can stop a process)",
+					 t->pid, name, st.tracer);
+	}
+	return perm_error(t->pid, errnum, "stop");
 }
 
 static struct adbg_error *live_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
@@ -78,7 +249,7 @@ static struct adbg_error *live_read(struct adbg_target *t, uint64_t addr, void *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == ESRCH)
-			return adbg_error_create(ADBG_ERR_GONE, "process %d exited", t->pid);
+			return adbg_error_create(ADBG_ERR_GONE, "process %d has exited", t->pid);
 		if (n < 0 && (errno == EPERM || errno == EACCES))
 			return perm_error(t->pid, errno, "read the memory of");
 		return adbg_error_fault(addr + done, "address %#" PRIx64 " not readable",
@@ -143,7 +314,7 @@ static struct adbg_error *read_maps(struct adbg_target *t)
 	f = fopen(path, "re");
 	if (!f) {
 		if (errno == ENOENT)
-			return adbg_error_create(ADBG_ERR_GONE, "process %d exited", t->pid);
+			return adbg_error_create(ADBG_ERR_GONE, "process %d has exited", t->pid);
 		if (errno == EACCES || errno == EPERM)
 			return perm_error(t->pid, errno, "read the mappings of");
 		return adbg_error_os(errno, "%s", path);
@@ -188,7 +359,7 @@ static struct adbg_error *read_maps(struct adbg_target *t)
 	fclose(f);
 	if (!n) {
 		free(maps);
-		return adbg_error_create(ADBG_ERR_GONE, "process %d has no mappings (exited?)",
+		return adbg_error_create(ADBG_ERR_GONE, "process %d has exited (it has no mappings)",
 					 t->pid);
 	}
 	qsort(maps, n, sizeof(*maps), cmp_mapping);
@@ -227,7 +398,7 @@ static struct adbg_error *list_tids(struct adbg_target *t, int **ret, size_t *nr
 	d = opendir(path);
 	if (!d)
 		return errno == ENOENT
-			       ? adbg_error_create(ADBG_ERR_GONE, "process %d exited", t->pid)
+			       ? adbg_error_create(ADBG_ERR_GONE, "process %d has exited", t->pid)
 			       : adbg_error_os(errno, "%s", path);
 	while ((de = readdir(d)) && n < MAX_THREADS) {
 		if (!isdigit((unsigned char)de->d_name[0]))
@@ -385,7 +556,7 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 	}
 	// Threads may be created while we stop the others: list again until a pass finds
 	// no new thread (capped, so a process spawning threads in a loop cannot hold us).
-	for (int pass = 0; pass < 8; pass++) {
+	for (int pass = 0;; pass++) {
 		size_t before = li->nseized;
 		int *tids;
 		size_t n;
@@ -404,12 +575,16 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 			if (li->nseized == MAX_THREADS)
 				break;
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+				bool skip = false;
+
 				if (errno == ESRCH)
 					continue; // exited meanwhile
 				if (errno == EPERM || errno == EACCES)
-					err = perm_error(t->pid, errno, "stop");
+					err = seize_failed(t, tid, errno, &skip);
 				else
 					err = adbg_error_os(errno, "PTRACE_SEIZE of thread %d", tid);
+				if (skip)
+					continue; // exiting: it runs no more code
 				break;
 			}
 			li->seized[li->nseized] = tid;
@@ -428,6 +603,16 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 		free(tids);
 		if (err || li->nseized == before)
 			break;
+		// Still new threads after this many passes: the last ones run on, and may
+		// change what we are about to read. Let go, and let the caller try again.
+		if (pass + 1 == MAX_FREEZE_PASSES) {
+			t->freeze_transient = true;
+			err = adbg_error_create(ADBG_ERR_TIMEOUT,
+						"the thread list of process %d kept changing "
+						"while it was being stopped",
+						t->pid);
+			break;
+		}
 	}
 	if (err) {
 		live_thaw(t);
@@ -584,6 +769,8 @@ static struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no process with pid %d", pid);
 	if (pid == getpid())
 		return adbg_error_create(ADBG_ERR_INVALID_ARG, "cannot debug aiodbg itself");
+	if (process_exited(pid))
+		return exited_error(pid);
 
 	err = adbg_target_alloc(&live_ops, ADBG_TARGET_PROCESS, &t);
 	if (err)

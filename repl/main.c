@@ -40,8 +40,10 @@ static const char usage_text[] =
 	"Every command runs even when an earlier one failed.\n"
 	"\n"
 	"Exit status: 0 every command succeeded; otherwise that of the first failure:\n"
-	"1 a command failed, 2 bad usage, 3 cannot attach to or read the target;\n"
-	"130 Ctrl-C stopped a batch run. Ctrl-D or quit leaves the REPL with 0.\n"
+	"1 a command failed (also an eval/await whose expression raised or timed out),\n"
+	"2 bad usage, 3 cannot attach to or read the target; 130 Ctrl-C stopped a batch\n"
+	"run. Ctrl-D or quit leaves the REPL with 0. SIGTERM, SIGHUP and SIGQUIT end aiodbg\n"
+	"like quit (the command is interrupted, a paused loop runs again), then by the signal.\n"
 	"Type 'help' in the REPL, or run -c help, for the commands.\n";
 
 /* One -c or -x, in command-line order. */

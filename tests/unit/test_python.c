@@ -512,29 +512,38 @@ START_TEST(test_corrupt_runtime)
 }
 END_TEST
 
-// A patch release whose structs moved: the first thread state must point back to its
-// interpreter, checked on the live structures (here: built inside 3.12.1's _PyRuntime).
+// A patch release whose structs moved: the main interpreter must lie inside _PyRuntime and
+// its first thread state (3.11/3.12: _initial_thread, the last member of
+// PyInterpreterState) must point back to it. Only those static structures are read: the
+// thread list (threads.head), which changes as threads come and go, does not matter here
+// (issue 14: a thread ending during attach was taken for an unsupported release).
 START_TEST(test_layout_mismatch)
 {
 	struct adbg_python *py = NULL;
 	struct adbg_target *t;
-	uint64_t rt, interp, tstate;
+	uint64_t rt, interp, tstate, garbage = 0x1234567, outside;
 	size_t rf;
 
 	if (!fake_interp(&interps[2], true, &t, &rf))
 		return;
 	rt = file_symbol(t, rf, "_PyRuntime");
-	interp = rt + 0x20000;
-	tstate = rt + 0x30000;
-	// 3.12: interpreters.head at 40, threads.head at 72, PyThreadState.interp at 16.
-	memcpy(mem_at(t, rt + 40), &interp, 8);
-	memcpy(mem_at(t, interp + 72), &tstate, 8);
+	interp = rt + 0x10000;
+	// 3.12: interpreters.main at 48; PyInterpreterState is 383552 bytes, PyThreadState
+	// 288, PyThreadState.interp at 16; threads.head at 72.
+	tstate = interp + 383552 - 288;
+	memcpy(mem_at(t, rt + 48), &interp, 8);
 	memcpy(mem_at(t, tstate + 16), &interp, 8);
+	memcpy(mem_at(t, interp + 72), &garbage, 8);
 	OK(adbg_python_find(t, &py));
 	adbg_python_destroy(py);
 	py = NULL;
 	memcpy(mem_at(t, tstate + 16), &tstate, 8);
-	FAILS(adbg_python_find(t, &py), ADBG_ERR_BAD_DATA, "does not fit this interpreter");
+	FAILS(adbg_python_find(t, &py), ADBG_ERR_UNSUPPORTED, "does not point back");
+	ck_assert_ptr_null(py);
+	memcpy(mem_at(t, tstate + 16), &interp, 8);
+	outside = rt - 0x100000;
+	memcpy(mem_at(t, rt + 48), &outside, 8);
+	FAILS(adbg_python_find(t, &py), ADBG_ERR_UNSUPPORTED, "not inside _PyRuntime");
 	ck_assert_ptr_null(py);
 	adbg_target_destroy(t);
 }

@@ -42,9 +42,12 @@ EXE := $(BUILD)/aiodbg
 
 all: $(EXE) $(LIB)
 
-$(BUILD)/%.o: %.c $(wildcard shared/*.h) $(wildcard repl/*.h)
+# Each object depends on the headers it includes (-MMD -MP write $(BUILD)/…/x.d beside it).
+DEPFLAGS = -MMD -MP
+
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The agent's Python source is embedded in the library as a C string table.
 $(BUILD)/shared/agent_src.c: $(AGENT_PY) tests/env/embed.sh
@@ -61,7 +64,10 @@ $(LIB): $(SHARED_OBJ)
 $(EXE): $(REPL_OBJ) $(LIB)
 	$(CC) $(LDSAN) -o $@ $(REPL_OBJ) $(LIB) $(LIBS_REPL) $(LIBS_CORE) -lm
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB) $(wildcard tests/unit/*.h)
+# A unit test is one compiler run over several sources, which -MMD cannot describe: it
+# depends on every header it might include.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB) \
+		$(wildcard tests/unit/*.h tests/unit/fixtures/*.h shared/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB) $(LIBS_CHECK) $(LIBS_CORE) $(LDSAN) -lm
 
@@ -111,11 +117,11 @@ $(BUILD)/gdbext-sid/python-include: FORCE
 
 $(BUILD)/gdbext/%.o $(BUILD)/gdbext-sid/%.o: PYINC = $(shell cat $(dir $@)python-include)
 
-$(BUILD)/gdbext/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUILD)/gdbext/python-include
-	$(CC) $(ALL_CFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
+$(BUILD)/gdbext/%.o: gdbext/%.c $(BUILD)/gdbext/python-include
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
 
-$(BUILD)/gdbext-sid/%.o: gdbext/%.c gdbext/gdbext.h $(wildcard shared/*.h) $(BUILD)/gdbext-sid/python-include
-	$(CC) $(ALL_CFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
+$(BUILD)/gdbext-sid/%.o: gdbext/%.c $(BUILD)/gdbext-sid/python-include
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -isystem $(PYINC) -idirafter $(dir $(PYINC)) -c -o $@ $<
 
 $(GDBEXT_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext/%.o) $(LIB) gdbext/exports.map
 	$(CC) $(LDSAN) $(GDBEXT_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(GDBEXT_LIBS)
@@ -128,6 +134,10 @@ $(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext
 	sh gdbext/bundle-libs.sh $@ $(SID_ROOT)
 
 FORCE:
+
+# The header dependencies of every object built so far (none on a fresh tree: all is built).
+-include $(wildcard $(BUILD)/shared/*.d $(BUILD)/repl/*.d $(BUILD)/gdbext/*.d \
+	$(BUILD)/gdbext-sid/*.d)
 
 deps:
 	@sh tests/env/deps.sh

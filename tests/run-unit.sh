@@ -8,7 +8,9 @@
 #   100%: Checks: 12, Failures: 0, Errors: 0
 # are summed over all binaries. A binary that exits non-zero without reporting a failure,
 # or prints no summary line at all (it crashed before check could report), counts as one
-# failure. The last line is machine-readable, for tests/check.sh:
+# failure. A test that cannot run here (a missing interpreter, no gcore, no objdump) prints
+# a line "NAME: SKIPPED: why"; each such line counts as a skip (taken off that binary's
+# passed checks). The last line is machine-readable, for tests/check.sh:
 #   unit counts: PASSED FAILED SKIPPED
 # Exit status: 0 when nothing failed, 1 otherwise.
 set -u
@@ -25,8 +27,9 @@ if [ $# -eq 0 ]; then
 fi
 
 log=$(mktemp "${TMPDIR:-/tmp}/aiodbg-unit.XXXXXX")
-trap 'rm -f "$log" "$log.rc"' EXIT INT TERM
+trap 'rm -f "$log" "$log.rc" "$log.all"' EXIT INT TERM
 checks=0
+skipped=0
 failures=0
 errors=0
 broken=0
@@ -41,6 +44,7 @@ for bin in "$@"; do
 		"$bin" 2>&1
 		echo $? >"$log.rc"
 	} | tee "$log"
+	cat "$log" >>"$log.all"
 	rc=$(cat "$log.rc")
 	# Sum every "NN%: Checks: C, Failures: F, Errors: E" line of this binary.
 	sums=$(awk '
@@ -51,6 +55,9 @@ for bin in "$@"; do
 	read -r n c f e <<EOF
 $sums
 EOF
+	sk=$(grep -c ': SKIPPED: ' "$log")
+	[ "$sk" -gt $((c - f - e)) ] && sk=$((c - f - e))
+	skipped=$((skipped + sk))
 	checks=$((checks + c))
 	failures=$((failures + f))
 	errors=$((errors + e))
@@ -64,7 +71,11 @@ EOF
 done
 
 failed=$((failures + errors + broken))
-passed=$((checks - failures - errors))
-echo "unit: $checks checks, $failures failures, $errors errors, $broken broken binaries"
-echo "unit counts: $passed $failed 0"
+passed=$((checks - failures - errors - skipped))
+echo "unit: $checks checks, $failures failures, $errors errors, $skipped skipped, $broken broken binaries"
+if [ "$skipped" -gt 0 ]; then
+	echo "unit: skipped:"
+	grep -h ': SKIPPED: ' "$log.all" | sed 's/^/  /'
+fi
+echo "unit counts: $passed $failed $skipped"
 [ "$failed" -eq 0 ]

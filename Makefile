@@ -38,7 +38,7 @@ LIB := $(BUILD)/libaiodbg.a
 EXE := $(BUILD)/aiodbg
 
 .PHONY: all check unit integration asan ubsan fuzz bench demo install format format-check \
-	clean deps matrix gdbext gdbext-sid FORCE
+	clean deps matrix gdbext gdbext-sid print-warn FORCE
 
 all: $(EXE) $(LIB)
 
@@ -134,6 +134,10 @@ $(GDBEXT_SID_SO): $(GDBEXT_SRC:gdbext/%.c=$(BUILD)/gdbext-sid/%.o) $(LIB) gdbext
 	sh gdbext/bundle-libs.sh $@ $(SID_ROOT)
 
 FORCE:
+
+# The warning flags, for builds outside this Makefile (tests/fuzz/run.sh).
+print-warn:
+	@echo $(WARN)
 
 # The header dependencies of every object built so far (none on a fresh tree: all is built).
 -include $(wildcard $(BUILD)/shared/*.d $(BUILD)/repl/*.d $(BUILD)/gdbext/*.d \

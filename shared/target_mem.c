@@ -113,7 +113,8 @@ struct adbg_error *adbg_target_create_mem(const struct adbg_mem_segment *segs, s
 		free(t);
 		return &adbg_error_nomem;
 	}
-	memcpy(m->segs, segs, nsegs * sizeof(*segs));
+	if (nsegs) // memcpy's arguments must be valid pointers even for 0 bytes
+		memcpy(m->segs, segs, nsegs * sizeof(*segs));
 	m->nsegs = nsegs;
 	t->impl = m;
 	// Sorted for binary search, unless two segments overlap (kept in order then).
@@ -122,7 +123,8 @@ struct adbg_error *adbg_target_create_mem(const struct adbg_mem_segment *segs, s
 		adbg_target_destroy(t);
 		return &adbg_error_nomem;
 	}
-	memcpy(m->sorted, segs, nsegs * sizeof(*segs));
+	if (nsegs)
+		memcpy(m->sorted, segs, nsegs * sizeof(*segs));
 	qsort(m->sorted, nsegs, sizeof(*segs), cmp_seg);
 	for (size_t i = 0; i + 1 < nsegs; i++) {
 		const struct adbg_mem_segment *a = &m->sorted[i];

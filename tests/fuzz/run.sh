@@ -28,10 +28,10 @@ OUT=build-fuzz
 CLANG=${CLANG:-clang}
 SECONDS_TOTAL=${FUZZ_SECONDS:-180}
 MAX_LEN=${FUZZ_MAX_LEN:-65536}
+# The warnings are the Makefile's (one list for every build).
+WARN=$(make -s --no-print-directory print-warn)
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Ishared -Itests/fuzz
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-	-Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-	-Wpointer-arith -Wvla -Wformat=2 -Wno-format-nonliteral"
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $WARN"
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
 	echo "fuzz: $CLANG not found (apt-get install clang)" >&2

@@ -347,7 +347,8 @@ def test_bt_native(case, target):
         # Bookworm's gdb 13 may not unwind sid's binaries (it can read no symbols from
         # some of them, and `set sysroot` loses the executable of an attached chrooted
         # process): the Python frames are all there, a warning says they were not placed.
-        return
+        pytest.skip(f"{g.name} cannot unwind {row.name}'s native frames: merge not checked "
+                    "(the Python frames were)")
     assert not unmerged, native.get("warnings")
     for th in plain["threads"]:
         merged = by_tid[th["tid"]]["frames"]
@@ -381,7 +382,7 @@ def test_bt_native_same_frames_as_repl(case, target):
     root's binaries, see test_bt_native)."""
     g, row = case
     if g.host and not row.host:
-        return
+        pytest.skip(f"{g.name} does not unwind {row.name}'s binaries (see test_bt_native)")
     repl = helpers.aiodbg_json("attach", str(target.pid), "-c", "bt --native --json")
     outs, _, err = run_gdb(g, ["-p", str(target.pid)], ["aio bt --native --json"])
     assert "aiodbg:" not in err, err[-3000:]

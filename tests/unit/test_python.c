@@ -521,19 +521,23 @@ START_TEST(test_layout_mismatch)
 {
 	struct adbg_python *py = NULL;
 	struct adbg_target *t;
-	uint64_t rt, interp, tstate, garbage = 0x1234567, outside;
+	uint64_t rt, interp, tstate, ghost, garbage = 0x1234567, outside;
 	size_t rf;
 
 	if (!fake_interp(&interps[2], true, &t, &rf))
 		return;
 	rt = file_symbol(t, rf, "_PyRuntime");
 	interp = rt + 0x10000;
-	// 3.12: interpreters.main at 48; PyInterpreterState is 383552 bytes, PyThreadState
-	// 288, PyThreadState.interp at 16; threads.head at 72.
+	// 3.12: interpreters.head at 40, .main at 48; PyInterpreterState is 383552 bytes,
+	// PyThreadState 288, PyThreadState.interp at 16; threads.head at 72.
 	tstate = interp + 383552 - 288;
+	memcpy(mem_at(t, rt + 40), &interp, 8);
 	memcpy(mem_at(t, rt + 48), &interp, 8);
 	memcpy(mem_at(t, tstate + 16), &interp, 8);
-	memcpy(mem_at(t, interp + 72), &garbage, 8);
+	// The newest thread state is one being torn down: freed memory, reused already.
+	ghost = rt + 0x8000;
+	memcpy(mem_at(t, interp + 72), &ghost, 8);
+	memcpy(mem_at(t, ghost + 16), &garbage, 8);
 	OK(adbg_python_find(t, &py));
 	adbg_python_destroy(py);
 	py = NULL;

@@ -126,10 +126,16 @@ static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg
 
 	// JSON strings and numbers are Python literals too. dpid/duid: who the agent must find
 	// at the other end of the socket; alive: the liveness lease (channel.c, keepalive).
+	char file[128];
+
+	// The file's own path (its directory is the socket's): the agent runs under that name.
+	snprintf(file, sizeof(file), "%.*s/a.py",
+		 (int)(strlen(adbg_channel_socket_path(ch)) - 2), adbg_channel_socket_path(ch));
 	adbg_channel_peer_ids(ch, &dpid, &duid);
-	cfg = json_pack("{s:s, s:s, s:f, s:I, s:I, s:f}", "sock", adbg_channel_socket_path(ch),
-			"token", adbg_channel_token(ch), "lease", o->lease > 0 ? o->lease : 600.0,
-			"dpid", (json_int_t)dpid, "duid", (json_int_t)duid, "alive", ALIVE_LEASE_S);
+	cfg = json_pack("{s:s, s:s, s:f, s:I, s:I, s:f, s:s}", "sock",
+			adbg_channel_socket_path(ch), "token", adbg_channel_token(ch), "lease",
+			o->lease > 0 ? o->lease : 600.0, "dpid", (json_int_t)dpid, "duid",
+			(json_int_t)duid, "alive", ALIVE_LEASE_S, "file", file);
 	cfgtext = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(cfg);
 	if (!cfgtext)
@@ -966,9 +972,16 @@ static struct adbg_error *check_main_blocked(struct adbg_session *s)
 	    ends_with(th->stack.frames[0].file, "/threading.py")) {
 		const struct adbg_frame *f = &th->stack.frames[0];
 
+		// Name the call the program made (Thread.join), not threading's helper
+		// inside it (_wait_for_tstate_lock): the outermost of the threading frames.
+		for (size_t i = 1; i < th->stack.n &&
+				   ends_with(th->stack.frames[i].file, "/threading.py");
+		     i++)
+			f = &th->stack.frames[i];
+
 		err = adbg_error_create(
 			ADBG_ERR_UNSUPPORTED,
-			"the main thread is blocked in %s (%s:%d) with the GIL released; on "
+			"the main thread is blocked in %s() (%s:%d) with the GIL released; on "
 			"Python %s the agent can only be loaded by the main thread between two "
 			"bytecodes (a pending call), so live control is unavailable until that "
 			"wait ends (Python 3.14+ loads it on the loop's own thread; the read-only "

@@ -27,15 +27,27 @@
 # frame's globals/locals and run as a new task on the live loop, in the selected task's
 # own Context object (so contextvar writes persist in that task, as under
 # pdb.set_trace_async). The paused callback returns so the loop runs; a done callback of
-# the new task pauses the loop again and sends the result. `interrupt` (the debugger's
-# Ctrl-C) cancels that task only.
+# the new task pauses the loop again and sends the result. The task drives the
+# expression's coroutine step by step (_Agent.drive): a future or task of the program it
+# waits on is waited on through a proxy future of ours, as asyncio.shield does, so that
+# cancelling the await cancels only what the expression created.
+#
+# Interrupting. The debugger's Ctrl-C (`interrupt`) and the request's "timeout" (enforced
+# here, by a watchdog thread, so that it holds even when the debugger is stopped) stop an
+# expression: an await's task is cancelled, and code of the expression running on the
+# loop thread (an eval, or a step of an await) gets a private exception, _Interrupt,
+# raised in that thread at its next bytecode (PyThreadState_SetAsyncExc; _Agent.deliver
+# says why it can never reach the program). Code blocked in a C call sees it only when
+# the call returns: the debugger says so, and the loop runs on (or is paused again) when
+# the expression ends.
 #
 # Safety. No exception ever leaves the agent into the program: every entry point (load,
 # thread, callbacks) catches BaseException. If the channel closes (debugger killed) or
 # stays silent longer than the lease while the loop is paused, the agent resumes the loop,
 # cancels a running await, closes the socket and lets its thread end; it installs no hook
 # (no trace function, no audit hook, no atexit), so nothing of it remains. Imports are
-# limited to modules an asyncio program has already loaded, plus json.
+# limited to modules an asyncio program has already loaded, plus json, and ctypes when an
+# expression must be interrupted (_Agent.async_exc_api).
 
 import _thread
 import sys
@@ -84,6 +96,8 @@ def _coro_frames(coro):
 def _safe_repr(v):
     try:
         r = repr(v)
+    except _Interrupt:
+        raise
     except BaseException as e:  # a broken __repr__ must not fail the command
         r = "<repr failed: %s: %s>" % (type(e).__name__, e)
     if len(r) > _MAX_REPR:
@@ -98,24 +112,89 @@ def _type_name(v):
     return name if mod in ("builtins", None) else "%s.%s" % (mod, name)
 
 
+def _user_tb(t):
+    """Traceback t without the agent's own frames at its top."""
+    while t is not None and t.tb_frame.f_code.co_filename == _AGENT_FILE:
+        t = t.tb_next
+    return t
+
+
 def _error(e, tb=True):
-    """The {"ok": false, ...} object for an exception raised by user code."""
+    """The {"ok": false, ...} object for an exception raised by user code. A SyntaxError
+    (raised by compile() in the agent: no frame of the user's) comes out as Python's REPL
+    shows it, its caret line and message."""
     out = {"ok": False, "error": "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__}
     if tb:
         try:
             import traceback
 
-            t = e.__traceback__
-            # Drop the agent's own frames at the top of the traceback.
-            while t is not None and t.tb_frame.f_code.co_filename == _AGENT_FILE:
-                t = t.tb_next
-            out["traceback"] = "".join(traceback.format_exception(type(e), e, t))
+            out["traceback"] = "".join(traceback.format_exception(type(e), e,
+                                                                  _user_tb(e.__traceback__)))
         except BaseException:
             pass
     return out
 
 
+def _interrupted(e, why):
+    """The {"ok": false, ...} object for an expression the agent stopped with _Interrupt:
+    where it was (its frames) and why ("interrupted (Ctrl-C)", "interrupted after 10.0 s"),
+    instead of the private exception."""
+    msg = "interrupted %s" % why
+    out = {"ok": False, "error": msg, "interrupted": True}
+    try:
+        import traceback
+
+        t = _user_tb(e.__traceback__)
+        out["traceback"] = ("Traceback (most recent call last):\n" + "".join(traceback.format_tb(t))
+                            if t is not None else "") + msg + "\n"
+    except BaseException:
+        pass
+    return out
+
+
 class _Stop(Exception):
+    pass
+
+
+class _Interrupt(BaseException):
+    """Raised by the agent, in the thread running an expression, to stop it (Ctrl-C, the
+    timeout). A BaseException, so that `except Exception` in the code it runs does not
+    swallow it; private, so that nothing else catches it by name or raises it."""
+
+
+class _Run:
+    """One stretch of an expression's code on the loop thread (an eval, one step of an
+    await), which _Agent.deliver may interrupt."""
+
+    __slots__ = ("tid", "token", "sent", "why", "ended")
+
+    def __init__(self):
+        self.tid = None  # the thread running it (_thread.get_ident()), once it runs
+        # Taken (popped) once: by deliver(), which then raises _Interrupt, or by end_run(),
+        # after which nothing is raised. list.pop() is atomic under the GIL.
+        self.token = [True]
+        self.sent = False  # deliver() has raised _Interrupt in tid
+        self.why = None  # "(Ctrl-C)", "after 10.0 s"
+        # Held until the stretch ends: a watchdog waits on it.
+        self.ended = _thread.allocate_lock()
+        self.ended.acquire()
+
+
+class _Steps:
+    """`await _Steps(agent, coro, before)`: coro, run step by step by _Agent.drive."""
+
+    __slots__ = ("agent", "coro", "before")
+
+    def __init__(self, agent, coro, before):
+        self.agent = agent
+        self.coro = coro
+        self.before = before
+
+    def __await__(self):
+        return self.agent.drive(self.coro, self.before)
+
+
+def _nothing():
     pass
 
 
@@ -155,6 +234,15 @@ class _Agent:
         self.loop_tid = None
         self.pause_req = None
         self.await_task = None
+        # The stretch of expression code running on the loop thread (_Run), if any; why the
+        # running await was interrupted; the id of the eval/await request being run; an
+        # interrupt that came before its expression began ((request id, why)); ctypes and
+        # PyThreadState_SetAsyncExc once needed (False: unavailable).
+        self.run = None
+        self.await_why = None
+        self.expr_id = None
+        self.early = None
+        self.sae = None
         self.await_interrupted = False
         self.lease = float(config.get("lease") or 600)
         # Liveness: the debugger's keepalive sends a byte a second (channel.c); after
@@ -243,7 +331,11 @@ class _Agent:
         cmd = req.get("cmd")
         if cmd == "ping":
             loop = self.loop
-            self.reply(req, {"ok": True, "state": self.state,
+            # "evaluating": an eval the debugger stopped waiting for is still running.
+            state = self.state
+            if state == "paused" and self.run is not None:
+                state = "evaluating"
+            self.reply(req, {"ok": True, "state": state,
                              "loop": "%#x" % id(loop) if loop is not None else None,
                              "thread": self.loop_tid})
             return None
@@ -260,6 +352,10 @@ class _Agent:
                 was_paused = self.state == "paused"
             self.reply(req, {"ok": True, "was_paused": was_paused})
             return None
+        if cmd == "interrupt":
+            # Not through the queue: the loop thread is busy in the expression.
+            self.reply(req, self.interrupt(req.get("why") or "(Ctrl-C)", req_id=req.get("req")))
+            return None
         with self.lock:
             state = self.state
             if state == "paused":
@@ -270,18 +366,6 @@ class _Agent:
                 self.reply(req, {"ok": False, "error": "the loop is already %s" % state})
             else:
                 self.start_pause(req)
-            return None
-        if cmd == "interrupt":
-            t = self.await_task
-            if state == "awaiting" and t is not None:
-                self.await_interrupted = True
-                try:
-                    self.loop.call_soon_threadsafe(t.cancel)
-                except BaseException:
-                    pass
-                self.reply(req, {"ok": True})
-            else:
-                self.reply(req, {"ok": False, "error": "nothing to interrupt"})
             return None
         if state == "awaiting":
             self.reply(req, {"ok": False, "error": "an await is still running"})
@@ -305,6 +389,9 @@ class _Agent:
                 self.loop.call_soon_threadsafe(t.cancel)
             except BaseException:
                 pass
+        # Expression code running on the loop thread is interrupted too: nobody waits for
+        # it any more, and the loop must not stay busy in it.
+        self.deliver(self.run, "(the debugger went away)")
         with self.wlock:
             s, self.sock = self.sock, None
         if s is not None:
@@ -430,7 +517,14 @@ class _Agent:
                 return
             try:
                 if cmd == "eval":
-                    self.reply(req, self.do_eval(req))
+                    out = self.do_eval(req)
+                    if req.get("resume"):
+                        # A pause of this eval's own: the loop runs on, from before the
+                        # reply (the debugger's next request must find it running).
+                        self.set_running()
+                        self.reply(req, out)
+                        return
+                    self.reply(req, out)
                 elif cmd == "await":
                     if self.start_await(req):
                         return
@@ -523,27 +617,56 @@ class _Agent:
 
     @staticmethod
     def compile(expr, flags=0):
+        """(code, "eval" or "exec"): an expression if expr is one, else statements. The
+        SyntaxError of statements is raised on its own, not chained to the expression's
+        (whose traceback would show the agent)."""
         try:
-            return compile(expr, "<aiodbg>", "eval", flags)
+            return compile(expr, "<aiodbg>", "eval", flags), "eval"
         except SyntaxError:
-            return compile(expr, "<aiodbg>", "exec", flags)
+            pass
+        return compile(expr, "<aiodbg>", "exec", flags), "exec"
 
     def do_frames(self, req):
         task = self.find_task(req["task"])
         return {"ok": True, "frames": [_frame_info(f) for f in self.task_frames(task)]}
 
     def do_eval(self, req):
-        g, l, finfo, task = self.scope(req)
-        ctx = self.task_context(task) if task is not None else None
+        """Loop thread, paused: evaluate req["expr"], interruptible (Ctrl-C, the timeout);
+        the reply. Never raises."""
         try:
-            code = self.compile(req["expr"])
-            # In the task's own context, so contextvars read (and write) what the
-            # task's code would.
-            v = ctx.run(eval, code, g, l) if ctx is not None else eval(code, g, l)
+            g, l, finfo, task = self.scope(req)
+            ctx = self.task_context(task) if task is not None else None
+        except BaseException as e:
+            return _error(e, tb=False)
+        try:
+            code = self.compile(req["expr"])[0]
         except BaseException as e:
             out = _error(e)
         else:
-            out = {"ok": True, "repr": _safe_repr(v), "type": _type_name(v)}
+            def evaluate():
+                v = eval(code, g, l)
+                return _safe_repr(v), _type_name(v)
+
+            run = _Run()
+            timeout = float(req.get("timeout") or 0)
+            with self.lock:
+                self.expr_id = req.get("id")
+            if timeout > 0:
+                self.watch(run.ended, timeout, lambda: self.deliver(run, "after %.1f s" % timeout))
+            # In the task's own context, so contextvars read (and write) what the task's
+            # code would.
+            if ctx is not None:
+                ok, v = self.run_interruptible(run, ctx.run, evaluate)
+            else:
+                ok, v = self.run_interruptible(run, evaluate)
+            if ok:
+                out = {"ok": True, "repr": v[0], "type": v[1]}
+            elif isinstance(v, _Interrupt):
+                out = _interrupted(v, run.why)
+            else:
+                out = _error(v)
+            with self.lock:
+                self.expr_id = None
         if finfo is not None:
             out["frame"] = finfo
         return out
@@ -556,11 +679,150 @@ class _Agent:
         return {"ok": True, "cancelled": bool(done), "cancelling": task.cancelling(),
                 "state": state}
 
+    # -- interrupting expressions --------------------------------------------------------
+    def async_exc_api(self):
+        """(ctypes, PyThreadState_SetAsyncExc), or None where ctypes is missing.
+
+        The one way CPython offers to stop code running in another thread: an exception
+        that thread raises at its next bytecode. Every other way shows in the program: a
+        signal runs its handlers, _thread.interrupt_main reaches only the main thread and
+        is a SIGINT, a trace function shows in sys.gettrace() and (3.12+) instruments all
+        code. So ctypes is imported, but only when an expression must actually be stopped:
+        a session whose expressions return loads nothing new. Through a PyDLL handle of our
+        own, so that ctypes.pythonapi (whose argtypes a program may have set) is neither
+        used nor changed."""
+        if self.sae is None:
+            try:
+                import ctypes
+
+                self.sae = (ctypes, ctypes.PyDLL(None).PyThreadState_SetAsyncExc)
+            except BaseException:
+                self.sae = False
+        return self.sae or None
+
+    def deliver(self, run, why):
+        """Raise _Interrupt in the thread running `run` if it has not ended (from any other
+        thread). True when raised.
+
+        The exception must reach the expression and nothing else. Of deliver() and
+        end_run(), whoever takes the run's token first wins: if the run ended first,
+        nothing is raised; if deliver() won, end_run() waits until the exception is set and
+        takes it back if the thread has not raised it yet, and the agent's code between the
+        end of the expression and that point catches _Interrupt (run_interruptible)."""
+        if run is None or run.tid is None or run.tid == _thread.get_ident():
+            return False
+        api = self.async_exc_api()
+        if api is None:
+            return False
+        try:
+            run.token.pop()
+        except IndexError:
+            return False
+        try:
+            run.why = why
+            api[1](api[0].c_ulong(run.tid), api[0].py_object(_Interrupt))
+        finally:
+            run.sent = True
+        return True
+
+    def run_interruptible(self, run, fn, *args):
+        """Loop thread: fn(*args) as the stretch `run`; (True, result) or (False, exception),
+        which is _Interrupt when deliver() stopped it (even just after fn returned: the
+        result is then lost, and the interruption reported)."""
+        try:
+            run.tid = _thread.get_ident()
+            # Published and checked for an interrupt that came before the expression began
+            # in one step with interrupt()'s: it either sees this run or leaves `early`.
+            with self.lock:
+                self.run = run
+                early = self.early
+                if early is not None and early[0] == self.expr_id:
+                    self.early = None
+                else:
+                    early = None
+            try:
+                if early is not None:
+                    run.why = early[1]
+                    raise _Interrupt()
+                r = (True, fn(*args))
+            except BaseException as e:
+                r = (False, e)
+            self.end_run(run)
+        except _Interrupt as e:
+            self.end_run(run)
+            r = (False, e)
+        return r
+
+    def end_run(self, run):
+        """Loop thread: `run` is over; no _Interrupt of it is raised once this returns. The
+        pending _Interrupt may be raised in here: the caller catches it and calls again."""
+        if self.run is run:
+            self.run = None
+        try:
+            run.token.pop()
+        except IndexError:
+            # deliver() won: wait until it has set the exception (microseconds), then take
+            # it back if this thread has not raised it yet.
+            import time
+
+            while not run.sent:
+                time.sleep(0.0005)
+            api = self.async_exc_api()
+            if api is not None:
+                api[1](api[0].c_ulong(run.tid), None)
+        try:
+            run.ended.release()
+        except RuntimeError:
+            pass  # released by an earlier call
+
+    @staticmethod
+    def watch(lock, timeout, expire):
+        """Call expire() on a thread of ours unless `lock` is released within timeout
+        seconds: the timeout of an expression holds even when the debugger is stopped."""
+        def watchdog():
+            try:
+                if not lock.acquire(True, timeout):
+                    expire()
+            except BaseException:
+                pass
+
+        try:
+            _thread.start_new_thread(watchdog, ())
+        except BaseException:
+            pass
+
+    def interrupt(self, why, req_id=None, task=None):
+        """Stop the running expression (the agent thread: Ctrl-C; a watchdog: the timeout).
+        An await's task is cancelled, and its code running on the loop thread now, or an
+        eval, gets _Interrupt. req_id: the eval/await request meant (if it has not begun,
+        it stops as it begins); task: only that await."""
+        with self.lock:
+            t = self.await_task if self.state == "awaiting" else None
+            if task is not None and t is not task:
+                return {"ok": False, "error": "nothing to interrupt"}
+            if req_id is not None and self.expr_id != req_id:
+                self.early = (req_id, why)
+                return {"ok": True, "raised": False}
+            run = self.run
+            if t is not None and self.await_why is None:
+                self.await_why = why
+                self.await_interrupted = True
+        if t is None and run is None:
+            return {"ok": False, "error": "nothing to interrupt"}
+        raised = self.deliver(run, why)
+        if t is not None:
+            try:
+                self.loop.call_soon_threadsafe(t.cancel)
+            except BaseException:
+                pass
+        return {"ok": True, "raised": raised}
+
     # -- await -------------------------------------------------------------------------
     def start_await(self, req):
         """Start the await; True when the loop must run (paused callback returns)."""
         import asyncio
         import contextvars
+        import weakref
 
         def fail(out):
             # A failed start under a pause of the await's own ends that pause too.
@@ -571,18 +833,30 @@ class _Agent:
 
         try:
             g, l, finfo, task = self.scope(req)
-            code = self.compile(req["expr"], _PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            code, mode = self.compile(req["expr"], _PyCF_ALLOW_TOP_LEVEL_AWAIT)
         except BaseException as e:
             return fail(_error(e, tb=not isinstance(e, LookupError)))
         ctx = self.task_context(task) if task is not None else contextvars.Context()
+        # The program's tasks now: one that is not among them was created by the
+        # expression, and cancelling the await may cancel it (protect()).
+        before = weakref.WeakSet(asyncio.all_tasks(self.loop))
 
-        async def _aiodbg_await():
+        async def _aiodbg_body():
             v = eval(code, g, l)
             if code.co_flags & _CO_COROUTINE:
+                # EXPR awaits itself (top-level await): its value is the result, awaited
+                # too when it is awaitable.
                 v = await v
-            if hasattr(type(v), "__await__"):
+                if hasattr(type(v), "__await__"):
+                    v = await v
+            elif mode == "eval":
+                # As Python awaits: a value that cannot be awaited is Python's own
+                # TypeError (`await 42`). Statements (mode "exec") give None.
                 v = await v
             return v
+
+        async def _aiodbg_await():
+            return await _Steps(self, _aiodbg_body(), before)
 
         coro = _aiodbg_await()
         try:
@@ -593,6 +867,8 @@ class _Agent:
         except BaseException as e:
             coro.close()
             return fail(_error(e, tb=False))
+        end = _thread.allocate_lock()
+        end.acquire()
         with self.lock:
             if self.state != "paused":
                 t.cancel()
@@ -600,24 +876,132 @@ class _Agent:
             self.state = "awaiting"
             self.await_task = t
             self.await_interrupted = False
-        t.add_done_callback(lambda done: self.await_done(req, finfo, done),
+            self.await_why = None
+            self.expr_id = req.get("id")
+            early = self.early
+            if early is not None and early[0] == self.expr_id:
+                self.early = None
+            else:
+                early = None
+        t.add_done_callback(lambda done: self.await_done(req, finfo, done, end),
                             context=contextvars.Context())
+        timeout = float(req.get("timeout") or 0)
+        if early is not None:
+            self.interrupt(early[1], task=t)
+        elif timeout > 0:
+            self.watch(end, timeout, lambda: self.interrupt("after %.1f s" % timeout, task=t))
         return True
 
-    def await_done(self, req, finfo, t):
+    def drive(self, coro, before):
+        """Generator (`await _Steps(...)`): run the await's coroutine one step at a time.
+
+        Each step (coro.send/throw) is code of the expression on the loop thread that the
+        debugger can interrupt (run_interruptible). What a step waits on goes to our task
+        through protect(), so that cancelling our task (Ctrl-C, the timeout) cancels only
+        what the expression created; the cancellation still reaches the expression's
+        coroutine where it waits, as CancelledError."""
+        value, exc = None, None
+        while True:
+            if exc is None:
+                ok, r = self.run_interruptible(_Run(), coro.send, value)
+            else:
+                ok, r = self.run_interruptible(_Run(), coro.throw, exc)
+            value = exc = None
+            if not ok:
+                if isinstance(r, StopIteration):
+                    return r.value
+                if isinstance(r, _Interrupt):
+                    # Stopped just after a step, the coroutine may be suspended: end it
+                    # here (its finally blocks run now, on this thread).
+                    try:
+                        coro.close()
+                    except BaseException:
+                        pass
+                raise r
+            waited, undo = self.protect(r, before)
+            try:
+                value = yield waited
+            except GeneratorExit:
+                undo()
+                coro.close()
+                raise
+            except BaseException as e:
+                exc = e
+            undo()
+
+    def protect(self, fut, before):
+        """(what our task waits on instead of fut, a function undoing it). A future or task
+        of the program's (anything but a task the expression created, or a gather of only
+        such tasks) is waited on through a proxy future, as asyncio.shield does: cancelling
+        our task cancels the proxy, never the program's object."""
+        import asyncio
+        import contextvars
+
+        try:
+            if not asyncio.isfuture(fut) or fut.get_loop() is not self.loop \
+                    or self.owned(fut, before):
+                return fut, _nothing
+        except BaseException:
+            return fut, _nothing
+        # What Task.__step does with a future it takes to wait on.
+        fut._asyncio_future_blocking = False
+        proxy = self.loop.create_future()
+        proxy._asyncio_future_blocking = True
+
+        def wake(_):
+            if not proxy.done():
+                proxy.set_result(None)
+
+        fut.add_done_callback(wake, context=contextvars.Context())
+
+        def undo():
+            try:
+                fut.remove_done_callback(wake)
+            except BaseException:
+                pass
+
+        return proxy, undo
+
+    @staticmethod
+    def owned(fut, before):
+        """True for a task the expression created (not among the program's `before`), or
+        an asyncio.gather of only such tasks: cancelling those is what Ctrl-C means."""
+        import asyncio
+
+        if isinstance(fut, asyncio.Task):
+            return fut not in before
+        children = getattr(fut, "_children", None)  # asyncio.gather's _GatheringFuture
+        if type(fut).__name__ == "_GatheringFuture" and children:
+            return all(_Agent.owned(c, before) for c in children)
+        return False
+
+    def await_done(self, req, finfo, t, end):
         """Loop thread: the awaited expression finished; report it, pause again or run on."""
         try:
+            try:
+                end.release()  # the watchdog has nothing more to do
+            except RuntimeError:
+                pass
             # "resume": the debugger paused the loop for this await only; the loop runs
             # on when it ends, even if the debugger stopped waiting for it.
             resume = bool(req.get("resume"))
             with self.lock:
+                why = self.await_why
                 self.await_task = None
+                self.await_why = None
+                self.expr_id = None
                 if self.state == "closed":
                     return
                 self.state = "running" if resume else "paused"
             if t.cancelled():
+                # Ctrl-C keeps the words it always had.
                 out = {"ok": False, "error": "CancelledError: the expression was cancelled"
-                       + (" (interrupted)" if self.await_interrupted else "")}
+                       + (" (interrupted)" if why == "(Ctrl-C)" else
+                          " (interrupted %s)" % why if why else "")}
+                if why:
+                    out["interrupted"] = True
+            elif isinstance(t.exception(), _Interrupt):
+                out = _interrupted(t.exception(), why or "")
             elif t.exception() is not None:
                 out = _error(t.exception())
             else:
@@ -631,9 +1015,21 @@ class _Agent:
         except BaseException:
             self.set_running()
 
-
 def _start(config):
-    _thread.start_new_thread(_Agent(config).run, ())
+    path = config.get("file")
+    if path and _AGENT_FILE != path:
+        # 3.14+ (PEP 768) compiles this file as "<string>": run it again under its own
+        # name, so that its frames say where they come from (the debugger recognises
+        # another session's paused loop by them).
+        import io
+
+        with io.open_code(path) as f:
+            code = compile(f.read(), path, "exec")
+        exec(code, {"__name__": "__aiodbg__"})
+        return
+    # Through the class: an instance attribute named `run` (the running expression) must
+    # not hide the thread's entry point.
+    _thread.start_new_thread(_Agent.run, (_Agent(config),))
 
 
 try:

@@ -215,11 +215,20 @@ static bool is_agent_file(const char *file)
 
 bool adbg_stack_is_agent(const struct adbg_stack *st)
 {
-	// The outermost Python frame: the agent's thread starts in its code, and whatever it
-	// calls (json, socket) sits above it.
-	for (size_t i = st->n; i-- > 0;)
-		if (st->frames[i].kind == ADBG_FRAME_PYTHON)
-			return !st->omitted && is_agent_file(st->frames[i].file);
+	// The outermost Python frame: the agent's thread starts in its code (shared/agent/
+	// agent.py: _thread.start_new_thread(_Agent(config).run, ())), and whatever it calls
+	// (json, socket) sits above it. 3.11-3.13 compile the agent with its file's name;
+	// 3.14+'s PEP 768 runner compiles the script it is given as "<string>" (Python/
+	// ceval_gil.c: run_remote_debugger_source), which then names only the entry point.
+	for (size_t i = st->n; i-- > 0;) {
+		const struct adbg_frame *f = &st->frames[i];
+
+		if (f->kind != ADBG_FRAME_PYTHON)
+			continue;
+		return !st->omitted && (is_agent_file(f->file) ||
+					(f->file && !strcmp(f->file, "<string>") &&
+					 !strcmp(f->function, "_Agent.run")));
+	}
 	return false;
 }
 

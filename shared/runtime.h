@@ -165,7 +165,8 @@ struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_fr
 /**
  * Whether a stack is that of aiodbg's agent thread: its outermost Python frame runs the
  * agent's code, a file named /tmp/aiodbg-XXXXXX/a.py (or under /var/tmp, /dev/shm: where
- * live control puts it, channel.c). The one place that knows how to tell.
+ * live control puts it, channel.c), or on 3.14+ (which compiles it as "<string>") its
+ * entry point _Agent.run. The one place that knows how to tell.
  */
 bool adbg_stack_is_agent(const struct adbg_stack *st);
 

@@ -205,3 +205,53 @@ def test_agrees_with_cpython_pstree(target, row):
     r = aiodbg("attach", target.pid, "-c", "tree")
     for name in ("tg-child-0", "gather-child-1", "await-inner"):
         assert f"(T) {name}" in p.stdout and f"(T) {name} " in r.out
+
+
+# --- Truncation is never silent (issue 14) ---------------------------------------------
+
+KEPT = 256  # frames of an await chain that aiodbg keeps (asyncio.c MAX_CORO_DEPTH)
+
+
+def triples(frames):
+    return [[f["function"], f["file"], f["line"]] for f in frames]
+
+
+@pytest.mark.parametrize("kind", ["live", "core"])
+def test_deep_chain_and_long_name_are_marked(row, start_target, gcore, kind):
+    """A 302-frame await chain keeps its innermost 256 frames (where the task waits) and
+    says how many outer ones it left out; a 300-character name says it was cut."""
+    t = start_target(row, "deep_await.py")
+    want = t.truth["deep"]
+    assert len(want) == 302 and want[0]["function"] == "Event.wait", want[:2]
+    omitted = len(want) - KEPT
+    src = ["attach", t.pid] if kind == "live" else helpers.core_args(gcore(t.pid))
+    expect = [[f["function"], f["file"], f["line"]] for f in want[:KEPT]]
+    long_name = t.truth["long_name"]
+
+    doc = aiodbg_json(*src, "-c", "tasks --json")
+    deep = next(x for x in doc["tasks"] if x["name"] == "deep")
+    assert triples(deep["stack"]) == expect
+    assert deep["frames_omitted"] == omitted
+    assert "name_truncated" not in deep
+    (cut,) = [x for x in doc["tasks"] if x["name"].startswith("nnn")]
+    assert cut["name"] == long_name[:256] and cut["name_truncated"] is True
+    assert "frames_omitted" not in cut
+    assert any(f"await chain of {len(want)} frames; the outermost {omitted} are not shown" in w
+               for w in doc["warnings"]), doc.get("warnings")
+
+    # `task ID --json` builds the same object another way.
+    (one,) = aiodbg_json(*src, "-c", "task deep --json")["tasks"]
+    assert triples(one["stack"]) == expect and one["frames_omitted"] == omitted
+
+    r = aiodbg(*src, "-c", "task deep")
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()
+    i = lines.index("  stack (most recent call last):")
+    assert lines[i + 1] == f"    … {omitted} frames not shown …", lines[i:i + 3]
+    assert lines[i + 2].strip().startswith("level ("), lines[i + 2]
+    assert lines[i + 1 + KEPT].strip().startswith("Event.wait ("), lines[i + 1 + KEPT]
+
+    r = aiodbg(*src, "-c", "tree")
+    assert r.rc == 0, r.err
+    assert f"… {omitted} frames not shown …" in r.out
+    assert f"(T) {long_name[:256]}… " in r.out

@@ -4,6 +4,7 @@ of the same process, the exact function names, files and line numbers of five th
 blocked in known places (targets/threads_sleep.py computes the truth itself): a three-deep
 call chain in time.sleep, a lock waiter, a non-ASCII function and thread name, a coroutine
 and a generator frame driven by hand, and a recursion 1000 deep."""
+import json
 import os
 import re
 
@@ -62,6 +63,17 @@ def test_deep_recursion_and_cap(target, core, kind):
     assert len(t["frames"]) == 100
     assert frames(t)[:100] == truth["expect"]["deep"][:100]
     assert any("cut at 100 frames" in w for w in doc["warnings"]), doc.get("warnings")
+    # ... and says how many outer frames it left out (issue 14), in JSON and in text,
+    # where they would be: before the outermost frame shown.
+    assert t["frames_omitted"] == len(deep["frames"]) - 100
+    r = aiodbg(*source(target, kind, core), "-c", f"bt {deep['tid']} --max-frames 100")
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()
+    i = lines.index("Traceback (most recent call last):")
+    assert lines[i + 1] == f"  … {len(deep['frames']) - 100} frames not shown …", lines[i:i + 3]
+    # Whole, nothing is marked.
+    doc = aiodbg_json(*source(target, kind, core), "-c", f"bt {deep['tid']} --json")
+    assert "frames_omitted" not in doc["threads"][0]
 
 
 @pytest.mark.parametrize("kind", ["live", "core"])
@@ -287,3 +299,30 @@ def test_bt_native_through_the_vdso(spinner, gcore, kind):
     assert t["frames"][-1]["kind"] == "native" and t["frames"][-1]["file"] != "[vdso]"
     assert len([f for f in t["frames"] if f["kind"] == "native"]) > len(vdso) + 3
     assert not doc.get("warnings"), doc.get("warnings")
+
+
+def test_agent_thread_is_marked(row, start_target):
+    """Live control's agent runs on a thread of its own while its session lasts: `threads`
+    names it aiodbg-agent and marks it ("agent": true) rather than showing `?` at a deleted
+    /tmp file; it ends with the session, so the next session does not see it (issue 14)."""
+    t = start_target(row, "churn.py", 0, 0, 1, quiescent=False)
+    r = aiodbg("attach", t.pid, "-c", "p 1", "-c", "threads --json", "-c", "threads",
+               "-c", "bt")
+    assert r.rc == 0, r.err
+    first, rest = r.out.split("\n", 1)
+    assert first == "1"
+    doc, end = json.JSONDecoder().raw_decode(rest)
+    agents = [th for th in doc["threads"] if th.get("agent")]
+    assert len(agents) == 1, doc["threads"]
+    (agent,) = agents
+    assert agent["name"] == "aiodbg-agent" and not agent["main"] and agent["tid"] != t.pid
+    assert all("agent" not in th for th in doc["threads"] if th is not agent)
+    text = rest[end:]
+    row_line = next(ln for ln in text.splitlines() if ln.split()[:1] == [str(agent["tid"])])
+    assert row_line.split()[1] == "aiodbg-agent", row_line
+    assert f'Thread {agent["tid"]} "aiodbg-agent" (aiodbg\'s agent, not the program\'s)' in text
+    # The agent's thread ends once its session's channel closes.
+    assert helpers.wait_thread_count(t.pid, 1) == 1
+    doc = aiodbg_json("attach", t.pid, "-c", "threads --json")
+    assert [th["tid"] for th in doc["threads"]] == [t.pid]
+    assert not any(th.get("agent") for th in doc["threads"])

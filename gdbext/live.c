@@ -53,8 +53,15 @@
 // How often the drive loop looks for Ctrl-C while the worker works with the program
 // stopped.
 #define POLL_MS 100
-// The agent keeps a paused loop paused this long without a word from us: the user may
+// The agent keeps a paused loop paused this long without a request from us: the user may
 // read in GDB for a long time, and a closed socket (GDB gone) releases the loop anyway.
+// Liveness is separate (shared/channel.c, the keepalive): the channel's keepalive thread
+// runs in GDB's process like in the REPL's, never calls into GDB, and sends a byte a
+// second while the session's channel is open. While GDB holds the inferior stopped at its
+// prompt, the agent cannot run and its clock does not advance (agent.py, next_request
+// counts only time the program ran); the bytes wait in the socket and renew the lease the
+// moment it runs again. A GDB that is itself stopped (Ctrl-Z) while the program runs stops
+// renewing, and the loop runs again after the liveness lease, as with the REPL.
 #define GDB_LEASE_S 86400.0
 // Foreign-stop text shown to the user, at most.
 #define MAX_REASON 4096

@@ -54,6 +54,8 @@ static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 
 	json_object_set_new(o, "tid", json_integer(th->tid));
 	json_object_set_new(o, "name", th->name ? json_string(th->name) : json_null());
+	if (th->name_truncated)
+		json_object_set_new(o, "name_truncated", json_true());
 	json_object_set_new(o, "main", json_boolean(th->main));
 	json_object_set_new(o, "gil", json_string(gil_name(th->gil)));
 	json_object_set_new(o, "loop", adbg_json_addr(th->loop));
@@ -105,7 +107,7 @@ static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 	if (th->name) {
 		fputs(" \"", out);
 		put_clean(out, th->name);
-		fputc('"', out);
+		fputs(th->name_truncated ? "…\"" : "\"", out);
 	}
 	fprintf(out, "%s%s, GIL %s\n", th->main ? " (main)" : "",
 		th->agent ? " (aiodbg's agent, not the program's)" : "", gil_name(th->gil));
@@ -324,11 +326,13 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 	for (size_t i = 0; i < snap.nthreads; i++) {
 		const struct adbg_pythread *th = &snap.threads[i];
 		const struct adbg_frame *top = th->stack.n ? &th->stack.frames[0] : NULL;
-		char tid[16], where[1024];
+		char tid[16], where[1024], name[512];
 
 		snprintf(tid, sizeof(tid), "%d", th->tid);
 		adbg_text_cell(c, tid, w[0], -1, false);
-		adbg_text_cell(c, th->name ? th->name : "?", w[1], -1, false);
+		snprintf(name, sizeof(name), "%s%s", th->name ? th->name : "?",
+			 th->name_truncated ? "…" : "");
+		adbg_text_cell(c, name, w[1], -1, false);
 		adbg_text_cell(c, th->main ? "yes" : "", w[2], -1, false);
 		adbg_text_cell(c, gil_name(th->gil), w[3], -1, false);
 		if (top && top->line)

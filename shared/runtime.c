@@ -476,6 +476,8 @@ struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t i
 
 // threading._active rarely holds more threads than this; the rest keep no name.
 #define MAX_ACTIVE_THREADS 4096
+// Longest thread name kept (bytes of UTF-8); a longer one is marked name_truncated.
+#define MAX_THREAD_NAME 256
 
 void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snapshot *snap)
 {
@@ -503,12 +505,14 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 		uint64_t thread_obj = items.pairs[i].value, name_obj = 0;
 		int64_t ident = 0;
 		char *name = NULL;
+		bool truncated = false;
 
 		err = adbg_obj_int(s->target, l, items.pairs[i].key, &ident);
 		if (!err)
 			err = adbg_obj_getattr(s->target, l, thread_obj, "_name", &name_obj);
 		if (!err)
-			err = adbg_obj_str(s->target, l, name_obj, 256, &name, NULL);
+			err = adbg_obj_str(s->target, l, name_obj, MAX_THREAD_NAME, &name,
+					   &truncated);
 		if (err) {
 			// One unreadable Thread object costs that thread its name only.
 			adbg_error_destroy(err);
@@ -517,6 +521,7 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 		for (size_t j = 0; j < snap->nthreads; j++) {
 			if (snap->threads[j].ident == (uint64_t)ident && !snap->threads[j].name) {
 				snap->threads[j].name = name;
+				snap->threads[j].name_truncated = truncated;
 				name = NULL;
 				break;
 			}

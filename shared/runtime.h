@@ -86,6 +86,8 @@ struct adbg_pythread {
 	uint64_t ident;
 	/** threading name, or NULL when not known ("aiodbg-agent" for the agent's thread). */
 	char *name;
+	/** the threading name is longer than what was kept (MAX_THREAD_NAME bytes). */
+	bool name_truncated;
 	bool main;
 	/**
 	 * this is the thread of aiodbg's own agent (live control), not the program's: set

@@ -326,3 +326,16 @@ def test_agent_thread_is_marked(row, start_target):
     doc = aiodbg_json("attach", t.pid, "-c", "threads --json")
     assert [th["tid"] for th in doc["threads"]] == [t.pid]
     assert not any(th.get("agent") for th in doc["threads"])
+
+
+def test_long_thread_name_is_marked(row, start_target):
+    """A thread name longer than aiodbg keeps says it was cut (issue 14)."""
+    t = start_target(row, "deep_await.py")
+    doc = aiodbg_json("attach", t.pid, "-c", "threads --json")
+    th = next(x for x in doc["threads"] if x["tid"] == t.truth["long_thread"])
+    assert th["name"] == "t" * 256 and th["name_truncated"] is True
+    main = next(x for x in doc["threads"] if x["main"])
+    assert "name_truncated" not in main
+    r = aiodbg("attach", t.pid, "-c", f"bt {t.truth['long_thread']}")
+    assert r.rc == 0, r.err
+    assert r.out.startswith(f'Thread {t.truth["long_thread"]} "{"t" * 256}…"'), r.out[:400]

@@ -151,3 +151,24 @@ def test_target_exits_during_session(row):
             if p.poll() is None:
                 p.kill()
             p.wait()
+
+
+def test_another_aiodbg_holds_the_target(row, start_target):
+    """While another aiodbg's snapshot holds the program, a second one tries again a few
+    times and, if the first still holds it, says so (not a permission problem)."""
+    t = start_target(row, "churn.py", 0, 0, 100000, timeout=180, quiescent=False)
+    first = subprocess.Popen([helpers.AIODBG, "attach", str(t.pid), "-c", "tasks --json"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for("the first aiodbg to freeze the target",
+                 lambda: status_field(t.pid, "TracerPid") == str(first.pid)
+                 or first.poll() is not None)
+        r = aiodbg("attach", t.pid, "-c", "info")
+        if r.rc != 0:
+            line = assert_one_line_error(r, rc=3)
+            assert line == (f"aiodbg: process {t.pid} is being read by another aiodbg (pid "
+                            f"{first.pid}); tried 5 times, try again"), line
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0, first.stderr.read()
+    wait_for(f"pid {t.pid} to run again", lambda: not t.stopped_threads(), timeout=10)

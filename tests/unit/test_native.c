@@ -260,6 +260,109 @@ START_TEST(test_merge_cycle)
 }
 END_TEST
 
+// A stack deeper than the cap keeps its innermost frames and counts the outer ones it
+// leaves out, shims not counted (issue 14: a cut is never silent); whole, nothing is marked.
+START_TEST(test_stack_cut_counts_what_it_leaves_out)
+{
+	struct world w;
+	struct adbg_stack st;
+	uint64_t f = 0;
+
+	world_init(&w, 11 + _i);
+	for (int i = 0; i < 50; i++) {
+		if (i == 20 && w.f.l.frame_owner.cstack >= 0)
+			f = iframe(&w, -1, f, false);
+		f = iframe(&w, i % 5, f, false);
+	}
+	w.s.max_frames = 10;
+	OK(adbg_stack_walk(&w.s, f, 0, &st));
+	ck_assert_uint_eq(st.n, 10);
+	ck_assert_uint_eq(st.omitted, 40);
+	ck_assert(st.truncated);
+	// Innermost first: the last frame built (code 49 % 5) comes first.
+	ck_assert_str_eq(st.frames[0].function, names[49 % 5]);
+	ck_assert_str_eq(st.frames[9].function, names[40 % 5]);
+	ck_assert_uint_eq(w.s.nwarnings, 1);
+	ck_assert_msg(strstr(w.s.warnings[0], "cut at 10 frames; 40 outer frames not shown"), "%s",
+		      w.s.warnings[0]);
+	adbg_stack_deinit(&st);
+	adbg_session_clear_warnings(&w.s);
+	w.s.max_frames = 0;
+	OK(adbg_stack_walk(&w.s, f, 0, &st));
+	ck_assert_uint_eq(st.n, 50);
+	ck_assert_uint_eq(st.omitted, 0);
+	ck_assert(!st.truncated);
+	adbg_stack_deinit(&st);
+	world_deinit(&w);
+}
+END_TEST
+
+// Beyond the cap, a chain that cycles ends the count at once (and says it is a bound).
+START_TEST(test_stack_cut_cycle)
+{
+	struct world w;
+	struct adbg_stack st;
+	uint64_t a, b;
+
+	world_init(&w, 12);
+	a = iframe(&w, 2, 0, false);
+	b = iframe(&w, 1, a, false);
+	fake_w64(&w.f, a + w.f.l.interpreter_frame.previous, b);
+	OK(adbg_stack_walk(&w.s, b, 0, &st));
+	ck_assert_uint_eq(st.n, ADBG_MAX_FRAMES);
+	ck_assert_uint_lt(st.omitted, 16);
+	ck_assert_msg(w.s.nwarnings == 1 && strstr(w.s.warnings[0], "at least"), "%s",
+		      w.s.nwarnings ? w.s.warnings[0] : "no warning");
+	adbg_stack_deinit(&st);
+	world_deinit(&w);
+}
+END_TEST
+
+// The agent's thread is told by its outermost Python frame (adbg_stack_is_agent).
+START_TEST(test_agent_stack)
+{
+	static const uint8_t no_lines[] = {0};
+	static const struct {
+		const char *qualname, *file;
+		bool agent;
+	} cases[] = {
+		{"_Agent.run", "/tmp/aiodbg-Ab3xYz/a.py", true},
+		{"_Agent.watch.<locals>.watchdog", "/dev/shm/aiodbg-Q1w2E3/a.py", true},
+		{"run", "/var/tmp/aiodbg-000000/a.py", true},
+		{"_Agent.run", "<string>", true},
+		{"main", "<string>", false},
+		{"_Agent.run", "/tmp/aiodbg-Ab3xYz/b.py", false},
+		{"_Agent.run", "/home/me/aiodbg-Ab3xYz/a.py", false},
+		{"_Agent.run", "/tmp/aiodbg-/a.py", false},
+		{"_Agent.run", "/tmp/aiodbg-Ab3xYz/sub/a.py", false},
+		{"_Agent.run", "/tmp/x/aiodbg-Ab3xYz/a.py", false},
+	};
+	struct world w;
+
+	world_init(&w, 12);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct adbg_stack st;
+		uint64_t outer, inner;
+
+		w.code[5] = fake_code(&w.f, "x", cases[i].qualname, cases[i].file, 1, no_lines, 0);
+		// The agent's code calls into the library: only the outermost frame tells.
+		outer = iframe(&w, 5, 0, false);
+		inner = iframe(&w, 0, outer, false);
+		OK(adbg_stack_walk(&w.s, inner, 0, &st));
+		ck_assert_msg(adbg_stack_is_agent(&st) == cases[i].agent, "%s %s", cases[i].qualname,
+			      cases[i].file);
+		adbg_stack_deinit(&st);
+		// A program's thread that merely calls into such code is not the agent's.
+		inner = iframe(&w, 5, iframe(&w, 0, 0, false), false);
+		OK(adbg_stack_walk(&w.s, inner, 0, &st));
+		ck_assert(!adbg_stack_is_agent(&st));
+		adbg_stack_deinit(&st);
+		adbg_codecache_clear(w.s.codecache);
+	}
+	world_deinit(&w);
+}
+END_TEST
+
 // ---------------------------------------------------------------------------------------
 // Symbols by address, on the host's libc (dynamic symbols only: Debian strips .symtab).
 
@@ -390,6 +493,9 @@ static Suite *native_suite(void)
 	tcase_add_test(tc, test_merge_312_anchored);
 	tcase_add_test(tc, test_merge_311_is_entry);
 	tcase_add_test(tc, test_merge_cycle);
+	tcase_add_loop_test(tc, test_stack_cut_counts_what_it_leaves_out, 0, 2);
+	tcase_add_test(tc, test_stack_cut_cycle);
+	tcase_add_test(tc, test_agent_stack);
 	tcase_add_test(tc, test_symbol_at_libc);
 	tcase_add_test(tc, test_plt_names);
 	suite_add_tcase(s, tc);

@@ -800,7 +800,7 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 	if (t->cancel_message) {
 		fputs(", message \"", c->out);
 		put_text(c, t->cancel_message);
-		fputc('"', c->out);
+		fputs(t->cancel_message_truncated ? "…\"" : "\"", c->out);
 	}
 	fputs("\n  coroutine:  ", c->out);
 	put_text(c, t->coro);

@@ -155,7 +155,7 @@ struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char 
 		return err;
 	}
 	// A core does not change: what does not add up is corrupt.
-	err = adbg_error_create(ADBG_ERR_BAD_DATA, "%s: %s (corrupt data)", what, msg);
+	err = adbg_error_create(ADBG_ERR_BAD_DATA, "%s (corrupt data)", msg);
 	free(msg);
 	return err;
 }

@@ -32,7 +32,12 @@
 //   consistent, max == 32, ...). No candidate valid:
 //   refuse, naming the version. The source is a two-line bootstrap that execs the agent
 //   file inside try/except BaseException (so PyRun_SimpleString returns 0 and nothing
-//   reaches the interrupted frame, reference §6.3).
+//   reaches the interrupted frame, reference §6.3); it runs in __main__'s globals, so it
+//   uses no name the program could have shadowed, binds none, and closes the file.
+//
+// * Refused at once rather than after a timeout: a loop paused by another aiodbg session
+//   (its agent's frames on the loop's thread), a 3.11-3.13 main thread blocked in
+//   threading (it runs no pending call), a target that exits while we wait.
 //
 //   The bootstrap string needs target memory that nobody uses. We do not inject an mmap
 //   (that means running a syscall on a hijacked thread and restoring a possibly
@@ -40,11 +45,14 @@
 //   the slack at the end of the last page of a loaded ELF file's writable segment, after
 //   p_vaddr + p_memsz: mapped, private, zero-filled by the loader, and part of no object
 //   (the kernel puts the brk heap on a later page). ld.so is excluded (its minimal malloc
-//   uses its own tail). The bytes must read as zeros (no other debugger is using them);
-//   they are zeroed again once the agent has connected, which proves PyRun_SimpleString
-//   has compiled them. If the call never ran, we withdraw it when it is still the last
-//   one queued; otherwise it stays queued with its string, and when it runs later it
-//   finds no agent file and does nothing.
+//   uses its own tail). The bytes must read as zeros (no other debugger is using them),
+//   or hold the bootstrap of a session that is over (its directory is gone) whose call has
+//   left the queue; they are zeroed again once the agent has connected, which proves
+//   PyRun_SimpleString has compiled them, and only while they still hold our bootstrap. A
+//   load that fails gives them back (release_scratch): withdrawn while still the last call
+//   queued, or, once the call has run, after a second look. A call left queued behind
+//   another stays with its string; when it runs it finds no agent file and does nothing,
+//   and the next load reuses the bytes. Nothing accumulates, whatever fails or is killed.
 //
 // * Pending calls run only on the main thread (3.11-3.13), PEP 768 scripts on the chosen
 //   one, and only when that thread executes bytecode. A loop parked in epoll_wait runs

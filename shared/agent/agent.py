@@ -4,8 +4,9 @@
 # Design
 # ------
 # Loading. The debugger writes this file, preceded by one line `_AIODBG = {...}` (socket
-# path, token, lease, wanted loop), into a 0700 directory it creates inside the target's
-# root, and gets it executed once: 3.14+ through the PEP 768 slot (CPython runs it with a
+# path, token, leases, the debugger's pid and uid as we see them, this file's path), into
+# a directory it owns inside the target's root (the target may enter it and read this
+# file, not change anything there: shared/channel.c), and gets it executed once: 3.14+ through the PEP 768 slot (CPython runs it with a
 # fresh dict), 3.11-3.13 through a pending call of PyRun_SimpleString whose source execs
 # this file in a fresh dict. Either way it runs on some Python thread between two
 # bytecodes. The load step does the least possible there: it starts one thread (with
@@ -14,8 +15,12 @@
 #
 # Channel. The agent thread connects to the debugger's unix socket (path in _AIODBG),
 # sends {"hello": token, "pid": ...} and then reads newline-delimited JSON requests
-# {"id": N, "cmd": ...}; every reply carries the request's id. The debugger checks the
-# peer with SO_PEERCRED and the token. No TCP, no listening socket in the target.
+# {"id": N, "cmd": ...}; every reply carries the request's id. Both ends check the peer
+# with SO_PEERCRED: we talk only to the debugger's pid and uid (a socket owned by anyone
+# else gets not a byte), the debugger only to the target's pid bearing the token. Empty
+# lines are the debugger's keepalive (one a second). No TCP, no listening socket in the
+# target. A debugger that died before we loaded refuses nothing: its socket is gone or
+# dead, connect() fails at once and the thread ends.
 #
 # Pause. `pause` schedules a callback with loop.call_soon_threadsafe (which writes one
 # byte into the loop's self-pipe, exactly as the program's own threads do). The callback
@@ -45,7 +50,10 @@
 # thread, callbacks) catches BaseException. If the channel closes (debugger killed) or
 # stays silent longer than the lease while the loop is paused, the agent resumes the loop,
 # cancels a running await, closes the socket and lets its thread end; it installs no hook
-# (no trace function, no audit hook, no atexit), so nothing of it remains. Imports are
+# (no trace function, no audit hook, no atexit), so nothing of it remains. Silence is
+# measured in time the program runs (next_request): the keepalive's bytes stop when the
+# debugger is stopped or dead, and after `alive` seconds the loop runs again. No `queue`
+# (the paused loop waits on a _Mailbox). Imports are
 # limited to modules an asyncio program has already loaded, plus json, and ctypes when an
 # expression must be interrupted (_Agent.async_exc_api).
 

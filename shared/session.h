@@ -149,7 +149,8 @@ bool adbg_session_live(const struct adbg_session *s);
  * interpreter, a list that ends in memory that is no longer there. what names the
  * structure ("thread list"; static text). Returns an ADBG_ERR_BAD_DATA error with the
  * message, for the caller to return or turn into a warning. On a live target the session
- * also notes a race (race_what), so that adbg_session_snapshot reads again.
+ * also notes a race (race_what), so that adbg_session_snapshot reads again; on a core
+ * (nothing there changes) the message says the data is corrupt.
  */
 struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char *what,
 					     const char *fmt, ...)

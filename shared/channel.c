@@ -17,7 +17,7 @@
 // descriptors (mkdirat, openat, fchownat, unlinkat, and bind through /proc/self/fd/N).
 //
 // Leftovers: a marker file "o" in the directory names the creating process (pid and start
-// time). A debugger killed with SIGKILL cannot clean up; the next channel into the same
+// time) and the target ("PID START TARGET\n"). A debugger killed with SIGKILL cannot clean up; the next channel into the same
 // root removes the aiodbg-* directories we own whose creator is gone.
 //
 // Liveness: once the agent is connected, a keepalive thread sends an empty line every
@@ -373,11 +373,13 @@ static struct adbg_error *make_dir(struct adbg_channel *ch)
 			     ch->pid, ch->pid);
 }
 
-/* The marker: who made the directory, so that a later channel can tell a leftover. */
+/* The marker: who made the directory (and for which target), so that a later channel can
+ * tell a leftover. */
 static struct adbg_error *write_marker(struct adbg_channel *ch)
 {
 	char text[64];
-	int n = snprintf(text, sizeof(text), "%ld %llu\n", (long)getpid(), start_time(getpid()));
+	int n = snprintf(text, sizeof(text), "%ld %llu %d\n", (long)getpid(), start_time(getpid()),
+			 ch->pid);
 	int fd = openat(ch->dir_fd, "o", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			0600);
 

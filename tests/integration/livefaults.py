@@ -158,8 +158,9 @@ def start(row, mode, *extra, nobody=False, wrap=None, timeout=60):
     return t
 
 
-def marker_dirs(tmp, pids):
-    """Channel directories in tmp whose marker names one of the debugger pids."""
+def marker_dirs(tmp, pids=None, target=None):
+    """Channel directories in tmp whose marker ("DEBUGGER-PID START TARGET-PID") names one of
+    the debugger pids, or the target pid."""
     found = []
     try:
         names = os.listdir(tmp)
@@ -170,10 +171,11 @@ def marker_dirs(tmp, pids):
             continue
         try:
             with open(os.path.join(tmp, n, "o")) as f:
-                pid = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
+                fields = [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
             continue
-        if pid in pids:
+        if (pids is not None and fields[:1] and fields[0] in pids) or \
+                (target is not None and fields[2:3] == [target]):
             found.append(n)
     return found
 

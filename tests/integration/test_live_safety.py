@@ -31,14 +31,10 @@ def ok(t, *commands, timeout=60):
     return r.out.splitlines()
 
 
-def no_leftovers(t, pids=None):
+def no_leftovers(t):
+    """No channel directory made for this target is left (others run concurrently)."""
     tmp = t.row.host_path("/tmp")
-    if pids is not None:
-        left = livefaults.marker_dirs(tmp, pids)
-    else:
-        left = [n for n in os.listdir(tmp) if livefaults.AIODBG_DIR.match(n)
-                and os.stat(os.path.join(tmp, n)).st_uid == os.geteuid()
-                and os.stat(os.path.join(tmp, n)).st_mtime > t.started - 1]
+    left = livefaults.marker_dirs(tmp, target=t.pid)
     assert not left, f"channel directories left in {tmp}: {left}"
 
 

@@ -673,7 +673,8 @@ static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int ti
 			// A list that leads into memory that is not there any more: on a live
 			// target, one changing as we read (the snapshot is read again).
 			struct adbg_error *e = adbg_session_inconsistent(
-				r->s, "task list", "task list %#" PRIx64 ": %s", head, err->message);
+				r->s, "task list", "task list %#" PRIx64 ": %s", head,
+				err->message);
 
 			adbg_error_destroy(err);
 			adbg_session_warn(r->s, "%s", e->message);

@@ -174,7 +174,8 @@ static struct adbg_error *layout_mismatch(const struct adbg_python *py, const ch
 	va_end(ap);
 	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 				 "Python %s: the layout aiodbg has for it does not fit this "
-				 "interpreter (%s); this build or patch release is not supported yet",
+				 "interpreter (%s); this build or patch release is not supported "
+				 "yet",
 				 py->version_str, why);
 }
 

@@ -157,7 +157,8 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 		}
 		if (++steps > 2 * cap) {
 			st.truncated = true;
-			adbg_session_warn(s, "stack cut at %zu frames (a cycle in the frame chain?)",
+			adbg_session_warn(s,
+					  "stack cut at %zu frames (a cycle in the frame chain?)",
 					  st.n);
 			break;
 		}
@@ -372,8 +373,8 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 			// freeze missed a thread), or is corrupt (a core).
 			err = read_ptr(s, tstate + l->thread_state.interp, &back);
 			if (!err)
-				err = adbg_read_u64(s->target,
-						    tstate + l->thread_state.native_thread_id, &tid);
+				err = adbg_read_u64(
+					s->target, tstate + l->thread_state.native_thread_id, &tid);
 			if (!err)
 				err = read_ptr(s, tstate + l->thread_state.thread_id, &th.ident);
 			if (err) {

@@ -271,8 +271,8 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 		// Thawed before anything else happens: on every path, also before a retry's
 		// back-off, so the program never waits on our retries.
 		adbg_session_snapshot_end(s);
-		if (!s->race_what || attempt == ADBG_SNAPSHOT_ATTEMPTS || err == &adbg_error_nomem ||
-		    (err && err->code == ADBG_ERR_INTERRUPTED))
+		if (!s->race_what || attempt == ADBG_SNAPSHOT_ATTEMPTS ||
+		    err == &adbg_error_nomem || (err && err->code == ADBG_ERR_INTERRUPTED))
 			break;
 		if (err)
 			adbg_error_destroy(err);

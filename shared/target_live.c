@@ -219,9 +219,10 @@ static struct adbg_error *seize_failed(struct adbg_target *t, int tid, int errnu
 		process_name(st.tracer, name, sizeof(name));
 		if (strncmp(name, "aiodbg", 6) == 0) {
 			t->freeze_transient = true;
-			return adbg_error_create(ADBG_ERR_PERMISSION,
-						 "process %d is being read by another aiodbg (pid %d)",
-						 t->pid, st.tracer);
+			return adbg_error_create(
+				ADBG_ERR_PERMISSION,
+				"process %d is being read by another aiodbg (pid %d)", t->pid,
+				st.tracer);
 		}
 		return adbg_error_create(ADBG_ERR_PERMISSION,
 					 "process %d is traced by %s (pid %d); detach it first "
@@ -359,8 +360,8 @@ static struct adbg_error *read_maps(struct adbg_target *t)
 	fclose(f);
 	if (!n) {
 		free(maps);
-		return adbg_error_create(ADBG_ERR_GONE, "process %d has exited (it has no mappings)",
-					 t->pid);
+		return adbg_error_create(ADBG_ERR_GONE,
+					 "process %d has exited (it has no mappings)", t->pid);
 	}
 	qsort(maps, n, sizeof(*maps), cmp_mapping);
 	adbg_target_free_maps(t);

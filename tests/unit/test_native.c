@@ -349,8 +349,8 @@ START_TEST(test_agent_stack)
 		outer = iframe(&w, 5, 0, false);
 		inner = iframe(&w, 0, outer, false);
 		OK(adbg_stack_walk(&w.s, inner, 0, &st));
-		ck_assert_msg(adbg_stack_is_agent(&st) == cases[i].agent, "%s %s", cases[i].qualname,
-			      cases[i].file);
+		ck_assert_msg(adbg_stack_is_agent(&st) == cases[i].agent, "%s %s",
+			      cases[i].qualname, cases[i].file);
 		adbg_stack_deinit(&st);
 		// A program's thread that merely calls into such code is not the agent's.
 		inner = iframe(&w, 5, iframe(&w, 0, 0, false), false);

@@ -299,7 +299,8 @@ START_TEST(test_backoff_grows_and_is_short)
 	for (unsigned a = 1; a < ADBG_SNAPSHOT_ATTEMPTS; a++) {
 		ck_assert_uint_gt(adbg_snapshot_backoff_ms(a), 0);
 		if (a > 1)
-			ck_assert_uint_gt(adbg_snapshot_backoff_ms(a), adbg_snapshot_backoff_ms(a - 1));
+			ck_assert_uint_gt(adbg_snapshot_backoff_ms(a),
+					  adbg_snapshot_backoff_ms(a - 1));
 		total += adbg_snapshot_backoff_ms(a);
 	}
 	ck_assert_uint_le(total, 100);

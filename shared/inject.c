@@ -353,7 +353,8 @@ out:
 }
 
 /* Withdraw our PEP 768 request if the thread has not taken it (target frozen). */
-static void withdraw_pep768(struct adbg_session *s, const struct pep768_request *req)
+/* Withdraw our script if it is still pending (target frozen); true when it was taken. */
+static bool withdraw_pep768(struct adbg_session *s, const struct pep768_request *req)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	char buf[sizeof(req->path)];
@@ -361,16 +362,19 @@ static void withdraw_pep768(struct adbg_session *s, const struct pep768_request 
 	uint32_t pending, zero = 0;
 
 	if (!req->slot)
-		return;
+		return false;
 	if (adbg_read_u32(s->target, req->slot + l->debugger_support.debugger_pending_call,
-			  &pending) == NULL &&
-	    pending == 1 &&
-	    adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path,
+			  &pending) != NULL)
+		return false;
+	if (pending != 1)
+		return true;
+	if (adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path,
 			     buf, len) == NULL &&
 	    memcmp(buf, req->path, len) == 0)
 		adbg_error_destroy(adbg_target_write(
 			s->target, req->slot + l->debugger_support.debugger_pending_call, &zero,
 			sizeof(zero)));
+	return false;
 }
 
 /* -- pending calls (3.11-3.13) ------------------------------------------------------- */
@@ -771,12 +775,12 @@ static void zero_scratch(struct adbg_target *t, const struct pending_request *r)
  * Still queued behind another call: the bytes stay until it runs; the next load reuses
  * them (scratch_free). Nothing accumulates either way.
  */
-static void release_scratch(struct adbg_session *s, struct pending_request *r)
+static bool release_scratch(struct adbg_session *s, struct pending_request *r)
 {
 	bool queued = true;
 
 	if (!r->scratch)
-		return;
+		return false;
 	if (adbg_ok(adbg_session_snapshot_begin(s))) {
 		if (withdraw_call(s, r))
 			zero_scratch(s->target, r);
@@ -785,12 +789,13 @@ static void release_scratch(struct adbg_session *s, struct pending_request *r)
 	}
 	adbg_session_snapshot_end(s);
 	if (queued)
-		return;
+		return false;
 	usleep(RECLAIM_GAP_US);
 	if (adbg_ok(adbg_session_snapshot_begin(s)) &&
 	    !call_queued(s->target, &r->q, r->scratch))
 		zero_scratch(s->target, r);
 	adbg_session_snapshot_end(s);
+	return true;
 }
 
 static struct adbg_error *queue_pending(struct adbg_session *s, const char *path,
@@ -1103,7 +1108,7 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 		err = queue_pending(s, path, &pc);
 	}
 	if (err) {
-		release_scratch(s, &pc);
+		(void)release_scratch(s, &pc);
 		goto fail;
 	}
 	if (o->wake_loop) {
@@ -1114,12 +1119,24 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 	if (err) {
 		// Withdraw what the thread has not taken yet, with everything stopped; give
 		// back the bootstrap's bytes (release_scratch).
+		bool ran = false;
+
 		if (use_pep768) {
 			if (adbg_ok(adbg_session_snapshot_begin(s)))
-				withdraw_pep768(s, &pep);
+				ran = withdraw_pep768(s, &pep);
 			adbg_session_snapshot_end(s);
 		} else if (!process_exited(s->target->pid)) {
-			release_scratch(s, &pc);
+			ran = release_scratch(s, &pc);
+		}
+		if (ran && err->code == ADBG_ERR_TIMEOUT) {
+			// Not a safe point missed: the interpreter ran our loader, and no agent
+			// came of it.
+			adbg_error_destroy(err);
+			err = adbg_error_create(ADBG_ERR_TIMEOUT,
+						"the interpreter ran the agent's loader but no agent "
+						"connected in time: the program refused to open or "
+						"run it (an audit hook, a sandbox) or its thread did "
+						"not get to run");
 		}
 		goto fail;
 	}

@@ -240,6 +240,7 @@ def test_failed_loads_do_not_use_up_the_target(row, targets):
         r = aiodbg("attach", t.pid, "-c", "pause --timeout 1", timeout=60)
         assert r.rc != 0, f"load {i} should have failed: {r.out}"
         assert "unused writable memory" not in r.err, f"load {i}: {r.err}"
+        assert "ran the agent's loader but no agent connected" in r.err, f"load {i}: {r.err}"
         assert not helpers.stopped_threads(t.pid)
     os.unlink(t.host("deny"))
     out = ok(t, "pause", "p 6*7", "continue")

@@ -67,9 +67,9 @@
 // Entries looked at in one base directory when sweeping leftovers.
 #define MAX_SWEEP_ENTRIES 4096
 
-static const char *const bases[] = { "/tmp", "/var/tmp", "/dev/shm" };
+static const char *const bases[] = {"/tmp", "/var/tmp", "/dev/shm"};
 // What a channel directory may hold (remove_dir removes exactly these).
-static const char *const dir_files[] = { "s", "a.py", "o" };
+static const char *const dir_files[] = {"s", "a.py", "o"};
 
 struct adbg_channel {
 	int pid;
@@ -266,7 +266,8 @@ static void sweep_leftovers(int parent_fd)
 		if (fstatat(parent_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 			continue;
-		dfd = openat(parent_fd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = openat(parent_fd, de->d_name,
+			     O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
 			continue;
 		mfd = openat(dfd, "o", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -306,7 +307,8 @@ static int open_in_root(int root_fd, const char *path, struct adbg_error **err)
 
 static struct adbg_error *make_dir(struct adbg_channel *ch)
 {
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char alnum[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	struct adbg_error *err = NULL;
 	char root[64];
 	int first_errno = 0, root_fd;
@@ -380,8 +382,8 @@ static struct adbg_error *write_marker(struct adbg_channel *ch)
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%ld %llu %d\n", (long)getpid(), start_time(getpid()),
 			 ch->pid);
-	int fd = openat(ch->dir_fd, "o", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+	int fd =
+		openat(ch->dir_fd, "o", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return adbg_error_os(errno, "creating %s/o", ch->target_dir);
@@ -398,7 +400,7 @@ static struct adbg_error *write_marker(struct adbg_channel *ch)
 struct adbg_error *adbg_channel_create(int pid, struct adbg_channel **ret)
 {
 	struct adbg_channel *ch = calloc(1, sizeof(*ch));
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct adbg_error *err;
 	unsigned char rnd[16];
 
@@ -503,8 +505,7 @@ struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch, const char *
 
 	if (ch->dir_removed || strchr(name, '/'))
 		return adbg_error_create(ADBG_ERR_INVALID_ARG, "cannot write %s", name);
-	fd = openat(ch->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+	fd = openat(ch->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return adbg_error_os(errno, "creating %s/%s", ch->target_dir, name);
 	while (done < len) {
@@ -642,11 +643,11 @@ void adbg_channel_destroy(struct adbg_channel *ch)
 static struct adbg_error *wait_readable(int fd, int timeout_ms, volatile int *interrupted,
 					bool *ready)
 {
-	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
-					   : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline =
+		timeout_ms < 0 ? UINT64_MAX : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint64_t now = adbg_now_ns();
 		int slice = POLL_SLICE_MS, r;
 
@@ -714,8 +715,8 @@ static struct adbg_error *fill(struct adbg_channel *ch)
 		return NULL;
 	if (n <= 0) {
 		close_conn(ch);
-		return adbg_error_create(ADBG_ERR_GONE, "the agent in process %d closed the channel",
-					 ch->pid);
+		return adbg_error_create(ADBG_ERR_GONE,
+					 "the agent in process %d closed the channel", ch->pid);
 	}
 	ch->len += (size_t)n;
 	return NULL;
@@ -724,8 +725,8 @@ static struct adbg_error *fill(struct adbg_channel *ch)
 struct adbg_error *adbg_channel_recv(struct adbg_channel *ch, int timeout_ms,
 				     volatile int *interrupted, json_t **ret)
 {
-	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
-					   : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline =
+		timeout_ms < 0 ? UINT64_MAX : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	struct adbg_error *err;
 	bool got, ready;
 
@@ -741,7 +742,8 @@ struct adbg_error *adbg_channel_recv(struct adbg_channel *ch, int timeout_ms,
 		if (now >= deadline)
 			return adbg_error_create(ADBG_ERR_TIMEOUT, "no answer from the agent");
 		err = wait_readable(ch->conn_fd,
-				    deadline == UINT64_MAX ? -1 : (int)((deadline - now) / 1000000u) + 1,
+				    deadline == UINT64_MAX ? -1
+							   : (int)((deadline - now) / 1000000u) + 1,
 				    interrupted, &ready);
 		if (err)
 			return err;
@@ -777,7 +779,8 @@ struct adbg_error *adbg_channel_send(struct adbg_channel *ch, json_t *msg)
 
 			err = e == EPIPE || e == ECONNRESET
 				      ? adbg_error_create(ADBG_ERR_GONE,
-							  "the agent in process %d is gone", ch->pid)
+							  "the agent in process %d is gone",
+							  ch->pid)
 				      : adbg_error_os(e, "sending to the agent");
 			break;
 		}
@@ -819,8 +822,9 @@ struct adbg_error *adbg_channel_accept(struct adbg_channel *ch, int timeout_ms,
 	err = adbg_channel_recv(ch, 5000, interrupted, &hello);
 	token = hello ? json_string_value(json_object_get(hello, "hello")) : NULL;
 	if (!err && (!token || strcmp(token, ch->token) != 0))
-		err = adbg_error_create(ADBG_ERR_PERMISSION,
-					"the process that connected did not present the agent's token");
+		err = adbg_error_create(
+			ADBG_ERR_PERMISSION,
+			"the process that connected did not present the agent's token");
 	if (err) {
 		json_decref(hello);
 		close_conn(ch);

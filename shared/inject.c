@@ -137,13 +137,13 @@ static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg
 	char file[128];
 
 	// The file's own path (its directory is the socket's): the agent runs under that name.
-	snprintf(file, sizeof(file), "%.*s/a.py",
-		 (int)(strlen(adbg_channel_socket_path(ch)) - 2), adbg_channel_socket_path(ch));
+	snprintf(file, sizeof(file), "%.*s/a.py", (int)(strlen(adbg_channel_socket_path(ch)) - 2),
+		 adbg_channel_socket_path(ch));
 	adbg_channel_peer_ids(ch, &dpid, &duid);
-	cfg = json_pack("{s:s, s:s, s:f, s:I, s:I, s:f, s:s}", "sock",
-			adbg_channel_socket_path(ch), "token", adbg_channel_token(ch), "lease",
-			o->lease > 0 ? o->lease : 600.0, "dpid", (json_int_t)dpid, "duid",
-			(json_int_t)duid, "alive", ALIVE_LEASE_S, "file", file);
+	cfg = json_pack("{s:s, s:s, s:f, s:I, s:I, s:f, s:s}", "sock", adbg_channel_socket_path(ch),
+			"token", adbg_channel_token(ch), "lease", o->lease > 0 ? o->lease : 600.0,
+			"dpid", (json_int_t)dpid, "duid", (json_int_t)duid, "alive", ALIVE_LEASE_S,
+			"file", file);
 	cfgtext = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(cfg);
 	if (!cfgtext)
@@ -206,8 +206,8 @@ struct adbg_error *adbg_inject_describe_thread(struct adbg_session *s, int tid, 
 	if (th->stack.n) {
 		const struct adbg_frame *f = &th->stack.frames[0];
 
-		n = asprintf(ret, "%s is in %s (%s:%d)", name, f->function,
-			     f->file ? f->file : "?", f->line);
+		n = asprintf(ret, "%s is in %s (%s:%d)", name, f->function, f->file ? f->file : "?",
+			     f->line);
 	} else {
 		n = asprintf(ret, "%s runs no Python code (blocked in native code)", name);
 	}
@@ -298,8 +298,7 @@ static struct adbg_error *queue_pep768(struct adbg_session *s, int tid, const ch
 	err = find_thread(s, tid, 0, &snap, &th);
 	if (err)
 		return err;
-	err = adbg_read_u32(t, th->interp + l->debugger_support.remote_debugging_enabled,
-			    &enabled);
+	err = adbg_read_u32(t, th->interp + l->debugger_support.remote_debugging_enabled, &enabled);
 	if (err)
 		goto out;
 	if (enabled != 1) {
@@ -312,7 +311,8 @@ static struct adbg_error *queue_pep768(struct adbg_session *s, int tid, const ch
 			t->pid);
 		goto out;
 	}
-	if (len + 1 > l->debugger_support.debugger_script_path_size || len + 1 > sizeof(req->path)) {
+	if (len + 1 > l->debugger_support.debugger_script_path_size ||
+	    len + 1 > sizeof(req->path)) {
 		err = adbg_error_create(ADBG_ERR_UNSUPPORTED, "agent path %s is too long", path);
 		goto out;
 	}
@@ -368,8 +368,8 @@ static bool withdraw_pep768(struct adbg_session *s, const struct pep768_request 
 		return false;
 	if (pending != 1)
 		return true;
-	if (adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path,
-			     buf, len) == NULL &&
+	if (adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path, buf,
+			     len) == NULL &&
 	    memcmp(buf, req->path, len) == 0)
 		adbg_error_destroy(adbg_target_write(
 			s->target, req->slot + l->debugger_support.debugger_pending_call, &zero,
@@ -469,9 +469,9 @@ static struct adbg_error *locate_queue(struct adbg_session *s, const struct adbg
 	uint64_t base;
 
 	if (!ql)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "no pending-call injection for Python %s%s",
-					 s->python->version_str, l->free_threaded ? " (free-threaded)" : "");
+		return adbg_error_create(
+			ADBG_ERR_UNSUPPORTED, "no pending-call injection for Python %s%s",
+			s->python->version_str, l->free_threaded ? " (free-threaded)" : "");
 	base = ql->kind == ADBG_PENDING_311 ? main->interp : s->python->runtime_addr;
 	for (size_t i = 0; i < ql->ncandidates; i++) {
 		struct adbg_error *err = read_queue(t, ql, base + ql->candidates[i], q);
@@ -591,8 +591,8 @@ static bool withdraw_call(struct adbg_session *s, struct pending_request *r)
 	if ((r->index + 1) % n != now.last || now.npending == 0)
 		return false;
 	if (!adbg_ok(adbg_target_read(s->target,
-				      r->q.addr + ql->calls + (uint64_t)r->index * ql->stride, entry,
-				      sizeof(entry))) ||
+				      r->q.addr + ql->calls + (uint64_t)r->index * ql->stride,
+				      entry, sizeof(entry))) ||
 	    entry[0] != r->func || entry[1] != r->arg)
 		return false;
 	if (!adbg_ok(adbg_target_write(s->target, r->q.addr + ql->first + 4, &r->index, 4)))
@@ -604,8 +604,8 @@ static bool withdraw_call(struct adbg_session *s, struct pending_request *r)
 	} else if (now.npending == 1) {
 		uint32_t zero = 0;
 
-		adbg_error_destroy(adbg_target_write(s->target, r->q.addr + ql->header + 8,
-						     &zero, 4));
+		adbg_error_destroy(
+			adbg_target_write(s->target, r->q.addr + ql->header + 8, &zero, 4));
 	}
 	return true;
 }
@@ -736,7 +736,8 @@ static struct adbg_error *find_scratch(struct adbg_session *s, struct pending_re
 			if (!m->path || is_ld_so(m->path))
 				continue;
 			py = strstr(m->path, "python") != NULL;
-			if ((pass == 0 && (!s->python->binary || strcmp(m->path, s->python->binary))) ||
+			if ((pass == 0 &&
+			     (!s->python->binary || strcmp(m->path, s->python->binary))) ||
 			    (pass == 1 && !py) || (pass == 2 && py))
 				continue;
 			for (size_t j = 0; j < nseen && !dup; j++)
@@ -757,7 +758,7 @@ static struct adbg_error *find_scratch(struct adbg_session *s, struct pending_re
 /* Zero the bootstrap's bytes if they still hold ours (target frozen). */
 static void zero_scratch(struct adbg_target *t, const struct pending_request *r)
 {
-	char now[256], zeros[256] = { 0 };
+	char now[256], zeros[256] = {0};
 
 	if (!r->scratch || r->scratch_len > sizeof(now) ||
 	    !adbg_ok(adbg_target_read(t, r->scratch, now, r->scratch_len)) ||
@@ -791,8 +792,7 @@ static bool release_scratch(struct adbg_session *s, struct pending_request *r)
 	if (queued)
 		return false;
 	usleep(RECLAIM_GAP_US);
-	if (adbg_ok(adbg_session_snapshot_begin(s)) &&
-	    !call_queued(s->target, &r->q, r->scratch))
+	if (adbg_ok(adbg_session_snapshot_begin(s)) && !call_queued(s->target, &r->q, r->scratch))
 		zero_scratch(s->target, r);
 	adbg_session_snapshot_end(s);
 	return true;
@@ -835,7 +835,8 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 	for (int attempt = 0;; attempt++) {
 		err = adbg_session_snapshot_begin(s);
 		if (!err)
-			err = adbg_read_u64(t, s->python->runtime_addr + l->runtime_state.finalizing,
+			err = adbg_read_u64(t,
+					    s->python->runtime_addr + l->runtime_state.finalizing,
 					    &finalizing);
 		if (!err && finalizing)
 			err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
@@ -854,8 +855,8 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 		if (attempt == LOCK_RETRIES) {
 			free(boot);
 			return adbg_error_create(ADBG_ERR_TIMEOUT,
-						 "process %d's pending-call queue stayed %s", t->pid,
-						 r->q.full ? "full" : "locked");
+						 "process %d's pending-call queue stayed %s",
+						 t->pid, r->q.full ? "full" : "locked");
 		}
 		usleep(LOCK_RETRY_US);
 	}
@@ -865,7 +866,7 @@ static struct adbg_error *queue_pending(struct adbg_session *s, const char *path
 		err = adbg_target_write(t, r->scratch, boot, r->scratch_len);
 	if (!err && r->stale_len > r->scratch_len) {
 		// The rest of a longer old bootstrap: zero, so the region reads as ours alone.
-		char zeros[256] = { 0 };
+		char zeros[256] = {0};
 
 		err = adbg_target_write(t, r->scratch + r->scratch_len, zeros,
 					r->stale_len - r->scratch_len);
@@ -950,10 +951,11 @@ static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
 
 		if (agent_file_dir(f->file, dir, sizeof(dir)) &&
 		    strstr(f->function, "next_request")) {
-			err = adbg_error_create(ADBG_ERR_UNSUPPORTED,
-						"the loop is paused by another aiodbg session (its "
-						"agent in %s); continue it there, or end that session",
-						dir);
+			err = adbg_error_create(
+				ADBG_ERR_UNSUPPORTED,
+				"the loop is paused by another aiodbg session (its "
+				"agent in %s); continue it there, or end that session",
+				dir);
 			break;
 		}
 	}
@@ -987,9 +989,8 @@ static struct adbg_error *check_main_blocked(struct adbg_session *s)
 
 		// Name the call the program made (Thread.join), not threading's helper
 		// inside it (_wait_for_tstate_lock): the outermost of the threading frames.
-		for (size_t i = 1; i < th->stack.n &&
-				   ends_with(th->stack.frames[i].file, "/threading.py");
-		     i++)
+		for (size_t i = 1;
+		     i < th->stack.n && ends_with(th->stack.frames[i].file, "/threading.py"); i++)
 			f = &th->stack.frames[i];
 
 		err = adbg_error_create(
@@ -1010,7 +1011,8 @@ static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel
 				     const struct adbg_inject_opts *o, int tid, bool pending)
 {
 	uint64_t start = adbg_now_ns(), last_wake = start, last_progress = start;
-	uint64_t deadline = start + (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 10000) * 1000000u;
+	uint64_t deadline =
+		start + (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 10000) * 1000000u;
 	int impostors = 0;
 
 	for (;;) {
@@ -1033,11 +1035,11 @@ static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel
 			struct adbg_error *derr = adbg_inject_describe_thread(s, tid, &where);
 
 			adbg_error_destroy(derr);
-			err = adbg_error_create(ADBG_ERR_TIMEOUT,
-						"the agent was not loaded within %.1f s: the thread "
-						"never reached a safe point%s%s",
-						(double)(now - start) / 1e9, where ? "; " : "",
-						where ? where : "");
+			err = adbg_error_create(
+				ADBG_ERR_TIMEOUT,
+				"the agent was not loaded within %.1f s: the thread "
+				"never reached a safe point%s%s",
+				(double)(now - start) / 1e9, where ? "; " : "", where ? where : "");
 			free(where);
 			return err;
 		}
@@ -1055,9 +1057,10 @@ static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel
 			}
 			if (o->progress) {
 				adbg_error_destroy(adbg_inject_describe_thread(s, tid, &where));
-				if (asprintf(&msg,
-					     "waiting %.1f s for a safe point to load the agent: %s",
-					     (double)(now - start) / 1e9, where ? where : "?") >= 0)
+				if (asprintf(
+					    &msg,
+					    "waiting %.1f s for a safe point to load the agent: %s",
+					    (double)(now - start) / 1e9, where ? where : "?") >= 0)
 					o->progress(o->progress_arg, msg);
 			}
 			free(msg);
@@ -1071,8 +1074,8 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 				     struct adbg_channel **ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct pep768_request pep = { 0 };
-	struct pending_request pc = { 0 };
+	struct pep768_request pep = {0};
+	struct pending_request pc = {0};
 	struct adbg_channel *ch = NULL;
 	struct adbg_error *err, *werr;
 	bool use_pep768 = l->debugger_support.remote_debugger_support != ADBG_NO_FIELD;
@@ -1132,11 +1135,12 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 			// Not a safe point missed: the interpreter ran our loader, and no agent
 			// came of it.
 			adbg_error_destroy(err);
-			err = adbg_error_create(ADBG_ERR_TIMEOUT,
-						"the interpreter ran the agent's loader but no agent "
-						"connected in time: the program refused to open or "
-						"run it (an audit hook, a sandbox) or its thread did "
-						"not get to run");
+			err = adbg_error_create(
+				ADBG_ERR_TIMEOUT,
+				"the interpreter ran the agent's loader but no agent "
+				"connected in time: the program refused to open or "
+				"run it (an audit hook, a sandbox) or its thread did "
+				"not get to run");
 		}
 		goto fail;
 	}

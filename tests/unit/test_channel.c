@@ -60,7 +60,8 @@ static void make_dir(const char *name, const char *marker, time_t age)
 		fclose(f);
 	}
 	if (age) {
-		struct timespec ts[2] = { { .tv_sec = time(NULL) - age }, { .tv_sec = time(NULL) - age } };
+		struct timespec ts[2] = {{.tv_sec = time(NULL) - age},
+					 {.tv_sec = time(NULL) - age}};
 
 		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
 	}
@@ -155,7 +156,7 @@ END_TEST
 
 static int connect_to(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -208,7 +209,7 @@ START_TEST(test_impostor_refused_then_agent_accepted_and_kept_alive)
 	ck_assert_ptr_null(adbg_channel_accept(ch, 5000, NULL, NULL));
 	ck_assert(adbg_channel_connected(ch));
 	// The keepalive: an empty line within a few seconds, between whole messages.
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
 	ck_assert_int_eq(poll(&pfd, 1, 3000), 1);
 	n = read(fd, buf, sizeof(buf) - 1);
 	ck_assert_int_ge(n, 1);

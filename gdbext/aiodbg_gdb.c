@@ -245,6 +245,13 @@ static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 		return NULL;
 	}
 	free(text);
+	// ADBG_ERR_REPORTED: what was just written shows the failure (a traceback, JSON); GDB
+	// has no exit status to carry it, and an error would only say it again. (to_string:
+	// nothing was shown, the error says it.)
+	if (err && err->code == ADBG_ERR_REPORTED && !to_string) {
+		adbg_error_destroy(err);
+		Py_RETURN_NONE;
+	}
 	if (err)
 		return raise_adbg_error(err);
 	Py_RETURN_NONE;

@@ -96,7 +96,9 @@ int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd
 	}
 	status = adbg_cmd_exit_status(err);
 	if (err) {
-		adbg_repl_print_error(err->message);
+		// ADBG_ERR_REPORTED: the output already shows the failure (a traceback, JSON).
+		if (err->code != ADBG_ERR_REPORTED)
+			adbg_repl_print_error(err->message);
 		adbg_error_destroy(err);
 	}
 	return status;

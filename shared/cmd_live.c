@@ -7,6 +7,13 @@
 // channel closing (quit, or the debugger dying) makes it resume the loop and unload.
 // eval/await/cancel on a loop that is not paused pause it for the one command
 // ("transient" pause) and let it run again afterwards.
+//
+// eval and await are bounded: the agent stops an expression after its timeout (it enforces
+// it itself, so that it holds even if we are stopped), and Ctrl-C has it stop it at once
+// (an await's task is cancelled; code running on the loop thread gets an exception raised
+// in that thread). One that does not stop (blocked in a call into C) is left running: the
+// agent lets the loop run, or pauses it again, when it ends, and the next command says
+// that it is still running until then.
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,16 @@
 // without a word from the debugger.
 #define DEFAULT_TIMEOUT_S 10.0
 #define DEFAULT_LEASE_S 600.0
+// eval and await stop their expression after this long by default (--timeout S, or
+// AIODBG_EVAL_TIMEOUT / AIODBG_AWAIT_TIMEOUT in the environment; 0: never). An eval runs
+// with the loop paused, so it should be short; an await waits for the program (a queue, a
+// lock, a peer) and may rightly take longer.
+#define DEFAULT_EVAL_TIMEOUT_S 10.0
+#define DEFAULT_AWAIT_TIMEOUT_S 60.0
+#define MAX_EXPR_TIMEOUT_S 86400.0
+// An expression told to stop (its timeout, Ctrl-C) has this long to do it before we say
+// that it could not be interrupted.
+#define INTERRUPT_GRACE_S 3.0
 // Locals shown at most per frame; characters of each repr.
 #define MAX_LOCALS 256
 #define LOCAL_REPR_MAX 200
@@ -37,6 +54,9 @@ struct adbg_live {
 	double lease;
 	/** the session's halted flag (see adbg_session.halted), or NULL. */
 	volatile int *halted;
+	/** the task 'select' chose and its name, to name it once it has ended. */
+	uint64_t sel_task;
+	char sel_name[64];
 };
 
 static void live_destroy(void *p)
@@ -134,6 +154,30 @@ struct target_loop {
 };
 
 /*
+ * The selected task has ended (t: as the snapshot has it; NULL: no longer found). The
+ * selection is dropped, and the error says so and what to do.
+ */
+static struct adbg_error *selection_ended(struct adbg_session *s, const struct adbg_task *t)
+{
+	struct adbg_live *lv = s->live;
+	uint64_t id = s->selected_task;
+	const char *name = t && t->name ? t->name
+			   : lv && lv->sel_task == id && lv->sel_name[0] ? lv->sel_name
+									 : NULL;
+	const char *what = !t				     ? "has ended"
+			   : t->state == ADBG_TASK_CANCELLED ? "was cancelled"
+							     : "has finished";
+
+	s->selected_task = 0;
+	s->selected_frame = 0;
+	return adbg_error_create(ADBG_ERR_STATE,
+				 "the selected task %#" PRIx64 "%s%s%s %s, so it is no longer "
+				 "selected: 'select ID|NAME' another one (without a selection, "
+				 "eval and await use __main__)",
+				 id, name ? " (" : "", name ? name : "", name ? ")" : "", what);
+}
+
+/*
  * Which loop a command is about: --thread TID's, else the selected task's (or task
  * spec's), else the main thread's, else the only running one.
  */
@@ -161,6 +205,7 @@ static struct adbg_error *choose_loop(struct adbg_session *s, int tid, const cha
 			tl.main_loop = l->id;
 	}
 	if (task_spec || (!tid && s->selected_task)) {
+		bool selection = !task_spec;
 		struct adbg_task *t = NULL;
 		char spec[32];
 
@@ -169,11 +214,17 @@ static struct adbg_error *choose_loop(struct adbg_session *s, int tid, const cha
 			task_spec = spec;
 		}
 		err = adbg_asyncio_lookup(&snap, task_spec, &t);
+		if (err && selection && err->code == ADBG_ERR_NOT_FOUND) {
+			adbg_error_destroy(err);
+			err = selection_ended(s, NULL);
+		}
 		if (err)
 			goto out;
 		if (t->state != ADBG_TASK_PENDING) {
-			err = adbg_error_create(ADBG_ERR_INVALID_ARG, "task %#" PRIx64 " is %s",
-						t->id, adbg_task_state_name(t->state));
+			err = selection ? selection_ended(s, t)
+					: adbg_error_create(ADBG_ERR_STATE, "task %#" PRIx64 " (%s) is %s, "
+							    "not pending", t->id, t->name ? t->name : "?",
+							    adbg_task_state_name(t->state));
 			goto out;
 		}
 		tl.task = t->id;
@@ -249,11 +300,12 @@ static struct adbg_error *resync(struct adbg_live *lv)
 		return err;
 	state = json_string_value(json_object_get(reply, "state")) ?: "";
 	loop = json_string_value(json_object_get(reply, "loop"));
-	if (strcmp(state, "awaiting") == 0) {
-		err = adbg_error_create(ADBG_ERR_INVALID_ARG,
-					"the expression of an interrupted await is still running on "
+	if (strcmp(state, "awaiting") == 0 || strcmp(state, "evaluating") == 0) {
+		// An expression we stopped waiting for (it could not be interrupted).
+		err = adbg_error_create(ADBG_ERR_STATE,
+					"the expression of an interrupted %s is still running on "
 					"loop %s; try again when it has finished",
-					loop ? loop : "?");
+					state[0] == 'a' ? "await" : "eval", loop ? loop : "?");
 	} else if (strcmp(state, "paused") == 0 && lv->paused) {
 		if (loop)
 			lv->loop = strtoull(loop, NULL, 16);
@@ -499,7 +551,7 @@ struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c)
 	if (!err)
 		err = ensure_agent(c, &tl, timeout, &lv);
 	if (!err && lv->paused)
-		err = adbg_error_create(ADBG_ERR_INVALID_ARG,
+		err = adbg_error_create(ADBG_ERR_STATE,
 					"loop %#" PRIx64 " is already paused; 'continue' first",
 					lv->loop);
 	if (!err)
@@ -533,7 +585,7 @@ struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c)
 	if (c->argc != 1)
 		return adbg_cmd_usage_error(c, NULL);
 	if (!lv || !lv->ch || !lv->paused)
-		return adbg_error_create(ADBG_ERR_INVALID_ARG, "no loop is paused");
+		return adbg_error_create(ADBG_ERR_STATE, "no loop is paused");
 	err = do_continue(lv);
 	if (err)
 		return err;
@@ -567,7 +619,7 @@ static struct adbg_error *paused_for(struct adbg_cmd_ctx *c, const char *task_sp
 	if (err)
 		return err;
 	if (lv->paused && lv->loop != tl->loop)
-		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+		return adbg_error_create(ADBG_ERR_STATE,
 					 "loop %#" PRIx64 " is paused, but this needs loop %#" PRIx64
 					 "; 'continue' first",
 					 lv->loop, tl->loop);
@@ -605,8 +657,8 @@ static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
 {
 	if (c->opts.json) {
 		json_t *o = json_object();
-		static const char *const keys[] = { "ok", "repr", "type", "error", "traceback",
-						    "frame" };
+		static const char *const keys[] = { "ok",	 "repr",  "type",	 "error",
+						    "traceback", "frame", "interrupted" };
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (json_object_get(reply, keys[i]))
@@ -626,28 +678,178 @@ static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
 		fprintf(c->out, "%s\n", json_string_value(json_object_get(reply, "error")) ?: "error");
 }
 
+/* A timeout of eval/await: seconds, 0 (none) to MAX_EXPR_TIMEOUT_S; s need not end at len. */
+static bool parse_expr_timeout(const char *s, size_t len, double *ret)
+{
+	char buf[32], *end;
+	double v;
+
+	if (!len || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	v = strtod(buf, &end);
+	if (end == buf || *end || !(v >= 0) || v > MAX_EXPR_TIMEOUT_S)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/*
+ * eval/await's "[--timeout S] EXPR": the expression and its timeout (by default the
+ * environment's AIODBG_EVAL_TIMEOUT or AIODBG_AWAIT_TIMEOUT, else DEFAULT_*_TIMEOUT_S).
+ * Python code may start with "--" too (`p --x`): "--timeout" is the option only when a
+ * number follows it.
+ */
+static struct adbg_error *expr_args(struct adbg_cmd_ctx *c, bool is_await, const char **expr,
+				    double *timeout)
+{
+	const char *env_name = is_await ? "AIODBG_AWAIT_TIMEOUT" : "AIODBG_EVAL_TIMEOUT";
+	const char *env = getenv(env_name), *p = c->rest ? c->rest : "";
+
+	*timeout = is_await ? DEFAULT_AWAIT_TIMEOUT_S : DEFAULT_EVAL_TIMEOUT_S;
+	if (env && *env && !parse_expr_timeout(env, strlen(env), timeout))
+		return adbg_error_create(ADBG_ERR_INVALID_ARG,
+					 "%s=%s: not a number of seconds from 0 (no timeout) to %.0f",
+					 env_name, env, MAX_EXPR_TIMEOUT_S);
+	p += strspn(p, " \t");
+	if (strncmp(p, "--timeout", 9) == 0 && (p[9] == ' ' || p[9] == '\t')) {
+		const char *v = p + 9 + strspn(p + 9, " \t");
+		size_t n = strcspn(v, " \t");
+
+		if (parse_expr_timeout(v, n, timeout))
+			p = v + n;
+		else if ((*v >= '0' && *v <= '9') || *v == '.')
+			return adbg_cmd_usage_error(c, "--timeout takes seconds, from 0 (none) "
+						       "to 86400");
+	}
+	p += strspn(p, " \t");
+	if (!*p)
+		return adbg_cmd_usage_error(c, "no expression");
+	*expr = p;
+	return NULL;
+}
+
+/* Ask the agent to stop the expression of request req_id at once (its answer is dropped). */
+static struct adbg_error *send_interrupt(struct adbg_live *lv, int req_id)
+{
+	json_t *m = json_pack("{s:s, s:i, s:i}", "cmd", "interrupt", "req", req_id, "id",
+			      ++lv->next_id);
+	struct adbg_error *err = adbg_channel_send(lv->ch, m);
+
+	json_decref(m);
+	return err;
+}
+
+/*
+ * Send the eval/await request req (consumed; an "id" is added) and wait for its reply in
+ * *ret. The agent stops the expression itself after timeout_s (0: never); we wait that long
+ * and INTERRUPT_GRACE_S more. Ctrl-C has the agent stop it at once and gives it
+ * INTERRUPT_GRACE_S (*ctrl_c is then set, and the interrupt flag cleared meanwhile, so that
+ * a second Ctrl-C stops the waiting). An expression that has not stopped by then is left to
+ * the agent: ADBG_ERR_TIMEOUT, saying so. transient: the loop was paused for this command.
+ */
+static struct adbg_error *expr_request(struct adbg_cmd_ctx *c, struct adbg_live *lv, json_t *req,
+				       double timeout_s, bool transient, bool *ctrl_c, json_t **ret)
+{
+	volatile int *intr = c->s->interrupted ? c->s->interrupted : lv->halted;
+	const char *after = transient ? "the loop runs on when it ends"
+				      : "the loop is paused again when it ends";
+	int id = ++lv->next_id;
+	uint64_t deadline = 0;
+	struct adbg_error *err;
+
+	*ctrl_c = false;
+	if (timeout_s > 0)
+		deadline = adbg_now_ns() + (uint64_t)((timeout_s + INTERRUPT_GRACE_S) * 1e9);
+	json_object_set_new(req, "id", json_integer(id));
+	err = adbg_channel_send(lv->ch, req);
+	json_decref(req);
+	while (!err) {
+		json_t *msg = NULL;
+		int left = -1;
+
+		if (deadline) {
+			uint64_t now = adbg_now_ns();
+
+			left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+		}
+		err = adbg_channel_recv(lv->ch, left, intr, &msg);
+		if (!err) {
+			if (json_integer_value(json_object_get(msg, "id")) == id) {
+				*ret = msg;
+				return NULL;
+			}
+			json_decref(msg); // a late answer to a request we stopped waiting for
+			continue;
+		}
+		if (err->code == ADBG_ERR_TIMEOUT) {
+			adbg_error_destroy(err);
+			if (*ctrl_c)
+				return adbg_error_create(
+					ADBG_ERR_TIMEOUT,
+					"the expression did not stop within %.1f s of Ctrl-C and is "
+					"still running in the target: it is in a call into C that "
+					"cannot be interrupted (time.sleep, a blocking read), or it "
+					"caught the interruption; %s",
+					INTERRUPT_GRACE_S, after);
+			return adbg_error_create(
+				ADBG_ERR_TIMEOUT,
+				"the expression was interrupted after %.1f s (its timeout; --timeout S "
+				"changes it) but is still running in the target: it is in a call into "
+				"C that cannot be interrupted (time.sleep, a blocking read), or it "
+				"caught the interruption; %s",
+				timeout_s, after);
+		}
+		if (err->code != ADBG_ERR_INTERRUPTED)
+			break;
+		if (lv->halted && *lv->halted) {
+			// GDB holds the program stopped (a breakpoint): the command ends now, and
+			// the agent stops the expression when the program runs again.
+			adbg_error_destroy(send_interrupt(lv, id));
+			break;
+		}
+		if (*ctrl_c) {
+			adbg_error_destroy(err);
+			return adbg_error_create(ADBG_ERR_INTERRUPTED,
+						 "stopped waiting for the expression, which is still "
+						 "running in the target; %s",
+						 after);
+		}
+		adbg_error_destroy(err);
+		*ctrl_c = true;
+		*intr = 0;
+		progress(c, "stopping the expression (Ctrl-C again: stop waiting for it)");
+		err = send_interrupt(lv, id);
+		deadline = adbg_now_ns() + (uint64_t)(INTERRUPT_GRACE_S * 1e9);
+	}
+	if (err->code == ADBG_ERR_GONE)
+		live_lost(lv);
+	return err;
+}
+
 static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 {
-	const char *expr = c->rest ? c->rest : "";
+	bool is_await = strcmp(cmd, "await") == 0, transient, ctrl_c = false;
 	struct target_loop tl;
 	struct adbg_live *lv;
-	struct adbg_error *err, *cerr;
-	bool transient;
+	struct adbg_error *err;
 	json_t *req, *reply = NULL;
+	const char *expr = NULL;
+	double timeout = 0;
 	char fn[256];
 
-	while (*expr == ' ' || *expr == '\t')
-		expr++;
-	if (!*expr)
-		return adbg_cmd_usage_error(c, "no expression");
+	err = expr_args(c, is_await, &expr, &timeout);
+	if (err)
+		return err;
 	selected_function(c->s, fn, sizeof(fn));
 	err = paused_for(c, NULL, &tl, &lv, &transient);
 	if (err)
 		return err;
-	req = json_pack("{s:s, s:s}", "cmd", cmd, "expr", expr);
-	// A pause of this command's own: the agent lets the loop run when the await ends,
-	// even if we stop waiting for it.
-	if (transient && strcmp(cmd, "await") == 0)
+	req = json_pack("{s:s, s:s, s:f}", "cmd", cmd, "expr", expr, "timeout", timeout);
+	// A pause of this command's own: the agent lets the loop run as soon as the expression
+	// ends, even if we have stopped waiting for it.
+	if (transient)
 		json_object_set_new(req, "resume", json_true());
 	if (c->s->selected_task) {
 		char id[32];
@@ -658,49 +860,28 @@ static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 		if (fn[0])
 			json_object_set_new(req, "function", json_string(fn));
 	}
-	if (strcmp(cmd, "await") != 0) {
-		err = request(lv, req, 60000, NULL, &reply);
-	} else {
-		// Ctrl-C cancels the expression (the agent cancels its task), not the program;
-		// we then wait for the agent to report the cancellation.
-		err = request(lv, req, -1, c->s->interrupted, &reply);
-		if (err && err->code == ADBG_ERR_INTERRUPTED) {
-			int id = lv->next_id;
-			json_t *ir = json_pack("{s:s, s:i}", "cmd", "interrupt", "id", ++lv->next_id);
-
-			adbg_error_destroy(err);
-			*c->s->interrupted = 0;
-			// Not request(): the await's own reply may come before the interrupt's,
-			// and must not be dropped.
-			err = adbg_channel_send(lv->ch, ir);
-			json_decref(ir);
-			while (!err) {
-				json_t *msg = NULL;
-
-				// A second Ctrl-C stops waiting; when the expression ends the agent
-				// pauses again (a pause the user holds) or lets the loop run (this
-				// command's own pause), and the next command resynchronises.
-				err = adbg_channel_recv(lv->ch, -1, c->s->interrupted, &msg);
-				if (!err && json_integer_value(json_object_get(msg, "id")) == id) {
-					reply = msg;
-					break;
-				}
-				json_decref(msg);
-			}
-		}
-	}
+	err = expr_request(c, lv, req, timeout, transient, &ctrl_c, &reply);
+	if (transient)
+		lv->paused = false;
 	if (!err) {
 		print_result(c, reply);
+		// The output shows the failure (a traceback, {"ok": false}).
+		if (!json_is_true(json_object_get(reply, "ok")))
+			err = adbg_error_create(
+				ADBG_ERR_REPORTED, "the expression failed: %s",
+				json_string_value(json_object_get(reply, "error")) ?: "error");
 		json_decref(reply);
 	}
-	if (transient && strcmp(cmd, "await") == 0) {
-		lv->paused = false;
-	} else if (transient && lv->ch) {
-		cerr = do_continue(lv);
-		if (!err)
-			err = cerr;
-		else
-			adbg_error_destroy(cerr);
+	if (ctrl_c && c->s->interrupted) {
+		// Ctrl-C stopped the expression (or our waiting for it): the command's outcome is
+		// the interrupt, which the front end reports (and a batch run stops at). What it
+		// printed stays: the interrupt drops output not yet written.
+		if (err && err->code != ADBG_ERR_REPORTED)
+			progress(c, err->message);
+		adbg_error_destroy(err);
+		fflush(c->out);
+		*c->s->interrupted = 1;
+		return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
 	}
 	return err;
 }
@@ -770,6 +951,12 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 				json_integer_value(json_object_get(reply, "cancelling")),
 				msg ? ", message \"" : "", msg ? msg : "", msg ? "\"" : "");
 		}
+		// cancel() returns False for a task that is already done: nothing was cancelled,
+		// as the output says.
+		if (!err && !json_is_true(json_object_get(reply, "cancelled")))
+			err = adbg_error_create(ADBG_ERR_REPORTED,
+						"task %s (%s): cancel() returned False", id,
+						tl.task_name);
 	}
 	json_decref(reply);
 	free(msg);
@@ -805,6 +992,12 @@ static struct adbg_error *selected_task(struct adbg_cmd_ctx *c, const char *spec
 	if (err)
 		return err;
 	err = adbg_asyncio_lookup(snap, spec, ret);
+	if (!err && spec == buf && (*ret)->state != ADBG_TASK_PENDING)
+		err = selection_ended(c->s, *ret);
+	else if (err && spec == buf && err->code == ADBG_ERR_NOT_FOUND) {
+		adbg_error_destroy(err);
+		err = selection_ended(c->s, NULL);
+	}
 	if (err)
 		adbg_asyncio_snapshot_deinit(snap);
 	return err;
@@ -843,6 +1036,7 @@ static bool is_asyncio_frame(const struct adbg_frame *f)
 struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
 {
 	struct adbg_asyncio_snapshot snap;
+	struct adbg_live *lv;
 	struct adbg_task *t;
 	struct adbg_error *err;
 	unsigned frame = 0;
@@ -860,6 +1054,11 @@ struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
 		frame = 0;
 	c->s->selected_task = t->id;
 	c->s->selected_frame = frame;
+	lv = live_of(c->s);
+	if (lv) {
+		lv->sel_task = t->id;
+		snprintf(lv->sel_name, sizeof(lv->sel_name), "%s", t->name ? t->name : "");
+	}
 	err = show_frame(c, t);
 	adbg_asyncio_snapshot_deinit(&snap);
 	return err;
@@ -988,8 +1187,15 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 	err = adbg_session_snapshot_begin(c->s);
 	if (!err)
 		err = adbg_asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
-	if (!err)
+	if (!err) {
 		err = adbg_asyncio_lookup(&snap, id, &t);
+		if (!err && t->state != ADBG_TASK_PENDING && !t->stack.n) {
+			err = selection_ended(c->s, t);
+		} else if (err && err->code == ADBG_ERR_NOT_FOUND) {
+			adbg_error_destroy(err);
+			err = selection_ended(c->s, NULL);
+		}
+	}
 	if (!err && c->s->selected_frame >= t->stack.n)
 		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "task %s has no frame #%u", id,
 					c->s->selected_frame);

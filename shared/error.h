@@ -23,8 +23,20 @@
 	X(PERMISSION, "permission denied")                                   \
 	X(TIMEOUT, "timed out")                                              \
 	X(INTERRUPTED, "interrupted")                                        \
-	X(GONE, "target exited")
+	X(GONE, "target exited")                                             \
+	X(STATE, "not possible now")                                         \
+	X(REPORTED, "failed, as the output shows")
 
+/*
+ * Two codes are about commands rather than the target:
+ * - STATE: the command is well formed but cannot be done now (the loop is already paused,
+ *   or not paused; the task has finished; an expression is still running). A failure
+ *   (exit status 1), not bad usage.
+ * - REPORTED: the command failed and its output already shows how (the traceback of an
+ *   expression that raised, an {"ok": false} JSON document, an interrupted expression).
+ *   Front ends fail with it (exit status 1) without printing the message again; the
+ *   message is still a whole sentence, for callers that did not show the output.
+ */
 enum adbg_error_code {
 #define X(name, text) ADBG_ERR_##name,
 	ADBG_ERROR_CODES(X)

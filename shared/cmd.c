@@ -127,29 +127,44 @@ const struct adbg_cmd adbg_cmds[] = {
 	{
 		.name = "eval",
 		.aliases = { "p", "print" },
-		.usage = "eval EXPR",
+		.usage = "eval [--timeout S] EXPR",
 		.summary = "evaluate a Python expression in the selected frame",
 		.help = "Evaluate EXPR (or run a statement) on the loop's thread, in the globals "
 			"and locals of the selected frame of the selected task (see 'select', "
 			"'up', 'down'; __main__ when no task is selected) and in that task's "
 			"context (context variables read what the task would read). Prints the "
-			"repr, or the exception with its traceback. Pauses the loop for the "
-			"duration if it is not paused. With --json (global): {\"ok\", \"repr\", "
-			"\"type\"} or {\"ok\": false, \"error\", \"traceback\"}.",
+			"repr, or the exception with its traceback (a SyntaxError as Python shows "
+			"it). Pauses the loop for the duration if it is not paused. An expression "
+			"still running after S seconds (default 10, or $AIODBG_EVAL_TIMEOUT; 0: "
+			"no limit) or at Ctrl-C is interrupted: an exception raised in the loop's "
+			"thread stops it, the loop stays paused or runs on, and the traceback shows "
+			"where it was. One blocked in a call into C (time.sleep) stops only when the "
+			"call returns: aiodbg says so, and the loop runs on (or is paused again) "
+			"then. An expression that raised or was interrupted fails the command "
+			"(exit status 1; Ctrl-C: 130). With --json (global): {\"ok\", \"repr\", "
+			"\"type\"} or {\"ok\": false, \"error\", \"traceback\", \"interrupted\"}.",
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
 		.fn = adbg_cmd_eval,
 	},
 	{
 		.name = "await",
-		.usage = "await EXPR",
+		.usage = "await [--timeout S] EXPR",
 		.summary = "run an awaitable on the live loop, in the selected task's context",
 		.help = "Evaluate EXPR like 'eval' (top-level await allowed) and await the result "
 			"as a new task on the program's own loop, in the selected task's Context, "
 			"so locks, queues, streams and futures of the program work and "
 			"context-variable writes stay visible in that task afterwards. The loop "
 			"runs (other tasks make progress) until the expression finishes, then it "
-			"is paused again and the result or the exception is printed. Ctrl-C "
-			"cancels the expression, not the program.",
+			"is paused again (or runs on, if it was paused for this await only) and "
+			"the result or the exception is printed. A value that cannot be awaited is "
+			"Python's TypeError; statements run and give None. After S seconds (default "
+			"60, or $AIODBG_AWAIT_TIMEOUT; 0: no limit) or at Ctrl-C the expression is "
+			"cancelled, and code of it running on the loop's thread is interrupted as "
+			"in 'eval'. Only what the expression created is cancelled: its coroutines "
+			"get CancelledError where they wait, but a future or task of the program "
+			"that they wait on is waited on through a shield and goes on (so does an "
+			"asyncio.gather of program tasks); what the program's own code does when "
+			"cancelled, it still does.",
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
 		.fn = adbg_cmd_await,
 	},
@@ -160,7 +175,8 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused for "
 			"the call if it is not paused), and show what cancel() returned and the "
 			"task's new state and cancelling() count. The task sees CancelledError(MSG) "
-			"at its next resumption.",
+			"at its next resumption. A task that has already finished cannot be "
+			"cancelled: that fails (exit status 1).",
 		.options = { "--json" },
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_cancel,

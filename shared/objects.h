@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Readers for Python objects in target memory: types, str, int, float, bytes, containers,
-// weakrefs, instance attributes, and a repr-like formatter.
+// weakrefs and instance attributes.
 //
 // Every function takes the target and the layout of its Python, reads the object into a
 // local buffer and pulls fields out with bounds-checked accessors; every pointer read
@@ -10,7 +10,8 @@
 // struct adbg_layout only; they never test the version. This module does not find
 // objects (runtime.c and asyncio.c do), does not cache, and never runs code in the target:
 // a "type check" is a look at tp_flags and tp_base, and attribute lookup only reads the
-// instance's own dict (no descriptors, no __slots__, no class attributes).
+// instance's own dict (no descriptors, no __slots__, no class attributes). Rendering values
+// for display is repr.h's job.
 #ifndef AIODBG_OBJECTS_H
 #define AIODBG_OBJECTS_H
 
@@ -21,6 +22,10 @@
 #include "error.h"
 #include "layout.h"
 #include "target.h"
+
+// Transitional: shared/cmd_live.c still reaches adbg_obj_repr through this header. Drop
+// this include once it includes repr.h itself (repr.h needs nothing from this one).
+#include "repr.h"
 
 /** tp_base links followed at most (CPython hierarchies are a handful deep). */
 #define ADBG_OBJ_MAX_TYPE_DEPTH 64
@@ -36,10 +41,6 @@
 #define ADBG_OBJ_MAX_INT_DIGITS 1024
 /** Longest str/bytes read, whatever the caller asks (16 MiB). */
 #define ADBG_OBJ_MAX_STR (16u << 20)
-/** adbg_obj_repr: containers nested deeper than this print as "[...]". */
-#define ADBG_OBJ_REPR_MAX_DEPTH 6
-/** adbg_obj_repr: items shown per container before ", ...". */
-#define ADBG_OBJ_REPR_MAX_ITEMS 32
 
 /** What an object is, as far as the readers are concerned. */
 enum adbg_obj_kind {
@@ -125,6 +126,15 @@ struct adbg_error *adbg_obj_type_name(struct adbg_target *t, const struct adbg_l
 				      uint64_t obj, char **ret);
 
 /**
+ * The name (tp_name) of the type object at type itself (adbg_obj_type_name gives the name of
+ * an object's type).
+ *
+ * @param ret  malloc'd NUL-terminated name, the caller frees it; written on success.
+ */
+struct adbg_error *adbg_obj_tp_name(struct adbg_target *t, const struct adbg_layout *l,
+				    uint64_t type, char **ret);
+
+/**
  * The tp_flags of the type object at type (not of an instance: see adbg_obj_classify).
  */
 struct adbg_error *adbg_obj_type_flags(struct adbg_target *t, const struct adbg_layout *l,
@@ -170,6 +180,27 @@ struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_la
  */
 struct adbg_error *adbg_obj_str(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
 				size_t max_bytes, char **ret, bool *truncated_ret);
+
+/**
+ * The first code points of a str, for callers that render text themselves (repr.c).
+ *
+ * @param max         at most this many code points (capped at ADBG_OBJ_MAX_STR).
+ * @param ret         malloc'd array of *n_ret code points, the caller frees it.
+ * @param n_ret       how many were read: min(length, max).
+ * @param length_ret  the str's full length in code points.
+ * Fails with ADBG_ERR_BAD_DATA when obj is not a str or its header is corrupt.
+ */
+struct adbg_error *adbg_obj_str_codepoints(struct adbg_target *t, const struct adbg_layout *l,
+					   uint64_t obj, size_t max, uint32_t **ret, size_t *n_ret,
+					   uint64_t *length_ret);
+
+/**
+ * Encode the code point cp as UTF-8 into out (room for 4 bytes); lone surrogates and
+ * values past U+10FFFF become U+FFFD, so the result is always valid UTF-8.
+ *
+ * @return the number of bytes written (1-4).
+ */
+size_t adbg_obj_utf8_encode(uint32_t cp, char *out);
 
 /** Whether the str at obj equals the UTF-8 text s (false if obj is not a str). */
 struct adbg_error *adbg_obj_str_equals(struct adbg_target *t, const struct adbg_layout *l,
@@ -279,19 +310,5 @@ struct adbg_error *adbg_obj_getattr(struct adbg_target *t, const struct adbg_lay
 struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t, const struct adbg_layout *l,
 					   uint64_t obj, size_t max,
 					   struct adbg_obj_dict_items *ret);
-
-/**
- * A repr-like rendering for displaying values: None/True/False, int, float, str (quoted
- * and escaped as Python does, printability approximated), bytes, tuple/list/dict/set/
- * frozenset (recursive, cut at ADBG_OBJ_REPR_MAX_DEPTH and ADBG_OBJ_REPR_MAX_ITEMS,
- * self-references as "[...]"), subclasses of those as "Name(<base repr>)", types as
- * "<class 'X'>", code and modules by name, anything else "<X object at 0x...>". Objects
- * that cannot be read print as "<unreadable 0x...>": only running out of memory fails.
- *
- * @param max_len  at most this many bytes (>= 16); longer output ends in "...".
- * @param ret      malloc'd NUL-terminated text, the caller frees it.
- */
-struct adbg_error *adbg_obj_repr(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				 size_t max_len, char **ret);
 
 #endif

@@ -12,6 +12,7 @@
 #include "fixtures/fakepy.h"
 #include "fixtures/fixture.h"
 #include "objects.h"
+#include "repr.h"
 
 #define OK(expr)                                                                   \
 	do {                                                                       \

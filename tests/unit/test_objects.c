@@ -14,6 +14,7 @@
 #include "fixtures/fakepy.h"
 #include "fixtures/fixture.h"
 #include "objects.h"
+#include "repr.h"
 
 #define OK(expr)                                                                   \
 	do {                                                                       \
@@ -717,7 +718,7 @@ START_TEST(test_repr)
 	check_repr(t1, 100, "(b'x', {'self': {...}, 'l': [1, [...]]})");
 	// Depth cap.
 	o = fake_int(&F, 0);
-	for (int k = 0; k < ADBG_OBJ_REPR_MAX_DEPTH + 2; k++)
+	for (int k = 0; k < ADBG_REPR_MAX_DEPTH + 2; k++)
 		o = fake_list(&F, 1, &o);
 	check_repr(o, 100, "[[[[[[[...]]]]]]]");
 	// Item cap.

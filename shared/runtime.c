@@ -559,7 +559,7 @@ struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_fr
 	struct adbg_error *err;
 	uint64_t tuple = 0, value = 0, code = 0;
 
-	if (f->kind != ADBG_FRAME_PYTHON || adbg_frame_code(s, f, &code))
+	if (f->kind != ADBG_FRAME_PYTHON || !adbg_ok(adbg_frame_code(s, f, &code)))
 		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
 	err = read_ptr(s, code + l->code_object.localsplusnames, &tuple);
 	if (!err)

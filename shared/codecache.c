@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The per-snapshot code-object cache and string arena (see codecache.h).
+// The per-snapshot code-object cache (see codecache.h).
 #include "codecache.h"
 
 #include <inttypes.h>
@@ -13,30 +13,10 @@
 #define MAX_NAME_BYTES 1024
 // co_linetable larger than this is not read (real tables are a few KiB).
 #define MAX_LINETABLE (1u << 20)
-// Arena chunks for snapshot strings.
-#define ARENA_CHUNK (64u * 1024)
-
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, size;
-	char data[];
-};
-
 struct adbg_codecache {
 	struct adbg_code_entry **slots; // open addressing by code address
 	size_t nslots, nused;
-	struct arena_chunk *arena;
 };
-
-static void arena_free(struct arena_chunk *c)
-{
-	while (c) {
-		struct arena_chunk *next = c->next;
-
-		free(c);
-		c = next;
-	}
-}
 
 static void entry_free(struct adbg_code_entry *e)
 {
@@ -54,8 +34,6 @@ void adbg_codecache_clear(struct adbg_codecache *cc)
 		cc->slots[i] = NULL;
 	}
 	cc->nused = 0;
-	arena_free(cc->arena);
-	cc->arena = NULL;
 }
 
 void adbg_codecache_destroy(struct adbg_codecache *cc)
@@ -72,33 +50,6 @@ static struct adbg_codecache *cache_of(struct adbg_session *s)
 	if (!s->codecache)
 		s->codecache = calloc(1, sizeof(*s->codecache));
 	return s->codecache;
-}
-
-const char *adbg_snapshot_strdup(struct adbg_session *s, const char *str)
-{
-	struct adbg_codecache *cc = cache_of(s);
-	size_t len = strlen(str) + 1;
-	struct arena_chunk *c;
-	char *p;
-
-	if (!cc)
-		return NULL;
-	c = cc->arena;
-	if (!c || c->size - c->used < len) {
-		size_t size = len > ARENA_CHUNK ? len : ARENA_CHUNK;
-
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			return NULL;
-		c->size = size;
-		c->used = 0;
-		c->next = cc->arena;
-		cc->arena = c;
-	}
-	p = c->data + c->used;
-	memcpy(p, str, len);
-	c->used += len;
-	return p;
 }
 
 static size_t slot_of(uint64_t code, size_t nslots)

@@ -16,7 +16,7 @@
 
 struct adbg_code_entry {
 	uint64_t code;
-	/** interned in the snapshot arena; NULL when unreadable. */
+	/** in the session's snapshot strings (adbg_snapshot_strdup); NULL when unreadable. */
 	const char *qualname;
 	const char *filename;
 	int firstlineno;
@@ -43,12 +43,6 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
  * ip before the first instruction (a frame that has not started).
  */
 int adbg_codecache_line(struct adbg_session *s, const struct adbg_code_entry *ce, uint64_t ip);
-
-/**
- * Copy str into the snapshot's string arena; valid until the next snapshot begins.
- * NULL when out of memory.
- */
-const char *adbg_snapshot_strdup(struct adbg_session *s, const char *str);
 
 /** Free every entry. */
 void adbg_codecache_clear(struct adbg_codecache *cc);

@@ -57,6 +57,7 @@ void adbg_session_destroy(struct adbg_session *s)
 		s->live_destroy(s->live);
 	adbg_session_clear_warnings(s);
 	adbg_codecache_destroy(s->codecache);
+	adbg_arena_deinit(&s->strings);
 	adbg_python_destroy(s->python);
 	adbg_target_destroy(s->target);
 	free(s->warnings);
@@ -220,6 +221,7 @@ static struct adbg_error *freeze(struct adbg_session *s)
 struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 {
 	adbg_codecache_clear(s->codecache);
+	adbg_arena_deinit(&s->strings);
 	race_clear(s);
 	// 3.14+: the AsyncioDebug section appears only once the target imports asyncio;
 	// until it has been found, look again (new mappings first) before each snapshot.

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "error.h"
 #include "python.h"
 #include "target.h"
@@ -48,6 +49,8 @@ struct adbg_session {
 	unsigned max_frames;
 	/** decoded code objects of the current snapshot. */
 	struct adbg_codecache *codecache;
+	/** the strings of the current snapshot (adbg_snapshot_strdup). */
+	struct adbg_arena strings;
 	/** set by a front end that shows progress (the REPL's "reading tasks: N…"), or NULL. */
 	adbg_progress_fn progress;
 	void *progress_arg;
@@ -117,6 +120,16 @@ static inline void adbg_session_progress(struct adbg_session *s, const char *wha
 {
 	if (s->progress && done % ADBG_PROGRESS_EVERY == 0)
 		s->progress(s->progress_arg, what, done);
+}
+
+/**
+ * Copy str into the snapshot's string arena (names of tasks, code objects, native
+ * symbols): no allocation of its own, valid until the next snapshot begins. NULL when out
+ * of memory.
+ */
+static inline const char *adbg_snapshot_strdup(struct adbg_session *s, const char *str)
+{
+	return adbg_arena_strdup(&s->strings, str);
 }
 
 /** true if the user asked to stop (Ctrl-C). */

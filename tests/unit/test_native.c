@@ -66,6 +66,7 @@ static void world_deinit(struct world *w)
 	adbg_session_clear_warnings(&w->s);
 	free(w->s.warnings);
 	adbg_codecache_destroy(w->s.codecache);
+	adbg_arena_deinit(&w->s.strings);
 	fake_deinit(&w->f);
 }
 
@@ -358,6 +359,7 @@ START_TEST(test_agent_stack)
 		ck_assert(!adbg_stack_is_agent(&st));
 		adbg_stack_deinit(&st);
 		adbg_codecache_clear(w.s.codecache);
+		adbg_arena_deinit(&w.s.strings);
 	}
 	world_deinit(&w);
 }

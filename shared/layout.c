@@ -91,6 +91,16 @@
 // Include/cpython/unicodeobject.h PyASCIIObject.state bit-fields of default builds:
 // interned:2, kind:3, compact:1, ascii:1 (3.11-3.15; 3.14t differs, see python.c).
 #define UNICODE_BITS .kind_shift = 2, .kind_mask = 7, .compact_bit = 0x20, .ascii_bit = 0x40
+// 3.12+ Include/internal/pycore_long.h: lv_tag's low 2 bits are the sign (SIGN_MASK 3,
+// SIGN_ZERO 1, SIGN_NEGATIVE 2; 0 positive), bit 2 is 3.14's immortality flag, the digit
+// count is lv_tag >> NON_SIZE_BITS (3).
+#define LV_TAG_BITS .lv_sign_mask = 3, .lv_sign_zero = 1, .lv_sign_negative = 2, .lv_size_shift = 3
+// 3.13+ Include/internal/pycore_dict.h: struct _dictvalues {uint8_t capacity, size,
+// embedded, valid; PyObject *values[];}.
+#define DICT_VALUES_313 {.values = 8, .capacity = 0, .size = 1, .valid = 3}
+// 3.13+ Include/internal/pycore_object.h: MANAGED_DICT_OFFSET, the PyManagedDictPointer
+// three words before the object (free-threaded builds: one word, -8, for their tables).
+#define MANAGED_DICT_PTR_313 {.values = 0, .dict = -24}
 #define NO_DEBUGGER_SUPPORT                                                                \
 	{                                                                                  \
 		.eval_breaker = NF, .remote_debugger_support = NF,                        \
@@ -171,7 +181,10 @@ static const struct adbg_layout layout_311 = {
 	.list_object = LIST_LAYOUT,
 	.set_object = SET_LAYOUT,
 	.dict_object = DICT_LAYOUT,
-	.dict_values = {.values = 0},
+	.dict_values = {.values = 0, .capacity = NF, .size = NF, .valid = NF},
+	// 3.11 Include/internal/pycore_object.h: _PyObject_ValuesPointer is obj[-4],
+	// _PyObject_ManagedDictPointer obj[-3] (before PyGC_Head).
+	.managed_dict_ptr = {.values = -32, .dict = -24},
 	.dict_keys = DICT_KEYS_LAYOUT,
 	.float_object = FLOAT_LAYOUT,
 	// 3.11 PyLongObject is a PyVarObject: ob_size is the signed digit count.
@@ -242,10 +255,12 @@ static const struct adbg_layout layout_312 = {
 	.list_object = LIST_LAYOUT,
 	.set_object = SET_LAYOUT,
 	.dict_object = DICT_LAYOUT,
-	.dict_values = {.values = 0},
+	.dict_values = {.values = 0, .capacity = NF, .size = NF, .valid = NF},
+	// 3.12 Include/internal/pycore_object.h: _PyObject_DictOrValuesPointer, obj[-3].
+	.managed_dict_ptr = {.values = 0, .dict = -24},
 	.dict_keys = DICT_KEYS_LAYOUT,
 	.float_object = FLOAT_LAYOUT,
-	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = true},
+	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = true, LV_TAG_BITS},
 	.bytes_object = BYTES_LAYOUT,
 	.unicode_object = {.size = 64, .state = 32, .length = 16, .asciiobject_size = 40,
 			   .compactunicodeobject_size = 56, UNICODE_BITS},
@@ -310,10 +325,12 @@ static const struct adbg_layout layout_313 = {
 	.set_object = SET_LAYOUT,
 	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
 	// 3.13 PyDictValues: capacity, size, embedded, valid (uint8_t), then values[].
-	.dict_values = {.values = 8},
+	.dict_values = DICT_VALUES_313,
+	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
-	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
+			LV_TAG_BITS},
 	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
 	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
 			   .compactunicodeobject_size = 56, UNICODE_BITS},
@@ -394,10 +411,12 @@ static const struct adbg_layout layout_314 = {
 	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
 	.set_object = {.size = DO, .used = DO, .table = DO, .mask = DO},
 	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
-	.dict_values = {.values = 8},
+	.dict_values = DICT_VALUES_313,
+	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
-	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
+			LV_TAG_BITS},
 	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
 	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
 			   .compactunicodeobject_size = 56, UNICODE_BITS},
@@ -423,6 +442,8 @@ static const struct adbg_layout layout_314 = {
 	.stackref_tag_mask = 3,
 	.tp_flags_bits = TP_FLAGS_BITS(1ul << 2),
 	.debugger_support = DEBUGGER_SUPPORT_DO,
+	// Modules/_asynciomodule.c (3.14+): GENERATE_DEBUG_SECTION(AsyncioDebug, ...).
+	.has_asyncio_debug = true,
 };
 
 static const struct adbg_layout layout_315 = {
@@ -463,10 +484,12 @@ static const struct adbg_layout layout_315 = {
 	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
 	.set_object = {.size = DO, .used = DO, .table = DO, .mask = DO},
 	.dict_object = {.size = DO, .ma_used = 16, .ma_keys = DO, .ma_values = DO},
-	.dict_values = {.values = 8},
+	.dict_values = DICT_VALUES_313,
+	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
-	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true},
+	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
+			LV_TAG_BITS},
 	.bytes_object = {.size = DO, .ob_size = DO, .ob_sval = DO},
 	.unicode_object = {.size = DO, .state = DO, .length = DO, .asciiobject_size = DO,
 			   .compactunicodeobject_size = DO, UNICODE_BITS},
@@ -493,6 +516,8 @@ static const struct adbg_layout layout_315 = {
 	.stackref_tag_mask = 3,
 	.tp_flags_bits = TP_FLAGS_BITS(1ul << 2),
 	.debugger_support = DEBUGGER_SUPPORT_DO,
+	// Modules/_asynciomodule.c (3.14+): GENERATE_DEBUG_SECTION(AsyncioDebug, ...).
+	.has_asyncio_debug = true,
 };
 
 // --- Per-minor definitions of _Py_DebugOffsets and AsyncioDebug --------------------------
@@ -900,17 +925,16 @@ struct minor {
 	size_t ncopies;
 	const struct derive *derives;
 	size_t nderives;
-	bool has_asyncio_debug;
 };
 
 #define ARR(a) a, sizeof(a) / sizeof((a)[0])
 
 static const struct minor minors[] = {
-	{11, &layout_311, 0, NULL, 0, NULL, 0, false},
-	{12, &layout_312, 0, NULL, 0, NULL, 0, false},
-	{13, &layout_313, sizeof(struct do313), ARR(copies_313), ARR(derives_313), false},
-	{14, &layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314), true},
-	{15, &layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314), true},
+	{11, &layout_311, 0, NULL, 0, NULL, 0},
+	{12, &layout_312, 0, NULL, 0, NULL, 0},
+	{13, &layout_313, sizeof(struct do313), ARR(copies_313), ARR(derives_313)},
+	{14, &layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314)},
+	{15, &layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314)},
 };
 
 // --- Version helpers ----------------------------------------------------------------------
@@ -1018,7 +1042,7 @@ size_t adbg_layout_asyncio_debug_size(uint64_t version)
 					find_minor((version >> 16) & 0xff) :
 					NULL;
 
-	return m && m->has_asyncio_debug ? sizeof(struct asyncio_debug) : 0;
+	return m && m->base->has_asyncio_debug ? sizeof(struct asyncio_debug) : 0;
 }
 
 static struct adbg_error *check_header(const struct minor *m, uint64_t version,
@@ -1092,7 +1116,7 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 	}
 	apply_derives(&l, m->derives, m->nderives);
 
-	if (m->has_asyncio_debug && asyncio_debug) {
+	if (m->base->has_asyncio_debug && asyncio_debug) {
 		if (asyncio_len < sizeof(struct asyncio_debug))
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "Python %s: AsyncioDebug truncated: %zu bytes, "
@@ -1118,7 +1142,7 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 						    asyncio_interpreter_state.size)),
 				l.interpreter_state.size);
 		l.from_asyncio_debug = true;
-	} else if (m->has_asyncio_debug) {
+	} else if (m->base->has_asyncio_debug) {
 		// Without the section (asyncio not imported yet, or its file unreadable)
 		// nothing says where the task lists are; leave them unknown rather than
 		// guess, since PyInterpreterState is not stable across patch releases.
@@ -1485,6 +1509,36 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 		return bad("asyncio task lists half described");
 	if (l->stackref_tag_mask > 7)
 		return bad("stackref_tag_mask %#" PRIx64, l->stackref_tag_mask);
+	// Managed dict pointers: words in the pre-header (PyGC_Head and the 3.11 pointers).
+	{
+		const int64_t md[] = {l->managed_dict_ptr.values, l->managed_dict_ptr.dict};
+
+		for (size_t i = 0; i < 2; i++)
+			if (md[i] && (md[i] < -64 || md[i] > -8 || md[i] % 8))
+				return bad("managed_dict_ptr word %zu = %" PRId64, i, md[i]);
+		if (!l->managed_dict_ptr.dict ||
+		    !l->managed_dict_ptr.values != (l->managed_dict != ADBG_MANAGED_DICT_311))
+			return bad("managed_dict_ptr does not fit managed_dict kind %d",
+				   (int)l->managed_dict);
+	}
+	if (l->managed_dict == ADBG_MANAGED_DICT_313) {
+		const uint64_t dv[] = {l->dict_values.capacity, l->dict_values.size,
+				       l->dict_values.valid};
+
+		for (size_t i = 0; i < 3; i++)
+			if (dv[i] >= ADBG_DICT_VALUES_COUNTS || dv[i] == dv[(i + 1) % 3])
+				return bad("dict_values count %zu at %#" PRIx64, i, dv[i]);
+	}
+	if (l->long_object.has_lv_tag) {
+		const typeof(l->long_object) *lo = &l->long_object;
+
+		if (!lo->lv_sign_mask || lo->lv_sign_mask > 7 || !lo->lv_sign_zero ||
+		    !lo->lv_sign_negative || lo->lv_sign_zero == lo->lv_sign_negative ||
+		    (lo->lv_sign_zero | lo->lv_sign_negative) & ~lo->lv_sign_mask ||
+		    lo->lv_size_shift < 2 || lo->lv_size_shift > 8)
+			return bad("long_object lv_tag bits (mask %#" PRIx64 ", shift %u)",
+				   lo->lv_sign_mask, lo->lv_size_shift);
+	}
 	if (l->interpreter_frame.awaited_depth < 1 || l->interpreter_frame.awaited_depth > 4)
 		return bad("interpreter_frame.awaited_depth %u", l->interpreter_frame.awaited_depth);
 	if (l->managed_dict > ADBG_MANAGED_DICT_313 || l->interpreter_frame.instr_kind > ADBG_INSTR_CURRENT ||

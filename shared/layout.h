@@ -22,6 +22,12 @@
 /** Marks an offset that does not exist in this version. */
 #define ADBG_NO_FIELD UINT64_MAX
 
+/**
+ * Bytes of counts at the start of a 3.13+ split values array (PyDictValues): the
+ * dict_values.capacity, size and valid offsets index into them.
+ */
+#define ADBG_DICT_VALUES_COUNTS 4
+
 /** How instance attribute dicts are found (managed dicts changed in every minor). */
 enum adbg_managed_dict_kind {
 	/** 3.11: values pointer at obj-32, dict pointer at obj-24. */
@@ -61,6 +67,11 @@ struct adbg_layout {
 	 * are ADBG_NO_FIELD.
 	 */
 	bool from_asyncio_debug;
+	/**
+	 * The version publishes an AsyncioDebug section (3.14+), which the target maps only
+	 * once it imports asyncio: until it is found, look again before each snapshot.
+	 */
+	bool has_asyncio_debug;
 
 	struct {
 		uint64_t size;
@@ -238,7 +249,26 @@ struct adbg_layout {
 	/** PyDictValues: the values array (3.11/3.12: at 0; 3.13+: after 4 bytes of counts). */
 	struct {
 		uint64_t values;
+		/**
+		 * 3.13+: the uint8_t counts before the array (capacity, size, valid; the
+		 * insertion order follows values[capacity]); ADBG_NO_FIELD before.
+		 */
+		uint64_t capacity;
+		uint64_t size;
+		uint64_t valid;
 	} dict_values;
+
+	/**
+	 * Where an instance's managed dict pointers are, in bytes from the object (in the
+	 * pre-header, so negative); 0 when the version has no such pointer. What they hold
+	 * depends on managed_dict.
+	 */
+	struct {
+		/** 3.11: the split values pointer (_PyObject_ValuesPointer). */
+		int64_t values;
+		/** 3.11: the dict; 3.12: PyDictOrValues; 3.13+: PyManagedDictPointer. */
+		int64_t dict;
+	} managed_dict_ptr;
 
 	/** PyDictKeysObject. */
 	struct {
@@ -260,6 +290,14 @@ struct adbg_layout {
 		uint64_t lv_tag;
 		uint64_t ob_digit;
 		bool has_lv_tag;
+		/**
+		 * 3.12+ lv_tag: the sign bits (mask, the values for zero and negative; 0 is
+		 * positive) and the shift of the digit count. 0 on 3.11.
+		 */
+		uint64_t lv_sign_mask;
+		uint64_t lv_sign_zero;
+		uint64_t lv_sign_negative;
+		unsigned lv_size_shift;
 	} long_object;
 
 	struct {

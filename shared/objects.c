@@ -23,12 +23,6 @@ enum { DK_GENERAL = 0, DK_UNICODE = 1, DK_SPLIT = 2 };
 // Objects/longobject.c (3.11-3.15): 30-bit digits stored in uint32_t.
 #define LONG_SHIFT 30
 #define LONG_DIGIT_MASK ((1u << LONG_SHIFT) - 1)
-// 3.12+ Include/internal/pycore_long.h: lv_tag low 2 bits are the sign (0 positive,
-// 1 zero, 2 negative), bit 2 is 3.14's immortality flag, the digit count is tag >> 3.
-#define LV_SIGN_MASK 3u
-#define LV_SIGN_ZERO 1u
-#define LV_SIGN_NEGATIVE 2u
-#define LV_NON_SIZE_BITS 3
 
 // ---------------------------------------------------------------------------------------
 // Local copies of remote objects and bounds-checked field access.
@@ -708,13 +702,14 @@ static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg
 
 		if ((err = rbuf_u64(&b, lo->lv_tag, &tag)))
 			return adbg_error_wrap(err, "int at %#" PRIx64, obj);
-		sign = tag & LV_SIGN_MASK;
-		if (sign == 3)
+		// The sign bits and the digit count's shift are the layout's (lv_sign_*).
+		sign = tag & lo->lv_sign_mask;
+		if (sign && sign != lo->lv_sign_zero && sign != lo->lv_sign_negative)
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "int at %#" PRIx64 ": bad lv_tag %#" PRIx64, obj,
 						 tag);
-		ii.negative = sign == LV_SIGN_NEGATIVE;
-		ii.ndigits = sign == LV_SIGN_ZERO ? 0 : tag >> LV_NON_SIZE_BITS;
+		ii.negative = sign == lo->lv_sign_negative;
+		ii.ndigits = sign == lo->lv_sign_zero ? 0 : tag >> lo->lv_size_shift;
 	} else {
 		// 3.11: ob_size is the signed digit count.
 		int64_t size;
@@ -1180,24 +1175,28 @@ static struct adbg_error *read_values_order(struct adbg_target *t, const struct 
 	struct adbg_error *err;
 
 	if (l->managed_dict == ADBG_MANAGED_DICT_313) {
-		// 3.13+ Include/internal/pycore_dict.h: struct _dictvalues {uint8_t
-		// capacity, size, embedded, valid; PyObject *values[];}, insertion order
-		// in the size bytes after values[capacity] (get_insertion_order_array).
-		uint8_t hdr[4];
+		// 3.13+: uint8_t counts before the array (l->dict_values), the insertion
+		// order in the size bytes after values[capacity] (Objects/dictobject.c
+		// get_insertion_order_array).
+		const typeof(l->dict_values) *dv = &l->dict_values;
+		uint8_t hdr[ADBG_DICT_VALUES_COUNTS], capacity, size;
 
 		err = adbg_target_read(t, values, hdr, sizeof(hdr));
 		if (err)
 			return err;
-		if (hdr[1] > hdr[0])
+		capacity = hdr[dv->capacity];
+		size = hdr[dv->size];
+		if (size > capacity)
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "values at %#" PRIx64 ": size %u > capacity %u",
-						 values, hdr[1], hdr[0]);
-		err = hdr[1] ? adbg_target_read(t, values + 8 + 8ull * hdr[0], order, hdr[1])
-			     : NULL;
+						 values, size, capacity);
+		err = size ? adbg_target_read(t, values + dv->values + 8ull * capacity, order,
+					      size)
+			   : NULL;
 		if (err)
 			return err;
-		*array_ret = values + 8;
-		*count_ret = hdr[1];
+		*array_ret = values + dv->values;
+		*count_ret = size;
 		return NULL;
 	}
 	// 3.11/3.12 Include/internal/pycore_dict.h: a prefix before values[]: [-1] the
@@ -1497,6 +1496,7 @@ static struct adbg_error *cached_keys(struct adbg_target *t, const struct adbg_l
 static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_layout *l,
 				       uint64_t obj, struct dict_src *ret, bool *has_ret)
 {
+	const typeof(l->managed_dict_ptr) *mdp = &l->managed_dict_ptr;
 	struct dict_src src = {0};
 	struct type_info ti;
 	uint64_t type, word, dict = 0;
@@ -1509,9 +1509,8 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 	if (l->tp_flags_bits.managed_dict && (ti.flags & l->tp_flags_bits.managed_dict)) {
 		switch (l->managed_dict) {
 		case ADBG_MANAGED_DICT_311:
-			// 3.11 Include/internal/pycore_object.h: _PyObject_ValuesPointer is
-			// obj[-4], _PyObject_ManagedDictPointer obj[-3] (before PyGC_Head).
-			if ((err = adbg_read_u64(t, obj - 32, &word)))
+			// A values pointer, else a dict pointer (l->managed_dict_ptr).
+			if ((err = adbg_read_u64(t, obj + (uint64_t)mdp->values, &word)))
 				return err;
 			if (word) {
 				src.values = word;
@@ -1520,13 +1519,13 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 					return err;
 				break;
 			}
-			if ((err = adbg_read_u64(t, obj - 24, &dict)))
+			if ((err = adbg_read_u64(t, obj + (uint64_t)mdp->dict, &dict)))
 				return err;
 			break;
 		case ADBG_MANAGED_DICT_312:
-			// 3.12 Include/internal/pycore_object.h: PyDictOrValues at obj[-3];
-			// low bit set means values, stored as (values - 1).
-			if ((err = adbg_read_u64(t, obj - 24, &word)))
+			// 3.12 Include/internal/pycore_object.h: PyDictOrValues; low bit set
+			// means values, stored as (values - 1).
+			if ((err = adbg_read_u64(t, obj + (uint64_t)mdp->dict, &word)))
 				return err;
 			if (word & 1) {
 				src.values = word + 1;
@@ -1538,19 +1537,17 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 			dict = word;
 			break;
 		case ADBG_MANAGED_DICT_313: {
-			// 3.13+ Include/internal/pycore_object.h: MANAGED_DICT_OFFSET is
-			// obj[-3] (free-threaded: obj[-1]); a materialised dict wins over the
-			// inline values, which sit at obj + tp_basicsize (3.14
-			// _PyObject_InlineValues; 3.13 asserts basicsize == sizeof(PyObject)).
-			int64_t off = l->free_threaded ? -8 : -24;
-
-			if ((err = adbg_read_u64(t, obj + (uint64_t)off, &dict)))
+			// 3.13+ Include/internal/pycore_object.h: a materialised dict (at
+			// MANAGED_DICT_OFFSET) wins over the inline values, which sit at obj +
+			// tp_basicsize (3.14 _PyObject_InlineValues; 3.13 asserts basicsize ==
+			// sizeof(PyObject)).
+			if ((err = adbg_read_u64(t, obj + (uint64_t)mdp->dict, &dict)))
 				return err;
 			if (dict)
 				break;
 			if (l->tp_flags_bits.inline_values &&
 			    (ti.flags & l->tp_flags_bits.inline_values)) {
-				uint8_t hdr[4];
+				uint8_t hdr[ADBG_DICT_VALUES_COUNTS];
 				uint64_t values = obj + (uint64_t)ti.basicsize;
 
 				if (ti.basicsize <= 0 || ti.basicsize > (1 << 20) ||
@@ -1561,8 +1558,8 @@ static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_
 								 type, ti.basicsize);
 				if ((err = adbg_target_read(t, values, hdr, sizeof(hdr))))
 					return err;
-				// hdr[3] is "valid": cleared when the values moved to a dict.
-				if (hdr[3]) {
+				// "valid" is cleared when the values moved to a dict.
+				if (hdr[l->dict_values.valid]) {
 					src.values = values;
 					if ((err = cached_keys(t, l, &ti, &src.keys)))
 						return err;

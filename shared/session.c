@@ -223,9 +223,10 @@ struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 	adbg_codecache_clear(s->codecache);
 	adbg_arena_deinit(&s->strings);
 	race_clear(s);
-	// 3.14+: the AsyncioDebug section appears only once the target imports asyncio;
-	// until it has been found, look again (new mappings first) before each snapshot.
-	if (s->python->layout.minor >= 14 && !s->python->layout.from_asyncio_debug) {
+	// The AsyncioDebug section (layout.h: has_asyncio_debug) appears only once the
+	// target imports asyncio; until it has been found, look again (new mappings first)
+	// before each snapshot.
+	if (s->python->layout.has_asyncio_debug && !s->python->layout.from_asyncio_debug) {
 		struct adbg_error *err = adbg_target_refresh(s->target);
 
 		if (!err)

@@ -21,6 +21,8 @@
 
 /** Marks an offset that does not exist in this version. */
 #define ADBG_NO_FIELD UINT64_MAX
+/** Marks a frame_state value that does not exist in this version. */
+#define ADBG_NO_STATE INT8_MIN
 
 /**
  * Bytes of counts at the start of a 3.13+ split values array (PyDictValues): the
@@ -329,7 +331,7 @@ struct adbg_layout {
 		uint64_t gi_frame_state;
 	} gen_object;
 
-	/** PyFrameState values; INT8_MIN when the version has no such state. */
+	/** PyFrameState values; ADBG_NO_STATE when the version has no such state. */
 	struct {
 		int created;
 		int suspended;

@@ -8,7 +8,7 @@
 //                mismatch and 3.11/3.12 paths.
 // Seeds: tests/fuzz/seeds-layout.sh runs gen_layout_seeds.c (the real tables of
 // tests/unit/fixtures).
-// fuzz-sources: layout.c error.c
+// fuzz-sources: layout.c layout_tables.c error.c
 // Whatever the bytes, the build must return (never crash, hang or leak) and, on success,
 // hand back a layout that validates again.
 #include <stdint.h>

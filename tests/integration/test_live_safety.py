@@ -183,11 +183,15 @@ def test_container_tmp_symlink_is_not_followed(row, targets):
     control works."""
     if os.geteuid() != 0:
         pytest.skip("needs root for a mount namespace")
-    t = None
+    made = []  # the target, as soon as its container exists (start may fail after that)
+
+    def wrap(argv, tt):
+        made.append(tt)
+        return _container(row, tt, argv)
+
     try:
-        t = start(row, "beat", wrap=lambda argv, tt: _container(row, tt, argv))
+        t = start(row, "beat", wrap=wrap)
         targets.append(t)
-        t.files = [f for f in t.files]
         seen_host = []
         dbg = subprocess.Popen([helpers.AIODBG, "attach", str(t.pid), "-c", "pause", "-c",
                                 "p 6*7", "-c", "continue"],
@@ -203,9 +207,9 @@ def test_container_tmp_symlink_is_not_followed(row, targets):
         assert os.listdir(t.croot + t.decoy) == [], "the channel directory was not removed"
         assert t.wait_beating(5)
     finally:
-        if t is not None:
-            t.kill()
-            _remove_container(t)
+        for tt in made:
+            tt.kill()
+            _remove_container(tt)
 
 
 def test_loader_leaves_no_traces(row, targets):

@@ -463,7 +463,7 @@ static const char *coro_name(struct reader *r, uint64_t coro)
 	    rd_ptr(r, coro + l->gen_object.gi_iframe + l->interpreter_frame.executable, &code))
 		return NULL;
 	code &= ~l->stackref_tag_mask;
-	return adbg_ok(adbg_codecache_get(r->s, code, &ce)) ? ce->qualname : NULL;
+	return adbg_ok(adbg_session_code(r->s, code, &ce)) ? ce->qualname : NULL;
 }
 
 /* Read the fields of a native (C) Task. */

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "code.h"
+#include "layout.h"
 #include "objects.h"
+#include "target.h"
 
 // Names and paths longer than this are cut: they are for display.
 #define MAX_NAME_BYTES 1024
@@ -45,11 +48,9 @@ void adbg_codecache_destroy(struct adbg_codecache *cc)
 	free(cc);
 }
 
-static struct adbg_codecache *cache_of(struct adbg_session *s)
+struct adbg_codecache *adbg_codecache_create(void)
 {
-	if (!s->codecache)
-		s->codecache = calloc(1, sizeof(*s->codecache));
-	return s->codecache;
+	return calloc(1, sizeof(struct adbg_codecache));
 }
 
 static size_t slot_of(uint64_t code, size_t nslots)
@@ -91,38 +92,35 @@ static struct adbg_error *cache_insert(struct adbg_codecache *cc, struct adbg_co
 	}
 }
 
-static const char *read_name(struct adbg_session *s, uint64_t str)
+static const char *read_name(struct adbg_target *t, const struct adbg_layout *l,
+			     struct adbg_arena *names, uint64_t str)
 {
-	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_error *err;
 	const char *interned;
 	char *text;
 
 	if (!str)
 		return NULL;
-	err = adbg_obj_str(s->target, l, str, MAX_NAME_BYTES, &text, NULL);
+	err = adbg_obj_str(t, l, str, MAX_NAME_BYTES, &text, NULL);
 	if (err) {
 		adbg_error_destroy(err);
 		return NULL;
 	}
-	interned = adbg_snapshot_strdup(s, text);
+	interned = adbg_arena_strdup(names, text);
 	free(text);
 	return interned;
 }
 
-struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
-				      const struct adbg_code_entry **ret)
+struct adbg_error *adbg_codecache_get(struct adbg_codecache *cc, struct adbg_target *t,
+				      const struct adbg_layout *l, struct adbg_arena *names,
+				      uint64_t code, const struct adbg_code_entry **ret)
 {
-	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_codecache *cc = cache_of(s);
 	struct adbg_code_entry *e;
 	uint64_t qualname = 0, filename = 0, linetable = 0;
 	uint32_t firstlineno = 0, firsttraceable = 0;
 	struct adbg_error *err;
 	bool is_code = false;
 
-	if (!cc)
-		return &adbg_error_nomem;
 	if (!code)
 		return adbg_error_create(ADBG_ERR_BAD_DATA, "frame without a code object");
 	if (cc->nslots) {
@@ -139,7 +137,7 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
 	{
 		struct adbg_obj_class cls;
 
-		err = adbg_obj_classify(s->target, l, code, &cls);
+		err = adbg_obj_classify(t, l, code, &cls);
 		if (err)
 			return adbg_error_wrap(err, "code object %#" PRIx64, code);
 		is_code = cls.kind == ADBG_OBJ_CODE;
@@ -148,15 +146,15 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
 						 "%#" PRIx64 " is a %s, not a code object", code,
 						 cls.type_name);
 	}
-	err = adbg_read_u64(s->target, code + l->code_object.qualname, &qualname);
+	err = adbg_read_u64(t, code + l->code_object.qualname, &qualname);
 	if (!err)
-		err = adbg_read_u64(s->target, code + l->code_object.filename, &filename);
+		err = adbg_read_u64(t, code + l->code_object.filename, &filename);
 	if (!err)
-		err = adbg_read_u64(s->target, code + l->code_object.linetable, &linetable);
+		err = adbg_read_u64(t, code + l->code_object.linetable, &linetable);
 	if (!err)
-		err = adbg_read_u32(s->target, code + l->code_object.firstlineno, &firstlineno);
+		err = adbg_read_u32(t, code + l->code_object.firstlineno, &firstlineno);
 	if (!err && l->code_object.firsttraceable != ADBG_NO_FIELD)
-		err = adbg_read_u32(s->target, code + l->code_object.firsttraceable,
+		err = adbg_read_u32(t, code + l->code_object.firsttraceable,
 				    &firsttraceable);
 	if (err)
 		return adbg_error_wrap(err, "code object %#" PRIx64, code);
@@ -165,8 +163,8 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
 	if (!e)
 		return &adbg_error_nomem;
 	e->code = code;
-	e->qualname = read_name(s, qualname);
-	e->filename = read_name(s, filename);
+	e->qualname = read_name(t, l, names, qualname);
+	e->filename = read_name(t, l, names, filename);
 	e->firstlineno = (int)firstlineno;
 	e->bytecode_addr = code + l->code_object.co_code_adaptive;
 	// _co_firsttraceable counts code units (2 bytes each).
@@ -178,7 +176,7 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
 		uint8_t *bytes = NULL;
 		size_t len = 0;
 
-		err = adbg_obj_bytes(s->target, l, linetable, MAX_LINETABLE, &bytes, &len, NULL);
+		err = adbg_obj_bytes(t, l, linetable, MAX_LINETABLE, &bytes, &len, NULL);
 		if (err) {
 			// Without a table the frame still has a name; lines show as unknown.
 			adbg_error_destroy(err);
@@ -196,13 +194,12 @@ struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
 	return NULL;
 }
 
-int adbg_codecache_line(struct adbg_session *s, const struct adbg_code_entry *ce, uint64_t ip)
+int adbg_codecache_line(const struct adbg_code_entry *ce, uint64_t ip)
 {
 	struct adbg_code_entry *e = (struct adbg_code_entry *)ce;
 	int64_t off;
 	int line;
 
-	(void)s;
 	if (ip == e->last_ip)
 		return e->last_line;
 	// 3.11/3.12 prev_instr of a frame that has not run yet points one unit before the

@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "session.h"
+
+struct adbg_arena;
+struct adbg_layout;
+struct adbg_target;
 
 struct adbg_code_entry {
 	uint64_t code;
@@ -33,19 +36,29 @@ struct adbg_code_entry {
 
 struct adbg_codecache;
 
-/** Find or read the code object at code. *ret stays valid until the cache is cleared. */
-struct adbg_error *adbg_codecache_get(struct adbg_session *s, uint64_t code,
-				      const struct adbg_code_entry **ret);
+/** An empty cache; NULL when out of memory. Free with adbg_codecache_destroy. */
+struct adbg_codecache *adbg_codecache_create(void);
+
+/**
+ * Find or read the code object at code in target t (layout l). Its names are copied into
+ * names (the session's snapshot strings), which must live as long as the entry. *ret
+ * stays valid until the cache is cleared. Sessions call this through adbg_session_code.
+ */
+struct adbg_error *adbg_codecache_get(struct adbg_codecache *cc, struct adbg_target *t,
+				      const struct adbg_layout *l, struct adbg_arena *names,
+				      uint64_t code, const struct adbg_code_entry **ret);
 
 /**
  * The line of the instruction at ip (an address inside the code's bytecode: 3.11/3.12
  * prev_instr, 3.13+ instr_ptr). 0 when the table has no line for it; firstlineno for an
  * ip before the first instruction (a frame that has not started).
  */
-int adbg_codecache_line(struct adbg_session *s, const struct adbg_code_entry *ce, uint64_t ip);
+int adbg_codecache_line(const struct adbg_code_entry *ce, uint64_t ip);
 
-/** Free every entry. */
+/** Free every entry (NULL-safe). */
 void adbg_codecache_clear(struct adbg_codecache *cc);
+
+/** Free the cache and its entries (NULL-safe). */
 void adbg_codecache_destroy(struct adbg_codecache *cc);
 
 #endif

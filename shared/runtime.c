@@ -68,7 +68,7 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
 	err = read_ptr(s, iframe + l->interpreter_frame.instr_ptr, &ip);
 	if (err)
 		return adbg_error_wrap(err, "frame %#" PRIx64 ": instruction pointer", iframe);
-	err = adbg_codecache_get(s, code, &ci);
+	err = adbg_session_code(s, code, &ci);
 	if (err)
 		return adbg_error_wrap(err, "frame %#" PRIx64, iframe);
 	// Like _PyFrame_IsIncomplete: a frame not owned by a generator whose instruction
@@ -78,7 +78,7 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
 		*skip_ret = true;
 		return NULL;
 	}
-	line = adbg_codecache_line(s, ci, ip);
+	line = adbg_codecache_line(ci, ip);
 	ret->function = ci->qualname ? ci->qualname : "???";
 	ret->file = ci->filename;
 	ret->kind = ADBG_FRAME_PYTHON;

@@ -99,6 +99,19 @@ void adbg_session_clear_warnings(struct adbg_session *s)
 	s->nwarnings = 0;
 }
 
+struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
+				     const struct adbg_code_entry **ret)
+{
+	// Made on first use: sessions built by hand (tests) start without one.
+	if (!s->codecache) {
+		s->codecache = adbg_codecache_create();
+		if (!s->codecache)
+			return &adbg_error_nomem;
+	}
+	return adbg_codecache_get(s->codecache, s->target, &s->python->layout, &s->strings, code,
+				  ret);
+}
+
 bool adbg_session_interrupted(const struct adbg_session *s)
 {
 	return s->interrupted && *s->interrupted;

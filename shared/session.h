@@ -17,6 +17,7 @@
 #include "python.h"
 #include "target.h"
 
+struct adbg_code_entry;
 struct adbg_unwinder;
 
 /**
@@ -131,6 +132,14 @@ static inline const char *adbg_snapshot_strdup(struct adbg_session *s, const cha
 {
 	return adbg_arena_strdup(&s->strings, str);
 }
+
+/**
+ * The code object at code, decoded (names, first line, line table) through the snapshot's
+ * code cache (codecache.h): read from the target on first use in a snapshot. *ret stays
+ * valid until the next snapshot begins.
+ */
+struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
+				     const struct adbg_code_entry **ret);
 
 /** true if the user asked to stop (Ctrl-C). */
 bool adbg_session_interrupted(const struct adbg_session *s);

@@ -368,6 +368,20 @@ END_TEST
 // ---------------------------------------------------------------------------------------
 // Symbols by address, on the host's libc (dynamic symbols only: Debian strips .symtab).
 
+// adbg_frame_local on a frame whose code pointer cannot be read: "not a Python frame", and
+// the read's error is freed, not leaked (make asan finds the leak this once had).
+START_TEST(test_frame_local_unreadable_code)
+{
+	struct world w;
+	struct adbg_frame f = {.kind = ADBG_FRAME_PYTHON, .addr = 0x10};
+	uint64_t v;
+
+	world_init(&w, 12);
+	FAILS(adbg_frame_local(&w.s, &f, "x", &v), ADBG_ERR_NOT_FOUND);
+	world_deinit(&w);
+}
+END_TEST
+
 START_TEST(test_symbol_at_libc)
 {
 	const char *path = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -498,6 +512,7 @@ static Suite *native_suite(void)
 	tcase_add_loop_test(tc, test_stack_cut_counts_what_it_leaves_out, 0, 2);
 	tcase_add_test(tc, test_stack_cut_cycle);
 	tcase_add_test(tc, test_agent_stack);
+	tcase_add_test(tc, test_frame_local_unreadable_code);
 	tcase_add_test(tc, test_symbol_at_libc);
 	tcase_add_test(tc, test_plt_names);
 	suite_add_tcase(s, tc);

@@ -1056,6 +1056,30 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 			if (dv[i] >= ADBG_DICT_VALUES_COUNTS || dv[i] == dv[(i + 1) % 3])
 				return bad("dict_values count %zu at %#" PRIx64, i, dv[i]);
 	}
+	// Entries of sets and dicts: words, inside the entry, within the readers' buffers.
+	{
+		const typeof(l->set_entry) *se = &l->set_entry;
+		const typeof(l->dict_entry) *de = &l->dict_entry;
+		const uint64_t ent[][4] = {
+			{se->size, se->key, se->hash, ADBG_SET_ENTRY_MAX},
+			{de->general_size, de->general_key, de->general_value, ADBG_DICT_ENTRY_MAX},
+			{de->unicode_size, de->unicode_key, de->unicode_value, ADBG_DICT_ENTRY_MAX},
+		};
+		static const char *const entn[] = {"set_entry", "dict_entry.general",
+						   "dict_entry.unicode"};
+		const typeof(l->dict_keys_kind) *kk = &l->dict_keys_kind;
+
+		for (size_t i = 0; i < 3; i++)
+			if (!ent[i][0] || ent[i][0] > ent[i][3] || ent[i][0] % 8 || ent[i][1] % 8 ||
+			    ent[i][2] % 8 || ent[i][1] + 8 > ent[i][0] ||
+			    ent[i][2] + 8 > ent[i][0] || ent[i][1] == ent[i][2])
+				return bad("%s: size %" PRIu64 ", fields at %" PRIu64 " and %" PRIu64,
+					   entn[i], ent[i][0], ent[i][1], ent[i][2]);
+		if (kk->general > 255 || kk->unicode > 255 || kk->split > 255 ||
+		    kk->general == kk->unicode || kk->general == kk->split ||
+		    kk->unicode == kk->split)
+			return bad("dict_keys_kind %u/%u/%u", kk->general, kk->unicode, kk->split);
+	}
 	if (l->long_object.has_lv_tag) {
 		const typeof(l->long_object) *lo = &l->long_object;
 

@@ -30,6 +30,10 @@
  */
 #define ADBG_DICT_VALUES_COUNTS 4
 
+/** Largest dict entry (PyDictKeyEntry, 24 bytes) and set entry (setentry, 16) allowed. */
+#define ADBG_DICT_ENTRY_MAX 24
+#define ADBG_SET_ENTRY_MAX 16
+
 /** How instance attribute dicts are found (managed dicts changed in every minor). */
 enum adbg_managed_dict_kind {
 	/** 3.11: values pointer at obj-32, dict pointer at obj-24. */
@@ -241,6 +245,13 @@ struct adbg_layout {
 		uint64_t mask;
 	} set_object;
 
+	/** setentry {key, hash}: the entries of a set's table. */
+	struct {
+		uint64_t size;
+		uint64_t key;
+		uint64_t hash;
+	} set_entry;
+
 	struct {
 		uint64_t size;
 		uint64_t ma_used;
@@ -280,6 +291,27 @@ struct adbg_layout {
 		uint64_t dk_nentries;
 		uint64_t dk_indices;
 	} dict_keys;
+
+	/** dk_kind values (enum DictKeysKind). */
+	struct {
+		unsigned general;
+		unsigned unicode;
+		unsigned split;
+	} dict_keys_kind;
+
+	/**
+	 * The entries after a keys object's indices: PyDictKeyEntry {me_hash, me_key,
+	 * me_value} of general keys, PyDictUnicodeEntry {me_key, me_value} of str-only and
+	 * split keys.
+	 */
+	struct {
+		uint64_t general_size;
+		uint64_t general_key;
+		uint64_t general_value;
+		uint64_t unicode_size;
+		uint64_t unicode_key;
+		uint64_t unicode_value;
+	} dict_entry;
 
 	struct {
 		uint64_t size;

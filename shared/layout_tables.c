@@ -24,6 +24,16 @@
 #define PYOBJECT_LAYOUT {.size = 16, .ob_refcnt = 0, .ob_type = 8}
 #define LIST_LAYOUT {.size = 40, .ob_item = 24, .ob_size = 16}
 #define SET_LAYOUT {.size = 200, .used = 24, .table = 40, .mask = 32}
+// Include/cpython/setobject.h (3.11-3.15): setentry {PyObject *key; Py_hash_t hash;}.
+#define SET_ENTRY_LAYOUT {.size = 16, .key = 0, .hash = 8}
+// Include/internal/pycore_dict.h (3.11-3.15): DICT_KEYS_GENERAL 0, _UNICODE 1, _SPLIT 2;
+// PyDictKeyEntry {me_hash, me_key, me_value}, PyDictUnicodeEntry {me_key, me_value}.
+#define DICT_KEYS_KIND_VALUES {.general = 0, .unicode = 1, .split = 2}
+#define DICT_ENTRY_LAYOUT                                                                  \
+	{                                                                                  \
+		.general_size = 24, .general_key = 8, .general_value = 16,                 \
+		.unicode_size = 16, .unicode_key = 0, .unicode_value = 8                   \
+	}
 #define DICT_LAYOUT {.size = 48, .ma_used = 16, .ma_keys = 32, .ma_values = 40}
 // Include/internal/pycore_dict.h, struct _dictkeysobject (3.11-3.15).
 #define DICT_KEYS_LAYOUT                                                                   \
@@ -153,6 +163,9 @@ const struct adbg_layout adbg_layout_311 = {
 	// _PyObject_ManagedDictPointer obj[-3] (before PyGC_Head).
 	.managed_dict_ptr = {.values = -32, .dict = -24},
 	.dict_keys = DICT_KEYS_LAYOUT,
+	.dict_keys_kind = DICT_KEYS_KIND_VALUES,
+	.dict_entry = DICT_ENTRY_LAYOUT,
+	.set_entry = SET_ENTRY_LAYOUT,
 	.float_object = FLOAT_LAYOUT,
 	// 3.11 PyLongObject is a PyVarObject: ob_size is the signed digit count.
 	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = false},
@@ -226,6 +239,9 @@ const struct adbg_layout adbg_layout_312 = {
 	// 3.12 Include/internal/pycore_object.h: _PyObject_DictOrValuesPointer, obj[-3].
 	.managed_dict_ptr = {.values = 0, .dict = -24},
 	.dict_keys = DICT_KEYS_LAYOUT,
+	.dict_keys_kind = DICT_KEYS_KIND_VALUES,
+	.dict_entry = DICT_ENTRY_LAYOUT,
+	.set_entry = SET_ENTRY_LAYOUT,
 	.float_object = FLOAT_LAYOUT,
 	.long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24, .has_lv_tag = true, LV_TAG_BITS},
 	.bytes_object = BYTES_LAYOUT,
@@ -295,6 +311,9 @@ const struct adbg_layout adbg_layout_313 = {
 	.dict_values = DICT_VALUES_313,
 	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
+	.dict_keys_kind = DICT_KEYS_KIND_VALUES,
+	.dict_entry = DICT_ENTRY_LAYOUT,
+	.set_entry = SET_ENTRY_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
 	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
 			LV_TAG_BITS},
@@ -381,6 +400,9 @@ const struct adbg_layout adbg_layout_314 = {
 	.dict_values = DICT_VALUES_313,
 	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
+	.dict_keys_kind = DICT_KEYS_KIND_VALUES,
+	.dict_entry = DICT_ENTRY_LAYOUT,
+	.set_entry = SET_ENTRY_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
 	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
 			LV_TAG_BITS},
@@ -454,6 +476,9 @@ const struct adbg_layout adbg_layout_315 = {
 	.dict_values = DICT_VALUES_313,
 	.managed_dict_ptr = MANAGED_DICT_PTR_313,
 	.dict_keys = DICT_KEYS_LAYOUT,
+	.dict_keys_kind = DICT_KEYS_KIND_VALUES,
+	.dict_entry = DICT_ENTRY_LAYOUT,
+	.set_entry = SET_ENTRY_LAYOUT,
 	.float_object = {.size = DO, .ob_fval = DO},
 	.long_object = {.size = DO, .lv_tag = DO, .ob_digit = DO, .has_lv_tag = true,
 			LV_TAG_BITS},

@@ -13,13 +13,6 @@
 // Items read from the target per chunk by the sequence, set and dict walks.
 #define CHUNK_ITEMS 512
 
-// Include/internal/pycore_dict.h (3.11-3.15): DICT_KEYS_GENERAL, _UNICODE, _SPLIT, and
-// the entry structs PyDictKeyEntry {hash, key, value} and PyDictUnicodeEntry {key, value}.
-enum { DK_GENERAL = 0, DK_UNICODE = 1, DK_SPLIT = 2 };
-#define GENERAL_ENTRY_SIZE 24
-#define UNICODE_ENTRY_SIZE 16
-// Include/cpython/setobject.h (3.11-3.15): setentry {PyObject *key; Py_hash_t hash;}.
-#define SET_ENTRY_SIZE 16
 // Objects/longobject.c (3.11-3.15): 30-bit digits stored in uint32_t.
 #define LONG_SHIFT 30
 #define LONG_DIGIT_MASK ((1u << LONG_SHIFT) - 1)
@@ -1045,7 +1038,9 @@ static struct adbg_error *set_items(struct adbg_target *t, const struct adbg_lay
 	struct adbg_obj_items it = {0};
 	struct rbuf b;
 	int64_t used, mask;
-	uint64_t table, slots, found = 0, chunk[CHUNK_ITEMS * 2];
+	const typeof(l->set_entry) *se = &l->set_entry;
+	// Entries are at most ADBG_SET_ENTRY_MAX bytes (adbg_layout_validate).
+	uint64_t table, slots, found = 0, chunk[CHUNK_ITEMS * ADBG_SET_ENTRY_MAX / 8];
 	size_t n = 0, cap = 0;
 	struct adbg_error *err;
 
@@ -1068,13 +1063,14 @@ static struct adbg_error *set_items(struct adbg_target *t, const struct adbg_lay
 	for (uint64_t i = 0; i < slots && found < (uint64_t)used; i += CHUNK_ITEMS) {
 		uint64_t cnt = slots - i < CHUNK_ITEMS ? slots - i : CHUNK_ITEMS;
 
-		err = adbg_target_read(t, table + i * SET_ENTRY_SIZE, chunk, cnt * SET_ENTRY_SIZE);
+		err = adbg_target_read(t, table + i * se->size, chunk, cnt * se->size);
 		if (err) {
 			free(it.items);
 			return adbg_error_wrap(err, "table at %#" PRIx64, table);
 		}
 		for (uint64_t j = 0; j < cnt && found < (uint64_t)used; j++) {
-			uint64_t key = chunk[2 * j], hash = chunk[2 * j + 1];
+			uint64_t key = chunk[(j * se->size + se->key) / 8];
+			uint64_t hash = chunk[(j * se->size + se->hash) / 8];
 
 			// Objects/setobject.c set_discard_entry: a deleted slot keeps the
 			// dummy key and hash -1, which no live key can have.
@@ -1132,6 +1128,8 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 				    uint64_t keys, struct keys_info *ret)
 {
 	const typeof(l->dict_keys) *dk = &l->dict_keys;
+	const typeof(l->dict_keys_kind) *kk = &l->dict_keys_kind;
+	const typeof(l->dict_entry) *de = &l->dict_entry;
 	struct keys_info ki = {0};
 	struct rbuf b;
 	size_t n = 0;
@@ -1152,7 +1150,9 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 	// Index entries are 1, 2, 4 or 8 bytes wide (Objects/dictobject.c), so the index
 	// area is 2^log2_size .. 2^(log2_size+3) bytes.
 	if (ki.log2_size > ADBG_OBJ_MAX_DICT_LOG2 || ki.log2_index_bytes < ki.log2_size ||
-	    ki.log2_index_bytes > ki.log2_size + 3 || ki.kind > DK_SPLIT || ki.nentries < 0 ||
+	    ki.log2_index_bytes > ki.log2_size + 3 ||
+	    (ki.kind != kk->general && ki.kind != kk->unicode && ki.kind != kk->split) ||
+	    ki.nentries < 0 ||
 	    ki.nentries > (1ll << ki.log2_size) || dk->dk_indices == ADBG_NO_FIELD)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "keys at %#" PRIx64 ": log2_size %u, log2_index_bytes %u"
@@ -1160,9 +1160,10 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 					 keys, ki.log2_size, ki.log2_index_bytes, ki.kind,
 					 ki.nentries);
 	ki.entries = keys + dk->dk_indices + (1ull << ki.log2_index_bytes);
-	ki.esize = ki.kind == DK_GENERAL ? GENERAL_ENTRY_SIZE : UNICODE_ENTRY_SIZE;
-	ki.key_off = ki.kind == DK_GENERAL ? 8 : 0;
-	ki.value_off = ki.key_off + 8;
+	// Split keys hold str-only entries too.
+	ki.esize = ki.kind == kk->general ? de->general_size : de->unicode_size;
+	ki.key_off = ki.kind == kk->general ? de->general_key : de->unicode_key;
+	ki.value_off = ki.kind == kk->general ? de->general_value : de->unicode_value;
 	*ret = ki;
 	return NULL;
 }
@@ -1231,7 +1232,8 @@ static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_lay
 				    const struct dict_src *src, pair_fn fn, void *arg)
 {
 	struct keys_info ki = {0};
-	uint64_t buf[CHUNK_ITEMS * 3];
+	// Entries are at most ADBG_DICT_ENTRY_MAX bytes (adbg_layout_validate).
+	uint64_t buf[CHUNK_ITEMS * ADBG_DICT_ENTRY_MAX / 8];
 	struct adbg_error *err = read_keys(t, l, src->keys, &ki);
 
 	if (err)
@@ -1241,7 +1243,7 @@ static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_lay
 		uint64_t array = 0, key, value;
 		size_t count = 0;
 
-		if (ki.kind != DK_SPLIT)
+		if (ki.kind != l->dict_keys_kind.split)
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "values at %#" PRIx64
 						 " with unshared keys (kind %u)",
@@ -1264,7 +1266,7 @@ static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_lay
 		}
 		return NULL;
 	}
-	if (ki.kind == DK_SPLIT)
+	if (ki.kind == l->dict_keys_kind.split)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "keys at %#" PRIx64 ": split keys without values",
 					 src->keys);

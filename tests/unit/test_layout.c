@@ -225,7 +225,7 @@ START_TEST(test_real_interpreters)
 	// Eval-loop entries: 3.11 flags the entry's first frame, 3.12+ push shim frames.
 	CHECK_U64(&l, r, interpreter_frame.is_entry, minor == 11 ? 68 : NF);
 	ck_assert(l.long_object.has_lv_tag == (minor >= 12));
-	// What objects.c and session.c used to hard-code per version.
+	// What objects.c and session.c used to hard-code.
 	CHECK_U64(&l, r, long_object.lv_sign_mask, minor >= 12 ? 3 : 0);
 	CHECK_U64(&l, r, long_object.lv_sign_negative, minor >= 12 ? 2 : 0);
 	ck_assert_uint_eq(l.long_object.lv_size_shift, minor >= 12 ? 3 : 0);
@@ -233,6 +233,13 @@ START_TEST(test_real_interpreters)
 	ck_assert_int_eq(l.managed_dict_ptr.values, minor == 11 ? -32 : 0);
 	ck_assert_int_eq(l.managed_dict_ptr.dict, -24);
 	ck_assert(l.has_asyncio_debug == (minor >= 14));
+	CHECK_U64(&l, r, set_entry.size, 16);
+	CHECK_U64(&l, r, set_entry.hash, 8);
+	CHECK_U64(&l, r, dict_entry.general_size, 24);
+	CHECK_U64(&l, r, dict_entry.general_key, 8);
+	CHECK_U64(&l, r, dict_entry.unicode_size, 16);
+	CHECK_U64(&l, r, dict_entry.unicode_value, 8);
+	ck_assert_uint_eq(l.dict_keys_kind.split, 2);
 	// How each version reaches a thread's frames and main thread.
 	if (minor <= 12) {
 		CHECK_U64(&l, r, thread_state.current_frame, NF);

@@ -3,8 +3,10 @@
 //
 // Many frames share one code object (a million tasks suspended in the same coroutine), so
 // each code object is read and decoded once per snapshot, and its most recent
-// instruction->line answers are remembered. Invalidated by adbg_session_snapshot_begin,
-// since a live target may free a code object and reuse its address between snapshots.
+// instruction->line answers are remembered. The session owns one (adbg_session_code) and
+// clears it in adbg_session_snapshot_begin, since a live target may free a code object and
+// reuse its address between snapshots; the cache itself knows nothing of sessions. Names
+// are copied into the arena it is given; the line table is decoded by code.h.
 #ifndef AIODBG_CODECACHE_H
 #define AIODBG_CODECACHE_H
 

@@ -11,7 +11,8 @@
 // objects (runtime.c and asyncio.c do), does not cache, and never runs code in the target:
 // a "type check" is a look at tp_flags and tp_base, and attribute lookup only reads the
 // instance's own dict (no descriptors, no __slots__, no class attributes). Rendering values
-// for display is repr.h's job.
+// for display is repr.h's job. objects.c holds the readers, objects_dict.c those of dicts
+// and instance attributes; objects_impl.h is what the two share.
 #ifndef AIODBG_OBJECTS_H
 #define AIODBG_OBJECTS_H
 

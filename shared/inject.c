@@ -98,6 +98,8 @@ extern const char *const adbg_agent_files[][2];
 // A failed load checks that its call has left the queue twice, this far apart, before
 // reusing the bootstrap's bytes (see release_scratch).
 #define RECLAIM_GAP_US 50000
+// A loop seen in another session's agent is looked at again this much later.
+#define OTHER_SESSION_GAP_US 100000
 // Bootstraps of older sessions start with this (find_scratch reuses unqueued ones).
 #define BOOT_PREFIX "try:__import__('builtins').exec("
 
@@ -926,41 +928,57 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/*
- * Before queueing (target frozen by the caller): refuse at once what cannot work. The
- * loop's thread (tid; 0: main) waiting for requests in another session's agent (agent.py,
- * _Agent.next_request in its /tmp/aiodbg-XXXXXX/a.py): that loop is paused by another
- * aiodbg and runs nothing until that session continues it or goes away.
- */
-static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
+/* The agent directory when thread tid is in another agent's wait for requests (frozen). */
+static bool in_agent_wait(struct adbg_session *s, int tid, char *dir, size_t size)
 {
 	struct adbg_runtime_snapshot snap;
 	const struct adbg_pythread *th;
 	struct adbg_error *err = find_thread(s, tid, ADBG_RT_STACKS, &snap, &th);
+	bool found = false;
 
 	if (err) {
 		// No such thread (yet): the wait will say what happens.
 		adbg_error_destroy(err);
-		return NULL;
+		return false;
 	}
-	// Blocked (GIL released) in its wait for requests: _Mailbox.get under next_request
-	// (a thread merely passing through paused() is about to run the loop again).
-	for (size_t i = 0; i < th->stack.n && i < 2 && th->gil != ADBG_GIL_HELD; i++) {
+	// _Mailbox.get under _Agent.next_request (agent.py): the paused loop's wait.
+	for (size_t i = 0; i < th->stack.n && i < 2 && !found; i++) {
 		const struct adbg_frame *f = &th->stack.frames[i];
-		char dir[64];
 
-		if (agent_file_dir(f->file, dir, sizeof(dir)) &&
-		    strstr(f->function, "next_request")) {
-			err = adbg_error_create(
-				ADBG_ERR_UNSUPPORTED,
-				"the loop is paused by another aiodbg session (its "
-				"agent in %s); continue it there, or end that session",
-				dir);
-			break;
-		}
+		found = agent_file_dir(f->file, dir, size) && strstr(f->function, "next_request");
 	}
 	adbg_runtime_snapshot_deinit(&snap);
-	return err;
+	return found;
+}
+
+/*
+ * Before queueing: refuse at once what cannot work. The loop's thread (tid; 0: main)
+ * waiting for requests in another session's agent (agent.py, _Agent.next_request in its
+ * /tmp/aiodbg-XXXXXX/a.py): that loop is paused by another aiodbg and runs nothing until
+ * that session continues it or goes away.
+ */
+static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
+{
+	char dir[64];
+
+	// Seen twice, OTHER_SESSION_GAP_US apart (thawed between): a loop that was just
+	// continued passes through that wait on its way out, a paused one stays in it.
+	for (int look = 0; look < 2; look++) {
+		struct adbg_error *err = adbg_session_snapshot_begin(s);
+		bool found = !err && in_agent_wait(s, tid, dir, sizeof(dir));
+
+		adbg_session_snapshot_end(s);
+		if (err)
+			return err;
+		if (!found)
+			return NULL;
+		if (!look)
+			usleep(OTHER_SESSION_GAP_US);
+	}
+	return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+				 "the loop is paused by another aiodbg session (its agent in %s); "
+				 "continue it there, or end that session",
+				 dir);
 }
 
 /*
@@ -1088,12 +1106,8 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					 "live control of free-threaded builds is not supported");
 	err = adbg_target_refresh(s->target);
-	if (!err) {
-		err = adbg_session_snapshot_begin(s);
-		if (!err)
-			err = check_other_session(s, o->tid);
-		adbg_session_snapshot_end(s);
-	}
+	if (!err)
+		err = check_other_session(s, o->tid);
 	if (!err)
 		err = adbg_channel_create(s->target->pid, &ch);
 	if (!err)

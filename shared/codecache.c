@@ -154,8 +154,7 @@ struct adbg_error *adbg_codecache_get(struct adbg_codecache *cc, struct adbg_tar
 	if (!err)
 		err = adbg_read_u32(t, code + l->code_object.firstlineno, &firstlineno);
 	if (!err && l->code_object.firsttraceable != ADBG_NO_FIELD)
-		err = adbg_read_u32(t, code + l->code_object.firsttraceable,
-				    &firsttraceable);
+		err = adbg_read_u32(t, code + l->code_object.firsttraceable, &firsttraceable);
 	if (err)
 		return adbg_error_wrap(err, "code object %#" PRIx64, code);
 

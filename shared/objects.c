@@ -32,7 +32,6 @@ static struct adbg_error *read_words(struct adbg_target *t, uint64_t addr, size_
 // ---------------------------------------------------------------------------------------
 // Types.
 
-
 struct adbg_error *adbg_obj_read_type(struct adbg_target *t, const struct adbg_layout *l,
 				      uint64_t type, struct type_info *ret)
 {
@@ -354,7 +353,8 @@ static struct adbg_error *read_str_info(struct adbg_target *t, const struct adbg
 	int64_t length;
 	uint32_t state, mask;
 	size_t n = 0;
-	struct adbg_error *err = adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.unicode_subclass, "str");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.unicode_subclass, "str");
 
 	if (err)
 		return err;
@@ -593,7 +593,8 @@ static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg
 	const typeof(l->long_object) *lo = &l->long_object;
 	struct int_info ii = {.digits = obj + lo->ob_digit};
 	struct rbuf b;
-	struct adbg_error *err = adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.long_subclass, "int");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.long_subclass, "int");
 
 	if (err)
 		return err;
@@ -802,7 +803,8 @@ struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layou
 	int64_t size;
 	size_t n;
 	uint8_t *data;
-	struct adbg_error *err = adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.bytes_subclass, "bytes");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.bytes_subclass, "bytes");
 
 	if (err)
 		return err;
@@ -900,7 +902,8 @@ static struct adbg_error *seq_items(struct adbg_target *t, uint64_t obj, uint64_
 struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t, const struct adbg_layout *l,
 					uint64_t obj, size_t max, struct adbg_obj_items *ret)
 {
-	struct adbg_error *err = adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.tuple_subclass, "tuple");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.tuple_subclass, "tuple");
 
 	if (!err)
 		err = seq_items(t, obj, l->tuple_object.ob_size, l->tuple_object.ob_item, true, max,
@@ -911,7 +914,8 @@ struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t, const struct adbg
 struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_layout *l,
 				       uint64_t obj, size_t max, struct adbg_obj_items *ret)
 {
-	struct adbg_error *err = adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.list_subclass, "list");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, obj, l->tp_flags_bits.list_subclass, "list");
 
 	if (!err)
 		err = seq_items(t, obj, l->list_object.ob_size, l->list_object.ob_item, false, max,

@@ -58,8 +58,8 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 	if (ki.log2_size > ADBG_OBJ_MAX_DICT_LOG2 || ki.log2_index_bytes < ki.log2_size ||
 	    ki.log2_index_bytes > ki.log2_size + 3 ||
 	    (ki.kind != kk->general && ki.kind != kk->unicode && ki.kind != kk->split) ||
-	    ki.nentries < 0 ||
-	    ki.nentries > (1ll << ki.log2_size) || dk->dk_indices == ADBG_NO_FIELD)
+	    ki.nentries < 0 || ki.nentries > (1ll << ki.log2_size) ||
+	    dk->dk_indices == ADBG_NO_FIELD)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "keys at %#" PRIx64 ": log2_size %u, log2_index_bytes %u"
 					 ", kind %u, nentries %" PRId64,
@@ -97,8 +97,7 @@ static struct adbg_error *read_values_order(struct adbg_target *t, const struct 
 			return adbg_error_create(ADBG_ERR_BAD_DATA,
 						 "values at %#" PRIx64 ": size %u > capacity %u",
 						 values, size, capacity);
-		err = size ? adbg_target_read(t, values + dv->values + 8ull * capacity, order,
-					      size)
+		err = size ? adbg_target_read(t, values + dv->values + 8ull * capacity, order, size)
 			   : NULL;
 		if (err)
 			return err;
@@ -204,7 +203,8 @@ static struct adbg_error *dict_src_of(struct adbg_target *t, const struct adbg_l
 	struct dict_src src;
 	struct rbuf b;
 	size_t n = 0;
-	struct adbg_error *err = adbg_obj_require_flag(t, l, dict, l->tp_flags_bits.dict_subclass, "dict");
+	struct adbg_error *err =
+		adbg_obj_require_flag(t, l, dict, l->tp_flags_bits.dict_subclass, "dict");
 
 	if (err)
 		return err;

@@ -251,6 +251,39 @@ static void check_int(uint64_t obj, int64_t want)
 	free(s);
 }
 
+// The readers repr.c renders with: code points of a str, tp_name of a type object.
+START_TEST(test_codepoints_and_tp_name)
+{
+	uint64_t s, length;
+	uint32_t *cps;
+	size_t n;
+	char *name, enc[4];
+
+	setup_fake(_i);
+	s = fake_str(&F, "h\xc3\xa9 \xf0\x9f\x90\x8d"); // h, e-acute, space, snake
+	OK(adbg_obj_str_codepoints(T, L, s, 100, &cps, &n, &length));
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(length, 4);
+	ck_assert_uint_eq(cps[1], 0xe9);
+	ck_assert_uint_eq(cps[3], 0x1f40d);
+	free(cps);
+	OK(adbg_obj_str_codepoints(T, L, s, 2, &cps, &n, &length));
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(length, 4);
+	ck_assert_uint_eq(cps[0], 'h');
+	free(cps);
+	FAILS(adbg_obj_str_codepoints(T, L, fake_int(&F, 1), 10, &cps, &n, &length),
+	      ADBG_ERR_BAD_DATA);
+	ck_assert_uint_eq(adbg_obj_utf8_encode(0x1f40d, enc), 4);
+	ck_assert_int_eq(memcmp(enc, "\xf0\x9f\x90\x8d", 4), 0);
+	ck_assert_uint_eq(adbg_obj_utf8_encode(0xd800, enc), 3); // lone surrogate: U+FFFD
+	ck_assert_int_eq(memcmp(enc, "\xef\xbf\xbd", 3), 0);
+	OK(adbg_obj_tp_name(T, L, F.t_float, &name));
+	ck_assert_str_eq(name, "float");
+	free(name);
+}
+END_TEST
+
 START_TEST(test_numbers)
 {
 	// 2**100 = digits (30-bit, little end first) 0, 0, 0, 1 << 10.
@@ -1116,6 +1149,7 @@ static Suite *objects_suite(void)
 
 	tcase_add_loop_test(tc, test_types, 0, NMINORS);
 	tcase_add_loop_test(tc, test_str, 0, NMINORS);
+	tcase_add_loop_test(tc, test_codepoints_and_tp_name, 0, NMINORS);
 	tcase_add_loop_test(tc, test_numbers, 0, NMINORS);
 	tcase_add_loop_test(tc, test_sequences, 0, NMINORS);
 	tcase_add_loop_test(tc, test_dicts, 0, NMINORS);

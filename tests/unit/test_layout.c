@@ -538,6 +538,28 @@ START_TEST(test_validate)
 	l = good;
 	l.asyncio_task_object.task_node = 160;
 	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "task_node");
+	// The fields objects.c reads instead of hard-coding.
+	l = good;
+	l.managed_dict_ptr.dict = -20;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "managed_dict_ptr");
+	l = good;
+	l.managed_dict_ptr.values = -32; // a 3.11 pointer on a 3.13+ layout
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "managed_dict_ptr");
+	l = good;
+	l.dict_values.valid = ADBG_DICT_VALUES_COUNTS;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "dict_values");
+	l = good;
+	l.set_entry.size = 2 * ADBG_SET_ENTRY_MAX;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "set_entry");
+	l = good;
+	l.dict_entry.general_value = l.dict_entry.general_key;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "dict_entry.general");
+	l = good;
+	l.dict_keys_kind.split = l.dict_keys_kind.unicode;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "dict_keys_kind");
+	l = good;
+	l.long_object.lv_sign_negative = 4;
+	FAILS(adbg_layout_validate(&l), ADBG_ERR_BAD_DATA, "lv_tag");
 	l = good;
 	l.minor = 16;
 	FAILS(adbg_layout_validate(&l), ADBG_ERR_UNSUPPORTED, NULL);

@@ -1172,5 +1172,11 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 fail:
 	free(path);
 	adbg_channel_destroy(ch);
+	if (err->code != ADBG_ERR_GONE && err->code != ADBG_ERR_INTERRUPTED &&
+	    process_exited(s->target->pid)) {
+		// Whatever failed (a read, the scratch search, the wait) failed because of that.
+		adbg_error_destroy(err);
+		err = adbg_error_create(ADBG_ERR_GONE, "process %d exited", s->target->pid);
+	}
 	return adbg_error_wrap(err, "loading the agent into process %d", s->target->pid);
 }

@@ -293,6 +293,10 @@ int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts)
 		term_interrupted = 0;
 		if (term_take_tstp())
 			term_suspend();
+		// The terminal in libedit's mode before the prompt appears, not after (libedit
+		// writes the prompt first): a Ctrl-D typed at once would otherwise arrive in
+		// canonical mode, where it is no character, and be lost.
+		rl_prep_terminal(1);
 		line = readline(prompt);
 		if (!line) {
 			putchar('\n');

@@ -88,7 +88,7 @@ def test_await_eval_cancel_pause(case, basic):
     t = basic(row)
     cmds = ["aio await compute(21)", "aio pause", "aio p ticks", "aio p ticks",
             "aio await asyncio.sleep(0.1)", "aio p ticks", "aio select worker",
-            "aio p local_a + 1", "aio p cv.get()", 'aio await cv.set("from-gdb")',
+            "aio p local_a + 1", "aio p cv.get()", 'aio await asyncio.sleep(0, cv.set("from-gdb"))',
             "aio cancel worker bye", "aio continue", "aio p 1/0", "aio eval 6*7",
             "info threads", "show scheduler-locking", "info signals SIGINT",
             "aio pause"]
@@ -105,7 +105,7 @@ def test_await_eval_cancel_pause(case, basic):
                     o["aio select worker"]), o["aio select worker"]
     assert o["aio p local_a + 1"] == "42\n"
     assert o["aio p cv.get()"] == "'w-value'\n"
-    assert o['aio await cv.set("from-gdb")'].startswith("<Token var=<ContextVar name='cv'")
+    assert o['aio await asyncio.sleep(0, cv.set("from-gdb"))'].startswith("<Token var=<ContextVar name='cv'")
     assert re.fullmatch(r"task 0x[0-9a-f]+ \(worker\): cancel\(\) returned True; now pending, "
                         r"cancelling 1, message \"bye\"\n", o["aio cancel worker bye"]), o["aio cancel worker bye"]
     assert re.fullmatch(r"continued loop 0x[0-9a-f]+\n", o["aio continue"])

@@ -909,3 +909,38 @@ def test_repl_ctrl_z_never_keeps_the_target_stopped(term, big_target, tmp_path):
     term.keys("C-d")
     term.wait(r"^sh\$ $")
     assert_running(pid)
+
+
+def test_repl_ctrl_d_right_after_the_prompt(repl_target):
+    """Ctrl-D typed the moment the prompt appears leaves the REPL. libedit writes the prompt
+    before it sets the terminal's mode: a Ctrl-D in that gap arrived in canonical mode, where
+    it is no character, and was lost about once in fifteen (the REPL then sat at its prompt)."""
+    for attempt in range(20):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([AIODBG, "attach", str(repl_target.pid)], stdin=slave,
+                             stdout=slave, stderr=slave)
+        os.close(slave)
+        seen = b""
+        try:
+            # The first prompt, then a command and the prompt after it: Ctrl-D at once.
+            for n in (1, 2):
+                deadline = time.monotonic() + 30
+                while seen.count(b"(aiodbg ") < n:
+                    r, _, _ = select.select([master], [], [], max(0, deadline - time.monotonic()))
+                    assert r, f"no prompt #{n}:\n{seen.decode(errors='replace')}"
+                    seen += os.read(master, 65536)
+                if n == 1:
+                    os.write(master, b"p 6*7\n")
+            os.write(master, b"\x04")
+            try:
+                rc = p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"attempt {attempt}: Ctrl-D right after the prompt was lost:\n"
+                            f"{seen.decode(errors='replace')}")
+            assert rc == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+    assert_running(repl_target.pid)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The aiodbg executable: argument parsing, batch mode (-c, -x, stdin) and the interactive
-// REPL (libedit), all running commands through the shared command layer.
+// The aiodbg executable: argument parsing, opening the target, and batch mode (-c, -x,
+// stdin); the interactive REPL and the running of one command line are in repl.c.
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -59,60 +59,6 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fputs("\nTry 'aiodbg --help'.\n", stderr);
 	return ADBG_EXIT_USAGE;
-}
-
-void adbg_repl_print_error(const char *message)
-{
-	// One line, whatever the message holds.
-	term_progress_clear();
-	fputs("aiodbg: ", stderr);
-	for (const char *p = message; *p; p++)
-		fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
-	fputc('\n', stderr);
-}
-
-int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts)
-{
-	struct adbg_error *err;
-	enum term_end end;
-	int status;
-
-	opts->width = term_width();
-	term_command_begin(s);
-	err = adbg_cmd_run(s, line, opts, term_output());
-	end = term_command_end();
-	if (end == TERM_END_OUTPUT_ERROR && !err) {
-		// The command did its work but the user did not get it: that is a failure.
-		err = adbg_error_os(errno, "writing the output failed");
-	}
-	if (end == TERM_END_INTERRUPTED) {
-		// Whatever went wrong after Ctrl-C (a cut walk, refused output) is the interrupt.
-		// The terminal echoed ^C wherever the output was: start a line of our own.
-		adbg_error_destroy(err);
-		if (isatty(STDERR_FILENO))
-			fputc('\n', stderr);
-		adbg_repl_print_error("interrupted");
-		return ADBG_EXIT_INTERRUPTED;
-	}
-	status = adbg_cmd_exit_status(err);
-	if (err) {
-		// ADBG_ERR_REPORTED: the output already shows the failure (a traceback, JSON).
-		if (err->code != ADBG_ERR_REPORTED)
-			adbg_repl_print_error(err->message);
-		adbg_error_destroy(err);
-	}
-	return status;
-}
-
-bool adbg_repl_is_quit(const char *line)
-{
-	const struct adbg_cmd *cmd;
-	char word[32];
-
-	if (sscanf(line, " %31s", word) != 1)
-		return false;
-	cmd = adbg_cmd_find(word);
-	return cmd && cmd->fn == NULL && (cmd->flags & ADBG_CMD_FRONTEND);
 }
 
 static int run_batch_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The interactive REPL: libedit line editing, persistent history, and tab completion of
-// commands, options, task ids and names and thread ids (adbg_cmd_complete).
+// Running one command line (its output, its error on one line, its exit status), for batch
+// mode and the REPL alike, and the interactive REPL: libedit line editing, persistent
+// history, and tab completion of commands, options, task ids and names and thread ids
+// (adbg_cmd_complete).
 //
 // libedit's own signal handling is off (rl_catch_signals): on SIGINT it would put the
 // terminal in cooked mode and re-send the signal to the whole process group. Instead
@@ -235,6 +237,60 @@ static int repl_getc(FILE *f)
 		cp = (cp << 6) | (b[i] & 0x3f);
 	}
 	return cp;
+}
+
+void adbg_repl_print_error(const char *message)
+{
+	// One line, whatever the message holds.
+	term_progress_clear();
+	fputs("aiodbg: ", stderr);
+	for (const char *p = message; *p; p++)
+		fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+	fputc('\n', stderr);
+}
+
+int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd_opts *opts)
+{
+	struct adbg_error *err;
+	enum term_end end;
+	int status;
+
+	opts->width = term_width();
+	term_command_begin(s);
+	err = adbg_cmd_run(s, line, opts, term_output());
+	end = term_command_end();
+	if (end == TERM_END_OUTPUT_ERROR && !err) {
+		// The command did its work but the user did not get it: that is a failure.
+		err = adbg_error_os(errno, "writing the output failed");
+	}
+	if (end == TERM_END_INTERRUPTED) {
+		// Whatever went wrong after Ctrl-C (a cut walk, refused output) is the interrupt.
+		// The terminal echoed ^C wherever the output was: start a line of our own.
+		adbg_error_destroy(err);
+		if (isatty(STDERR_FILENO))
+			fputc('\n', stderr);
+		adbg_repl_print_error("interrupted");
+		return ADBG_EXIT_INTERRUPTED;
+	}
+	status = adbg_cmd_exit_status(err);
+	if (err) {
+		// ADBG_ERR_REPORTED: the output already shows the failure (a traceback, JSON).
+		if (err->code != ADBG_ERR_REPORTED)
+			adbg_repl_print_error(err->message);
+		adbg_error_destroy(err);
+	}
+	return status;
+}
+
+bool adbg_repl_is_quit(const char *line)
+{
+	const struct adbg_cmd *cmd;
+	char word[32];
+
+	if (sscanf(line, " %31s", word) != 1)
+		return false;
+	cmd = adbg_cmd_find(word);
+	return cmd && cmd->fn == NULL && (cmd->flags & ADBG_CMD_FRONTEND);
 }
 
 static void make_prompt(const struct adbg_session *s, char *buf, size_t len)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The interactive REPL of the aiodbg executable (libedit), and what main.c shares with it.
+// The aiodbg executable's command runner (one line: run it, print its error, give its exit
+// status), used by batch mode in main.c, and its interactive REPL (libedit); repl.c.
 #ifndef AIODBG_REPL_H
 #define AIODBG_REPL_H
 

@@ -2,7 +2,7 @@
 """`make bench`, GDB part: `aio tasks --json` on a core with 10k pending tasks, under the sid
 root's gdb (Python 3.14, target python3.14) and bookworm's gdb (targets python3.14 through
 `set sysroot`, and Debian's python3.11), beside `aiodbg core` on the same core. Budget
-(DESIGN.md section 9): under 2 s. Prints a table; asserts nothing.
+(docs/design.md section 6): under 2 s. Prints a table; asserts nothing.
 
 Environment: AIODBG (binary), GDB_BENCH_TASKS (default 10000), BENCH_ROOT (default .cache/sid).
 Run from tests/bench/gdb.sh (which tests/bench/run.sh runs)."""

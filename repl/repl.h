@@ -8,7 +8,7 @@
 
 #include "cmd.h"
 
-/** Exit statuses (DESIGN.md §2), and 130 when Ctrl-C stopped a batch run. */
+/** Exit statuses (docs/design.md §2), and 130 when Ctrl-C stopped a batch run. */
 enum adbg_exit_status {
 	ADBG_EXIT_OK = 0,
 	ADBG_EXIT_FAILED = 1,

@@ -112,7 +112,7 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 	return NULL;
 }
 
-static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
+static ADBG_MUST_CHECK struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 {
 	size_t n = snap->index_size ? snap->index_size * 2 : 1024;
 	struct adbg_task_slot *idx = calloc(n, sizeof(*idx));
@@ -135,7 +135,8 @@ static struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 }
 
 /* Add a task id; *ret is NULL when it was already known (or beyond the cap). */
-static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_task **ret)
+static ADBG_MUST_CHECK struct adbg_error *add_task(struct reader *r, uint64_t id,
+						   struct adbg_task **ret)
 {
 	struct adbg_asyncio_snapshot *snap = r->snap;
 	struct adbg_task *t;
@@ -179,7 +180,7 @@ static struct adbg_error *add_task(struct reader *r, uint64_t id, struct adbg_ta
 
 static const struct type_info *type_of(struct reader *r, uint64_t obj);
 
-static struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *rd_ptr(struct reader *r, uint64_t addr, uint64_t *ret)
 {
 	return adbg_read_u64(r->s->target, addr, ret);
 }
@@ -294,7 +295,7 @@ static const char *intern_type_name(struct reader *r, uint64_t obj)
 /*
  * What a suspended generator frame awaits: the top of its value stack (3.11-3.13
  * localsplus[stacktop-1], 3.14 stackpointer[-1], 3.15 stackpointer[-2]; see
- * reference/cpython-internals.md §4.5). 0 when it awaits nothing we can see.
+ * docs/design.md §3). 0 when it awaits nothing we can see.
  */
 static uint64_t awaited_object(struct reader *r, uint64_t iframe)
 {
@@ -363,7 +364,8 @@ static struct adbg_frame *pool_frames(struct reader *r, size_t n)
  * end, where the task waits: the last MAX_CORO_DEPTH frames are kept (a ring), the outer
  * ones beyond them only counted (stack.omitted). The walk is capped and cycle-checked.
  */
-static struct adbg_error *coro_stack(struct reader *r, uint64_t coro, struct adbg_stack *ret)
+static ADBG_MUST_CHECK struct adbg_error *coro_stack(struct reader *r, uint64_t coro,
+						     struct adbg_stack *ret)
 {
 	const struct adbg_layout *l = r->l;
 	struct adbg_frame ring[MAX_CORO_DEPTH];
@@ -467,8 +469,8 @@ static const char *coro_name(struct reader *r, uint64_t coro)
 }
 
 /* Read the fields of a native (C) Task. */
-static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t,
-					   struct task_raw *raw)
+static ADBG_MUST_CHECK struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t,
+							   struct task_raw *raw)
 {
 	const struct adbg_layout *l = r->l;
 	const typeof(l->asyncio_task_object) *to = &l->asyncio_task_object;
@@ -532,8 +534,8 @@ static struct adbg_error *read_native_task(struct reader *r, struct adbg_task *t
  * as Lib/asyncio's Task and Future are). PyTypeObject's tp_dict follows tp_base
  * (Include/cpython/object.h, 3.11-3.15); heap types keep their dict there.
  */
-static struct adbg_error *class_attr(struct reader *r, uint64_t obj, const char *name,
-				     uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *class_attr(struct reader *r, uint64_t obj,
+						     const char *name, uint64_t *ret)
 {
 	const struct adbg_layout *l = r->l;
 	struct adbg_error *err;
@@ -595,8 +597,8 @@ static int64_t py_int_attr(struct reader *r, uint64_t obj, const char *name, int
  * _state is the string "PENDING", "CANCELLED" or "FINISHED"; the rest are plain
  * attributes of the instance dict).
  */
-static struct adbg_error *read_py_task(struct reader *r, struct adbg_task *t,
-				       struct task_raw *raw)
+static ADBG_MUST_CHECK struct adbg_error *read_py_task(struct reader *r, struct adbg_task *t,
+						       struct task_raw *raw)
 {
 	uint64_t state = py_attr(r, t->id, "_state");
 	struct adbg_error *err;
@@ -633,10 +635,10 @@ static struct adbg_error *read_py_task(struct reader *r, struct adbg_task *t,
 	return NULL;
 }
 
-static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t);
+static ADBG_MUST_CHECK struct adbg_error *visit_task(struct reader *r, struct adbg_task *t);
 
 /* 3.14+: walk one circular task list (sentinel head node at head). */
-static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int tid)
+static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int tid)
 {
 	const struct adbg_layout *l = r->l;
 	uint64_t node;
@@ -691,9 +693,10 @@ static struct adbg_error *walk_task_list(struct reader *r, uint64_t head, int ti
  * Tasks held by a WeakSet (or set) of the asyncio.tasks module. An unreadable registry is
  * a warning; only running out of memory and Ctrl-C stop the snapshot.
  */
-static struct adbg_error *registry_tasks(struct reader *r, uint64_t interp, const char *global, bool weak)
+static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint64_t interp,
+							 const char *global, bool weak)
 {
-	struct adbg_obj_items items = { 0 };
+	struct adbg_obj_items items = {0};
 	struct adbg_error *err;
 	uint64_t obj, data;
 
@@ -816,7 +819,8 @@ static void current_tasks(struct reader *r)
 	adbg_obj_dict_items_deinit(&items);
 }
 
-static struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid, bool running)
+static ADBG_MUST_CHECK struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid,
+						   bool running)
 {
 	struct adbg_asyncio_snapshot *snap = r->snap;
 	struct adbg_loop *nl;
@@ -838,8 +842,8 @@ static struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid, boo
 }
 
 /* Remember that waiter awaits `awaited`, for when every task is known. */
-static struct adbg_error *defer_edge(struct reader *r, uint64_t awaited, uint64_t waiter,
-				     bool fut_waiter)
+static ADBG_MUST_CHECK struct adbg_error *defer_edge(struct reader *r, uint64_t awaited,
+						     uint64_t waiter, bool fut_waiter)
 {
 	if (!awaited || !waiter || awaited == waiter)
 		return NULL;
@@ -862,8 +866,8 @@ static struct adbg_error *defer_edge(struct reader *r, uint64_t awaited, uint64_
 }
 
 /* Every task in an items list is awaited by waiter. */
-static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_obj_items *it,
-					   uint64_t waiter)
+static ADBG_MUST_CHECK struct adbg_error *
+edges_from_items(struct reader *r, const struct adbg_obj_items *it, uint64_t waiter)
 {
 	for (size_t i = 0; i < it->n; i++) {
 		struct adbg_error *err = defer_edge(r, it->items[i], waiter, false);
@@ -879,7 +883,7 @@ static struct adbg_error *edges_from_items(struct reader *r, const struct adbg_o
  * read, without duplicates, into one array that the tasks' awaited_by point into: count,
  * place, fill.
  */
-static struct adbg_error *resolve_edges(struct reader *r)
+static ADBG_MUST_CHECK struct adbg_error *resolve_edges(struct reader *r)
 {
 	// Up to this many waiters, a duplicate is found by scanning them; beyond, by a set.
 	const uint32_t small_fanin = 64;
@@ -984,10 +988,11 @@ static struct adbg_error *resolve_edges(struct reader *r)
  * 3.11-3.13; 3.14 records the edge itself). A task waiting on such an outer future awaits
  * the inner task, as CPython 3.14 reports it.
  */
-static struct adbg_error *shield_edge(struct reader *r, struct adbg_task *t, uint64_t outer)
+static ADBG_MUST_CHECK struct adbg_error *shield_edge(struct reader *r, struct adbg_task *t,
+						      uint64_t outer)
 {
 	const struct adbg_layout *l = r->l;
-	struct adbg_obj_items cells = { 0 };
+	struct adbg_obj_items cells = {0};
 	uint64_t cb = 0, qualname = 0, closure = 0;
 	struct adbg_error *err;
 	bool is_shield = false;
@@ -1032,11 +1037,11 @@ out:
  * - a task in wait_for() (3.11) awaits its `fut`.
  * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
  */
-static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
-				       const struct task_raw *raw, bool py)
+static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
+						       const struct task_raw *raw, bool py)
 {
 	const struct adbg_layout *l = r->l;
-	struct adbg_obj_items items = { 0 };
+	struct adbg_obj_items items = {0};
 	struct adbg_error *err = NULL;
 	uint64_t w = raw->fut_waiter, children;
 
@@ -1155,10 +1160,10 @@ static struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
  * takes part in (resolved later). Called as soon as the task is discovered, so its
  * memory is read once, while it is in the read cache. An unreadable task is a warning.
  */
-static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
+static ADBG_MUST_CHECK struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
 {
 	const struct adbg_layout *l = r->l;
-	struct task_raw raw = { 0 };
+	struct task_raw raw = {0};
 	bool py = type_of(r, t->id)->is_py_task;
 	struct adbg_error *err = py ? read_py_task(r, t, &raw) : read_native_task(r, t, &raw);
 
@@ -1209,7 +1214,7 @@ static struct adbg_error *visit_task(struct reader *r, struct adbg_task *t)
 }
 
 /* Cycles: strongly connected components of size > 1 of the awaits graph (Tarjan). */
-static struct adbg_error *find_cycles(struct reader *r)
+static ADBG_MUST_CHECK struct adbg_error *find_cycles(struct reader *r)
 {
 	struct adbg_asyncio_snapshot *snap = r->snap;
 	size_t n = snap->ntasks, counter = 0, sp = 0, csp = 0;

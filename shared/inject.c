@@ -3,7 +3,7 @@
 //
 // Design
 // ------
-// What must never happen (DESIGN.md §5, reference/peers.md §4.6-4.7): running code at an
+// What must never happen (docs/design.md §5): running code at an
 // arbitrary instruction (pyrasite's `call` from GDB: deadlocks on the GIL or malloc locks,
 // crashes), leaving the target stopped, or changing what the program observes (signals,
 // exceptions, altered state). So aiodbg never makes the target call anything itself: it
@@ -121,8 +121,8 @@ static const char *agent_source(void)
 }
 
 /* Write "_AIODBG = {config}\n<agent.py>" into the channel's directory. */
-static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg_inject_opts *o,
-				      char **path_ret)
+static ADBG_MUST_CHECK struct adbg_error *
+write_agent(struct adbg_channel *ch, const struct adbg_inject_opts *o, char **path_ret)
 {
 	const char *src = agent_source();
 	struct adbg_error *err;
@@ -162,9 +162,10 @@ static struct adbg_error *write_agent(struct adbg_channel *ch, const struct adbg
 /* -- threads ------------------------------------------------------------------------- */
 
 /* The Python thread with kernel id tid (0: the main thread), target frozen. */
-static struct adbg_error *find_thread(struct adbg_session *s, int tid, unsigned flags,
-				      struct adbg_runtime_snapshot *snap,
-				      const struct adbg_pythread **ret)
+static ADBG_MUST_CHECK struct adbg_error *find_thread(struct adbg_session *s, int tid,
+						      unsigned flags,
+						      struct adbg_runtime_snapshot *snap,
+						      const struct adbg_pythread **ret)
 {
 	struct adbg_error *err = adbg_runtime_snapshot(s, flags, snap);
 
@@ -285,8 +286,8 @@ struct pep768_request {
 	char path[512];
 };
 
-static struct adbg_error *queue_pep768(struct adbg_session *s, int tid, const char *path,
-				       struct pep768_request *req)
+static ADBG_MUST_CHECK struct adbg_error *queue_pep768(struct adbg_session *s, int tid,
+						       const char *path, struct pep768_request *req)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_target *t = s->target;
@@ -396,9 +397,9 @@ struct pending_queue {
  * Read the queue at addr and check it looks exactly like a live one. Returns
  * ADBG_ERR_BAD_DATA when it does not (wrong candidate), NULL with q filled otherwise.
  */
-static struct adbg_error *read_queue(struct adbg_target *t,
-				     const struct adbg_pending_calls_layout *ql, uint64_t addr,
-				     struct pending_queue *q)
+static ADBG_MUST_CHECK struct adbg_error *read_queue(struct adbg_target *t,
+						     const struct adbg_pending_calls_layout *ql,
+						     uint64_t addr, struct pending_queue *q)
 {
 	enum adbg_pending_kind k = ql->kind;
 	unsigned char hdr[24];
@@ -462,8 +463,8 @@ static struct adbg_error *read_queue(struct adbg_target *t,
 }
 
 /* Find the queue (target frozen). */
-static struct adbg_error *locate_queue(struct adbg_session *s, const struct adbg_pythread *main,
-				       struct pending_queue *q)
+static ADBG_MUST_CHECK struct adbg_error *
+locate_queue(struct adbg_session *s, const struct adbg_pythread *main, struct pending_queue *q)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_target *t = s->target;
@@ -537,7 +538,8 @@ static bool call_queued(struct adbg_target *t, const struct pending_queue *q, ui
 }
 
 /* Push {func, arg} (target frozen; q validated and neither busy nor full). */
-static struct adbg_error *push_call(struct adbg_target *t, struct pending_request *r)
+static ADBG_MUST_CHECK struct adbg_error *push_call(struct adbg_target *t,
+						    struct pending_request *r)
 {
 	struct pending_queue *q = &r->q;
 	const struct adbg_pending_calls_layout *ql = q->ql;
@@ -722,8 +724,8 @@ static bool file_slack(struct adbg_session *s, struct pending_request *r,
 }
 
 /* Find len unused bytes of writable target memory (target frozen); see the design. */
-static struct adbg_error *find_scratch(struct adbg_session *s, struct pending_request *r,
-				       size_t len, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *
+find_scratch(struct adbg_session *s, struct pending_request *r, size_t len, uint64_t *ret)
 {
 	struct adbg_target *t = s->target;
 	const char *seen[MAX_SCRATCH_FILES];
@@ -800,8 +802,8 @@ static bool release_scratch(struct adbg_session *s, struct pending_request *r)
 	return true;
 }
 
-static struct adbg_error *queue_pending(struct adbg_session *s, const char *path,
-					struct pending_request *r)
+static ADBG_MUST_CHECK struct adbg_error *queue_pending(struct adbg_session *s, const char *path,
+							struct pending_request *r)
 {
 	struct adbg_target *t = s->target;
 	const struct adbg_layout *l = &s->python->layout;
@@ -957,7 +959,7 @@ static bool in_agent_wait(struct adbg_session *s, int tid, char *dir, size_t siz
  * /tmp/aiodbg-XXXXXX/a.py): that loop is paused by another aiodbg and runs nothing until
  * that session continues it or goes away.
  */
-static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
+static ADBG_MUST_CHECK struct adbg_error *check_other_session(struct adbg_session *s, int tid)
 {
 	char dir[64];
 
@@ -987,7 +989,7 @@ static struct adbg_error *check_other_session(struct adbg_session *s, int tid)
  * so it will not load the agent until whatever it waits for happens. Said once it has
  * lasted a second, instead of a timeout that blames a safe point.
  */
-static struct adbg_error *check_main_blocked(struct adbg_session *s)
+static ADBG_MUST_CHECK struct adbg_error *check_main_blocked(struct adbg_session *s)
 {
 	struct adbg_runtime_snapshot snap;
 	const struct adbg_pythread *th;
@@ -1025,8 +1027,10 @@ static struct adbg_error *check_main_blocked(struct adbg_session *s)
 	return err;
 }
 
-static struct adbg_error *wait_agent(struct adbg_session *s, struct adbg_channel *ch,
-				     const struct adbg_inject_opts *o, int tid, bool pending)
+static ADBG_MUST_CHECK struct adbg_error *wait_agent(struct adbg_session *s,
+						     struct adbg_channel *ch,
+						     const struct adbg_inject_opts *o, int tid,
+						     bool pending)
 {
 	uint64_t start = adbg_now_ns(), last_wake = start, last_progress = start;
 	uint64_t deadline =

@@ -485,7 +485,7 @@ struct adbg_layout {
 /*
  * Py_AddPendingCall's queue of the main thread (3.11-3.13), which live control writes
  * from outside (inject.c). Not in _Py_DebugOffsets: measured on real interpreters of each
- * minor version (Py_AddPendingCall through ctypes; reference/cpython-internals.md §6).
+ * minor version (Py_AddPendingCall through ctypes; docs/design.md §3).
  * Offsets are relative to the queue.
  */
 enum adbg_pending_kind {
@@ -532,9 +532,9 @@ const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct a
  * Fails with ADBG_ERR_UNSUPPORTED for versions outside 3.11-3.15 or free-threaded builds
  * whose layout is not known, and ADBG_ERR_BAD_DATA when the tables fail validation.
  */
-struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
-				     size_t debug_len, const void *asyncio_debug,
-				     size_t asyncio_len, struct adbg_layout *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
+						     size_t debug_len, const void *asyncio_debug,
+						     size_t asyncio_len, struct adbg_layout *ret);
 
 /**
  * Bytes of _Py_DebugOffsets that adbg_layout_build needs for this version (584 for 3.13,
@@ -546,7 +546,7 @@ size_t adbg_layout_debug_offsets_size(uint64_t version);
 size_t adbg_layout_asyncio_debug_size(uint64_t version);
 
 /** Check every offset against its struct's size and internal consistency. */
-struct adbg_error *adbg_layout_validate(const struct adbg_layout *l);
+ADBG_MUST_CHECK struct adbg_error *adbg_layout_validate(const struct adbg_layout *l);
 
 /** "3.14.10", "3.15.0a8", ... for a PY_VERSION_HEX; buf of at least 32 bytes. */
 void adbg_version_string(uint64_t version, char *buf, size_t len);

@@ -35,8 +35,9 @@ static void target_name(const struct adbg_target *t, char *buf, size_t len)
 // Read len bytes the target holds at addr; if the target lacks them (a core without
 // read-only file segments), take the file's initial contents, which is what a constant
 // such as Py_Version still holds.
-static struct adbg_error *read_or_file(struct adbg_target *t, struct adbg_symbols *syms,
-				       size_t file, uint64_t addr, void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *read_or_file(struct adbg_target *t,
+						       struct adbg_symbols *syms, size_t file,
+						       uint64_t addr, void *buf, size_t len)
 {
 	struct adbg_error *err = adbg_target_read(t, addr, buf, len), *ferr;
 
@@ -53,8 +54,9 @@ static struct adbg_error *read_or_file(struct adbg_target *t, struct adbg_symbol
 
 // 3.11/3.12: Python/getversion.c `const unsigned long Py_Version = PY_VERSION_HEX;`
 // (exported since 3.11). Look in the runtime's own file first, then in any python file.
-static struct adbg_error *read_py_version(struct adbg_target *t, struct adbg_symbols *syms,
-					  size_t runtime_file, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *read_py_version(struct adbg_target *t,
+							  struct adbg_symbols *syms,
+							  size_t runtime_file, uint64_t *ret)
 {
 	struct adbg_symbols_hit hit;
 	struct adbg_error *err;
@@ -96,9 +98,10 @@ static struct adbg_error *read_py_version(struct adbg_target *t, struct adbg_sym
 // GENERATE_DEBUG_SECTION): in the runtime's file (static _asyncio, as Debian's 3.15),
 // then in _asyncio extension modules, then anywhere. Not finding it is not an error:
 // asyncio may not be imported yet.
-static struct adbg_error *find_asyncio_debug(struct adbg_target *t, struct adbg_symbols *syms,
-					     size_t runtime_file, size_t want, uint64_t *addr_ret,
-					     unsigned char *buf)
+static ADBG_MUST_CHECK struct adbg_error *find_asyncio_debug(struct adbg_target *t,
+							     struct adbg_symbols *syms,
+							     size_t runtime_file, size_t want,
+							     uint64_t *addr_ret, unsigned char *buf)
 {
 	static const struct {
 		enum adbg_symbols_match match;
@@ -161,10 +164,12 @@ static uint64_t find_set_dummy(struct adbg_symbols *syms, size_t runtime_file)
 	return hit.addr;
 }
 
-static struct adbg_error *layout_mismatch(const struct adbg_python *py, const char *fmt, ...)
+static ADBG_MUST_CHECK struct adbg_error *layout_mismatch(const struct adbg_python *py,
+							  const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static struct adbg_error *layout_mismatch(const struct adbg_python *py, const char *fmt, ...)
+static ADBG_MUST_CHECK struct adbg_error *layout_mismatch(const struct adbg_python *py,
+							  const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
@@ -188,7 +193,8 @@ static struct adbg_error *layout_mismatch(const struct adbg_python *py, const ch
 // both set up once at startup. Thread states that come and go (threads_head) are
 // checked by every snapshot, where a mismatch is a race (runtime.c). Memory that cannot
 // be read (a process still starting, a core without the data segment) proves nothing.
-static struct adbg_error *check_runtime(struct adbg_target *t, const struct adbg_python *py)
+static ADBG_MUST_CHECK struct adbg_error *check_runtime(struct adbg_target *t,
+							const struct adbg_python *py)
 {
 	const struct adbg_layout *l = &py->layout;
 	uint64_t rt = py->runtime_addr, interp = 0, tstate = 0, back = 0;
@@ -232,9 +238,9 @@ static struct adbg_error *check_runtime(struct adbg_target *t, const struct adbg
  * table that follows; *table_ret is malloc'd. No cookie: *version_ret = 0, *table_ret =
  * NULL. what names the runtime in messages.
  */
-static struct adbg_error *read_debug_offsets(struct adbg_target *t, uint64_t addr,
-					     const char *what, uint64_t *version_ret,
-					     unsigned char **table_ret, size_t *len_ret)
+static ADBG_MUST_CHECK struct adbg_error *
+read_debug_offsets(struct adbg_target *t, uint64_t addr, const char *what, uint64_t *version_ret,
+		   unsigned char **table_ret, size_t *len_ret)
 {
 	unsigned char head[24], *table;
 	uint64_t version, free_threaded;
@@ -288,7 +294,8 @@ static struct adbg_error *read_debug_offsets(struct adbg_target *t, uint64_t add
 }
 
 /* 3.13+ always starts _PyRuntime with the cookie (pycore_runtime_init.h). */
-static struct adbg_error *check_no_cookie(uint64_t version, const char *what, uint64_t addr)
+static ADBG_MUST_CHECK struct adbg_error *check_no_cookie(uint64_t version, const char *what,
+							  uint64_t addr)
 {
 	char vs[32];
 
@@ -303,10 +310,10 @@ static struct adbg_error *check_no_cookie(uint64_t version, const char *what, ui
 }
 
 /* Build py->layout from what was read, and check it against the live structures. */
-static struct adbg_error *finish(struct adbg_target *t, struct adbg_python *py,
-				 uint64_t runtime_addr, uint64_t version,
-				 const unsigned char *table, size_t table_len,
-				 const unsigned char *ad, size_t ad_len)
+static ADBG_MUST_CHECK struct adbg_error *finish(struct adbg_target *t, struct adbg_python *py,
+						 uint64_t runtime_addr, uint64_t version,
+						 const unsigned char *table, size_t table_len,
+						 const unsigned char *ad, size_t ad_len)
 {
 	struct adbg_error *err;
 
@@ -320,8 +327,10 @@ static struct adbg_error *finish(struct adbg_target *t, struct adbg_python *py,
 
 // Build the layout for the runtime at rt: cookie and _Py_DebugOffsets on 3.13+,
 // Py_Version before; AsyncioDebug when present.
-static struct adbg_error *recognise(struct adbg_target *t, struct adbg_symbols *syms,
-				    const struct adbg_symbols_hit *rt, struct adbg_python *py)
+static ADBG_MUST_CHECK struct adbg_error *recognise(struct adbg_target *t,
+						    struct adbg_symbols *syms,
+						    const struct adbg_symbols_hit *rt,
+						    struct adbg_python *py)
 {
 	unsigned char *table = NULL, adbuf[128];
 	size_t table_len = 0, ad_len;
@@ -413,8 +422,8 @@ struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr, 
 }
 
 // The error to report when no candidate worked.
-static struct adbg_error *not_found(struct adbg_target *t, struct adbg_symbols *syms,
-				    struct adbg_error *python_open_err)
+static ADBG_MUST_CHECK struct adbg_error *
+not_found(struct adbg_target *t, struct adbg_symbols *syms, struct adbg_error *python_open_err)
 {
 	const struct adbg_error *open_err = adbg_symbols_open_error(syms);
 	char who[PATH_MAX + 64];
@@ -455,7 +464,7 @@ struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **
 		adbg_symbols_destroy(syms);
 		return &adbg_error_nomem;
 	}
-	// reference/cpython-internals.md §1.2: CPython's own tools look at files named
+	// docs/design.md §3: CPython's own tools look at files named
 	// "python" (the executable or libpython); static embedders need the others too.
 	for (int pass = 0; pass < 2; pass++) {
 		enum adbg_symbols_match match = pass ? ADBG_SYMBOLS_LACKS : ADBG_SYMBOLS_CONTAINS;

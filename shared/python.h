@@ -2,7 +2,7 @@
 // Recognising the CPython inside a target: where _PyRuntime is, which version and build it
 // is, and the layout to read it with.
 //
-// Search order (reference/cpython-internals.md §1.2): every mapped file whose name holds
+// Search order (docs/design.md §3): every mapped file whose name holds
 // "python" first (executable or libpython), then every other mapped ELF file (static
 // embedders); in each, the .PyRuntime section (or the _PyRuntime symbol), load bias from
 // the mapping. 3.13+: the "xdebugpy" cookie and _Py_DebugOffsets are read from target
@@ -37,7 +37,8 @@ struct adbg_python {
  * ADBG_ERR_UNSUPPORTED (version outside 3.11-3.15), ADBG_ERR_BAD_DATA (cookie or table
  * corrupt), or a file error naming the file and suggesting --sysroot/--lib-path for cores.
  */
-struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_python_find(struct adbg_target *t,
+						    struct adbg_python **ret);
 
 /**
  * Recognise the Python whose _PyRuntime is at runtime_addr from the target's memory alone,
@@ -47,8 +48,9 @@ struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **
  * AsyncioDebug section's bytes are (3.14+), 0 for none. The same checks as
  * adbg_python_find follow. *ret: adbg_python_destroy; its binary is NULL.
  */
-struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr, uint64_t version,
-				  uint64_t asyncio_debug_addr, struct adbg_python **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr,
+						  uint64_t version, uint64_t asyncio_debug_addr,
+						  struct adbg_python **ret);
 
 /**
  * 3.14+: look again for the AsyncioDebug section (asyncio may have been imported since
@@ -56,7 +58,8 @@ struct adbg_error *adbg_python_at(struct adbg_target *t, uint64_t runtime_addr, 
  * with it. A no-op when the layout already has it or the version has none; not finding
  * it is not an error (py->layout.from_asyncio_debug stays false).
  */
-struct adbg_error *adbg_python_find_asyncio(struct adbg_target *t, struct adbg_python *py);
+ADBG_MUST_CHECK struct adbg_error *adbg_python_find_asyncio(struct adbg_target *t,
+							    struct adbg_python *py);
 
 /** Free. NULL is a no-op. */
 void adbg_python_destroy(struct adbg_python *py);
@@ -65,6 +68,7 @@ void adbg_python_destroy(struct adbg_python *py);
  * Look up a symbol (e.g. "PyRun_SimpleString") in the files the target maps; *ret is its
  * address in the target. ADBG_ERR_NOT_FOUND when no mapped file defines it.
  */
-struct adbg_error *adbg_python_symbol(struct adbg_target *t, const char *name, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_python_symbol(struct adbg_target *t, const char *name,
+						      uint64_t *ret);
 
 #endif

@@ -128,8 +128,8 @@ struct adbg_open_options {
  * Fails with ADBG_ERR_NOT_FOUND (no such process), ADBG_ERR_PERMISSION (with ptrace_scope
  * / CAP_SYS_PTRACE advice) or ADBG_ERR_OS.
  */
-struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *opts,
-				      struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_attach(int pid, const struct adbg_open_options *opts,
+						      struct adbg_target **ret);
 
 /**
  * Who stops and resumes a live process that another tracer owns (the GDB extension: GDB
@@ -150,20 +150,22 @@ struct adbg_target_control {
  * Like adbg_target_attach, but never ptrace: freeze and thaw ask ctl (copied) to stop and
  * resume the process. Threads have no registers (the owner holds them).
  */
-struct adbg_error *adbg_target_attach_controlled(int pid, const struct adbg_target_control *ctl,
-						 struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_target_attach_controlled(int pid, const struct adbg_target_control *ctl,
+			      struct adbg_target **ret);
 
 /** Open an ELF core file. */
-struct adbg_error *adbg_target_open_core(const char *path, const struct adbg_open_options *opts,
-					 struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_open_core(const char *path,
+							 const struct adbg_open_options *opts,
+							 struct adbg_target **ret);
 
 /**
  * Open an ELF core held in memory (for fuzzing). buf must outlive the target; files the
  * core names are looked up only if opts says where.
  */
-struct adbg_error *adbg_target_open_core_mem(const void *buf, size_t len,
-					     const struct adbg_open_options *opts,
-					     struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_open_core_mem(const void *buf, size_t len,
+							     const struct adbg_open_options *opts,
+							     struct adbg_target **ret);
 
 /** One segment of an in-memory target: size bytes at addr. data is not copied. */
 struct adbg_mem_segment {
@@ -173,49 +175,55 @@ struct adbg_mem_segment {
 };
 
 /** Create an in-memory target over the given segments (copied array, borrowed data). */
-struct adbg_error *adbg_target_create_mem(const struct adbg_mem_segment *segs, size_t nsegs,
-					  struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_create_mem(const struct adbg_mem_segment *segs,
+							  size_t nsegs, struct adbg_target **ret);
 
 /** Detach (thawing if frozen) and free. NULL is a no-op. */
 void adbg_target_destroy(struct adbg_target *t);
 
 /** Read exactly len bytes at addr through the page cache. */
-struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *buf,
+						    size_t len);
 
 /** Read a little-endian 64-bit word. */
-struct adbg_error *adbg_read_u64(struct adbg_target *t, uint64_t addr, uint64_t *ret);
-struct adbg_error *adbg_read_u32(struct adbg_target *t, uint64_t addr, uint32_t *ret);
-struct adbg_error *adbg_read_u8(struct adbg_target *t, uint64_t addr, uint8_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_read_u64(struct adbg_target *t, uint64_t addr,
+						 uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_read_u32(struct adbg_target *t, uint64_t addr,
+						 uint32_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_read_u8(struct adbg_target *t, uint64_t addr, uint8_t *ret);
 
 /**
  * Read a NUL-terminated string of at most max bytes (not counting the NUL). *ret is
  * malloc'd. Fails with ADBG_ERR_BAD_DATA if no NUL is found within max bytes.
  */
-struct adbg_error *adbg_read_cstr(struct adbg_target *t, uint64_t addr, size_t max, char **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_read_cstr(struct adbg_target *t, uint64_t addr, size_t max,
+						  char **ret);
 
 /** Write (live targets only); invalidates the cached pages it touches. */
-struct adbg_error *adbg_target_write(struct adbg_target *t, uint64_t addr, const void *buf,
-				     size_t len);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_write(struct adbg_target *t, uint64_t addr,
+						     const void *buf, size_t len);
 
 /**
  * Stop every thread for one coherent snapshot and drop the page cache. No-op for targets
- * that cannot change. Always pair with adbg_target_thaw; thaw also happens on destroy
- * and, for live targets, on SIGINT/SIGTERM/SIGHUP/SIGQUIT of the debugger.
+ * that cannot change. Always pair with adbg_target_thaw; thaw also happens on destroy.
+ * The library installs no signal handler: the front ends turn SIGINT (and the REPL
+ * SIGTERM, SIGHUP and SIGQUIT) into the session's interrupt flag, which ends a snapshot
+ * and so thaws; if the debugger dies, the kernel lets the seized threads go.
  */
-struct adbg_error *adbg_target_freeze(struct adbg_target *t);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_freeze(struct adbg_target *t);
 
 /** Resume every thread and record stopped_ms. Idempotent. */
 void adbg_target_thaw(struct adbg_target *t);
 
 /** Re-read mappings and threads (live targets; no-op otherwise). */
-struct adbg_error *adbg_target_refresh(struct adbg_target *t);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_refresh(struct adbg_target *t);
 
 /** The mapping that contains addr, or NULL. */
 const struct adbg_mapping *adbg_target_find_mapping(const struct adbg_target *t, uint64_t addr);
 
 /** Open the file behind a mapping (see adbg_target_ops.open_file). */
-struct adbg_error *adbg_target_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-					 int *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_open_file(struct adbg_target *t,
+							 const struct adbg_mapping *m, int *ret);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t adbg_now_ns(void);
@@ -238,15 +246,16 @@ bool adbg_auxv_get(const void *auxv, size_t len, uint64_t type, uint64_t *ret);
 /* For implementations: free maps/threads arrays, and the common part of destroy. */
 void adbg_target_free_maps(struct adbg_target *t);
 /** Allocate a target with ops and kind set, everything else zero. */
-struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops,
-				     enum adbg_target_kind kind, struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops,
+						     enum adbg_target_kind kind,
+						     struct adbg_target **ret);
 /**
  * Enable the read cache: 2^log2_slots blocks of 2^log2_block bytes (12 ≤ log2_block ≤ 24).
  * Large blocks pay where reads are cheap in bulk and dear one by one (process_vm_readv);
  * the cache memory asks for transparent huge pages, so filling it does not fault 4 KiB
  * at a time.
  */
-struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2_block,
-					    unsigned log2_slots);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_target_enable_cache(struct adbg_target *t, unsigned log2_block, unsigned log2_slots);
 
 #endif

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The in-target agent of aiodbg's live control (DESIGN.md §5): pause a loop, eval, await, cancel.
+# The in-target agent of aiodbg's live control (docs/design.md §5): pause a loop, eval, await, cancel.
 #
 # Design
 # ------

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Live-control timings per interpreter of the matrix (DESIGN.md §9): attach + pause of an
+# Live-control timings per interpreter of the matrix (docs/design.md §6): attach + pause of an
 # idle loop (a fresh aiodbg process each time: agent injection included; budget < 200 ms)
 # and the `await asyncio.sleep(0)` round trip on a paused loop (budget < 20 ms). Reports,
 # never fails on a number.

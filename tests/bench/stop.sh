@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# How long `bt` keeps a live target stopped (DESIGN.md §9: < 10 ms per snapshot), per
+# How long `bt` keeps a live target stopped (docs/design.md §6: < 10 ms per snapshot), per
 # interpreter of the matrix: a 4-thread target (tests/integration/targets/three_threads.py:
 # the main thread and three threads blocked on a lock), STOP_RUNS (default 50) runs of
 # `aiodbg attach PID -c 'bt --json'`, each a fresh aiodbg; the time is the snapshot's

@@ -44,21 +44,21 @@ bool gdbext_identity_equal(const struct gdbext_identity *a, const struct gdbext_
  * Find out what GDB's selected inferior is. ADBG_ERR_NOT_FOUND (with advice) when it has
  * no process and no core.
  */
-struct adbg_error *gdbext_identity_get(struct gdbext_identity *ret);
+ADBG_MUST_CHECK struct adbg_error *gdbext_identity_get(struct gdbext_identity *ret);
 
 /**
  * ADBG_ERR_INVALID_ARG when a thread of the selected inferior is running (non-stop mode,
  * `continue &`): the target reads memory that GDB has not stopped.
  */
-struct adbg_error *gdbext_check_stopped(void);
+ADBG_MUST_CHECK struct adbg_error *gdbext_check_stopped(void);
 
 /**
  * Create the GDB-inferior target for the selected inferior described by id (copied).
  * The target reads through gdb.Inferior.read_memory with a page cache that
  * adbg_target_refresh (called before each command) drops.
  */
-struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
-					struct adbg_target **ret);
+ADBG_MUST_CHECK struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
+							struct adbg_target **ret);
 
 /**
  * Ask the target's reads to fail with ADBG_ERR_INTERRUPTED from now on (set when Python
@@ -70,10 +70,10 @@ extern volatile int gdbext_interrupted;
  * Run a GDB command and capture its output (gdb.execute(cmd, to_string=True)). *ret is
  * malloc'd. A Python error becomes an adbg_error (and is cleared).
  */
-struct adbg_error *gdbext_execute(const char *cmd, char **ret);
+ADBG_MUST_CHECK struct adbg_error *gdbext_execute(const char *cmd, char **ret);
 
 /** The current Python exception as an adbg_error of the given code; clears it. */
-struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
+ADBG_MUST_CHECK struct adbg_error *gdbext_py_error(enum adbg_error_code code, const char *what);
 
 /** gdb.<name>, a borrowed reference to the cached module attribute lookup, or NULL. */
 PyObject *gdbext_gdb_module(void);
@@ -88,8 +88,9 @@ bool gdbext_target_native(const struct adbg_target *t);
  * GDB's selection and settings as they were. native: gdbext_target_native(gs->target).
  * The selection (select/up/down) is shared with gs. Output goes to out.
  */
-struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const char *line,
-				   const struct adbg_cmd_opts *opts, FILE *out);
+ADBG_MUST_CHECK struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native,
+						   const char *line,
+						   const struct adbg_cmd_opts *opts, FILE *out);
 
 /** Drop the live session: the agent's channel closes, and the agent resumes the loop. */
 void gdbext_live_forget(void);

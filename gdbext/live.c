@@ -142,7 +142,7 @@ static void send_stop(int pid)
 	closedir(d);
 }
 
-static struct adbg_error *halted_error(void)
+static ADBG_MUST_CHECK struct adbg_error *halted_error(void)
 {
 	if (job.state == ST_GONE)
 		return adbg_error_create(ADBG_ERR_GONE, "process %d exited", job.pid);
@@ -153,7 +153,7 @@ static struct adbg_error *halted_error(void)
 }
 
 /* Caller holds job.mu. */
-static struct adbg_error *stop_locked(void)
+static ADBG_MUST_CHECK struct adbg_error *stop_locked(void)
 {
 	for (;;) {
 		switch (job.state) {
@@ -180,7 +180,7 @@ static struct adbg_error *stop_locked(void)
 	}
 }
 
-static struct adbg_error *ctl_stop(void *arg)
+static ADBG_MUST_CHECK struct adbg_error *ctl_stop(void *arg)
 {
 	struct adbg_error *err = NULL;
 
@@ -203,7 +203,8 @@ static void ctl_resume(void *arg)
 	pthread_mutex_unlock(&job.mu);
 }
 
-static struct adbg_error *ctl_write(void *arg, uint64_t addr, const void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *ctl_write(void *arg, uint64_t addr, const void *buf,
+						    size_t len)
 {
 	struct adbg_error *err = NULL;
 	bool resume_after = false;
@@ -350,7 +351,7 @@ static long inferior_pid(void)
  * breakpoints (its shared-library event breakpoint in ld.so, at least) at addresses
  * computed from the wrong file, and corrupt the program's code.
  */
-static struct adbg_error *check_files(const struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *check_files(const struct adbg_target *t)
 {
 	PyObject *gdb = gdbext_gdb_module();
 	PyObject *list = gdb ? PyObject_CallMethod(gdb, "objfiles", NULL) : NULL;
@@ -466,7 +467,7 @@ static bool sigint_handling(bool *stop, bool *print, bool *pass)
 	return ok;
 }
 
-static struct adbg_error *prepare(struct gdb_state *st)
+static ADBG_MUST_CHECK struct adbg_error *prepare(struct gdb_state *st)
 {
 	bool stop, print, pass;
 	char *nonstop = parameter_str("non-stop");
@@ -745,7 +746,7 @@ static void notice(void *arg, const char *msg)
 	fflush(stderr);
 }
 
-static struct adbg_error *live_session(const struct adbg_session *gs)
+static ADBG_MUST_CHECK struct adbg_error *live_session(const struct adbg_session *gs)
 {
 	static const struct adbg_target_control ctl = {
 		.stop = ctl_stop,

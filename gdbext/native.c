@@ -132,11 +132,11 @@ static uint64_t frame_sp(PyObject *frame)
  * GDB's frames of thread tid, innermost first (struct adbg_unwinder.thread). The selected
  * thread and frame are restored afterwards, whatever happens.
  */
-static struct adbg_error *gdb_thread(struct adbg_session *s, void *state, int tid,
-				     struct adbg_native_stack *ret)
+static ADBG_MUST_CHECK struct adbg_error *gdb_thread(struct adbg_session *s, void *state, int tid,
+						     struct adbg_native_stack *ret)
 {
 	PyObject *gdb = gdbext_gdb_module(), *th, *orig_th, *orig_frame, *frame, *r;
-	struct adbg_native_stack ns = { 0 };
+	struct adbg_native_stack ns = {0};
 	struct adbg_error *err = NULL;
 
 	(void)state;

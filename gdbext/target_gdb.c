@@ -107,7 +107,7 @@ struct adbg_error *gdbext_execute(const char *cmd, char **ret)
 }
 
 /* A string attribute of obj (None and missing: NULL). New malloc'd string in *ret. */
-static struct adbg_error *str_attr(PyObject *obj, const char *name, char **ret)
+static ADBG_MUST_CHECK struct adbg_error *str_attr(PyObject *obj, const char *name, char **ret)
 {
 	PyObject *v = PyObject_GetAttrString(obj, name);
 	const char *s;
@@ -295,7 +295,8 @@ struct adbg_error *gdbext_check_stopped(void)
 	return err;
 }
 
-static struct adbg_error *gdb_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *gdb_read(struct adbg_target *t, uint64_t addr, void *buf,
+						   size_t len)
 {
 	struct gdb_impl *gi = t->impl;
 	PyObject *args[2], *mv;
@@ -344,8 +345,8 @@ static struct adbg_error *gdb_read(struct adbg_target *t, uint64_t addr, void *b
 	return NULL;
 }
 
-static struct adbg_error *gdb_write(struct adbg_target *t, uint64_t addr, const void *buf,
-				    size_t len)
+static ADBG_MUST_CHECK struct adbg_error *gdb_write(struct adbg_target *t, uint64_t addr,
+						    const void *buf, size_t len)
 {
 	struct gdb_impl *gi = t->impl;
 	PyObject *res;
@@ -385,7 +386,7 @@ static void map_list_free(struct map_list *l)
 }
 
 /* Append m (taking its path) to l. */
-static struct adbg_error *map_list_add(struct map_list *l, struct adbg_mapping *m)
+static ADBG_MUST_CHECK struct adbg_error *map_list_add(struct map_list *l, struct adbg_mapping *m)
 {
 	if (l->n == MAX_MAPS) {
 		free(m->path);
@@ -407,7 +408,7 @@ static struct adbg_error *map_list_add(struct map_list *l, struct adbg_mapping *
 }
 
 /* Keep only real files: anonymous memory and [heap]/[stack]/[vdso] have no file. */
-static struct adbg_error *set_map_path(struct adbg_mapping *m, char *p)
+static ADBG_MUST_CHECK struct adbg_error *set_map_path(struct adbg_mapping *m, char *p)
 {
 	size_t n;
 
@@ -425,7 +426,7 @@ static struct adbg_error *set_map_path(struct adbg_mapping *m, char *p)
 }
 
 /* /proc/PID/maps of a process on this machine: the same view the live target has. */
-static struct adbg_error *read_proc_maps(struct adbg_target *t, struct map_list *l)
+static ADBG_MUST_CHECK struct adbg_error *read_proc_maps(struct adbg_target *t, struct map_list *l)
 {
 	char path[64], *line = NULL;
 	size_t linecap = 0;
@@ -471,7 +472,8 @@ static bool is_perms(const char *s)
  * there):
  *	Start Addr   End Addr   Size   Offset  [Perms]  objfile
  */
-static struct adbg_error *parse_info_proc_mappings(const char *text, struct map_list *l)
+static ADBG_MUST_CHECK struct adbg_error *parse_info_proc_mappings(const char *text,
+								   struct map_list *l)
 {
 	struct adbg_error *err = NULL;
 	char *copy = strdup(text), *save = NULL, *line;
@@ -479,7 +481,7 @@ static struct adbg_error *parse_info_proc_mappings(const char *text, struct map_
 	if (!copy)
 		return &adbg_error_nomem;
 	for (line = strtok_r(copy, "\n", &save); line && !err; line = strtok_r(NULL, "\n", &save)) {
-		struct adbg_mapping m = { 0 };
+		struct adbg_mapping m = {0};
 		unsigned long long start, end, size, off;
 		char word[16];
 		int pos = 0, wpos = 0;
@@ -513,7 +515,8 @@ struct load_section {
  *	 [12]      0x7f00->0x7f10 at 0x00002000: load7 ALLOC LOAD READONLY CODE HAS_CONTENTS
  * They give cores their permissions (NT_FILE has none) and their anonymous memory.
  */
-static struct adbg_error *core_load_sections(struct load_section **ret, size_t *nret)
+static ADBG_MUST_CHECK struct adbg_error *core_load_sections(struct load_section **ret,
+							     size_t *nret)
 {
 	struct load_section *v = NULL;
 	size_t n = 0, cap = 0;
@@ -561,7 +564,7 @@ static struct adbg_error *core_load_sections(struct load_section **ret, size_t *
 }
 
 /* Give core file mappings the load segments' permissions, and add anonymous segments. */
-static struct adbg_error *merge_core_segments(struct map_list *l)
+static ADBG_MUST_CHECK struct adbg_error *merge_core_segments(struct map_list *l)
 {
 	struct load_section *segs;
 	size_t nsegs, nfile = l->n;
@@ -595,10 +598,10 @@ static struct adbg_error *merge_core_segments(struct map_list *l)
 	return err;
 }
 
-static struct adbg_error *read_maps(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *read_maps(struct adbg_target *t)
 {
 	struct gdb_impl *gi = t->impl;
-	struct map_list l = { 0 };
+	struct map_list l = {0};
 	struct adbg_error *err = NULL;
 	char *text;
 
@@ -648,7 +651,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Threads from Inferior.threads(): ptid is (pid, lwp, tid); the LWP is the kernel's tid. */
-static struct adbg_error *read_threads(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *read_threads(struct adbg_target *t)
 {
 	struct gdb_impl *gi = t->impl;
 	PyObject *list = PyObject_CallMethod(gi->inferior, "threads", NULL), *seq;
@@ -709,7 +712,7 @@ static struct adbg_error *read_threads(struct adbg_target *t)
 	return NULL;
 }
 
-static struct adbg_error *gdb_refresh(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *gdb_refresh(struct adbg_target *t)
 {
 	struct gdb_impl *gi = t->impl;
 	struct adbg_error *err;
@@ -783,8 +786,8 @@ static int open_checked(const char *path, uint64_t inode)
 	return fd;
 }
 
-static struct adbg_error *gdb_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-					int *ret)
+static ADBG_MUST_CHECK struct adbg_error *gdb_open_file(struct adbg_target *t,
+							const struct adbg_mapping *m, int *ret)
 {
 	struct gdb_impl *gi = t->impl;
 	char path[PATH_MAX + 128];

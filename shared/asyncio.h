@@ -119,8 +119,8 @@ struct adbg_asyncio_snapshot {
  * Read every task and loop (target frozen by the caller). Tasks come in discovery order
  * (per thread, per loop), then the graph edges are completed and cycles found.
  */
-struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
-					 struct adbg_asyncio_snapshot *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
+							 struct adbg_asyncio_snapshot *ret);
 void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap);
 
 /** The task with this id, or NULL. */
@@ -130,8 +130,8 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
  * Find a task by "0x..." id or by unique name. ADBG_ERR_NOT_FOUND, or INVALID_ARG when
  * the name is ambiguous (the message lists the candidates' ids).
  */
-struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap,
-				       const char *spec, struct adbg_task **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap,
+						       const char *spec, struct adbg_task **ret);
 
 const char *adbg_task_state_name(enum adbg_task_state st);
 

@@ -97,7 +97,7 @@ struct adbg_channel {
 };
 
 /* The target's filesystem uid and gid (the fourth field of Uid:/Gid: in status). */
-static struct adbg_error *target_ids(int pid, uid_t *uid, gid_t *gid)
+static ADBG_MUST_CHECK struct adbg_error *target_ids(int pid, uid_t *uid, gid_t *gid)
 {
 	char path[64], line[256];
 	unsigned long r, e, s, f;
@@ -305,7 +305,7 @@ static int open_in_root(int root_fd, const char *path, struct adbg_error **err)
 	return fd;
 }
 
-static struct adbg_error *make_dir(struct adbg_channel *ch)
+static ADBG_MUST_CHECK struct adbg_error *make_dir(struct adbg_channel *ch)
 {
 	static const char alnum[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -377,7 +377,7 @@ static struct adbg_error *make_dir(struct adbg_channel *ch)
 
 /* The marker: who made the directory (and for which target), so that a later channel can
  * tell a leftover. */
-static struct adbg_error *write_marker(struct adbg_channel *ch)
+static ADBG_MUST_CHECK struct adbg_error *write_marker(struct adbg_channel *ch)
 {
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%ld %llu %d\n", (long)getpid(), start_time(getpid()),
@@ -640,8 +640,8 @@ void adbg_channel_destroy(struct adbg_channel *ch)
 }
 
 /* Wait for fd to become readable: 1 ready, 0 timeout, or an error. */
-static struct adbg_error *wait_readable(int fd, int timeout_ms, volatile int *interrupted,
-					bool *ready)
+static ADBG_MUST_CHECK struct adbg_error *wait_readable(int fd, int timeout_ms,
+							volatile int *interrupted, bool *ready)
 {
 	uint64_t deadline =
 		timeout_ms < 0 ? UINT64_MAX : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
@@ -670,7 +670,8 @@ static struct adbg_error *wait_readable(int fd, int timeout_ms, volatile int *in
 }
 
 /* Take one line out of the buffer, if a whole one is there. */
-static struct adbg_error *take_message(struct adbg_channel *ch, json_t **ret, bool *got)
+static ADBG_MUST_CHECK struct adbg_error *take_message(struct adbg_channel *ch, json_t **ret,
+						       bool *got)
 {
 	char *nl = ch->len ? memchr(ch->buf, '\n', ch->len) : NULL;
 	json_error_t jerr;
@@ -694,7 +695,7 @@ static struct adbg_error *take_message(struct adbg_channel *ch, json_t **ret, bo
 	return NULL;
 }
 
-static struct adbg_error *fill(struct adbg_channel *ch)
+static ADBG_MUST_CHECK struct adbg_error *fill(struct adbg_channel *ch)
 {
 	ssize_t n;
 

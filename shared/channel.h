@@ -32,7 +32,7 @@ struct adbg_channel;
  * Create the private directory in the root of process pid and listen in it.
  * *ret is freed with adbg_channel_destroy.
  */
-struct adbg_error *adbg_channel_create(int pid, struct adbg_channel **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_channel_create(int pid, struct adbg_channel **ret);
 
 /**
  * Free: stop the keepalive, close the connection and the listener, remove the directory.
@@ -57,8 +57,9 @@ void adbg_channel_peer_ids(const struct adbg_channel *ch, long *pid, long *uid);
  * private directory.
  * *path_ret (optional, malloc'd) is its path as the target sees it.
  */
-struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch, const char *name,
-					   const void *data, size_t len, char **path_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch,
+							   const char *name, const void *data,
+							   size_t len, char **path_ret);
 
 /**
  * Wait up to timeout_ms for the agent to connect. On a connection, check SO_PEERCRED
@@ -68,8 +69,9 @@ struct adbg_error *adbg_channel_write_file(struct adbg_channel *ch, const char *
  * waiting for the agent). On success the keepalive thread starts. *hello_ret
  * (optional) is the hello object, a new reference.
  */
-struct adbg_error *adbg_channel_accept(struct adbg_channel *ch, int timeout_ms,
-				       volatile int *interrupted, json_t **hello_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_channel_accept(struct adbg_channel *ch, int timeout_ms,
+						       volatile int *interrupted,
+						       json_t **hello_ret);
 
 /** Remove the directory and what is in it (the connection, once made, stays). */
 void adbg_channel_remove_dir(struct adbg_channel *ch);
@@ -84,7 +86,7 @@ bool adbg_channel_dir_exists(const struct adbg_channel *ch, const char *dir);
 int adbg_channel_connected(const struct adbg_channel *ch);
 
 /** Send one message (a JSON object; not consumed). ADBG_ERR_GONE when the agent is gone. */
-struct adbg_error *adbg_channel_send(struct adbg_channel *ch, json_t *msg);
+ADBG_MUST_CHECK struct adbg_error *adbg_channel_send(struct adbg_channel *ch, json_t *msg);
 
 /**
  * Receive one message, waiting up to timeout_ms (< 0: forever). ADBG_ERR_TIMEOUT,
@@ -92,7 +94,7 @@ struct adbg_error *adbg_channel_send(struct adbg_channel *ch, json_t *msg);
  * ADBG_ERR_GONE (the agent closed the channel), ADBG_ERR_BAD_DATA (not JSON).
  * *ret is a new reference.
  */
-struct adbg_error *adbg_channel_recv(struct adbg_channel *ch, int timeout_ms,
-				     volatile int *interrupted, json_t **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_channel_recv(struct adbg_channel *ch, int timeout_ms,
+						     volatile int *interrupted, json_t **ret);
 
 #endif

@@ -131,8 +131,9 @@ struct code_fields {
 	int32_t firstlineno;
 };
 
-static struct adbg_error *read_fields(struct adbg_target *t, const struct adbg_layout *l,
-				      uint64_t code, struct code_fields *ret)
+static ADBG_MUST_CHECK struct adbg_error *read_fields(struct adbg_target *t,
+						      const struct adbg_layout *l, uint64_t code,
+						      struct code_fields *ret)
 {
 	const typeof(l->code_object) *co = &l->code_object;
 	uint64_t offs[] = {co->name, co->qualname, co->filename, co->linetable, co->firstlineno};

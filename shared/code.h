@@ -38,8 +38,9 @@ struct adbg_code_info {
  *
  * @param ret  filled on success; free with adbg_code_info_deinit.
  */
-struct adbg_error *adbg_code_read(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
-				  struct adbg_code_info *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_code_read(struct adbg_target *t,
+						  const struct adbg_layout *l, uint64_t code,
+						  struct adbg_code_info *ret);
 
 /** Free the strings of ci (NULL-safe; the struct may be reused). */
 void adbg_code_info_deinit(struct adbg_code_info *ci);
@@ -51,8 +52,10 @@ void adbg_code_info_deinit(struct adbg_code_info *ci);
  * @param len_ret  its length.
  * Fails with ADBG_ERR_BAD_DATA if the table is longer than ADBG_CODE_MAX_LINETABLE.
  */
-struct adbg_error *adbg_code_read_linetable(struct adbg_target *t, const struct adbg_layout *l,
-					    uint64_t code, uint8_t **ret, size_t *len_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_code_read_linetable(struct adbg_target *t,
+							    const struct adbg_layout *l,
+							    uint64_t code, uint8_t **ret,
+							    size_t *len_ret);
 
 /**
  * The source line of the instruction at byte_offset (in bytes from the start of the
@@ -94,7 +97,8 @@ bool adbg_code_iter_next(struct adbg_code_iter *it, struct adbg_code_range *ret)
  * adbg_code_addr2line). Convenience for one-off lookups; callers with many frames use
  * a cache.
  */
-struct adbg_error *adbg_code_line(struct adbg_target *t, const struct adbg_layout *l, uint64_t code,
-				  int byte_offset, int *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_code_line(struct adbg_target *t,
+						  const struct adbg_layout *l, uint64_t code,
+						  int byte_offset, int *ret);
 
 #endif

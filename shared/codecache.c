@@ -61,7 +61,8 @@ static size_t slot_of(uint64_t code, size_t nslots)
 	return (size_t)(h >> 20) & (nslots - 1);
 }
 
-static struct adbg_error *cache_insert(struct adbg_codecache *cc, struct adbg_code_entry *e)
+static ADBG_MUST_CHECK struct adbg_error *cache_insert(struct adbg_codecache *cc,
+						       struct adbg_code_entry *e)
 {
 	if ((cc->nused + 1) * 2 > cc->nslots) {
 		size_t n = cc->nslots ? cc->nslots * 2 : 256;

@@ -46,9 +46,9 @@ struct adbg_codecache *adbg_codecache_create(void);
  * names (the session's snapshot strings), which must live as long as the entry. *ret
  * stays valid until the cache is cleared. Sessions call this through adbg_session_code.
  */
-struct adbg_error *adbg_codecache_get(struct adbg_codecache *cc, struct adbg_target *t,
-				      const struct adbg_layout *l, struct adbg_arena *names,
-				      uint64_t code, const struct adbg_code_entry **ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_codecache_get(struct adbg_codecache *cc, struct adbg_target *t, const struct adbg_layout *l,
+		   struct adbg_arena *names, uint64_t code, const struct adbg_code_entry **ret);
 
 /**
  * The line of the instruction at ip (an address inside the code's bytecode: 3.11/3.12

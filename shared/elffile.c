@@ -58,7 +58,7 @@ struct adbg_error *adbg_elf_header_phnum(const void *buf, size_t len, size_t *re
 	return NULL;
 }
 
-static struct adbg_error *elf_parse(struct adbg_elf *elf)
+static ADBG_MUST_CHECK struct adbg_error *elf_parse(struct adbg_elf *elf)
 {
 	const Elf64_Ehdr *eh;
 	struct adbg_error *err;
@@ -548,8 +548,8 @@ struct build_id_arg {
 	size_t len;
 };
 
-static struct adbg_error *build_id_note(void *arg, uint32_t type, const char *name,
-					const unsigned char *desc, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *build_id_note(void *arg, uint32_t type, const char *name,
+							const unsigned char *desc, size_t len)
 {
 	struct build_id_arg *b = arg;
 

@@ -13,8 +13,9 @@ struct adbg_error adbg_error_nomem = {
 	.message = (char *)"out of memory",
 };
 
-static struct adbg_error *error_vcreate(enum adbg_error_code code, int errnum, uint64_t addr,
-					const char *suffix, const char *fmt, va_list ap)
+static ADBG_MUST_CHECK struct adbg_error *error_vcreate(enum adbg_error_code code, int errnum,
+							uint64_t addr, const char *suffix,
+							const char *fmt, va_list ap)
 {
 	struct adbg_error *err = calloc(1, sizeof(*err));
 	char *msg = NULL;
@@ -129,4 +130,9 @@ bool adbg_ok(struct adbg_error *err)
 {
 	adbg_error_destroy(err);
 	return !err;
+}
+
+bool adbg_error_is(const struct adbg_error *err, enum adbg_error_code code)
+{
+	return err && err->code == code;
 }

@@ -12,6 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * On every function that returns a struct adbg_error * (declarations in headers and static
+ * definitions alike): dropping the result leaks the error and hides the failure, so the
+ * compiler refuses it (-Werror). A caller for whom failure only means "not there" says so
+ * with adbg_ok(); a `(void)` cast does not silence the attribute under GCC.
+ */
+#define ADBG_MUST_CHECK __attribute__((warn_unused_result))
+
 #define ADBG_ERROR_CODES(X)                                                  \
 	X(NOMEM, "out of memory")                                            \
 	X(OS, "system error")                                                \
@@ -57,22 +65,22 @@ struct adbg_error {
 extern struct adbg_error adbg_error_nomem;
 
 /** Create an error with a printf-style message. Never returns NULL. */
-struct adbg_error *adbg_error_create(enum adbg_error_code code, const char *fmt, ...)
+ADBG_MUST_CHECK struct adbg_error *adbg_error_create(enum adbg_error_code code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /** Create an ADBG_ERR_OS error (or ADBG_ERR_PERMISSION for EPERM/EACCES) for errnum. */
-struct adbg_error *adbg_error_os(int errnum, const char *fmt, ...)
+ADBG_MUST_CHECK struct adbg_error *adbg_error_os(int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /** Create an ADBG_ERR_FAULT error for a target address. */
-struct adbg_error *adbg_error_fault(uint64_t addr, const char *fmt, ...)
+ADBG_MUST_CHECK struct adbg_error *adbg_error_fault(uint64_t addr, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /**
  * Prefix err's message with "context: ". Returns err (or adbg_error_nomem); takes
  * ownership of err. adbg_error_wrap(NULL, ...) returns NULL.
  */
-struct adbg_error *adbg_error_wrap(struct adbg_error *err, const char *fmt, ...)
+ADBG_MUST_CHECK struct adbg_error *adbg_error_wrap(struct adbg_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /** Free an error. NULL and adbg_error_nomem are ignored. */
@@ -83,6 +91,21 @@ void adbg_error_destroy(struct adbg_error *err);
  * `if (adbg_ok(read(...)))` leaks nothing either way.
  */
 bool adbg_ok(struct adbg_error *err);
+
+/**
+ * Whether err is a failure of kind code: false for NULL (success), else err->code == code.
+ * The code is all that is compared, never the pointer, so:
+ * - ADBG_ERR_NOMEM matches the static adbg_error_nomem, an error created with that code,
+ *   and adbg_error_os(ENOMEM, ...) (adbg_error_os files errno ENOMEM under NOMEM);
+ * - likewise adbg_error_os files EPERM and EACCES under ADBG_ERR_PERMISSION and ESRCH
+ *   under ADBG_ERR_GONE: for those errors ADBG_ERR_OS does not match, the specific code
+ *   does (ADBG_ERR_OS matches the other errno values);
+ * - adbg_error_wrap keeps the code, so a wrapped error matches what it matched before.
+ * Use it instead of comparing with &adbg_error_nomem, which misses an ENOMEM from the OS.
+ * Comparing the pointer is right only to ask whether err may be written to (the static
+ * error may not). err is not consumed.
+ */
+bool adbg_error_is(const struct adbg_error *err, enum adbg_error_code code);
 
 /** The name of a code, e.g. "FAULT". */
 const char *adbg_error_code_name(enum adbg_error_code code);

@@ -46,20 +46,22 @@ struct adbg_inject_opts {
  * finalizing), ADBG_ERR_TIMEOUT when the chosen thread did not reach a safe point in
  * time (the request is withdrawn when it still can be), ADBG_ERR_INTERRUPTED.
  */
-struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_inject_opts *opts,
-				     struct adbg_channel **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_inject_agent(struct adbg_session *s,
+						     const struct adbg_inject_opts *opts,
+						     struct adbg_channel **ret);
 
 /**
  * Wake the loop object at loop: send one byte into its self-pipe (loop._csock, taken with
  * pidfd_getfd), exactly what loop.call_soon_threadsafe does. The target need not be
  * frozen. ADBG_ERR_NOT_FOUND when the loop has no self-pipe (not a selector loop).
  */
-struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop);
+ADBG_MUST_CHECK struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop);
 
 /**
  * A sentence saying where Python thread tid (0: main) is: "MainThread is in
  * spin (/app/x.py:12)". Freezes the target briefly. *ret is malloc'd.
  */
-struct adbg_error *adbg_inject_describe_thread(struct adbg_session *s, int tid, char **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_inject_describe_thread(struct adbg_session *s, int tid,
+							       char **ret);
 
 #endif

@@ -518,8 +518,9 @@ static uint64_t table_word(const void *table, uint32_t off)
 	return v;
 }
 
-static struct adbg_error *apply_copies(struct adbg_layout *l, const void *table,
-				       const struct copy *copies, size_t n, const char *what)
+static ADBG_MUST_CHECK struct adbg_error *apply_copies(struct adbg_layout *l, const void *table,
+						       const struct copy *copies, size_t n,
+						       const char *what)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = table_word(table, copies[i].src);
@@ -572,15 +573,16 @@ size_t adbg_layout_asyncio_debug_size(uint64_t version)
 	return m && m->base->has_asyncio_debug ? sizeof(struct asyncio_debug) : 0;
 }
 
-static struct adbg_error *check_header(const struct minor *m, uint64_t version,
-				       const void *debug_offsets, size_t debug_len)
+static ADBG_MUST_CHECK struct adbg_error *check_header(const struct minor *m, uint64_t version,
+						       const void *debug_offsets, size_t debug_len)
 {
 	struct do_header h;
 	char want[48], got[48];
 
 	if (!debug_offsets)
 		return adbg_error_create(ADBG_ERR_INVALID_ARG,
-					 "Python 3.%u needs the target's _Py_DebugOffsets", m->minor);
+					 "Python 3.%u needs the target's _Py_DebugOffsets",
+					 m->minor);
 	if (debug_len < m->debug_size)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "_Py_DebugOffsets truncated: %zu bytes, Python 3.%u's is %zu",
@@ -907,9 +909,10 @@ static const struct size_check required[] = {
 	S(asyncio_future_object.fut_state), S(asyncio_task_object.task_fut_waiter),
 };
 
-static struct adbg_error *bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static ADBG_MUST_CHECK struct adbg_error *bad(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
-static struct adbg_error *bad(const char *fmt, ...)
+static ADBG_MUST_CHECK struct adbg_error *bad(const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -925,8 +928,8 @@ static bool single_bit(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-static struct adbg_error *check_distinct(const char *what, const int *vals,
-					 const char *const *names, size_t n, int absent)
+static ADBG_MUST_CHECK struct adbg_error *
+check_distinct(const char *what, const int *vals, const char *const *names, size_t n, int absent)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (vals[i] == absent)

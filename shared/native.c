@@ -75,8 +75,8 @@ void adbg_native_segments_destroy(struct adbg_native_segments *segs)
  * first. Frames CPython hides (shims, frames not started) are left out, as in `bt`. The walk
  * has the cap and cycle check of adbg_stack_walk (at most twice the frame cap in steps).
  */
-static struct adbg_error *python_segments(struct adbg_session *s, uint64_t iframe,
-					  struct segment **ret, size_t *nret)
+static ADBG_MUST_CHECK struct adbg_error *python_segments(struct adbg_session *s, uint64_t iframe,
+							  struct segment **ret, size_t *nret)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	size_t nsegs = 1, steps = 0,
@@ -216,7 +216,8 @@ static void assign_segments(const struct adbg_native_stack *ns, const struct seg
 	}
 }
 
-static struct adbg_error *copy_stack(const struct adbg_stack *from, struct adbg_stack *ret)
+static ADBG_MUST_CHECK struct adbg_error *copy_stack(const struct adbg_stack *from,
+						     struct adbg_stack *ret)
 {
 	struct adbg_stack out = {0};
 	struct adbg_error *err = NULL;

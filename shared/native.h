@@ -52,8 +52,8 @@ struct adbg_native_stack {
 };
 
 /** Append frame f (copied) with stack pointer sp. */
-struct adbg_error *adbg_native_push(struct adbg_native_stack *ns, const struct adbg_frame *f,
-				    uint64_t sp);
+ADBG_MUST_CHECK struct adbg_error *adbg_native_push(struct adbg_native_stack *ns,
+						    const struct adbg_frame *f, uint64_t sp);
 
 /** Free the frames (not the strings). */
 void adbg_native_stack_deinit(struct adbg_native_stack *ns);
@@ -95,8 +95,9 @@ struct adbg_native_segments;
  * snapshot as th). A chain that breaks off is a session warning, not an error. *ret:
  * adbg_native_segments_destroy.
  */
-struct adbg_error *adbg_native_segments_read(struct adbg_session *s, const struct adbg_pythread *th,
-					     struct adbg_native_segments **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
+							     const struct adbg_pythread *th,
+							     struct adbg_native_segments **ret);
 void adbg_native_segments_destroy(struct adbg_native_segments *segs);
 
 /**
@@ -106,9 +107,11 @@ void adbg_native_segments_destroy(struct adbg_native_segments *segs);
  * no native frame at all, th's Python stack as it is. *ret is a new stack
  * (adbg_stack_deinit).
  */
-struct adbg_error *adbg_native_merge(struct adbg_session *s, const struct adbg_pythread *th,
-				     const struct adbg_native_segments *segs,
-				     const struct adbg_native_stack *ns, struct adbg_stack *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_native_merge(struct adbg_session *s,
+						     const struct adbg_pythread *th,
+						     const struct adbg_native_segments *segs,
+						     const struct adbg_native_stack *ns,
+						     struct adbg_stack *ret);
 
 /** Whether a native function name is the eval loop (_PyEval_EvalFrameDefault, its parts). */
 bool adbg_native_is_eval_loop(const char *function);

@@ -13,8 +13,8 @@
 #define LONG_DIGIT_MASK ((1u << LONG_SHIFT) - 1)
 
 // Read count pointer-sized words at addr into out, in chunks.
-static struct adbg_error *read_words(struct adbg_target *t, uint64_t addr, size_t count,
-				     uint64_t *out)
+static ADBG_MUST_CHECK struct adbg_error *read_words(struct adbg_target *t, uint64_t addr,
+						     size_t count, uint64_t *out)
 {
 	size_t done = 0;
 
@@ -59,8 +59,8 @@ struct adbg_error *adbg_obj_read_type(struct adbg_target *t, const struct adbg_l
 }
 
 // Copy tp_name into buf (cut to fit).
-static struct adbg_error *read_type_name(struct adbg_target *t, const struct type_info *ti,
-					 char *buf, size_t size)
+static ADBG_MUST_CHECK struct adbg_error *
+read_type_name(struct adbg_target *t, const struct type_info *ti, char *buf, size_t size)
 {
 	char *name;
 	struct adbg_error *err;
@@ -318,9 +318,10 @@ struct adbg_error *adbg_obj_require_flag(struct adbg_target *t, const struct adb
 	return NULL;
 }
 
-static struct adbg_error *require_kind(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t obj, enum adbg_obj_kind k1, enum adbg_obj_kind k2,
-				       const char *what)
+static ADBG_MUST_CHECK struct adbg_error *require_kind(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t obj,
+						       enum adbg_obj_kind k1, enum adbg_obj_kind k2,
+						       const char *what)
 {
 	struct adbg_obj_class c;
 	struct adbg_error *err = adbg_obj_classify(t, l, obj, &c);
@@ -344,8 +345,9 @@ struct str_info {
 	uint64_t data;
 };
 
-static struct adbg_error *read_str_info(struct adbg_target *t, const struct adbg_layout *l,
-					uint64_t obj, struct str_info *ret)
+static ADBG_MUST_CHECK struct adbg_error *read_str_info(struct adbg_target *t,
+							const struct adbg_layout *l, uint64_t obj,
+							struct str_info *ret)
 {
 	const typeof(l->unicode_object) *uo = &l->unicode_object;
 	struct str_info si = {.addr = obj};
@@ -403,8 +405,8 @@ static struct adbg_error *read_str_info(struct adbg_target *t, const struct adbg
 }
 
 // Read the first n code points of si into a malloc'd array.
-static struct adbg_error *read_codepoints(struct adbg_target *t, const struct str_info *si,
-					  size_t n, uint32_t **ret)
+static ADBG_MUST_CHECK struct adbg_error *
+read_codepoints(struct adbg_target *t, const struct str_info *si, size_t n, uint32_t **ret)
 {
 	uint32_t *cps = malloc((n ? n : 1) * sizeof(*cps));
 	uint8_t raw[4096];
@@ -467,8 +469,9 @@ size_t adbg_obj_utf8_encode(uint32_t cp, char *out)
 	return 4;
 }
 
-static struct adbg_error *str_to_utf8(struct adbg_target *t, const struct str_info *si,
-				      size_t max_bytes, char **ret, bool *truncated_ret)
+static ADBG_MUST_CHECK struct adbg_error *str_to_utf8(struct adbg_target *t,
+						      const struct str_info *si, size_t max_bytes,
+						      char **ret, bool *truncated_ret)
 {
 	uint32_t *cps;
 	size_t n, i, o = 0;
@@ -587,8 +590,9 @@ struct int_info {
 	uint64_t digits;
 };
 
-static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg_layout *l,
-					uint64_t obj, struct int_info *ret)
+static ADBG_MUST_CHECK struct adbg_error *read_int_info(struct adbg_target *t,
+							const struct adbg_layout *l, uint64_t obj,
+							struct int_info *ret)
 {
 	const typeof(l->long_object) *lo = &l->long_object;
 	struct int_info ii = {.digits = obj + lo->ob_digit};
@@ -630,8 +634,8 @@ static struct adbg_error *read_int_info(struct adbg_target *t, const struct adbg
 	return NULL;
 }
 
-static struct adbg_error *read_digits(struct adbg_target *t, uint64_t obj,
-				      const struct int_info *ii, uint32_t *out)
+static ADBG_MUST_CHECK struct adbg_error *read_digits(struct adbg_target *t, uint64_t obj,
+						      const struct int_info *ii, uint32_t *out)
 {
 	struct adbg_error *err = adbg_target_read(t, ii->digits, out, ii->ndigits * 4);
 
@@ -856,9 +860,10 @@ void adbg_obj_dict_items_deinit(struct adbg_obj_dict_items *items)
 
 // Read a PyVarObject-style sequence: size at size_off, items at (inline ? obj + items_off
 // : *(obj + items_off)).
-static struct adbg_error *seq_items(struct adbg_target *t, uint64_t obj, uint64_t size_off,
-				    uint64_t items_off, bool inline_items, size_t max,
-				    struct adbg_obj_items *ret)
+static ADBG_MUST_CHECK struct adbg_error *seq_items(struct adbg_target *t, uint64_t obj,
+						    uint64_t size_off, uint64_t items_off,
+						    bool inline_items, size_t max,
+						    struct adbg_obj_items *ret)
 {
 	struct adbg_obj_items it = {0};
 	struct rbuf b;
@@ -923,7 +928,8 @@ struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_
 	return adbg_error_wrap(err, "list at %#" PRIx64, obj);
 }
 
-static struct adbg_error *push_item(struct adbg_obj_items *it, size_t *cap, uint64_t v)
+static ADBG_MUST_CHECK struct adbg_error *push_item(struct adbg_obj_items *it, size_t *cap,
+						    uint64_t v)
 {
 	if (it->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 16;
@@ -938,9 +944,10 @@ static struct adbg_error *push_item(struct adbg_obj_items *it, size_t *cap, uint
 	return NULL;
 }
 
-static struct adbg_error *set_items(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t obj, uint64_t dummy, size_t max,
-				    struct adbg_obj_items *ret)
+static ADBG_MUST_CHECK struct adbg_error *set_items(struct adbg_target *t,
+						    const struct adbg_layout *l, uint64_t obj,
+						    uint64_t dummy, size_t max,
+						    struct adbg_obj_items *ret)
 {
 	const typeof(l->set_object) *so = &l->set_object;
 	struct adbg_obj_items it = {0};

@@ -115,16 +115,16 @@ void adbg_obj_dict_items_deinit(struct adbg_obj_dict_items *items);
  * @param obj  object address.
  * @param ret  the type's address, written on success.
  */
-struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				 uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_type(struct adbg_target *t, const struct adbg_layout *l,
+						 uint64_t obj, uint64_t *ret);
 
 /**
  * The name of obj's type (tp_name: "int", "collections.OrderedDict", "Task", ...).
  *
  * @param ret  malloc'd NUL-terminated name, the caller frees it; written on success.
  */
-struct adbg_error *adbg_obj_type_name(struct adbg_target *t, const struct adbg_layout *l,
-				      uint64_t obj, char **ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_obj_type_name(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj, char **ret);
 
 /**
  * The name (tp_name) of the type object at type itself (adbg_obj_type_name gives the name of
@@ -132,33 +132,37 @@ struct adbg_error *adbg_obj_type_name(struct adbg_target *t, const struct adbg_l
  *
  * @param ret  malloc'd NUL-terminated name, the caller frees it; written on success.
  */
-struct adbg_error *adbg_obj_tp_name(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t type, char **ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_obj_tp_name(struct adbg_target *t, const struct adbg_layout *l, uint64_t type, char **ret);
 
 /**
  * The tp_flags of the type object at type (not of an instance: see adbg_obj_classify).
  */
-struct adbg_error *adbg_obj_type_flags(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t type, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_type_flags(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t type,
+						       uint64_t *ret);
 
 /**
  * Whether the type object at type is base or derives from it through tp_base (single
  * inheritance chain; capped at ADBG_OBJ_MAX_TYPE_DEPTH, a longer or cyclic chain is an
  * ADBG_ERR_BAD_DATA error).
  */
-struct adbg_error *adbg_obj_is_subtype(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t type, uint64_t base, bool *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_is_subtype(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t type,
+						       uint64_t base, bool *ret);
 
 /** Whether obj is an instance of the type at type (or of a subclass of it). */
-struct adbg_error *adbg_obj_is_instance(struct adbg_target *t, const struct adbg_layout *l,
-					uint64_t obj, uint64_t type, bool *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_is_instance(struct adbg_target *t,
+							const struct adbg_layout *l, uint64_t obj,
+							uint64_t type, bool *ret);
 
 /**
  * Whether obj's type has every bit of flags in tp_flags; e.g.
  * l->tp_flags_bits.unicode_subclass asks "is obj a str or a str subclass".
  */
-struct adbg_error *adbg_obj_has_type_flags(struct adbg_target *t, const struct adbg_layout *l,
-					   uint64_t obj, uint64_t flags, bool *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_has_type_flags(struct adbg_target *t,
+							   const struct adbg_layout *l,
+							   uint64_t obj, uint64_t flags, bool *ret);
 
 /**
  * Find out what obj is: its type, flags, name and which builtin it is or derives from.
@@ -166,8 +170,9 @@ struct adbg_error *adbg_obj_has_type_flags(struct adbg_target *t, const struct a
  * the first static (non-heap) type on the tp_base chain, so a class statement cannot
  * pass for a builtin.
  */
-struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_layout *l,
-				     uint64_t obj, struct adbg_obj_class *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_classify(struct adbg_target *t,
+						     const struct adbg_layout *l, uint64_t obj,
+						     struct adbg_obj_class *ret);
 
 /**
  * Read a str as UTF-8 (compact ASCII, compact 1/2/4-byte kinds, and legacy strings).
@@ -179,8 +184,9 @@ struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_la
  * @param truncated_ret  optional; set when the str did not fit in max_bytes.
  * Fails with ADBG_ERR_BAD_DATA when obj is not a str or its header is corrupt.
  */
-struct adbg_error *adbg_obj_str(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				size_t max_bytes, char **ret, bool *truncated_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_str(struct adbg_target *t, const struct adbg_layout *l,
+						uint64_t obj, size_t max_bytes, char **ret,
+						bool *truncated_ret);
 
 /**
  * The first code points of a str, for callers that render text themselves (repr.c).
@@ -191,9 +197,10 @@ struct adbg_error *adbg_obj_str(struct adbg_target *t, const struct adbg_layout 
  * @param length_ret  the str's full length in code points.
  * Fails with ADBG_ERR_BAD_DATA when obj is not a str or its header is corrupt.
  */
-struct adbg_error *adbg_obj_str_codepoints(struct adbg_target *t, const struct adbg_layout *l,
-					   uint64_t obj, size_t max, uint32_t **ret, size_t *n_ret,
-					   uint64_t *length_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_str_codepoints(struct adbg_target *t,
+							   const struct adbg_layout *l,
+							   uint64_t obj, size_t max, uint32_t **ret,
+							   size_t *n_ret, uint64_t *length_ret);
 
 /**
  * Encode the code point cp as UTF-8 into out (room for 4 bytes); lone surrogates and
@@ -204,34 +211,35 @@ struct adbg_error *adbg_obj_str_codepoints(struct adbg_target *t, const struct a
 size_t adbg_obj_utf8_encode(uint32_t cp, char *out);
 
 /** Whether the str at obj equals the UTF-8 text s (false if obj is not a str). */
-struct adbg_error *adbg_obj_str_equals(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t obj, const char *s, bool *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_str_equals(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t obj,
+						       const char *s, bool *ret);
 
 /**
  * Read an int (or bool, or int subclass) into an int64_t. Fails with
  * ADBG_ERR_UNSUPPORTED when the value does not fit (use adbg_obj_int_str).
  */
-struct adbg_error *adbg_obj_int(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				int64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_int(struct adbg_target *t, const struct adbg_layout *l,
+						uint64_t obj, int64_t *ret);
 
 /**
  * An int in decimal ("-1267650600228229401496703205376"). Ints of more than
  * ADBG_OBJ_MAX_INT_DIGITS digits give "<int too large: N bits>". *ret is malloc'd.
  */
-struct adbg_error *adbg_obj_int_str(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t obj, char **ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_obj_int_str(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj, char **ret);
 
 /** Read a float (or float subclass). */
-struct adbg_error *adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				  double *ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_obj_float(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj, double *ret);
 
 /** Read a bool (True/False; fails on anything else). */
-struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				 bool *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_bool(struct adbg_target *t, const struct adbg_layout *l,
+						 uint64_t obj, bool *ret);
 
 /** Whether obj is None. */
-struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t obj, bool *ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_obj_is_none(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj, bool *ret);
 
 /**
  * Read a bytes object.
@@ -241,19 +249,23 @@ struct adbg_error *adbg_obj_is_none(struct adbg_target *t, const struct adbg_lay
  * @param len_ret        number of bytes in *ret.
  * @param truncated_ret  optional; set when the object is longer than max.
  */
-struct adbg_error *adbg_obj_bytes(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				  size_t max, uint8_t **ret, size_t *len_ret, bool *truncated_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_bytes(struct adbg_target *t,
+						  const struct adbg_layout *l, uint64_t obj,
+						  size_t max, uint8_t **ret, size_t *len_ret,
+						  bool *truncated_ret);
 
 /**
  * The item addresses of a tuple (or subclass), at most max of them. *ret is filled on
  * success; free with adbg_obj_items_deinit.
  */
-struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t, const struct adbg_layout *l,
-					uint64_t obj, size_t max, struct adbg_obj_items *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_tuple_items(struct adbg_target *t,
+							const struct adbg_layout *l, uint64_t obj,
+							size_t max, struct adbg_obj_items *ret);
 
 /** The item addresses of a list (or subclass), at most max of them. */
-struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t obj, size_t max, struct adbg_obj_items *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_list_items(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t obj,
+						       size_t max, struct adbg_obj_items *ret);
 
 /**
  * The keys of a set or frozenset, in table order, at most max of them. Empty slots and
@@ -263,17 +275,19 @@ struct adbg_error *adbg_obj_list_items(struct adbg_target *t, const struct adbg_
  * @param dummy  the dummy key object (the value of the _PySet_Dummy pointer variable),
  *               or 0 when unknown (then hash -1 alone marks deleted slots).
  */
-struct adbg_error *adbg_obj_set_items(struct adbg_target *t, const struct adbg_layout *l,
-				      uint64_t obj, uint64_t dummy, size_t max,
-				      struct adbg_obj_items *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_set_items(struct adbg_target *t,
+						      const struct adbg_layout *l, uint64_t obj,
+						      uint64_t dummy, size_t max,
+						      struct adbg_obj_items *ret);
 
 /**
  * The pairs of a dict (or subclass) in iteration order: combined tables (general and
  * str-only keys) and split tables (values array, 3.11/3.12 prefix layout or 3.13+
  * header layout, as l->managed_dict says). At most max pairs.
  */
-struct adbg_error *adbg_obj_dict_items(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t dict, size_t max, struct adbg_obj_dict_items *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_dict_items(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t dict,
+						       size_t max, struct adbg_obj_dict_items *ret);
 
 /**
  * Look up a str key in a dict by comparing key text (no hashing: the target's hash
@@ -281,18 +295,22 @@ struct adbg_error *adbg_obj_dict_items(struct adbg_target *t, const struct adbg_
  *
  * @param ret  the value's address, written on success.
  */
-struct adbg_error *adbg_obj_dict_lookup_str(struct adbg_target *t, const struct adbg_layout *l,
-					    uint64_t dict, const char *key, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_dict_lookup_str(struct adbg_target *t,
+							    const struct adbg_layout *l,
+							    uint64_t dict, const char *key,
+							    uint64_t *ret);
 
 /**
  * The referent of a weakref: 0 when the weakref is dead (wr_object is Py_None or NULL).
  */
-struct adbg_error *adbg_obj_weakref_referent(struct adbg_target *t, const struct adbg_layout *l,
-					     uint64_t obj, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_weakref_referent(struct adbg_target *t,
+							     const struct adbg_layout *l,
+							     uint64_t obj, uint64_t *ret);
 
 /** The __dict__ of a module object (md_dict). */
-struct adbg_error *adbg_obj_module_dict(struct adbg_target *t, const struct adbg_layout *l,
-					uint64_t obj, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_module_dict(struct adbg_target *t,
+							const struct adbg_layout *l, uint64_t obj,
+							uint64_t *ret);
 
 /**
  * Look up an attribute in obj's own instance dict: managed dicts (3.11 values pointer,
@@ -301,15 +319,17 @@ struct adbg_error *adbg_obj_module_dict(struct adbg_target *t, const struct adbg
  * l->type_object.tp_itemsize, else ADBG_ERR_UNSUPPORTED). Fails with ADBG_ERR_NOT_FOUND
  * when the instance has no such attribute or no dict.
  */
-struct adbg_error *adbg_obj_getattr(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t obj, const char *name, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_getattr(struct adbg_target *t,
+						    const struct adbg_layout *l, uint64_t obj,
+						    const char *name, uint64_t *ret);
 
 /**
  * All the attributes of obj's instance dict (see adbg_obj_getattr), at most max. An
  * object without a dict gives zero pairs.
  */
-struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t, const struct adbg_layout *l,
-					   uint64_t obj, size_t max,
-					   struct adbg_obj_dict_items *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t,
+							   const struct adbg_layout *l,
+							   uint64_t obj, size_t max,
+							   struct adbg_obj_dict_items *ret);
 
 #endif

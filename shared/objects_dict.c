@@ -30,8 +30,8 @@ struct keys_info {
 	size_t esize, key_off, value_off;
 };
 
-static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_layout *l,
-				    uint64_t keys, struct keys_info *ret)
+static ADBG_MUST_CHECK struct adbg_error *
+read_keys(struct adbg_target *t, const struct adbg_layout *l, uint64_t keys, struct keys_info *ret)
 {
 	const typeof(l->dict_keys) *dk = &l->dict_keys;
 	const typeof(l->dict_keys_kind) *kk = &l->dict_keys_kind;
@@ -75,9 +75,10 @@ static struct adbg_error *read_keys(struct adbg_target *t, const struct adbg_lay
 }
 
 // Split values: where the values array starts and the insertion order of this instance.
-static struct adbg_error *read_values_order(struct adbg_target *t, const struct adbg_layout *l,
-					    uint64_t values, uint64_t *array_ret, uint8_t *order,
-					    size_t *count_ret)
+static ADBG_MUST_CHECK struct adbg_error *read_values_order(struct adbg_target *t,
+							    const struct adbg_layout *l,
+							    uint64_t values, uint64_t *array_ret,
+							    uint8_t *order, size_t *count_ret)
 {
 	struct adbg_error *err;
 
@@ -133,8 +134,10 @@ static struct adbg_error *read_values_order(struct adbg_target *t, const struct 
 	return NULL;
 }
 
-static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_layout *l,
-				    const struct dict_src *src, pair_fn fn, void *arg)
+static ADBG_MUST_CHECK struct adbg_error *dict_walk(struct adbg_target *t,
+						    const struct adbg_layout *l,
+						    const struct dict_src *src, pair_fn fn,
+						    void *arg)
 {
 	struct keys_info ki = {0};
 	// Entries are at most ADBG_DICT_ENTRY_MAX bytes (adbg_layout_validate).
@@ -196,8 +199,8 @@ static struct adbg_error *dict_walk(struct adbg_target *t, const struct adbg_lay
 	return NULL;
 }
 
-static struct adbg_error *dict_src_of(struct adbg_target *t, const struct adbg_layout *l,
-				      uint64_t dict, struct dict_src *ret)
+static ADBG_MUST_CHECK struct adbg_error *
+dict_src_of(struct adbg_target *t, const struct adbg_layout *l, uint64_t dict, struct dict_src *ret)
 {
 	const typeof(l->dict_object) *d = &l->dict_object;
 	struct dict_src src;
@@ -250,9 +253,10 @@ static bool collect_pair(void *arg, uint64_t key, uint64_t value)
 	return false;
 }
 
-static struct adbg_error *collect(struct adbg_target *t, const struct adbg_layout *l,
-				  const struct dict_src *src, size_t max,
-				  struct adbg_obj_dict_items *ret)
+static ADBG_MUST_CHECK struct adbg_error *collect(struct adbg_target *t,
+						  const struct adbg_layout *l,
+						  const struct dict_src *src, size_t max,
+						  struct adbg_obj_dict_items *ret)
 {
 	struct collect_state cs = {.max = cap_items(max)};
 	struct adbg_error *err = dict_walk(t, l, src, collect_pair, &cs);
@@ -309,8 +313,9 @@ static bool lookup_pair(void *arg, uint64_t key, uint64_t value)
 	return eq;
 }
 
-static struct adbg_error *lookup(struct adbg_target *t, const struct adbg_layout *l,
-				 const struct dict_src *src, const char *key, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *lookup(struct adbg_target *t, const struct adbg_layout *l,
+						 const struct dict_src *src, const char *key,
+						 uint64_t *ret)
 {
 	struct lookup_state ls = {.t = t, .l = l, .key = key};
 	struct adbg_error *err = dict_walk(t, l, src, lookup_pair, &ls);
@@ -337,8 +342,9 @@ struct adbg_error *adbg_obj_dict_lookup_str(struct adbg_target *t, const struct 
 }
 
 // The shared keys of a heap type's instances (PyHeapTypeObject.ht_cached_keys).
-static struct adbg_error *cached_keys(struct adbg_target *t, const struct adbg_layout *l,
-				      const struct type_info *ti, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *cached_keys(struct adbg_target *t,
+						      const struct adbg_layout *l,
+						      const struct type_info *ti, uint64_t *ret)
 {
 	uint64_t keys;
 	struct adbg_error *err;
@@ -357,8 +363,9 @@ static struct adbg_error *cached_keys(struct adbg_target *t, const struct adbg_l
 }
 
 // Where obj's instance attributes live; *has_ret is false when it has no dict (yet).
-static struct adbg_error *instance_src(struct adbg_target *t, const struct adbg_layout *l,
-				       uint64_t obj, struct dict_src *ret, bool *has_ret)
+static ADBG_MUST_CHECK struct adbg_error *instance_src(struct adbg_target *t,
+						       const struct adbg_layout *l, uint64_t obj,
+						       struct dict_src *ret, bool *has_ret)
 {
 	const typeof(l->managed_dict_ptr) *mdp = &l->managed_dict_ptr;
 	struct dict_src src = {0};

@@ -124,11 +124,13 @@ struct type_info {
 };
 
 /** Read the type object at type (tp_name, tp_flags, tp_base, sizes, tp_dictoffset). */
-struct adbg_error *adbg_obj_read_type(struct adbg_target *t, const struct adbg_layout *l,
-				      uint64_t type, struct type_info *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_read_type(struct adbg_target *t,
+						      const struct adbg_layout *l, uint64_t type,
+						      struct type_info *ret);
 
 /** Fail unless obj's type carries flag (a *_SUBCLASS bit); what names the expected type. */
-struct adbg_error *adbg_obj_require_flag(struct adbg_target *t, const struct adbg_layout *l,
-					 uint64_t obj, uint64_t flag, const char *what);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_require_flag(struct adbg_target *t,
+							 const struct adbg_layout *l, uint64_t obj,
+							 uint64_t flag, const char *what);
 
 #endif

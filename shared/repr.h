@@ -35,7 +35,7 @@ struct adbg_target;
  * @param max_len  at most this many bytes (>= 16); longer output ends in "...".
  * @param ret      malloc'd NUL-terminated text, the caller frees it.
  */
-struct adbg_error *adbg_obj_repr(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj,
-				 size_t max_len, char **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_repr(struct adbg_target *t, const struct adbg_layout *l,
+						 uint64_t obj, size_t max_len, char **ret);
 
 #endif

@@ -12,7 +12,8 @@
 // Tasks keep several frames each: a million tasks make frames the bulk of the memory.
 _Static_assert(sizeof(struct adbg_frame) == 32, "struct adbg_frame grew past 32 bytes");
 
-static struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *read_ptr(struct adbg_session *s, uint64_t addr,
+						   uint64_t *ret)
 {
 	return adbg_read_u64(s->target, addr, ret);
 }
@@ -244,7 +245,8 @@ void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap)
 }
 
 /* The innermost interpreter frame of a thread state, 0 when it runs no Python code. */
-static struct adbg_error *current_frame(struct adbg_session *s, uint64_t tstate, uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *current_frame(struct adbg_session *s, uint64_t tstate,
+							uint64_t *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	uint64_t cframe;
@@ -288,8 +290,8 @@ static enum adbg_gil_state gil_state(struct adbg_session *s, uint64_t interp, ui
 	return locked && holder == tstate ? ADBG_GIL_HELD : ADBG_GIL_RELEASED;
 }
 
-static struct adbg_error *push_thread(struct adbg_runtime_snapshot *snap, size_t *cap,
-				      struct adbg_pythread *th)
+static ADBG_MUST_CHECK struct adbg_error *push_thread(struct adbg_runtime_snapshot *snap,
+						      size_t *cap, struct adbg_pythread *th)
 {
 	if (snap->nthreads == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;

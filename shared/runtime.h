@@ -120,8 +120,8 @@ struct adbg_runtime_snapshot {
  * Read every Python thread of every interpreter (the caller has frozen the target).
  * *ret is filled on success; free with adbg_runtime_snapshot_deinit.
  */
-struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
-					 struct adbg_runtime_snapshot *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
+							 struct adbg_runtime_snapshot *ret);
 void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap);
 
 /**
@@ -129,15 +129,15 @@ void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap);
  * until the frame at stop_at has been added (0: no stop). Shim and incomplete frames are
  * skipped. Cap and cycle check; a frame that cannot be read ends the walk with a warning.
  */
-struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
-				   struct adbg_stack *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe,
+						   uint64_t stop_at, struct adbg_stack *ret);
 
 /**
  * Read one interpreter frame into *ret. *skip_ret is set for frames that are not shown
  * (C-stack shims, frames not started yet).
  */
-struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
-				   struct adbg_frame *ret, bool *skip_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
+						   struct adbg_frame *ret, bool *skip_ret);
 
 /**
  * Fill the threading names of snap's threads from threading._active (best effort: a
@@ -149,20 +149,22 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
  * Look up module.name in interpreter interp (sys.modules[module].__dict__[name]).
  * ADBG_ERR_NOT_FOUND when the module is not imported or has no such global.
  */
-struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t interp,
-					      const char *module, const char *name, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_runtime_module_global(struct adbg_session *s,
+							      uint64_t interp, const char *module,
+							      const char *name, uint64_t *ret);
 
 /** The code object of Python frame f (read from the frame: the target must not have moved). */
-struct adbg_error *adbg_frame_code(struct adbg_session *s, const struct adbg_frame *f,
-				   uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_frame_code(struct adbg_session *s,
+						   const struct adbg_frame *f, uint64_t *ret);
 
 /**
  * The value of local variable `name` in Python frame f (a slot of localsplus; a cell
  * variable gives the cell object). ADBG_ERR_NOT_FOUND when the code has no such local or
  * it is unbound.
  */
-struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
-				    const char *name, uint64_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_frame_local(struct adbg_session *s,
+						    const struct adbg_frame *f, const char *name,
+						    uint64_t *ret);
 
 /**
  * Whether a stack is that of aiodbg's agent thread: its outermost Python frame runs the
@@ -176,7 +178,8 @@ bool adbg_stack_is_agent(const struct adbg_stack *st);
 #define ADBG_AGENT_THREAD_NAME "aiodbg-agent"
 
 /** Append a copy of f to st. */
-struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_frame *f);
+ADBG_MUST_CHECK struct adbg_error *adbg_stack_push(struct adbg_stack *st,
+						   const struct adbg_frame *f);
 void adbg_stack_deinit(struct adbg_stack *st);
 
 #endif

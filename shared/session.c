@@ -92,6 +92,14 @@ void adbg_session_warn(struct adbg_session *s, const char *fmt, ...)
 	s->warnings[s->nwarnings++] = msg;
 }
 
+void adbg_session_warn_error(struct adbg_session *s, struct adbg_error *err)
+{
+	if (!err)
+		return;
+	adbg_session_warn(s, "%s", err->message);
+	adbg_error_destroy(err);
+}
+
 void adbg_session_clear_warnings(struct adbg_session *s)
 {
 	for (size_t i = 0; i < s->nwarnings; i++)
@@ -203,13 +211,13 @@ static bool back_off(struct adbg_session *s, unsigned attempt)
 	return !adbg_session_interrupted(s);
 }
 
-static struct adbg_error *interrupted_error(void)
+static ADBG_MUST_CHECK struct adbg_error *interrupted_error(void)
 {
 	return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
 }
 
 /* Freeze, trying again while the failure is one that a moment may cure. */
-static struct adbg_error *freeze(struct adbg_session *s)
+static ADBG_MUST_CHECK struct adbg_error *freeze(struct adbg_session *s)
 {
 	struct adbg_target *t = s->target;
 	struct adbg_error *err, *last;

@@ -94,14 +94,16 @@ struct adbg_session {
  * Open a session over target t (ownership passes to the session, also on failure).
  * Fails when t holds no supported Python.
  */
-struct adbg_error *adbg_session_create(struct adbg_target *t, struct adbg_session **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_session_create(struct adbg_target *t,
+						       struct adbg_session **ret);
 
 /**
  * Open a session over target t with a Python already recognised (adbg_python_at); both
  * pass to the session, also on failure.
  */
-struct adbg_error *adbg_session_create_python(struct adbg_target *t, struct adbg_python *py,
-					      struct adbg_session **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_session_create_python(struct adbg_target *t,
+							      struct adbg_python *py,
+							      struct adbg_session **ret);
 
 /** Free the session and its target (thawing it). NULL is a no-op. */
 void adbg_session_destroy(struct adbg_session *s);
@@ -109,6 +111,13 @@ void adbg_session_destroy(struct adbg_session *s);
 /** Record a warning for the current command (printf-style). Never fails. */
 void adbg_session_warn(struct adbg_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/**
+ * A failure that costs only part of the output: record err's message as a warning, then
+ * destroy err. Takes ownership of err; NULL is a no-op. Context goes on with
+ * adbg_error_wrap: adbg_session_warn_error(s, adbg_error_wrap(err, "thread %d", tid)).
+ */
+void adbg_session_warn_error(struct adbg_session *s, struct adbg_error *err);
 
 /** Drop the warnings (at the start of each command). */
 void adbg_session_clear_warnings(struct adbg_session *s);
@@ -138,8 +147,8 @@ static inline const char *adbg_snapshot_strdup(struct adbg_session *s, const cha
  * code cache (codecache.h): read from the target on first use in a snapshot. *ret stays
  * valid until the next snapshot begins.
  */
-struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
-				     const struct adbg_code_entry **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
+						     const struct adbg_code_entry **ret);
 
 /** true if the user asked to stop (Ctrl-C). */
 bool adbg_session_interrupted(const struct adbg_session *s);
@@ -150,7 +159,7 @@ bool adbg_session_interrupted(const struct adbg_session *s);
  * because the process changed while being stopped is tried again (see
  * adbg_session_snapshot); the reads that follow are not: prefer adbg_session_snapshot.
  */
-struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s);
+ADBG_MUST_CHECK struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s);
 
 /** End a snapshot: thaw the target. Idempotent. */
 void adbg_session_snapshot_end(struct adbg_session *s);
@@ -174,8 +183,8 @@ bool adbg_session_live(const struct adbg_session *s);
  * also notes a race (race_what), so that adbg_session_snapshot reads again; on a core
  * (nothing there changes) the message says the data is corrupt.
  */
-struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char *what,
-					     const char *fmt, ...)
+ADBG_MUST_CHECK struct adbg_error *adbg_session_inconsistent(struct adbg_session *s,
+							     const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /**
@@ -197,8 +206,9 @@ typedef void (*adbg_snapshot_drop_fn)(struct adbg_session *s, void *arg);
  * target is thawed on every path; Ctrl-C (interrupted) stops the retries with
  * ADBG_ERR_INTERRUPTED. Warnings of abandoned attempts are dropped.
  */
-struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_read_fn read,
-					 adbg_snapshot_drop_fn drop, void *arg);
+ADBG_MUST_CHECK struct adbg_error *adbg_session_snapshot(struct adbg_session *s,
+							 adbg_snapshot_read_fn read,
+							 adbg_snapshot_drop_fn drop, void *arg);
 
 /** How long adbg_session_snapshot waits before attempt number attempt + 1 (1-based), in ms. */
 unsigned adbg_snapshot_backoff_ms(unsigned attempt);

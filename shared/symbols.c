@@ -47,10 +47,10 @@ struct adbg_symbols {
 
 // The vDSO as one more file, last: the mapping that holds t->vdso (anonymous in /proc
 // maps and in a core's NT_FILE), named as /proc/PID/maps names it.
-static struct adbg_error *add_vdso(struct adbg_symbols *s)
+static ADBG_MUST_CHECK struct adbg_error *add_vdso(struct adbg_symbols *s)
 {
-	const struct adbg_mapping *m = s->t->vdso ? adbg_target_find_mapping(s->t, s->t->vdso)
-						 : NULL;
+	const struct adbg_mapping *m =
+		s->t->vdso ? adbg_target_find_mapping(s->t, s->t->vdso) : NULL;
 	struct sym_file *f;
 
 	if (!m || m->path || m->start != s->t->vdso)
@@ -186,8 +186,8 @@ const struct adbg_error *adbg_symbols_open_error(const struct adbg_symbols *s)
 // past its page-aligned offset). With O = 0 this is A - (p_vaddr - p_offset) of the first
 // PT_LOAD, i.e. adbg_elf_link_base; matching the segment keeps it right when the first
 // page is not mapped (cores with filtered segments, unusual linkers).
-static struct adbg_error *compute_bias(const struct adbg_elf *elf, const struct adbg_mapping *m,
-				       uint64_t *ret)
+static ADBG_MUST_CHECK struct adbg_error *compute_bias(const struct adbg_elf *elf,
+						       const struct adbg_mapping *m, uint64_t *ret)
 {
 	struct adbg_error *err;
 	uint64_t base;
@@ -209,7 +209,7 @@ static struct adbg_error *compute_bias(const struct adbg_elf *elf, const struct 
 	return NULL;
 }
 
-static struct adbg_error *copy_error(const struct adbg_error *e)
+static ADBG_MUST_CHECK struct adbg_error *copy_error(const struct adbg_error *e)
 {
 	struct adbg_error *c = adbg_error_create(e->code, "%s", e->message);
 
@@ -222,8 +222,8 @@ static struct adbg_error *copy_error(const struct adbg_error *e)
 
 // The vDSO's image: its whole mapping, from the target's memory (a core holds it: the
 // kernel dumps it as it dumps anonymous memory).
-static struct adbg_error *read_vdso(struct adbg_target *t, const struct adbg_mapping *m,
-				    struct sym_file *f)
+static ADBG_MUST_CHECK struct adbg_error *
+read_vdso(struct adbg_target *t, const struct adbg_mapping *m, struct sym_file *f)
 {
 	size_t len = (size_t)(m->end - m->start);
 	struct adbg_error *err;
@@ -246,7 +246,8 @@ static struct adbg_error *read_vdso(struct adbg_target *t, const struct adbg_map
 }
 
 // Open and parse file i once; later calls answer from the cache.
-static struct adbg_error *open_file(struct adbg_symbols *s, size_t i, struct sym_file **ret)
+static ADBG_MUST_CHECK struct adbg_error *open_file(struct adbg_symbols *s, size_t i,
+						    struct sym_file **ret)
 {
 	struct sym_file *f = &s->files[i];
 	const struct adbg_mapping *m = &s->t->maps[f->map];
@@ -362,9 +363,9 @@ struct adbg_error *adbg_symbols_file_symbol(struct adbg_symbols *s, size_t i, co
 typedef struct adbg_error *(*lookup_fn)(struct adbg_symbols *s, size_t i, const char *name,
 					struct adbg_symbols_hit *ret);
 
-static struct adbg_error *find_first(struct adbg_symbols *s, lookup_fn fn, const char *what,
-				     const char *name, enum adbg_symbols_match match,
-				     const char *filter, struct adbg_symbols_hit *ret)
+static ADBG_MUST_CHECK struct adbg_error *
+find_first(struct adbg_symbols *s, lookup_fn fn, const char *what, const char *name,
+	   enum adbg_symbols_match match, const char *filter, struct adbg_symbols_hit *ret)
 {
 	for (size_t i = 0; i < s->nfiles; i++) {
 		struct adbg_error *err;

@@ -51,7 +51,8 @@ struct adbg_symbols_hit {
  *
  * @param ret  the new object (adbg_symbols_destroy), written on success only.
  */
-struct adbg_error *adbg_symbols_create(struct adbg_target *t, struct adbg_symbols **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_create(struct adbg_target *t,
+						       struct adbg_symbols **ret);
 
 /** Free the object and every file it opened. NULL is a no-op. */
 void adbg_symbols_destroy(struct adbg_symbols *s);
@@ -73,34 +74,37 @@ bool adbg_symbols_file_matches(const struct adbg_symbols *s, size_t i,
  * Errors: ADBG_ERR_NOT_FOUND when the file has no such section; the file's open or parse
  * error (also remembered, see adbg_symbols_open_error) when it cannot be read.
  */
-struct adbg_error *adbg_symbols_file_section(struct adbg_symbols *s, size_t i, const char *name,
-					     struct adbg_symbols_hit *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_section(struct adbg_symbols *s, size_t i,
+							     const char *name,
+							     struct adbg_symbols_hit *ret);
 
 /**
  * Find a defined symbol in file i (.symtab, then .dynsym). Errors as for
  * adbg_symbols_file_section.
  */
-struct adbg_error *adbg_symbols_file_symbol(struct adbg_symbols *s, size_t i, const char *name,
-					    struct adbg_symbols_hit *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_symbol(struct adbg_symbols *s, size_t i,
+							    const char *name,
+							    struct adbg_symbols_hit *ret);
 
 /**
  * The first file passing (match, filter), in mapping order, that has section name.
  * ADBG_ERR_NOT_FOUND when none has it (files that could not be opened are skipped).
  */
-struct adbg_error *adbg_symbols_find_section(struct adbg_symbols *s, const char *name,
-					     enum adbg_symbols_match match, const char *filter,
-					     struct adbg_symbols_hit *ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_symbols_find_section(struct adbg_symbols *s, const char *name, enum adbg_symbols_match match,
+			  const char *filter, struct adbg_symbols_hit *ret);
 
 /** Like adbg_symbols_find_section, for a symbol. */
-struct adbg_error *adbg_symbols_find_symbol(struct adbg_symbols *s, const char *name,
-					    enum adbg_symbols_match match, const char *filter,
-					    struct adbg_symbols_hit *ret);
+ADBG_MUST_CHECK struct adbg_error *
+adbg_symbols_find_symbol(struct adbg_symbols *s, const char *name, enum adbg_symbols_match match,
+			 const char *filter, struct adbg_symbols_hit *ret);
 
 /**
  * The file mapped at target address addr: *ret is its index. ADBG_ERR_NOT_FOUND when addr
  * is in no mapping, or in anonymous memory or a pseudo file ([vdso], JIT code).
  */
-struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, size_t *ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr,
+							size_t *ret);
 
 /**
  * The function symbol of file i that holds target address addr (adbg_elf_symbol_at), else
@@ -110,25 +114,26 @@ struct adbg_error *adbg_symbols_file_at(struct adbg_symbols *s, uint64_t addr, s
  * ADBG_ERR_NOT_FOUND when neither holds it; the file's open or parse error when it cannot
  * be read.
  */
-struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, uint64_t addr,
-					      const char **name_ret, uint64_t *start_ret,
-					      bool *plt_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i,
+							      uint64_t addr, const char **name_ret,
+							      uint64_t *start_ret, bool *plt_ret);
 
 /**
  * File i, opened and parsed: its ELF image and load bias (target address = link-time
  * address + bias). Both stay valid for the symbols object's life. Errors as for
  * adbg_symbols_file_section.
  */
-struct adbg_error *adbg_symbols_file_elf(struct adbg_symbols *s, size_t i,
-					 const struct adbg_elf **elf_ret, uint64_t *bias_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_elf(struct adbg_symbols *s, size_t i,
+							 const struct adbg_elf **elf_ret,
+							 uint64_t *bias_ret);
 
 /**
  * Copy len bytes that file i's image places at target address addr (the file's initial
  * contents of that memory: useful when a core lacks read-only segments). Fails with
  * ADBG_ERR_NOT_FOUND when no PT_LOAD of the file covers all of them from file bytes.
  */
-struct adbg_error *adbg_symbols_file_read(struct adbg_symbols *s, size_t i, uint64_t addr,
-					  void *buf, size_t len);
+ADBG_MUST_CHECK struct adbg_error *adbg_symbols_file_read(struct adbg_symbols *s, size_t i,
+							  uint64_t addr, void *buf, size_t len);
 
 /**
  * The first error met opening or parsing a file, or NULL. Owned by the symbols object;

@@ -294,7 +294,7 @@ static bool try_candidate(struct core_file *f, const char *cand, const unsigned 
 	return true;
 }
 
-static struct adbg_error *not_found_error(const struct core_file *f)
+static ADBG_MUST_CHECK struct adbg_error *not_found_error(const struct core_file *f)
 {
 	if (f->why)
 		return adbg_error_create(ADBG_ERR_NOT_FOUND,
@@ -311,7 +311,7 @@ static struct adbg_error *not_found_error(const struct core_file *f)
  * Find and map the file behind files[idx], once: --executable (for the executable),
  * sysroot + path, each --lib-path directory + basename, then the path itself.
  */
-static struct adbg_error *resolve_file(struct core_impl *ci, size_t idx)
+static ADBG_MUST_CHECK struct adbg_error *resolve_file(struct core_impl *ci, size_t idx)
 {
 	struct core_file *f = &ci->files[idx];
 	unsigned char want[MAX_BUILD_ID];
@@ -372,7 +372,8 @@ static struct adbg_error *resolve_file(struct core_impl *ci, size_t idx)
 // ---------------------------------------------------------------------------------------
 // the ops
 
-static struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *buf,
+						    size_t len)
 {
 	struct core_impl *ci = t->impl;
 	unsigned char *out = buf;
@@ -439,8 +440,8 @@ static struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *
 	return NULL;
 }
 
-static struct adbg_error *core_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-					 int *ret)
+static ADBG_MUST_CHECK struct adbg_error *core_open_file(struct adbg_target *t,
+							 const struct adbg_mapping *m, int *ret)
 {
 	struct core_impl *ci = t->impl;
 	struct core_file *f = m->path ? find_file(ci, m->path) : NULL;
@@ -530,8 +531,8 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-static struct adbg_error *note_cb(void *arg, uint32_t type, const char *name,
-				  const unsigned char *desc, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *note_cb(void *arg, uint32_t type, const char *name,
+						  const unsigned char *desc, size_t len)
 {
 	struct core_notes *cn = arg;
 	struct adbg_target *t = cn->t;
@@ -624,7 +625,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /** The PT_LOAD segments, sorted, with overlaps clipped away (a real core has none). */
-static struct adbg_error *build_segments(struct core_impl *ci, const struct adbg_elf *elf)
+static ADBG_MUST_CHECK struct adbg_error *build_segments(struct core_impl *ci,
+							 const struct adbg_elf *elf)
 {
 	size_t phnum = adbg_elf_phnum(elf), n = 0, out = 0;
 
@@ -709,7 +711,8 @@ static int cmp_path_index(const void *a, const void *b)
 }
 
 /** Parse NT_FILE (fs/binfmt_elf.c: fill_files_note) into fmaps and files. */
-static struct adbg_error *parse_nt_file(struct core_impl *ci, const unsigned char *d, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *parse_nt_file(struct core_impl *ci,
+							const unsigned char *d, size_t len)
 {
 	uint64_t count, page_size;
 	const unsigned char *names, *end = d + len;
@@ -842,7 +845,8 @@ static struct adbg_error *parse_nt_file(struct core_impl *ci, const unsigned cha
  * that anonymous memory is findable too. Perms come from the PT_LOAD; a file mapping
  * the core has no segment for (gcore leaves unmodified ones out) gets "???p".
  */
-static struct adbg_error *build_maps(struct adbg_target *t, const struct core_impl *ci)
+static ADBG_MUST_CHECK struct adbg_error *build_maps(struct adbg_target *t,
+						     const struct core_impl *ci)
 {
 	size_t nb = 0, si = 0, fi = 0, nm = 0;
 	uint64_t *b;
@@ -913,8 +917,9 @@ static struct adbg_error *build_maps(struct adbg_target *t, const struct core_im
 }
 
 /** The executable: the file mapping AT_PHDR, else AT_EXECFN, else pr_fname's match. */
-static struct adbg_error *find_executable(struct adbg_target *t, struct core_impl *ci,
-					  const struct core_notes *cn, char **ret)
+static ADBG_MUST_CHECK struct adbg_error *find_executable(struct adbg_target *t,
+							  struct core_impl *ci,
+							  const struct core_notes *cn, char **ret)
 {
 	uint64_t phdr = 0, execfn = 0;
 	bool have_phdr = false;
@@ -970,7 +975,8 @@ static struct adbg_error *find_executable(struct adbg_target *t, struct core_imp
 	return NULL;
 }
 
-static struct adbg_error *process_info(struct adbg_target *t, const struct core_notes *cn)
+static ADBG_MUST_CHECK struct adbg_error *process_info(struct adbg_target *t,
+						       const struct core_notes *cn)
 {
 	const size_t args_off = offsetof(struct elf_prpsinfo, pr_psargs);
 	const size_t args_len = sizeof(((struct elf_prpsinfo *)0)->pr_psargs);
@@ -1000,7 +1006,7 @@ static struct adbg_error *process_info(struct adbg_target *t, const struct core_
 	return NULL;
 }
 
-static struct adbg_error *truncated(const struct core_impl *ci, uint64_t need)
+static ADBG_MUST_CHECK struct adbg_error *truncated(const struct core_impl *ci, uint64_t need)
 {
 	return adbg_error_create(ADBG_ERR_BAD_DATA,
 				 "%s is truncated: %zu bytes, segments need %" PRIu64, ci->name,
@@ -1008,7 +1014,7 @@ static struct adbg_error *truncated(const struct core_impl *ci, uint64_t need)
 }
 
 /** Check the ELF header says "x86-64 core" before anything else reads it. */
-static struct adbg_error *check_header(const struct core_impl *ci)
+static ADBG_MUST_CHECK struct adbg_error *check_header(const struct core_impl *ci)
 {
 	const unsigned char *d = ci->data;
 	uint16_t type, machine;
@@ -1067,7 +1073,7 @@ static struct adbg_error *check_header(const struct core_impl *ci)
 }
 
 /** Every program header, note and PT_LOAD byte must be inside the file. */
-static struct adbg_error *check_extent(const struct core_impl *ci)
+static ADBG_MUST_CHECK struct adbg_error *check_extent(const struct core_impl *ci)
 {
 	Elf64_Ehdr eh;
 	uint64_t need = 0;
@@ -1112,8 +1118,8 @@ static struct adbg_error *check_extent(const struct core_impl *ci)
 	return NULL;
 }
 
-static struct adbg_error *core_parse(struct adbg_target *t, struct core_impl *ci,
-				     const struct adbg_open_options *opts)
+static ADBG_MUST_CHECK struct adbg_error *core_parse(struct adbg_target *t, struct core_impl *ci,
+						     const struct adbg_open_options *opts)
 {
 	struct core_notes cn = {.t = t};
 	struct adbg_elf *elf;
@@ -1169,7 +1175,7 @@ static struct adbg_error *core_parse(struct adbg_target *t, struct core_impl *ci
 	return NULL;
 }
 
-static struct adbg_error *dup_opt(const char *s, char **ret)
+static ADBG_MUST_CHECK struct adbg_error *dup_opt(const char *s, char **ret)
 {
 	*ret = NULL;
 	if (!s || !s[0])
@@ -1179,8 +1185,9 @@ static struct adbg_error *dup_opt(const char *s, char **ret)
 }
 
 /** Build the target around ci (taking it over, also on failure). */
-static struct adbg_error *core_open(struct core_impl *ci, const struct adbg_open_options *opts,
-				    const char *core_path, struct adbg_target **ret)
+static ADBG_MUST_CHECK struct adbg_error *core_open(struct core_impl *ci,
+						    const struct adbg_open_options *opts,
+						    const char *core_path, struct adbg_target **ret)
 {
 	static const struct adbg_open_options no_opts;
 	struct adbg_target *t;

@@ -120,7 +120,7 @@ static bool process_exited(int pid)
 	return exited;
 }
 
-static struct adbg_error *exited_error(int pid)
+static ADBG_MUST_CHECK struct adbg_error *exited_error(int pid)
 {
 	return adbg_error_create(ADBG_ERR_GONE,
 				 "process %d has exited (its parent has not reaped it yet)", pid);
@@ -164,7 +164,7 @@ static void permission_advice(int pid, char *buf, size_t len)
 			 "%s", ptrace_advice);
 }
 
-static struct adbg_error *perm_error(int pid, int errnum, const char *what)
+static ADBG_MUST_CHECK struct adbg_error *perm_error(int pid, int errnum, const char *what)
 {
 	struct adbg_error *err;
 	char advice[512];
@@ -201,8 +201,8 @@ static void process_name(int pid, char *buf, size_t len)
  * more code); anything else is an error. A tracer that is another aiodbg taking its own
  * snapshot lets go within milliseconds: that error is marked transient.
  */
-static struct adbg_error *seize_failed(struct adbg_target *t, int tid, int errnum,
-				       bool *skip_ret)
+static ADBG_MUST_CHECK struct adbg_error *seize_failed(struct adbg_target *t, int tid, int errnum,
+						       bool *skip_ret)
 {
 	struct proc_status st;
 	char name[64];
@@ -232,15 +232,16 @@ static struct adbg_error *seize_failed(struct adbg_target *t, int tid, int errnu
 	return perm_error(t->pid, errnum, "stop");
 }
 
-static struct adbg_error *live_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *live_read(struct adbg_target *t, uint64_t addr, void *buf,
+						    size_t len)
 {
 	size_t done = 0;
 
 	// process_vm_readv may return fewer bytes than asked (it stops at the first
 	// unreadable page); retry from where it stopped so the error names that page.
 	while (done < len) {
-		struct iovec local = { (char *)buf + done, len - done };
-		struct iovec remote = { (void *)(uintptr_t)(addr + done), len - done };
+		struct iovec local = {(char *)buf + done, len - done};
+		struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
 		ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
 
 		if (n > 0) {
@@ -271,8 +272,8 @@ static size_t live_read_some(struct adbg_target *t, uint64_t addr, void *buf, si
 	return n > 0 ? (size_t)n : 0;
 }
 
-static struct adbg_error *live_write(struct adbg_target *t, uint64_t addr, const void *buf,
-				     size_t len)
+static ADBG_MUST_CHECK struct adbg_error *live_write(struct adbg_target *t, uint64_t addr,
+						     const void *buf, size_t len)
 {
 	struct live_impl *li = t->impl;
 	char path[96];
@@ -302,7 +303,7 @@ static int cmp_mapping(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static struct adbg_error *read_maps(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *read_maps(struct adbg_target *t)
 {
 	struct live_impl *li = t->impl;
 	struct adbg_mapping *maps = NULL;
@@ -386,7 +387,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* The thread ids under /proc/PID/task, sorted, the main thread (tid == pid) first. */
-static struct adbg_error *list_tids(struct adbg_target *t, int **ret, size_t *nret)
+static ADBG_MUST_CHECK struct adbg_error *list_tids(struct adbg_target *t, int **ret, size_t *nret)
 {
 	struct live_impl *li = t->impl;
 	char path[96];
@@ -433,7 +434,7 @@ static struct adbg_error *list_tids(struct adbg_target *t, int **ret, size_t *nr
 	return NULL;
 }
 
-static struct adbg_error *read_threads(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *read_threads(struct adbg_target *t)
 {
 	struct adbg_thread *threads;
 	struct adbg_error *err;
@@ -457,7 +458,7 @@ static struct adbg_error *read_threads(struct adbg_target *t)
 	return NULL;
 }
 
-static struct adbg_error *live_refresh(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *live_refresh(struct adbg_target *t)
 {
 	struct adbg_error *err = read_maps(t);
 
@@ -545,7 +546,7 @@ static int wait_stopped(int tid, int *sig_ret)
 	}
 }
 
-static struct adbg_error *live_freeze(struct adbg_target *t)
+static ADBG_MUST_CHECK struct adbg_error *live_freeze(struct adbg_target *t)
 {
 	struct live_impl *li = t->impl;
 	struct adbg_error *err = NULL;
@@ -634,8 +635,8 @@ static struct adbg_error *live_freeze(struct adbg_target *t)
 	return NULL;
 }
 
-static struct adbg_error *live_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-					 int *ret)
+static ADBG_MUST_CHECK struct adbg_error *live_open_file(struct adbg_target *t,
+							 const struct adbg_mapping *m, int *ret)
 {
 	struct live_impl *li = t->impl;
 	char path[PATH_MAX + 128];
@@ -753,8 +754,8 @@ int adbg_target_describe_process(struct adbg_target *t)
 	return saved;
 }
 
-static struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
-				 struct adbg_target **ret)
+static ADBG_MUST_CHECK struct adbg_error *attach(int pid, const struct adbg_target_control *ctl,
+						 struct adbg_target **ret)
 {
 	struct adbg_target *t;
 	struct live_impl *li;

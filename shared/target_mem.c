@@ -41,7 +41,8 @@ static const struct adbg_mem_segment *find_seg(const struct mem_impl *m, uint64_
 	return NULL;
 }
 
-static struct adbg_error *mem_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+static ADBG_MUST_CHECK struct adbg_error *mem_read(struct adbg_target *t, uint64_t addr, void *buf,
+						   size_t len)
 {
 	struct mem_impl *m = t->impl;
 	unsigned char *out = buf;
@@ -72,8 +73,8 @@ static int cmp_seg(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static struct adbg_error *mem_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-					int *ret)
+static ADBG_MUST_CHECK struct adbg_error *mem_open_file(struct adbg_target *t,
+							const struct adbg_mapping *m, int *ret)
 {
 	(void)t;
 	(void)ret;

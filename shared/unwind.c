@@ -428,7 +428,7 @@ static void uw_end(struct adbg_session *s, void *state)
 	free(st);
 }
 
-static struct adbg_error *uw_begin(struct adbg_session *s, void **state_ret)
+static ADBG_MUST_CHECK struct adbg_error *uw_begin(struct adbg_session *s, void **state_ret)
 {
 	struct adbg_target *t = s->target;
 	struct uw_state *st;
@@ -512,8 +512,8 @@ static const struct adbg_thread *find_thread(const struct adbg_target *t, int ti
 	return NULL;
 }
 
-static struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid,
-				    struct adbg_native_stack *ret)
+static ADBG_MUST_CHECK struct adbg_error *uw_thread(struct adbg_session *s, void *state, int tid,
+						    struct adbg_native_stack *ret)
 {
 	struct uw_state *st = state;
 	struct uw_thread ut = {.st = st};

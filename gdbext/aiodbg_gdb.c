@@ -55,7 +55,7 @@ static void forget_session(void)
 }
 
 /* The session for GDB's current inferior, creating or refreshing it. */
-static struct adbg_error *current_session(struct adbg_session **ret)
+static ADBG_MUST_CHECK struct adbg_error *current_session(struct adbg_session **ret)
 {
 	struct gdbext_identity id;
 	struct adbg_target *t;

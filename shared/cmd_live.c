@@ -99,8 +99,8 @@ static void live_lost(struct adbg_live *lv)
  * interrupt flag of its own, the wait ends when the program is halted by someone else:
  * the request stays queued for the agent, and the next command resynchronises.
  */
-static struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
-				  volatile int *interrupted, json_t **ret)
+static ADBG_MUST_CHECK struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
+						  volatile int *interrupted, json_t **ret)
 {
 	int id = ++lv->next_id;
 	uint64_t deadline = timeout_ms < 0 ? 0 : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
@@ -135,7 +135,7 @@ static struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout
 }
 
 /* An agent-level failure ({"ok": false, "error": ...}) as an error. */
-static struct adbg_error *agent_error(json_t *reply, const char *what)
+static ADBG_MUST_CHECK struct adbg_error *agent_error(json_t *reply, const char *what)
 {
 	const char *msg = json_string_value(json_object_get(reply, "error"));
 
@@ -157,11 +157,12 @@ struct target_loop {
  * The selected task has ended (t: as the snapshot has it; NULL: no longer found). The
  * selection is dropped, and the error says so and what to do.
  */
-static struct adbg_error *selection_ended(struct adbg_session *s, const struct adbg_task *t)
+static ADBG_MUST_CHECK struct adbg_error *selection_ended(struct adbg_session *s,
+							  const struct adbg_task *t)
 {
 	struct adbg_live *lv = s->live;
 	uint64_t id = s->selected_task;
-	const char *name = t && t->name ? t->name
+	const char *name = t && t->name					 ? t->name
 			   : lv && lv->sel_task == id && lv->sel_name[0] ? lv->sel_name
 									 : NULL;
 	const char *what = !t				     ? "has ended"
@@ -181,12 +182,12 @@ static struct adbg_error *selection_ended(struct adbg_session *s, const struct a
  * Which loop a command is about: --thread TID's, else the selected task's (or task
  * spec's), else the main thread's, else the only running one.
  */
-static struct adbg_error *choose_loop(struct adbg_session *s, int tid, const char *task_spec,
-				      struct target_loop *ret)
+static ADBG_MUST_CHECK struct adbg_error *
+choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct target_loop *ret)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_error *err;
-	struct target_loop tl = { 0 };
+	struct target_loop tl = {0};
 	size_t running = 0;
 
 	err = adbg_session_snapshot_begin(s);
@@ -289,7 +290,7 @@ static void progress(void *arg, const char *msg)
  * expects. A pause the user asked for ('pause') stays; one the agent gave up (its lease ran
  * out) is forgotten.
  */
-static struct adbg_error *resync(struct adbg_live *lv)
+static ADBG_MUST_CHECK struct adbg_error *resync(struct adbg_live *lv)
 {
 	json_t *reply = NULL;
 	struct adbg_error *err;
@@ -329,11 +330,12 @@ static struct adbg_error *resync(struct adbg_live *lv)
 }
 
 /* Load the agent if it is not there yet. */
-static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct target_loop *tl,
-				       double timeout_s, struct adbg_live **ret)
+static ADBG_MUST_CHECK struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c,
+						       const struct target_loop *tl,
+						       double timeout_s, struct adbg_live **ret)
 {
 	struct adbg_live *lv = live_of(c->s);
-	struct adbg_inject_opts o = { 0 };
+	struct adbg_inject_opts o = {0};
 	struct adbg_error *err;
 
 	if (!lv)
@@ -377,14 +379,15 @@ static struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c, const struct targ
 }
 
 /* Pause the loop tl names; on success lv->paused. */
-static struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struct adbg_live *lv,
-				   const struct target_loop *tl, double timeout_s, json_t **info)
+static ADBG_MUST_CHECK struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struct adbg_live *lv,
+						   const struct target_loop *tl, double timeout_s,
+						   json_t **info)
 {
 	uint64_t start = adbg_now_ns(), deadline = start + (uint64_t)(timeout_s * 1e9);
 	uint64_t last_report = start;
 	int id = ++lv->next_id;
-	json_t *req = json_pack("{s:s, s:i, s:I, s:f, s:i}", "cmd", "pause", "tid", tl->tid,
-				"loop", (json_int_t)tl->loop, "lease", lv->lease, "id", id);
+	json_t *req = json_pack("{s:s, s:i, s:I, s:f, s:i}", "cmd", "pause", "tid", tl->tid, "loop",
+				(json_int_t)tl->loop, "lease", lv->lease, "id", id);
 	struct adbg_error *err;
 
 	err = adbg_channel_send(lv->ch, req);
@@ -467,7 +470,7 @@ static struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struct adbg_live *lv,
 	return err;
 }
 
-static struct adbg_error *do_continue(struct adbg_live *lv)
+static ADBG_MUST_CHECK struct adbg_error *do_continue(struct adbg_live *lv)
 {
 	json_t *reply = NULL;
 	struct adbg_error *err;
@@ -605,9 +608,9 @@ struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c)
  * Make sure the loop of the selected task (or the chosen loop) is paused; *transient is
  * set when we paused it for this command only.
  */
-static struct adbg_error *paused_for(struct adbg_cmd_ctx *c, const char *task_spec,
-				     struct target_loop *tl, struct adbg_live **lv_ret,
-				     bool *transient)
+static ADBG_MUST_CHECK struct adbg_error *paused_for(struct adbg_cmd_ctx *c, const char *task_spec,
+						     struct target_loop *tl,
+						     struct adbg_live **lv_ret, bool *transient)
 {
 	struct adbg_error *err;
 	struct adbg_live *lv;
@@ -701,17 +704,18 @@ static bool parse_expr_timeout(const char *s, size_t len, double *ret)
  * Python code may start with "--" too (`p --x`): "--timeout" is the option only when a
  * number follows it.
  */
-static struct adbg_error *expr_args(struct adbg_cmd_ctx *c, bool is_await, const char **expr,
-				    double *timeout)
+static ADBG_MUST_CHECK struct adbg_error *expr_args(struct adbg_cmd_ctx *c, bool is_await,
+						    const char **expr, double *timeout)
 {
 	const char *env_name = is_await ? "AIODBG_AWAIT_TIMEOUT" : "AIODBG_EVAL_TIMEOUT";
 	const char *env = getenv(env_name), *p = c->rest ? c->rest : "";
 
 	*timeout = is_await ? DEFAULT_AWAIT_TIMEOUT_S : DEFAULT_EVAL_TIMEOUT_S;
 	if (env && *env && !parse_expr_timeout(env, strlen(env), timeout))
-		return adbg_error_create(ADBG_ERR_INVALID_ARG,
-					 "%s=%s: not a number of seconds from 0 (no timeout) to %.0f",
-					 env_name, env, MAX_EXPR_TIMEOUT_S);
+		return adbg_error_create(
+			ADBG_ERR_INVALID_ARG,
+			"%s=%s: not a number of seconds from 0 (no timeout) to %.0f", env_name, env,
+			MAX_EXPR_TIMEOUT_S);
 	p += strspn(p, " \t");
 	if (strncmp(p, "--timeout", 9) == 0 && (p[9] == ' ' || p[9] == '\t')) {
 		const char *v = p + 9 + strspn(p + 9, " \t");
@@ -731,7 +735,7 @@ static struct adbg_error *expr_args(struct adbg_cmd_ctx *c, bool is_await, const
 }
 
 /* Ask the agent to stop the expression of request req_id at once (its answer is dropped). */
-static struct adbg_error *send_interrupt(struct adbg_live *lv, int req_id)
+static ADBG_MUST_CHECK struct adbg_error *send_interrupt(struct adbg_live *lv, int req_id)
 {
 	json_t *m = json_pack("{s:s, s:i, s:i}", "cmd", "interrupt", "req", req_id, "id",
 			      ++lv->next_id);
@@ -749,8 +753,9 @@ static struct adbg_error *send_interrupt(struct adbg_live *lv, int req_id)
  * a second Ctrl-C stops the waiting). An expression that has not stopped by then is left to
  * the agent: ADBG_ERR_TIMEOUT, saying so. transient: the loop was paused for this command.
  */
-static struct adbg_error *expr_request(struct adbg_cmd_ctx *c, struct adbg_live *lv, json_t *req,
-				       double timeout_s, bool transient, bool *ctrl_c, json_t **ret)
+static ADBG_MUST_CHECK struct adbg_error *expr_request(struct adbg_cmd_ctx *c, struct adbg_live *lv,
+						       json_t *req, double timeout_s,
+						       bool transient, bool *ctrl_c, json_t **ret)
 {
 	volatile int *intr = c->s->interrupted ? c->s->interrupted : lv->halted;
 	const char *after = transient ? "the loop runs on when it ends"
@@ -828,7 +833,7 @@ static struct adbg_error *expr_request(struct adbg_cmd_ctx *c, struct adbg_live 
 	return err;
 }
 
-static struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
+static ADBG_MUST_CHECK struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)
 {
 	bool is_await = strcmp(cmd, "await") == 0, transient, ctrl_c = false;
 	struct target_loop tl;
@@ -972,8 +977,9 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 
 /* -- select / up / down / locals ----------------------------------------------------- */
 
-static struct adbg_error *selected_task(struct adbg_cmd_ctx *c, const char *spec,
-					struct adbg_asyncio_snapshot *snap, struct adbg_task **ret)
+static ADBG_MUST_CHECK struct adbg_error *selected_task(struct adbg_cmd_ctx *c, const char *spec,
+							struct adbg_asyncio_snapshot *snap,
+							struct adbg_task **ret)
 {
 	struct adbg_error *err;
 	char buf[32];
@@ -1003,7 +1009,8 @@ static struct adbg_error *selected_task(struct adbg_cmd_ctx *c, const char *spec
 	return err;
 }
 
-static struct adbg_error *show_frame(struct adbg_cmd_ctx *c, const struct adbg_task *t)
+static ADBG_MUST_CHECK struct adbg_error *show_frame(struct adbg_cmd_ctx *c,
+						     const struct adbg_task *t)
 {
 	const struct adbg_frame *f =
 		c->s->selected_frame < t->stack.n ? &t->stack.frames[c->s->selected_frame] : NULL;
@@ -1064,7 +1071,7 @@ struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
 	return err;
 }
 
-static struct adbg_error *move_frame(struct adbg_cmd_ctx *c, int delta)
+static ADBG_MUST_CHECK struct adbg_error *move_frame(struct adbg_cmd_ctx *c, int delta)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_task *t;
@@ -1105,12 +1112,12 @@ struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c)
 }
 
 /* The locals of interpreter frame f, from memory (target frozen). */
-static struct adbg_error *read_locals(struct adbg_session *s, const struct adbg_frame *f,
-				      json_t *out)
+static ADBG_MUST_CHECK struct adbg_error *read_locals(struct adbg_session *s,
+						      const struct adbg_frame *f, json_t *out)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_target *t = s->target;
-	struct adbg_obj_items names = { 0 };
+	struct adbg_obj_items names = {0};
 	struct adbg_error *err;
 	uint8_t *kinds = NULL;
 	size_t nkinds = 0;

@@ -16,6 +16,7 @@
 
 #include "asyncio.h"
 #include "cmd.h"
+#include "complete.h"
 
 #define STR2(x) #x
 #define STR(x) STR2(x)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "complete.h"
 #include "repl.h"
 #include "term.h"
 

@@ -9,12 +9,11 @@
 #ifndef AIODBG_CMD_H
 #define AIODBG_CMD_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "error.h"
-#include "session.h"
+struct adbg_error;
+struct adbg_session;
 
 /** The command needs a live process (pause, eval, await, cancel, continue). */
 #define ADBG_CMD_LIVE_ONLY 0x1
@@ -27,7 +26,8 @@
 /** The command needs no target (help). */
 #define ADBG_CMD_NO_TARGET 0x10
 
-/* What a command's positional arguments are, for completion (struct adbg_cmd.complete). */
+/* What a command's positional arguments are, for completion (struct adbg_cmd.complete,
+ * complete.h). */
 /** a task: hex id or unique name. */
 #define ADBG_COMPLETE_TASK 0x1
 /** a thread: native thread id. */
@@ -104,108 +104,12 @@ int adbg_cmd_exit_status(const struct adbg_error *err);
 /** Write the command list, or the help of one command. */
 struct adbg_error *adbg_cmd_help(FILE *out, const char *name);
 
-/*
- * Completion, for front ends (the REPL's Tab, GDB's complete()). Task ids and names and
- * thread ids come from a quick snapshot (no stacks) kept in a cache the front end owns, so
- * that pressing Tab again within ADBG_COMPLETE_TTL_MS does not stop the target again; for
- * a core the snapshot is taken once.
- */
-
-/** How long completion candidates from a live target are reused. */
-#define ADBG_COMPLETE_TTL_MS 3000
-
-/** Candidates of one completion; the front end owns it. */
-struct adbg_complete_cache;
-
-/** Receives one candidate (a whole word); the string is only valid during the call. */
-typedef void (*adbg_complete_fn)(void *arg, const char *candidate);
-
-/**
- * Offer every completion of word, the (possibly empty) word that ends line, where line is
- * the command line up to the cursor. The first word completes to command names and
- * aliases; a word starting with '-' to the command's options; other words to what the
- * command takes (struct adbg_cmd.complete): task names (names with spaces or quotes are
- * left out) and, once the word starts with "0", task ids ("0x..."); thread ids; command
- * names. Each candidate is passed to fn once, in table order for commands and options,
- * sorted for names.
- *
- * s may be NULL (no target: commands and options only). *cache may be NULL; it is
- * allocated on first use and refreshed when stale. Never fails: when the target cannot be
- * read (or the user interrupted the snapshot) there are simply no target candidates.
- */
-void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cache,
-		       const char *line, const char *word, adbg_complete_fn fn, void *arg);
-
-/** Drop the cached candidates (e.g. before the next Tab must see a change). NULL is a no-op. */
-void adbg_complete_cache_destroy(struct adbg_complete_cache *cache);
-
-/* Colour, for renderers. Only ever emitted when the front end allowed it (opts.color) and
- * the output is not JSON, so escapes never reach pipes, files or JSON. */
-enum adbg_color {
-	ADBG_COLOR_BOLD,
-	ADBG_COLOR_DIM,
-	ADBG_COLOR_RED,
-	ADBG_COLOR_YELLOW,
-	ADBG_COLOR_GREEN,
-	ADBG_COLOR_CYAN,
-};
-
-/** The escape that starts colour col, or "" when c's output is plain. */
-const char *adbg_color(const struct adbg_cmd_ctx *c, enum adbg_color col);
-/** The escape that ends any colour, or "" when c's output is plain. */
-const char *adbg_color_end(const struct adbg_cmd_ctx *c);
-
-/**
- * Columns that s takes on a terminal: UTF-8 code points, not bytes (a continuation byte
- * takes none). Wide (East Asian) characters are counted as one column.
- */
-int adbg_text_columns(const char *s);
-
-/**
- * Write s in exactly width columns (padded with spaces), cutting it with an ellipsis "…"
- * when longer, never inside a UTF-8 sequence; width 0 writes s whole. color (-1: none) is
- * applied to the text, not to the padding. A separating space follows unless last.
- */
-void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
-		    bool last);
-
-/**
- * Shrink column widths w[0..n) (none below min[i]) until a row of them with single spaces
- * between fits in width columns; width <= 0 leaves them as they are.
- */
-void adbg_text_fit(int *w, const int *min, int n, int width);
-
 /* Helpers for command implementations (cmd_*.c). */
 
-/** The "target" object of DESIGN.md §6 for s. New reference. */
-json_t *adbg_json_target(struct adbg_session *s);
-/** A new top-level object {"schema": "aiodbg/1", "target": {...}}. */
-json_t *adbg_json_document(struct adbg_session *s);
-/** Add "warnings" (when any) and write doc to out, one object, then a newline. */
-struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc);
-/** "0x7f..." for an address; json null for 0. New reference. */
-json_t *adbg_json_addr(uint64_t addr);
-/** Print the session's warnings as "warning: ..." lines after text output. */
-void adbg_text_warnings(struct adbg_cmd_ctx *c);
 /** ADBG_ERR_INVALID_ARG "usage: ..." for c's command. */
 struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char *why);
 /** True if the option (e.g. "--native") is among c's arguments; removes it. */
 bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag);
-
-struct adbg_frame;
-struct adbg_stack;
-/** A Frame object of DESIGN.md §6. */
-json_t *adbg_json_frame(const struct adbg_frame *f);
-/** An array of Frame objects, innermost first. */
-json_t *adbg_json_stack(const struct adbg_stack *st);
-/** "function (file:line)" with an indent and a newline. */
-void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent);
-/**
- * The line that marks the frames a cut stack left out ("… 1234 frames not shown …"),
- * printed where they would be: before the outermost frame shown, in a traceback that
- * lists the outermost first. Nothing when none were left out.
- */
-void adbg_text_frames_omitted(FILE *out, const struct adbg_stack *st, const char *indent);
 
 /* Commands. */
 struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c);

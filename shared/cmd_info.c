@@ -3,6 +3,9 @@
 #include <inttypes.h>
 
 #include "cmd.h"
+#include "error.h"
+#include "render.h"
+#include "session.h"
 
 struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c)
 {

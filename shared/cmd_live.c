@@ -22,6 +22,9 @@
 #include "asyncio.h"
 #include "channel.h"
 #include "cmd.h"
+#include "error.h"
+#include "render.h"
+#include "session.h"
 #include "inject.h"
 #include "objects.h"
 

@@ -7,6 +7,9 @@
 
 #include "asyncio.h"
 #include "cmd.h"
+#include "error.h"
+#include "render.h"
+#include "session.h"
 
 // Deeper awaited-by chains than this are cut in the tree (a chain that long is a bug
 // of its own, and the cap keeps garbage from recursing forever).
@@ -49,50 +52,6 @@ static const char *basename_of(const char *path)
 	return slash ? slash + 1 : path ? path : "?";
 }
 
-static json_t *json_task(const struct adbg_task *t)
-{
-	json_t *o = json_object(), *cancel = json_object(), *by = json_array();
-
-	json_object_set_new(o, "id", adbg_json_addr(t->id));
-	json_object_set_new(o, "name", t->name ? json_string(t->name) : json_null());
-	// Added fields (DESIGN §6), present only when true; ob_task writes the same.
-	if (t->name_truncated)
-		json_object_set_new(o, "name_truncated", json_true());
-	json_object_set_new(o, "thread", t->thread ? json_integer(t->thread) : json_null());
-	json_object_set_new(o, "loop", adbg_json_addr(t->loop));
-	json_object_set_new(o, "state", json_string(adbg_task_state_name(t->state)));
-	json_object_set_new(o, "cancelling", json_boolean(t->cancelling));
-	json_object_set_new(cancel, "requested", json_boolean(t->cancel_requested));
-	json_object_set_new(cancel, "count", json_integer(t->cancel_count));
-	json_object_set_new(cancel, "message",
-			    t->cancel_message ? json_string(t->cancel_message) : json_null());
-	if (t->cancel_message_truncated)
-		json_object_set_new(cancel, "message_truncated", json_true());
-	json_object_set_new(o, "cancel", cancel);
-	json_object_set_new(o, "running", json_boolean(t->running));
-	json_object_set_new(o, "coro", t->coro ? json_string(t->coro) : json_null());
-	json_object_set_new(o, "stack", adbg_json_stack(&t->stack));
-	if (t->stack.omitted)
-		json_object_set_new(o, "frames_omitted", json_integer(t->stack.omitted));
-	if (t->has_waiting_on) {
-		json_t *w = json_object();
-
-		json_object_set_new(w, "type", json_string(t->waiting_on.type ? t->waiting_on.type
-									      : "?"));
-		json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
-		json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
-		if (t->waiting_on.what)
-			json_object_set_new(w, "what", json_string(t->waiting_on.what));
-		json_object_set_new(o, "waiting_on", w);
-	} else {
-		json_object_set_new(o, "waiting_on", json_null());
-	}
-	for (size_t i = 0; i < t->nawaited_by; i++)
-		json_array_append_new(by, adbg_json_addr(t->awaited_by[i]));
-	json_object_set_new(o, "awaited_by", by);
-	return o;
-}
-
 static json_t *json_loops(const struct adbg_asyncio_snapshot *snap)
 {
 	json_t *a = json_array();
@@ -125,236 +84,17 @@ static json_t *json_cycles(const struct adbg_asyncio_snapshot *snap)
 }
 
 /*
- * Serialised fragments shared by many tasks: escaped strings and whole frame objects, each
- * produced once by jansson and keyed by the address of the (interned) string or by the
- * frame's (function, file, line). A million tasks suspended at the same three places
- * cost three frame serialisations, not three million.
- */
-struct frag {
-	const void *k1, *k2;
-	int line;
-	char *json;
-	size_t len;
-};
-
-#define FRAG_SLOTS 4096 // direct-mapped; a miss re-serialises, never fails
-
-struct frag_cache {
-	struct frag slots[FRAG_SLOTS];
-};
-
-static void frag_cache_free(struct frag_cache *fc)
-{
-	for (size_t i = 0; i < FRAG_SLOTS; i++)
-		free(fc->slots[i].json);
-	free(fc);
-}
-
-static struct frag *frag_slot(struct frag_cache *fc, const void *k1, const void *k2, int line)
-{
-	uintptr_t h = ((uintptr_t)k1 * 31 + (uintptr_t)k2) * 0x9e3779b97f4a7c15ull + (unsigned)line;
-
-	return &fc->slots[(h >> 40) % FRAG_SLOTS];
-}
-
-/* Store the serialisation of v (stolen) in slot f. */
-static struct frag *frag_set(struct frag *f, const void *k1, const void *k2, int line, json_t *v)
-{
-	free(f->json);
-	f->json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(v);
-	f->len = f->json ? strlen(f->json) : 0;
-	f->k1 = k1;
-	f->k2 = k2;
-	f->line = line;
-	return f;
-}
-
-/*
- * One task's JSON is built in a byte buffer and written with one fwrite: a million tasks
- * are half a gigabyte of JSON, and per-field stdio calls (and printf) were a third of the
- * time of `tasks --json`.
- */
-struct obuf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void ob_put(struct obuf *b, const char *s, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t ncap = b->cap ? b->cap : 4096;
-		char *np;
-
-		while (ncap < b->n + n)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-}
-
-#define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
-
-static void ob_bool(struct obuf *b, bool v)
-{
-	if (v)
-		OB_LIT(b, "true");
-	else
-		OB_LIT(b, "false");
-}
-
-static void ob_int(struct obuf *b, long long v)
-{
-	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-
-	do
-		*--q = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--q = '-';
-	ob_put(b, q, (size_t)(e - q));
-}
-
-/* "0x..." (as %#x would), or null for 0. */
-static void ob_addr(struct obuf *b, uint64_t addr)
-{
-	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
-
-	if (!addr) {
-		OB_LIT(b, "null");
-		return;
-	}
-	*--q = '"';
-	do
-		*--q = "0123456789abcdef"[addr & 15];
-	while (addr >>= 4);
-	*--q = 'x';
-	*--q = '0';
-	*--q = '"';
-	ob_put(b, q, (size_t)(e - q));
-}
-
-/* An interned string (or NULL) as JSON, via the cache. */
-static void ob_str(struct obuf *b, struct frag_cache *fc, const char *str)
-{
-	struct frag *f;
-
-	if (!str) {
-		OB_LIT(b, "null");
-		return;
-	}
-	f = frag_slot(fc, str, NULL, -1);
-	if (f->k1 != str || f->k2 || f->line != -1 || !f->json)
-		frag_set(f, str, NULL, -1, json_string(str));
-	if (f->json)
-		ob_put(b, f->json, f->len);
-	else
-		OB_LIT(b, "null");
-}
-
-static void ob_frame(struct obuf *b, struct frag_cache *fc, const struct adbg_frame *fr)
-{
-	struct frag *f = frag_slot(fc, fr->function, fr->file, fr->line);
-
-	if (f->k1 != fr->function || f->k2 != fr->file || f->line != fr->line || !f->json)
-		frag_set(f, fr->function, fr->file, fr->line, adbg_json_frame(fr));
-	if (f->json)
-		ob_put(b, f->json, f->len);
-	else
-		OB_LIT(b, "null");
-}
-
-/*
- * One task, with the same keys and values as json_task (which `task ID --json` and the
- * tests use as the reference), from cached fragments.
- */
-static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_task *t)
-{
-	OB_LIT(b, "{\"id\":");
-	ob_addr(b, t->id);
-	OB_LIT(b, ",\"name\":");
-	ob_str(b, fc, t->name);
-	if (t->name_truncated)
-		OB_LIT(b, ",\"name_truncated\":true");
-	OB_LIT(b, ",\"thread\":");
-	if (t->thread)
-		ob_int(b, t->thread);
-	else
-		OB_LIT(b, "null");
-	OB_LIT(b, ",\"loop\":");
-	ob_addr(b, t->loop);
-	OB_LIT(b, ",\"state\":\"");
-	ob_put(b, adbg_task_state_name(t->state), strlen(adbg_task_state_name(t->state)));
-	OB_LIT(b, "\",\"cancelling\":");
-	ob_bool(b, t->cancelling);
-	OB_LIT(b, ",\"cancel\":{\"requested\":");
-	ob_bool(b, t->cancel_requested);
-	OB_LIT(b, ",\"count\":");
-	ob_int(b, t->cancel_count);
-	OB_LIT(b, ",\"message\":");
-	ob_str(b, fc, t->cancel_message);
-	if (t->cancel_message_truncated)
-		OB_LIT(b, ",\"message_truncated\":true");
-	OB_LIT(b, "},\"running\":");
-	ob_bool(b, t->running);
-	OB_LIT(b, ",\"coro\":");
-	ob_str(b, fc, t->coro);
-	OB_LIT(b, ",\"stack\":[");
-	for (size_t i = 0; i < t->stack.n; i++) {
-		if (i)
-			OB_LIT(b, ",");
-		ob_frame(b, fc, &t->stack.frames[i]);
-	}
-	OB_LIT(b, "]");
-	if (t->stack.omitted) {
-		OB_LIT(b, ",\"frames_omitted\":");
-		ob_int(b, t->stack.omitted);
-	}
-	OB_LIT(b, ",\"waiting_on\":");
-	if (t->has_waiting_on) {
-		OB_LIT(b, "{\"type\":");
-		ob_str(b, fc, t->waiting_on.type ? t->waiting_on.type : "?");
-		OB_LIT(b, ",\"id\":");
-		ob_addr(b, t->waiting_on.id);
-		OB_LIT(b, ",\"task\":");
-		ob_addr(b, t->waiting_on.task);
-		if (t->waiting_on.what) {
-			OB_LIT(b, ",\"what\":");
-			ob_str(b, fc, t->waiting_on.what);
-		}
-		OB_LIT(b, "}");
-	} else {
-		OB_LIT(b, "null");
-	}
-	OB_LIT(b, ",\"awaited_by\":[");
-	for (size_t i = 0; i < t->nawaited_by; i++) {
-		if (i)
-			OB_LIT(b, ",");
-		ob_addr(b, t->awaited_by[i]);
-	}
-	OB_LIT(b, "]}");
-}
-
-/*
  * The whole document, streamed: a million tasks must not become a million-node JSON tree
  * in memory. The frame around the tasks is built with jansson; the tasks are streamed
- * (put_task), except for `task ID`, which uses the jansson object builder.
+ * (adbg_json_write_tasks, render.c), except for `task ID`, which uses the jansson object
+ * builder (adbg_json_task).
  */
 static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 					  const struct adbg_asyncio_snapshot *snap,
 					  const struct adbg_task *only)
 {
 	json_t *doc = adbg_json_document(c->s);
-	struct frag_cache *fc;
+	struct adbg_error *err;
 	char *head;
 	size_t len;
 	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
@@ -371,12 +111,8 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 	json_object_set_new(doc, "tasks", json_array());
 	head = json_dumps(doc, flags);
 	json_decref(doc);
-	fc = calloc(1, sizeof(*fc));
-	if (!head || !fc) {
-		free(head);
-		free(fc);
+	if (!head)
 		return &adbg_error_nomem;
-	}
 	// The serialised document ends with `"tasks": []\n}`: write it up to the '[', then
 	// the tasks, then close.
 	len = strlen(head);
@@ -385,7 +121,7 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 	fwrite(head, 1, len, c->out);
 	free(head);
 	if (only) {
-		json_t *o = json_task(only);
+		json_t *o = adbg_json_task(only);
 		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		json_decref(o);
@@ -393,25 +129,10 @@ static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
 		fputs(text ? text : "null", c->out);
 		free(text);
 	} else {
-		struct obuf b = { 0 };
-
-		for (size_t i = 0; i < snap->ntasks && !b.failed; i++) {
-			b.n = 0;
-			if (i)
-				OB_LIT(&b, ",\n    ");
-			else
-				OB_LIT(&b, "\n    ");
-			ob_task(&b, fc, &snap->tasks[i]);
-			if (!b.failed && fwrite(b.p, 1, b.n, c->out) != b.n)
-				break;
-		}
-		free(b.p);
-		if (b.failed) {
-			frag_cache_free(fc);
-			return &adbg_error_nomem;
-		}
+		err = adbg_json_write_tasks(c->out, snap->tasks, snap->ntasks);
+		if (err)
+			return err;
 	}
-	frag_cache_free(fc);
 	fputs("\n  ]\n}\n", c->out);
 	return ferror(c->out) ? adbg_error_create(ADBG_ERR_OS, "writing output failed") : NULL;
 }

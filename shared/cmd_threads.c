@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "error.h"
+#include "render.h"
+#include "session.h"
 #include "native.h"
 #include "runtime.h"
 
@@ -19,33 +22,6 @@ static const char *gil_name(enum adbg_gil_state g)
 		break;
 	}
 	return "unknown";
-}
-
-json_t *adbg_json_frame(const struct adbg_frame *f)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "function", json_string(f->function));
-	json_object_set_new(o, "file", f->file ? json_string(f->file) : json_null());
-	json_object_set_new(o, "line", f->line ? json_integer(f->line) : json_null());
-	json_object_set_new(o, "kind",
-			    json_string(f->kind == ADBG_FRAME_NATIVE ? "native" : "python"));
-	// Native frames also say where they are exactly (fields added to schema aiodbg/1).
-	if (f->kind == ADBG_FRAME_NATIVE) {
-		json_object_set_new(o, "pc", adbg_json_addr(f->addr));
-		if (f->offset)
-			json_object_set_new(o, "offset", json_integer(f->offset));
-	}
-	return o;
-}
-
-json_t *adbg_json_stack(const struct adbg_stack *st)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < st->n; i++)
-		json_array_append_new(a, adbg_json_frame(&st->frames[i]));
-	return a;
 }
 
 static json_t *json_thread(const struct adbg_pythread *th, bool frames)
@@ -71,42 +47,12 @@ static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 	return o;
 }
 
-/* A string of the target's: control characters become '?' so it cannot drive a terminal. */
-static void put_clean(FILE *out, const char *s)
-{
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
-}
-
-void adbg_text_frame(FILE *out, const struct adbg_frame *f, const char *indent)
-{
-	fputs(indent, out);
-	put_clean(out, f->function);
-	// Native: "clock_nanosleep+0x5b (/lib/.../libc.so.6)", "?? 0x7f... (file)".
-	if (f->kind == ADBG_FRAME_NATIVE && f->offset)
-		fprintf(out, "+%#x", (unsigned)f->offset);
-	else if (f->kind == ADBG_FRAME_NATIVE && !strcmp(f->function, "??") && f->addr)
-		fprintf(out, " %#" PRIx64, f->addr);
-	fputs(" (", out);
-	put_clean(out, f->file ? f->file : "?");
-	if (f->line)
-		fprintf(out, ":%d", f->line);
-	fputs(")\n", out);
-}
-
-void adbg_text_frames_omitted(FILE *out, const struct adbg_stack *st, const char *indent)
-{
-	if (st->omitted)
-		fprintf(out, "%s… %" PRIu32 " frame%s not shown …\n", indent, st->omitted,
-			st->omitted == 1 ? "" : "s");
-}
-
 static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 {
 	fprintf(out, "Thread %d", th->tid);
 	if (th->name) {
 		fputs(" \"", out);
-		put_clean(out, th->name);
+		adbg_text_clean(out, th->name);
 		fputs(th->name_truncated ? "…\"" : "\"", out);
 	}
 	fprintf(out, "%s%s, GIL %s\n", th->main ? " (main)" : "",

@@ -366,13 +366,13 @@ static bool withdraw_pep768(struct adbg_session *s, const struct pep768_request 
 
 	if (!req->slot)
 		return false;
-	if (adbg_read_u32(s->target, req->slot + l->debugger_support.debugger_pending_call,
-			  &pending) != NULL)
+	if (!adbg_ok(adbg_read_u32(s->target, req->slot + l->debugger_support.debugger_pending_call,
+				   &pending)))
 		return false;
 	if (pending != 1)
 		return true;
-	if (adbg_target_read(s->target, req->slot + l->debugger_support.debugger_script_path, buf,
-			     len) == NULL &&
+	if (adbg_ok(adbg_target_read(
+		    s->target, req->slot + l->debugger_support.debugger_script_path, buf, len)) &&
 	    memcmp(buf, req->path, len) == 0)
 		adbg_error_destroy(adbg_target_write(
 			s->target, req->slot + l->debugger_support.debugger_pending_call, &zero,

@@ -423,16 +423,16 @@ static ADBG_MUST_CHECK struct adbg_error *coro_stack(struct reader *r, uint64_t 
 		}
 		coro = next;
 	}
-	if (err == &adbg_error_nomem)
+	if (adbg_error_is(err, ADBG_ERR_NOMEM))
 		return err;
 	ret->truncated = false;
 	if (err || cut) {
 		if (err)
-			adbg_session_warn(r->s, "coroutine %#" PRIx64 ": %s", coro, err->message);
+			adbg_session_warn_error(r->s,
+						adbg_error_wrap(err, "coroutine %#" PRIx64, coro));
 		else
 			adbg_session_warn(r->s, "coroutine %#" PRIx64 ": the await chain %s; cut",
 					  coro, cut);
-		adbg_error_destroy(err);
 		ret->truncated = true;
 	}
 	kept = total < MAX_CORO_DEPTH ? total : MAX_CORO_DEPTH;
@@ -679,8 +679,7 @@ static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint6
 				err->message);
 
 			adbg_error_destroy(err);
-			adbg_session_warn(r->s, "%s", e->message);
-			adbg_error_destroy(e);
+			adbg_session_warn_error(r->s, e);
 			break;
 		}
 		if (adbg_session_interrupted(r->s))
@@ -744,11 +743,12 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 	}
 out:
 	adbg_obj_items_deinit(&items);
-	if (err == &adbg_error_nomem || (err && err->code == ADBG_ERR_INTERRUPTED))
+	if (adbg_error_is(err, ADBG_ERR_NOMEM) || adbg_error_is(err, ADBG_ERR_INTERRUPTED))
 		return err;
-	if (err && err->code != ADBG_ERR_NOT_FOUND)
-		adbg_session_warn(r->s, "asyncio.tasks.%s: %s", global, err->message);
-	adbg_error_destroy(err);
+	if (adbg_error_is(err, ADBG_ERR_NOT_FOUND))
+		adbg_error_destroy(err);
+	else
+		adbg_session_warn_error(r->s, adbg_error_wrap(err, "asyncio.tasks.%s", global));
 	return NULL;
 }
 
@@ -1021,7 +1021,7 @@ static ADBG_MUST_CHECK struct adbg_error *shield_edge(struct reader *r, struct a
 out:
 	adbg_obj_items_deinit(&cells);
 	// An unreadable callback only costs the edge; running out of memory is an error.
-	if (err && err != &adbg_error_nomem) {
+	if (err && !adbg_error_is(err, ADBG_ERR_NOMEM)) {
 		adbg_error_destroy(err);
 		err = NULL;
 	}
@@ -1168,10 +1168,9 @@ static ADBG_MUST_CHECK struct adbg_error *visit_task(struct reader *r, struct ad
 	struct adbg_error *err = py ? read_py_task(r, t, &raw) : read_native_task(r, t, &raw);
 
 	if (err) {
-		if (err == &adbg_error_nomem)
+		if (adbg_error_is(err, ADBG_ERR_NOMEM))
 			return err;
-		adbg_session_warn(r->s, "%s", err->message);
-		adbg_error_destroy(err);
+		adbg_session_warn_error(r->s, err);
 		return NULL;
 	}
 	for (size_t j = 0; j < r->rt.nthreads; j++) {

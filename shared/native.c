@@ -139,16 +139,13 @@ static ADBG_MUST_CHECK struct adbg_error *python_segments(struct adbg_session *s
 		if (err)
 			break;
 	}
-	if (err == &adbg_error_nomem) {
+	if (adbg_error_is(err, ADBG_ERR_NOMEM)) {
 		segments_free(segs, nsegs);
 		return err;
 	}
-	if (err) {
-		// A chain that breaks off still gives the segments read so far (the plain
-		// `bt` walk reports the same break).
-		adbg_session_warn(s, "Python frame chain: %s", err->message);
-		adbg_error_destroy(err);
-	}
+	// A chain that breaks off still gives the segments read so far (the plain `bt` walk
+	// reports the same break).
+	adbg_session_warn_error(s, adbg_error_wrap(err, "Python frame chain"));
 	// The outermost entry's mark leaves an empty segment behind it (3.15: the thread's
 	// base frame another).
 	while (nsegs > 1 && !segs[nsegs - 1].st.n)

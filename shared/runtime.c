@@ -165,8 +165,7 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 		}
 		err = adbg_frame_read(s, iframe, &f, &skip);
 		if (err) {
-			adbg_session_warn(s, "%s", err->message);
-			adbg_error_destroy(err);
+			adbg_session_warn_error(s, err);
 			st.truncated = true;
 			break;
 		}
@@ -181,8 +180,7 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 			break;
 		err = read_ptr(s, iframe + l->interpreter_frame.previous, &iframe);
 		if (err) {
-			adbg_session_warn(s, "frame chain: %s", err->message);
-			adbg_error_destroy(err);
+			adbg_session_warn_error(s, adbg_error_wrap(err, "frame chain"));
 			st.truncated = true;
 			break;
 		}
@@ -365,7 +363,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 						s, "thread list", "thread list cycles at %#" PRIx64,
 						tstate);
 			if (err) {
-				if (err == &adbg_error_nomem)
+				if (adbg_error_is(err, ADBG_ERR_NOMEM))
 					goto fail;
 				list_cut(s, err);
 				break;
@@ -394,7 +392,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					"thread state %#" PRIx64 " does not point back to "
 					"interpreter %#" PRIx64,
 					tstate, interp);
-				if (err == &adbg_error_nomem)
+				if (adbg_error_is(err, ADBG_ERR_NOMEM))
 					goto fail;
 				list_cut(s, err);
 				break;
@@ -406,8 +404,8 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 			if (flags & ADBG_RT_STACKS) {
 				err = current_frame(s, tstate, &iframe);
 				if (err) {
-					adbg_session_warn(s, "thread %d: %s", th.tid, err->message);
-					adbg_error_destroy(err);
+					adbg_session_warn_error(
+						s, adbg_error_wrap(err, "thread %d", th.tid));
 					err = NULL;
 				} else if (iframe) {
 					th.current_frame = iframe;
@@ -435,8 +433,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 		}
 		err = read_ptr(s, interp + l->interpreter_state.next, &interp);
 		if (err) {
-			adbg_session_warn(s, "interpreter list: %s", err->message);
-			adbg_error_destroy(err);
+			adbg_session_warn_error(s, adbg_error_wrap(err, "interpreter list"));
 			err = NULL;
 			break;
 		}
@@ -499,9 +496,10 @@ void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snaps
 		err = adbg_obj_dict_items(s->target, l, active, MAX_ACTIVE_THREADS, &items);
 	if (err) {
 		// No threading module imported is normal for small scripts.
-		if (err->code != ADBG_ERR_NOT_FOUND)
-			adbg_session_warn(s, "thread names: %s", err->message);
-		adbg_error_destroy(err);
+		if (adbg_error_is(err, ADBG_ERR_NOT_FOUND))
+			adbg_error_destroy(err);
+		else
+			adbg_session_warn_error(s, adbg_error_wrap(err, "thread names"));
 		return;
 	}
 	for (size_t i = 0; i < items.n; i++) {

@@ -224,7 +224,7 @@ static ADBG_MUST_CHECK struct adbg_error *freeze(struct adbg_session *s)
 
 	for (unsigned attempt = 1;; attempt++) {
 		err = adbg_target_freeze(t);
-		if (!err || !t->freeze_transient || err == &adbg_error_nomem)
+		if (!err || !t->freeze_transient || adbg_error_is(err, ADBG_ERR_NOMEM))
 			return err;
 		if (attempt == ADBG_SNAPSHOT_ATTEMPTS)
 			break;
@@ -252,9 +252,7 @@ struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 
 		if (!err)
 			err = adbg_python_find_asyncio(s->target, s->python);
-		if (err)
-			adbg_session_warn(s, "asyncio offsets: %s", err->message);
-		adbg_error_destroy(err);
+		adbg_session_warn_error(s, adbg_error_wrap(err, "asyncio offsets"));
 	}
 	return freeze(s);
 }
@@ -296,7 +294,7 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 		// back-off, so the program never waits on our retries.
 		adbg_session_snapshot_end(s);
 		if (!s->race_what || attempt == ADBG_SNAPSHOT_ATTEMPTS ||
-		    err == &adbg_error_nomem || (err && err->code == ADBG_ERR_INTERRUPTED))
+		    adbg_error_is(err, ADBG_ERR_NOMEM) || adbg_error_is(err, ADBG_ERR_INTERRUPTED))
 			break;
 		if (err)
 			adbg_error_destroy(err);
@@ -309,7 +307,8 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 			return interrupted_error();
 		}
 	}
-	if (s->race_what && err && err != &adbg_error_nomem && err->code != ADBG_ERR_INTERRUPTED) {
+	if (s->race_what && err && !adbg_error_is(err, ADBG_ERR_NOMEM) &&
+	    !adbg_error_is(err, ADBG_ERR_INTERRUPTED)) {
 		struct adbg_error *e = adbg_error_create(
 			ADBG_ERR_TIMEOUT,
 			"the %s of %s kept changing during %u snapshots; try again (last: %s)",

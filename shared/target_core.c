@@ -412,7 +412,7 @@ static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint6
 			limit = ci->segs[next].start - addr;
 		f = &ci->files[fm->file];
 		err = resolve_file(ci, fm->file);
-		if (err && err != &adbg_error_nomem) {
+		if (err && !adbg_error_is(err, ADBG_ERR_NOMEM)) {
 			// A fault, like any unreadable byte (readers treat NOT_FOUND as "no such
 			// thing" and would stay silent), but saying which file to provide.
 			struct adbg_error *fault = adbg_error_fault(

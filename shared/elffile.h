@@ -96,8 +96,10 @@ ADBG_MUST_CHECK struct adbg_error *adbg_elf_plt_at(const struct adbg_elf *elf, u
 ADBG_MUST_CHECK struct adbg_error *adbg_elf_link_base(const struct adbg_elf *elf, uint64_t *ret);
 
 /** Iterate over notes in [data, data+len); calls fn for each; stops on fn != NULL. */
-typedef struct adbg_error *(*adbg_elf_note_fn)(void *arg, uint32_t type, const char *name,
-					       const unsigned char *desc, size_t desc_len);
+typedef ADBG_MUST_CHECK struct adbg_error *(*adbg_elf_note_fn)(void *arg, uint32_t type,
+							       const char *name,
+							       const unsigned char *desc,
+							       size_t desc_len);
 ADBG_MUST_CHECK struct adbg_error *adbg_elf_for_each_note(const unsigned char *data, size_t len,
 							  adbg_elf_note_fn fn, void *arg);
 

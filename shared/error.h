@@ -13,8 +13,9 @@
 #include <stdint.h>
 
 /*
- * On every function that returns a struct adbg_error * (declarations in headers and static
- * definitions alike): dropping the result leaks the error and hides the failure, so the
+ * On every function that returns a struct adbg_error * (declarations in headers, static
+ * definitions, and function-pointer members and typedefs, where GCC applies it to the
+ * function type): dropping the result leaks the error and hides the failure, so the
  * compiler refuses it (-Werror). A caller for whom failure only means "not there" says so
  * with adbg_ok(); a `(void)` cast does not silence the attribute under GCC.
  */

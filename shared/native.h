@@ -65,7 +65,7 @@ void adbg_native_stack_deinit(struct adbg_native_stack *ns);
  */
 struct adbg_unwinder {
 	/** Optional. Prepare; *state_ret is handed to the other members. */
-	struct adbg_error *(*begin)(struct adbg_session *s, void **state_ret);
+	ADBG_MUST_CHECK struct adbg_error *(*begin)(struct adbg_session *s, void **state_ret);
 	/**
 	 * Required. The native frames of thread tid (target frozen). A walk that stops early
 	 * is not an error: it returns the frames it found and says why in ret->stopped. An
@@ -73,8 +73,8 @@ struct adbg_unwinder {
 	 * ...): its message says which thread and why. Frames may be left unnamed (function
 	 * NULL) for name to fill.
 	 */
-	struct adbg_error *(*thread)(struct adbg_session *s, void *state, int tid,
-				     struct adbg_native_stack *ret);
+	ADBG_MUST_CHECK struct adbg_error *(*thread)(struct adbg_session *s, void *state, int tid,
+						     struct adbg_native_stack *ret);
 	/**
 	 * Optional (NULL: thread names every frame). Name the frames thread left unnamed,
 	 * after the target was thawed: symbol lookups need no target memory, so a live

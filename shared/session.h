@@ -192,7 +192,8 @@ ADBG_MUST_CHECK struct adbg_error *adbg_session_inconsistent(struct adbg_session
  * failure it leaves nothing behind; drop (may be NULL) frees what a successful read made,
  * when the snapshot is read again.
  */
-typedef struct adbg_error *(*adbg_snapshot_read_fn)(struct adbg_session *s, void *arg);
+typedef ADBG_MUST_CHECK struct adbg_error *(*adbg_snapshot_read_fn)(struct adbg_session *s,
+								    void *arg);
 typedef void (*adbg_snapshot_drop_fn)(struct adbg_session *s, void *arg);
 
 /**

@@ -360,8 +360,9 @@ struct adbg_error *adbg_symbols_file_symbol(struct adbg_symbols *s, size_t i, co
 	return NULL;
 }
 
-typedef struct adbg_error *(*lookup_fn)(struct adbg_symbols *s, size_t i, const char *name,
-					struct adbg_symbols_hit *ret);
+typedef ADBG_MUST_CHECK struct adbg_error *(*lookup_fn)(struct adbg_symbols *s, size_t i,
+							const char *name,
+							struct adbg_symbols_hit *ret);
 
 static ADBG_MUST_CHECK struct adbg_error *
 find_first(struct adbg_symbols *s, lookup_fn fn, const char *what, const char *name,

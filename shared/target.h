@@ -47,7 +47,8 @@ struct adbg_thread {
 
 struct adbg_target_ops {
 	/** Required. Read exactly len bytes at addr, or fail with ADBG_ERR_FAULT. */
-	struct adbg_error *(*read)(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
+	ADBG_MUST_CHECK struct adbg_error *(*read)(struct adbg_target *t, uint64_t addr, void *buf,
+						   size_t len);
 	/**
 	 * Optional. Read up to len bytes at addr, stopping at the first unreadable byte;
 	 * returns how many were read (0: addr itself is unreadable, or any failure). The
@@ -56,21 +57,21 @@ struct adbg_target_ops {
 	 */
 	size_t (*read_some)(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
 	/** Optional (NULL: read-only target). Write exactly len bytes at addr. */
-	struct adbg_error *(*write)(struct adbg_target *t, uint64_t addr, const void *buf,
-				    size_t len);
+	ADBG_MUST_CHECK struct adbg_error *(*write)(struct adbg_target *t, uint64_t addr,
+						    const void *buf, size_t len);
 	/** Optional (NULL: the target cannot change under us). Stop every thread. */
-	struct adbg_error *(*freeze)(struct adbg_target *t);
+	ADBG_MUST_CHECK struct adbg_error *(*freeze)(struct adbg_target *t);
 	/** Required when freeze is set. Resume every thread; idempotent; never fails. */
 	void (*thaw)(struct adbg_target *t);
 	/** Optional. Re-read mappings and the thread list (live targets). */
-	struct adbg_error *(*refresh)(struct adbg_target *t);
+	ADBG_MUST_CHECK struct adbg_error *(*refresh)(struct adbg_target *t);
 	/**
 	 * Required. Open the file behind mapping m read-only; *ret is an fd the caller
 	 * closes. Live targets find it through /proc/PID/map_files or /proc/PID/root (so
 	 * containers work); cores through --sysroot / --lib-path or the recorded path.
 	 */
-	struct adbg_error *(*open_file)(struct adbg_target *t, const struct adbg_mapping *m,
-					int *ret);
+	ADBG_MUST_CHECK struct adbg_error *(*open_file)(struct adbg_target *t,
+							const struct adbg_mapping *m, int *ret);
 	/** Required. Free the implementation's state (not the struct adbg_target fields). */
 	void (*destroy)(struct adbg_target *t);
 };
@@ -138,11 +139,12 @@ ADBG_MUST_CHECK struct adbg_error *adbg_target_attach(int pid, const struct adbg
  */
 struct adbg_target_control {
 	/** Stop every thread (no-op when already stopped). */
-	struct adbg_error *(*stop)(void *arg);
+	ADBG_MUST_CHECK struct adbg_error *(*stop)(void *arg);
 	/** Let every thread run. */
 	void (*resume)(void *arg);
 	/** Write memory the way the owner does (NULL: through /proc/PID/mem). */
-	struct adbg_error *(*write)(void *arg, uint64_t addr, const void *buf, size_t len);
+	ADBG_MUST_CHECK struct adbg_error *(*write)(void *arg, uint64_t addr, const void *buf,
+						    size_t len);
 	void *arg;
 };
 

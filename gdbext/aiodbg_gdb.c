@@ -249,7 +249,7 @@ static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 	// ADBG_ERR_REPORTED: what was just written shows the failure (a traceback, JSON); GDB
 	// has no exit status to carry it, and an error would only say it again. (to_string:
 	// nothing was shown, the error says it.)
-	if (err && err->code == ADBG_ERR_REPORTED && !to_string) {
+	if (adbg_error_is(err, ADBG_ERR_REPORTED) && !to_string) {
 		adbg_error_destroy(err);
 		Py_RETURN_NONE;
 	}

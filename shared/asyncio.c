@@ -571,7 +571,7 @@ static uint64_t py_attr(struct reader *r, uint64_t obj, const char *name)
 	bool none = false;
 	struct adbg_error *err = adbg_obj_getattr(r->s->target, r->l, obj, name, &v);
 
-	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+	if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
 		err = class_attr(r, obj, name, &v);
 	}

@@ -218,7 +218,7 @@ choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct targe
 			task_spec = spec;
 		}
 		err = adbg_asyncio_lookup(&snap, task_spec, &t);
-		if (err && selection && err->code == ADBG_ERR_NOT_FOUND) {
+		if (selection && adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 			adbg_error_destroy(err);
 			err = selection_ended(s, NULL);
 		}
@@ -1003,7 +1003,7 @@ static ADBG_MUST_CHECK struct adbg_error *selected_task(struct adbg_cmd_ctx *c, 
 	err = adbg_asyncio_lookup(snap, spec, ret);
 	if (!err && spec == buf && (*ret)->state != ADBG_TASK_PENDING)
 		err = selection_ended(c->s, *ret);
-	else if (err && spec == buf && err->code == ADBG_ERR_NOT_FOUND) {
+	else if (spec == buf && adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
 		err = selection_ended(c->s, NULL);
 	}
@@ -1201,7 +1201,7 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 		err = adbg_asyncio_lookup(&snap, id, &t);
 		if (!err && t->state != ADBG_TASK_PENDING && !t->stack.n) {
 			err = selection_ended(c->s, t);
-		} else if (err && err->code == ADBG_ERR_NOT_FOUND) {
+		} else if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 			adbg_error_destroy(err);
 			err = selection_ended(c->s, NULL);
 		}

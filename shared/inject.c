@@ -1041,7 +1041,7 @@ static ADBG_MUST_CHECK struct adbg_error *wait_agent(struct adbg_session *s,
 		struct adbg_error *err = adbg_channel_accept(ch, 50, o->interrupted, NULL);
 		uint64_t now = adbg_now_ns();
 
-		if (err && err->code == ADBG_ERR_PERMISSION && impostors++ < 100) {
+		if (adbg_error_is(err, ADBG_ERR_PERMISSION) && impostors++ < 100) {
 			// Someone else connected (its connection is closed): keep waiting for ours.
 			adbg_error_destroy(err);
 			err = adbg_error_create(ADBG_ERR_TIMEOUT, "impostor");

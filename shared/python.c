@@ -475,7 +475,7 @@ struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **
 			if (!adbg_symbols_file_matches(syms, i, match, "python"))
 				continue;
 			err = adbg_symbols_file_section(syms, i, ".PyRuntime", &hit);
-			if (err && err->code == ADBG_ERR_NOT_FOUND) {
+			if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 				// A build without the section still exports the symbol.
 				adbg_error_destroy(err);
 				err = adbg_symbols_file_symbol(syms, i, "_PyRuntime", &hit);
@@ -582,7 +582,7 @@ struct adbg_error *adbg_python_symbol(struct adbg_target *t, const char *name, u
 	if (err)
 		return err;
 	err = adbg_symbols_find_symbol(syms, name, ADBG_SYMBOLS_CONTAINS, "python", &hit);
-	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+	if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
 		err = adbg_symbols_find_symbol(syms, name, ADBG_SYMBOLS_LACKS, "python", &hit);
 	}

@@ -80,7 +80,7 @@ static void repr_obj(struct repr_ctx *c, uint64_t obj);
 
 static void repr_unreadable(struct repr_ctx *c, uint64_t obj, struct adbg_error *err)
 {
-	if (err && err->code == ADBG_ERR_NOMEM)
+	if (adbg_error_is(err, ADBG_ERR_NOMEM))
 		c->sb.nomem = true;
 	adbg_error_destroy(err);
 	sb_printf(&c->sb, "<unreadable %#" PRIx64 ">", obj);

@@ -474,7 +474,7 @@ struct adbg_error *adbg_symbols_file_function(struct adbg_symbols *s, size_t i, 
 	if (err)
 		return err;
 	err = adbg_elf_symbol_at(elf, addr - bias, &name, &value);
-	if (err && err->code == ADBG_ERR_NOT_FOUND) {
+	if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
 		err = adbg_elf_plt_at(elf, addr - bias, &name, &value);
 		plt = true;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the await graph of asyncio.c without a process: the edge rules of
-// derive_edges (a task awaiting a task, gather children, TaskGroup children, shield, the
-// edges 3.14 records, a waiter found without the Task type), their resolution
+// derive_edges (a task awaiting a task, gather children, TaskGroup children, shield,
+// wait_for's `fut` on 3.11, the edges 3.14 records, a waiter found without the Task type), their resolution
 // (resolve_edges: order, duplicates, ends outside the snapshot) and cycle finding
 // (find_cycles), over synthetic tasks and futures in an in-memory target (fakepy.h).
 //
@@ -31,6 +31,8 @@ static const unsigned minors[] = {11, 12, 13, 14, 15};
 #define FUNC_CLOSURE 0x38
 #define CELL_REF 0x10
 #define LOCALSPLUS 0x48
+#define FRAME_EXECUTABLE 0x08
+#define CODE_LOCALSPLUSNAMES 0x60
 
 static struct fake F;
 static struct adbg_session *S;
@@ -53,6 +55,8 @@ static void setup(int i, bool recorded)
 	l->function_object.func_closure = FUNC_CLOSURE;
 	l->cell_object.ob_ref = CELL_REF;
 	l->interpreter_frame.localsplus = LOCALSPLUS;
+	l->interpreter_frame.executable = FRAME_EXECUTABLE;
+	l->code_object.localsplusnames = CODE_LOCALSPLUSNAMES;
 	// 3.14+ tags stack references in bit 0.
 	l->stackref_tag_mask = F.minor >= 14 ? 1 : 0;
 	py->layout = *l;
@@ -230,6 +234,19 @@ START_TEST(test_gather)
 }
 END_TEST
 
+/* A frame of wait_for (code with locals timeout, fut) whose `fut` is fut. */
+static uint64_t wait_for_frame(uint64_t fut)
+{
+	uint64_t frame = fake_alloc(&F, 256), code = fake_obj(&F, F.t_code, 256);
+	uint64_t names[2] = {fake_str(&F, "timeout"), fake_str(&F, "fut")};
+
+	fake_w64(&F, code + CODE_LOCALSPLUSNAMES, fake_tuple(&F, 2, names));
+	fake_w64(&F, frame + FRAME_EXECUTABLE, code);
+	fake_w64(&F, frame + LOCALSPLUS, fake_int(&F, 5));
+	fake_w64(&F, frame + LOCALSPLUS + 8, fut | F.l.stackref_tag_mask);
+	return frame;
+}
+
 START_TEST(test_taskgroup)
 {
 	uint64_t parent, other, k[3], frame;
@@ -272,6 +289,28 @@ START_TEST(test_shield)
 	ck_assert_str_eq(task(parent)->waiting_on.what, "shield");
 	awaited_by(decoy_child, 0, NULL);
 	ck_assert_ptr_null(task(decoy_parent)->waiting_on.what);
+	teardown();
+}
+END_TEST
+
+/* wait_for() on 3.11 awaits a private waiter future; the task it waits for is its `fut`. */
+START_TEST(test_wait_for)
+{
+	uint64_t parent, child, plain_parent;
+
+	setup(_i, false);
+	parent = new_task(0);
+	child = new_task(0);
+	plain_parent = new_task(0);
+	suspend_in(parent, "wait_for", wait_for_frame(child));
+	derive(parent, fake_obj(&F, t_future, 256));
+	// `fut` a plain future: nothing to point at.
+	suspend_in(plain_parent, "wait_for", wait_for_frame(fake_obj(&F, t_future, 256)));
+	derive(plain_parent, fake_obj(&F, t_future, 256));
+	finish();
+	awaited_by(child, 1, (uint64_t[]){parent});
+	ck_assert_str_eq(task(parent)->waiting_on.what, "wait_for");
+	awaited_by(plain_parent, 0, NULL);
 	teardown();
 }
 END_TEST
@@ -426,6 +465,7 @@ static Suite *graph_suite(void)
 	tcase_add_loop_test(tc, test_gather, 0, NMINORS);
 	tcase_add_loop_test(tc, test_taskgroup, 0, NMINORS);
 	tcase_add_loop_test(tc, test_shield, 0, NMINORS);
+	tcase_add_loop_test(tc, test_wait_for, 0, NMINORS);
 	tcase_add_loop_test(tc, test_primitive_waits, 0, NMINORS);
 	tcase_add_loop_test(tc, test_recorded_edges, 0, NMINORS);
 	tcase_add_loop_test(tc, test_no_task_type, 0, NMINORS);

@@ -437,12 +437,48 @@ static void render_dot(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapsho
 	fprintf(c->out, "}\n");
 }
 
+/* The awaited-by forest as text: each root's tree, then each cycle, then what is left. */
+static struct adbg_error *render_tree(struct adbg_cmd_ctx *c,
+				      const struct adbg_asyncio_snapshot *snap)
+{
+	struct tree *tr = calloc(1, sizeof(*tr));
+	struct adbg_error *err;
+
+	if (!tr)
+		return &adbg_error_nomem;
+	err = tree_build(tr, snap);
+	if (err) {
+		free(tr);
+		return err;
+	}
+	for (size_t i = 0; i < snap->ntasks; i++)
+		if (is_root(snap, &snap->tasks[i]))
+			tree_node(c, tr, i, 0, true, 0);
+	// Tasks that only await each other have no root: show each cycle once.
+	for (size_t i = 0; i < snap->ncycles; i++) {
+		fprintf(c->out, "cycle:");
+		for (size_t j = 0; j < snap->cycles[i].n; j++) {
+			const struct adbg_task *t = adbg_asyncio_find(snap, snap->cycles[i].ids[j]);
+
+			fprintf(c->out, "%s ", j ? " →" : "");
+			put_text(c, t ? t->name : NULL);
+			fprintf(c->out, " %#" PRIx64, snap->cycles[i].ids[j]);
+		}
+		fprintf(c->out, "\n");
+	}
+	for (size_t i = 0; i < snap->ntasks; i++)
+		if (tr->state[i] == 0)
+			tree_node(c, tr, i, 0, true, 0);
+	tree_deinit(tr);
+	free(tr);
+	return NULL;
+}
+
 struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_error *err;
 	bool dot = adbg_cmd_take_flag(c, "--dot");
-	struct tree *tr;
 
 	if (c->argc > 1)
 		return adbg_cmd_usage_error(c, "too many arguments");
@@ -461,33 +497,10 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 		adbg_asyncio_snapshot_deinit(&snap);
 		return NULL;
 	}
-	tr = calloc(1, sizeof(*tr));
-	if (!tr || (err = tree_build(tr, &snap))) {
-		free(tr);
-		adbg_asyncio_snapshot_deinit(&snap);
-		return err ? err : &adbg_error_nomem;
-	}
-	for (size_t i = 0; i < snap.ntasks; i++)
-		if (is_root(&snap, &snap.tasks[i]))
-			tree_node(c, tr, i, 0, true, 0);
-	// Tasks that only await each other have no root: show each cycle once.
-	for (size_t i = 0; i < snap.ncycles; i++) {
-		fprintf(c->out, "cycle:");
-		for (size_t j = 0; j < snap.cycles[i].n; j++) {
-			const struct adbg_task *t = adbg_asyncio_find(&snap, snap.cycles[i].ids[j]);
-
-			fprintf(c->out, "%s ", j ? " →" : "");
-			put_text(c, t ? t->name : NULL);
-			fprintf(c->out, " %#" PRIx64, snap.cycles[i].ids[j]);
-		}
-		fprintf(c->out, "\n");
-	}
-	for (size_t i = 0; i < snap.ntasks; i++)
-		if (tr->state[i] == 0)
-			tree_node(c, tr, i, 0, true, 0);
-	tree_deinit(tr);
-	free(tr);
+	err = render_tree(c, &snap);
 	adbg_asyncio_snapshot_deinit(&snap);
+	if (err)
+		return err;
 	adbg_text_warnings(c);
 	return NULL;
 }

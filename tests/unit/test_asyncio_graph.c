@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the await graph of asyncio.c without a process: the edge rules of
 // derive_edges (a task awaiting a task, gather children, TaskGroup children, shield,
-// wait_for's `fut` on 3.11, the edges 3.14 records, a waiter found without the Task type), their resolution
-// (resolve_edges: order, duplicates, ends outside the snapshot) and cycle finding
-// (find_cycles), over synthetic tasks and futures in an in-memory target (fakepy.h).
+// wait_for's `fut` on 3.11, the edges 3.14 records, a waiter found without the Task
+// type), their resolution (resolve_edges: order, duplicates, ends outside the snapshot)
+// and cycle finding (find_cycles), over synthetic tasks and futures in an in-memory
+// target (fakepy.h).
 //
 // The rules are static functions of asyncio.c, so this file includes asyncio.c itself:
 // the tests run the real code paths, without the discovery of tasks (registries, thread
 // states, frames) that building a whole synthetic interpreter would need. The task
 // records (stack frames, the _fut_waiter read from the task) are filled in directly, as
-// visit_task would have read them.
+// visit_task would have read them. The forest that `tree` draws from those edges is checked
+// the same way, through cmd_tasks.c's render_tree.
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asyncio.c"
+#include "cmd_tasks.c"
 
 #include "fixtures/fakepy.h"
 #include "python.h"
@@ -456,6 +460,54 @@ START_TEST(test_long_chain)
 }
 END_TEST
 
+/* The forest `tree` draws: the tasks nobody awaits are roots, under each task the tasks it
+ * awaits; then each cycle once, and its tasks (which have no root) with the edge back. */
+START_TEST(test_forest)
+{
+	uint64_t root, mid, leaf0, leaf1, ca, cb;
+	char *buf = NULL, want[1024];
+	size_t len = 0;
+	struct adbg_cmd_ctx c = {0};
+
+	setup(_i, false);
+	root = new_task(0);
+	mid = new_task(0);
+	leaf0 = new_task(0);
+	leaf1 = new_task(0);
+	ca = new_task(0);
+	cb = new_task(0);
+	task(root)->name = "root";
+	task(mid)->name = "mid";
+	task(leaf0)->name = "leaf0";
+	task(leaf1)->name = "leaf1";
+	task(ca)->name = "ca";
+	task(cb)->name = "cb";
+	derive(root, mid);
+	derive(mid, gathering_future(2, (uint64_t[]){leaf0, leaf1}));
+	derive(leaf0, fake_obj(&F, t_future, 256));
+	derive(ca, cb);
+	derive(cb, ca);
+	finish();
+	c.out = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(c.out);
+	ck_assert_ptr_null(render_tree(&c, &SNAP));
+	ck_assert_int_eq(fclose(c.out), 0);
+	snprintf(want, sizeof(want),
+		 "(T) root %#" PRIx64 " [pending]\n"
+		 "└── (T) mid %#" PRIx64 " [pending]\n"
+		 "    ├── (T) leaf0 %#" PRIx64 " [pending] awaiting _asyncio.Future %#" PRIx64 "\n"
+		 "    └── (T) leaf1 %#" PRIx64 " [pending]\n"
+		 "cycle: ca %#" PRIx64 " → cb %#" PRIx64 "\n"
+		 "(T) ca %#" PRIx64 " [pending]\n"
+		 "└── (T) cb %#" PRIx64 " [pending]\n"
+		 "    └── (cycle back to ca %#" PRIx64 ")\n",
+		 root, mid, leaf0, task(leaf0)->waiting_on.id, leaf1, ca, cb, ca, cb, ca);
+	ck_assert_str_eq(buf, want);
+	free(buf);
+	teardown();
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("asyncio_graph");
@@ -471,6 +523,7 @@ static Suite *graph_suite(void)
 	tcase_add_loop_test(tc, test_no_task_type, 0, NMINORS);
 	tcase_add_loop_test(tc, test_cycles, 0, NMINORS);
 	tcase_add_loop_test(tc, test_long_chain, 0, NMINORS);
+	tcase_add_loop_test(tc, test_forest, 0, NMINORS);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

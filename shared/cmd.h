@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-struct adbg_error;
+#include "error.h"
+
 struct adbg_session;
 
 /** The command needs a live process (pause, eval, await, cancel, continue). */
@@ -56,7 +57,7 @@ struct adbg_cmd_ctx {
 	const char *rest;
 };
 
-typedef struct adbg_error *(*adbg_cmd_fn)(struct adbg_cmd_ctx *c);
+typedef ADBG_MUST_CHECK struct adbg_error *(*adbg_cmd_fn)(struct adbg_cmd_ctx *c);
 
 struct adbg_cmd {
 	const char *name;
@@ -87,7 +88,8 @@ const struct adbg_cmd *adbg_cmd_find(const char *name);
  * NULL-terminated array that adbg_cmd_free_words frees. ADBG_ERR_INVALID_ARG on an
  * unterminated quote.
  */
-struct adbg_error *adbg_cmd_split(const char *line, int *argc_ret, char ***argv_ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_split(const char *line, int *argc_ret,
+						  char ***argv_ret);
 void adbg_cmd_free_words(char **argv);
 
 /**
@@ -95,39 +97,40 @@ void adbg_cmd_free_words(char **argv);
  * target), writing to out. An empty line does nothing. Front-end commands (quit) return
  * ADBG_ERR_INVALID_ARG here: front ends handle them before calling.
  */
-struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
-				const struct adbg_cmd_opts *opts, FILE *out);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
+						const struct adbg_cmd_opts *opts, FILE *out);
 
 /** Exit status for a command's error: 0 none, 2 bad usage, 3 target unreadable, else 1. */
 int adbg_cmd_exit_status(const struct adbg_error *err);
 
 /** Write the command list, or the help of one command. */
-struct adbg_error *adbg_cmd_help(FILE *out, const char *name);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_help(FILE *out, const char *name);
 
 /* Helpers for command implementations (cmd_*.c). */
 
 /** ADBG_ERR_INVALID_ARG "usage: ..." for c's command. */
-struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char *why);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c,
+							const char *why);
 /** True if the option (e.g. "--native") is among c's arguments; removes it. */
 bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag);
 
 /* Commands. */
-struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_tasks(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_tasks(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
 /* Live control (cmd_live.c). */
-struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_eval(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_await(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_up(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c);
-struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_eval(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_await(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_up(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c);
 
 #endif

@@ -13,8 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "error.h"
+
 struct adbg_cmd_ctx;
-struct adbg_error;
 struct adbg_frame;
 struct adbg_session;
 struct adbg_stack;
@@ -63,7 +64,7 @@ json_t *adbg_json_target(struct adbg_session *s);
 /** A new top-level object {"schema": "aiodbg/1", "target": {...}}. */
 json_t *adbg_json_document(struct adbg_session *s);
 /** Add "warnings" (when any) and write doc to out, one object, then a newline. */
-struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc);
+ADBG_MUST_CHECK struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc);
 /** "0x7f..." for an address; json null for 0. New reference. */
 json_t *adbg_json_addr(uint64_t addr);
 /**
@@ -100,6 +101,7 @@ json_t *adbg_json_task(const struct adbg_task *t);
  * write error it stops; the caller checks ferror(out). &adbg_error_nomem when memory runs
  * out (rows already written stay written).
  */
-struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks, size_t n);
+ADBG_MUST_CHECK struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks,
+							 size_t n);
 
 #endif

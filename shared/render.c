@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The renderers every command uses: the aiodbg/1 JSON document and its Frame objects, text
-// frames, colour, and the cells and column fitting of text tables (see render.h).
+// The renderers every command uses: the aiodbg/1 JSON document and its Frame and Task
+// objects (jansson, and the buffered rows of `tasks --json`), text frames, colour, and the
+// cells and column fitting of text tables (see render.h).
 #include "render.h"
 
 #include <inttypes.h>

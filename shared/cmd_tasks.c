@@ -20,7 +20,7 @@ struct aio_read {
 	struct adbg_asyncio_snapshot snap;
 };
 
-static struct adbg_error *aio_read(struct adbg_session *s, void *arg)
+static ADBG_MUST_CHECK struct adbg_error *aio_read(struct adbg_session *s, void *arg)
 {
 	struct aio_read *a = arg;
 
@@ -34,8 +34,8 @@ static void aio_drop(struct adbg_session *s, void *arg)
 }
 
 /* One snapshot of the tasks, read again while a live target changes under us. */
-static struct adbg_error *asyncio_snapshot(struct adbg_session *s, unsigned flags,
-					   struct adbg_asyncio_snapshot *ret)
+static ADBG_MUST_CHECK struct adbg_error *asyncio_snapshot(struct adbg_session *s, unsigned flags,
+							   struct adbg_asyncio_snapshot *ret)
 {
 	struct aio_read a = { .flags = flags };
 	struct adbg_error *err = adbg_session_snapshot(s, aio_read, aio_drop, &a);
@@ -89,9 +89,9 @@ static json_t *json_cycles(const struct adbg_asyncio_snapshot *snap)
  * (adbg_json_write_tasks, render.c), except for `task ID`, which uses the jansson object
  * builder (adbg_json_task).
  */
-static struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
-					  const struct adbg_asyncio_snapshot *snap,
-					  const struct adbg_task *only)
+static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c,
+							  const struct adbg_asyncio_snapshot *snap,
+							  const struct adbg_task *only)
 {
 	json_t *doc = adbg_json_document(c->s);
 	struct adbg_error *err;
@@ -202,8 +202,8 @@ static int state_color(const struct adbg_task *t)
 	return -1;
 }
 
-static struct adbg_error *render_table(struct adbg_cmd_ctx *c,
-				       const struct adbg_asyncio_snapshot *snap)
+static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
+						       const struct adbg_asyncio_snapshot *snap)
 {
 	// Preferred widths; on a terminal WHERE takes what is left, and when that is not
 	// enough the wider columns give way down to their minimums.
@@ -288,7 +288,8 @@ struct tree {
 	char prefix[4 * MAX_TREE_DEPTH + 8];
 };
 
-static struct adbg_error *tree_build(struct tree *tr, const struct adbg_asyncio_snapshot *snap)
+static ADBG_MUST_CHECK struct adbg_error *tree_build(struct tree *tr,
+						     const struct adbg_asyncio_snapshot *snap)
 {
 	size_t n = snap->ntasks, edges = 0, *fill;
 
@@ -438,8 +439,8 @@ static void render_dot(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapsho
 }
 
 /* The awaited-by forest as text: each root's tree, then each cycle, then what is left. */
-static struct adbg_error *render_tree(struct adbg_cmd_ctx *c,
-				      const struct adbg_asyncio_snapshot *snap)
+static ADBG_MUST_CHECK struct adbg_error *render_tree(struct adbg_cmd_ctx *c,
+						      const struct adbg_asyncio_snapshot *snap)
 {
 	struct tree *tr = calloc(1, sizeof(*tr));
 	struct adbg_error *err;

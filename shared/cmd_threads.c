@@ -93,8 +93,9 @@ static void native_run_deinit(struct adbg_session *s, struct native_run *nr)
  * want) and its interpreter-frame chain cut at the eval-loop entries. Nothing that can
  * wait for the thaw is done here (naming frames, merging).
  */
-static struct adbg_error *native_read(struct adbg_session *s, struct adbg_runtime_snapshot *snap,
-				      long want, struct native_run *nr)
+static ADBG_MUST_CHECK struct adbg_error *native_read(struct adbg_session *s,
+						      struct adbg_runtime_snapshot *snap, long want,
+						      struct native_run *nr)
 {
 	const struct adbg_unwinder *u = s->unwinder;
 	struct adbg_error *err;
@@ -114,7 +115,7 @@ static struct adbg_error *native_read(struct adbg_session *s, struct adbg_runtim
 		nt->th = &snap->threads[i];
 		nr->n++;
 		err = u->thread(s, nr->state, nt->th->tid, &nt->ns);
-		if (err == &adbg_error_nomem)
+		if (adbg_error_is(err, ADBG_ERR_NOMEM))
 			return err;
 		nt->err = err;
 		if (err)
@@ -131,8 +132,8 @@ static struct adbg_error *native_read(struct adbg_session *s, struct adbg_runtim
  * Python stack. A thread whose native frames could not be read keeps its Python frames,
  * with a warning; when no thread's could, the command fails with the first reason.
  */
-static struct adbg_error *native_finish(struct adbg_session *s, struct native_run *nr,
-					unsigned max_frames)
+static ADBG_MUST_CHECK struct adbg_error *native_finish(struct adbg_session *s,
+							struct native_run *nr, unsigned max_frames)
 {
 	const struct adbg_unwinder *u = s->unwinder;
 	struct adbg_error *first = NULL;
@@ -198,7 +199,7 @@ struct rt_read {
 	struct native_run nr;
 };
 
-static struct adbg_error *rt_read(struct adbg_session *s, void *arg)
+static ADBG_MUST_CHECK struct adbg_error *rt_read(struct adbg_session *s, void *arg)
 {
 	struct rt_read *r = arg;
 	struct adbg_error *err = adbg_runtime_snapshot(s, r->flags, &r->snap);
@@ -223,8 +224,8 @@ static void rt_drop(struct adbg_session *s, void *arg)
 }
 
 /* Take a snapshot of the runtime with the target frozen only while reading. */
-static struct adbg_error *runtime_snapshot(struct adbg_session *s, unsigned flags,
-					   struct adbg_runtime_snapshot *ret)
+static ADBG_MUST_CHECK struct adbg_error *runtime_snapshot(struct adbg_session *s, unsigned flags,
+							   struct adbg_runtime_snapshot *ret)
 {
 	struct rt_read r = { .flags = flags };
 	struct adbg_error *err = adbg_session_snapshot(s, rt_read, rt_drop, &r);

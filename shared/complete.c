@@ -66,7 +66,7 @@ struct complete_snap {
 	bool have_snap;
 };
 
-static struct adbg_error *complete_snap_read(struct adbg_session *s, void *arg)
+static ADBG_MUST_CHECK struct adbg_error *complete_snap_read(struct adbg_session *s, void *arg)
 {
 	struct complete_snap *cs = arg;
 	struct adbg_error *err;
@@ -78,7 +78,8 @@ static struct adbg_error *complete_snap_read(struct adbg_session *s, void *arg)
 	err = adbg_asyncio_snapshot(s, 0, &cs->snap);
 	cs->have_snap = !err;
 	// Without tasks the threads still serve: not a failure of the read.
-	if (err && err != &adbg_error_nomem && err->code != ADBG_ERR_INTERRUPTED) {
+	if (err && !adbg_error_is(err, ADBG_ERR_NOMEM) &&
+	    !adbg_error_is(err, ADBG_ERR_INTERRUPTED)) {
 		adbg_error_destroy(err);
 		err = NULL;
 	}
@@ -98,9 +99,10 @@ static void complete_snap_drop(struct adbg_session *s, void *arg)
 	cs->have_snap = false;
 }
 
-static struct adbg_error *complete_read(struct adbg_session *s, struct adbg_complete_cache *cache)
+static ADBG_MUST_CHECK struct adbg_error *complete_read(struct adbg_session *s,
+							struct adbg_complete_cache *cache)
 {
-	struct complete_snap cs = { 0 };
+	struct complete_snap cs = {0};
 	struct adbg_runtime_snapshot rt;
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_error *err;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,12 +191,32 @@ static void pending_signals(void)
 		rl_resize_terminal();
 }
 
-/* One byte from the terminal: 1, or 0 at end of input or Ctrl-C. */
+/*
+ * One byte from the terminal: 1, or 0 at end of input, Ctrl-C or a termination signal.
+ * The wait polls the terminal and the signal handlers' self-pipe: a signal that came
+ * before the wait began (while the last command's output was written, say) ends it at
+ * once instead of leaving a blocked read() that only a key would end.
+ */
 static int read_byte(unsigned char *ret)
 {
 	for (;;) {
-		ssize_t n = read(STDIN_FILENO, ret, 1);
+		struct pollfd fds[2] = {
+			{.fd = STDIN_FILENO, .events = POLLIN},
+			{.fd = term_wake_fd(), .events = POLLIN},
+		};
+		ssize_t n;
 
+		if (term_interrupted)
+			return 0;
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno != EINTR)
+				return 0;
+			pending_signals();
+			continue;
+		}
+		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue; // the self-pipe: term_interrupted is looked at above
+		n = read(STDIN_FILENO, ret, 1);
 		if (n == 1)
 			return 1;
 		if (n == 0 || errno != EINTR || term_interrupted)

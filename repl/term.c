@@ -31,16 +31,31 @@ volatile sig_atomic_t term_terminating;
 static int output_errno;
 static volatile sig_atomic_t winch_pending, tstp_pending;
 
+// The self-pipe: a byte written by the SIGINT and termination handlers, so that a wait
+// for the terminal (poll on it and on this) cannot miss a signal that came just before.
+static int wake_pipe[2] = {-1, -1};
+
+static void wake(void)
+{
+	int e = errno;
+
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], "", 1);
+	errno = e;
+}
+
 static void on_sigint(int sig)
 {
 	(void)sig;
 	term_interrupted = 1;
+	wake();
 }
 
 static void on_sigterm(int sig)
 {
 	term_terminating = sig;
 	term_interrupted = 1;
+	wake();
 }
 
 static void on_sigwinch(int sig)
@@ -63,9 +78,21 @@ static void handle(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
+int term_wake_fd(void)
+{
+	char buf[64];
+
+	while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	return wake_pipe[0];
+}
+
 void term_install_signals(void)
 {
 	struct sigaction old;
+
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		wake_pipe[0] = wake_pipe[1] = -1; // then waits are only as good as EINTR
 
 	// No SA_RESTART for Ctrl-C and Ctrl-Z: a read at the prompt must return so that
 	// they act at once. A resize can wait for the next key.

@@ -35,6 +35,13 @@ extern volatile sig_atomic_t term_terminating;
  */
 void term_install_signals(void);
 
+/**
+ * A descriptor that becomes readable when SIGINT or a termination signal arrives (a
+ * self-pipe), emptied by this call: poll it with the terminal, then look at
+ * term_interrupted. -1 when the pipe could not be made.
+ */
+int term_wake_fd(void);
+
 /** After a termination signal (term_terminating): die of it, with its default action. */
 void term_reraise(void);
 

@@ -27,6 +27,7 @@
 #include "session.h"
 #include "inject.h"
 #include "objects.h"
+#include "repr.h"
 
 // Defaults: how long pause waits for the loop, how long a paused loop stays paused
 // without a word from the debugger.

@@ -24,10 +24,6 @@
 #include "layout.h"
 #include "target.h"
 
-// Transitional: shared/cmd_live.c still reaches adbg_obj_repr through this header. Drop
-// this include once it includes repr.h itself (repr.h needs nothing from this one).
-#include "repr.h"
-
 /** tp_base links followed at most (CPython hierarchies are a handful deep). */
 #define ADBG_OBJ_MAX_TYPE_DEPTH 64
 /** Longest tp_name read, in bytes. */

@@ -180,11 +180,15 @@ install: all $(if $(shell command -v $(GDB) 2>/dev/null),gdbext)
 		install -D -m 644 gdbext/aiodbg-gdb.py $(DESTDIR)$(PREFIX)/share/aiodbg/aiodbg-gdb.py && \
 		install -D -m 644 $(GDBEXT_SO) $(DESTDIR)$(PREFIX)/share/aiodbg/aiodbg_gdb.so; fi
 
+# Every C file of the tree (clang-format 14, .clang-format); `make check` runs format-check.
+FORMAT_FILES = $(wildcard shared/*.c shared/*.h repl/*.c repl/*.h gdbext/*.c gdbext/*.h \
+	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
+
 format:
-	clang-format -i shared/*.c shared/*.h repl/*.c tests/unit/*.c
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	@clang-format --dry-run --Werror shared/*.c shared/*.h repl/*.c && echo "format ok"
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format ok"
 
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz

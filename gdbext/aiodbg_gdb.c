@@ -188,8 +188,8 @@ PyDoc_STRVAR(run_doc, "run(line, to_string=False)\n\n"
 
 static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "line", "to_string", NULL };
-	struct adbg_cmd_opts opts = { 0 };
+	static char *kwlist[] = {"line", "to_string", NULL};
+	struct adbg_cmd_opts opts = {0};
 	struct adbg_session *s = NULL;
 	const struct adbg_cmd *cmd;
 	struct adbg_error *err = NULL;
@@ -291,9 +291,9 @@ static PyObject *py_commands(PyObject *self, PyObject *unused)
 	for (const struct adbg_cmd *c = adbg_cmds; list && c->name; c++) {
 		PyObject *d = Py_BuildValue(
 			"{s:s,s:N,s:s,s:s,s:s,s:N,s:O,s:O}", "name", c->name, "aliases",
-			str_tuple(c->aliases, 4), "usage", c->usage ? c->usage : c->name,
-			"summary", c->summary ? c->summary : "", "help", c->help ? c->help : "",
-			"options", str_tuple(c->options, 8), "live_only",
+			str_tuple(c->aliases, 4), "usage", c->usage ? c->usage : c->name, "summary",
+			c->summary ? c->summary : "", "help", c->help ? c->help : "", "options",
+			str_tuple(c->options, 8), "live_only",
 			c->flags & ADBG_CMD_LIVE_ONLY ? Py_True : Py_False, "frontend",
 			c->flags & ADBG_CMD_FRONTEND ? Py_True : Py_False);
 
@@ -335,7 +335,7 @@ PyDoc_STRVAR(complete_doc, "complete(command, text, word) -> list of str\n\n"
 static PyObject *py_complete(PyObject *self, PyObject *args)
 {
 	const char *name, *text, *word, *token;
-	struct completions c = { 0 };
+	struct completions c = {0};
 	struct adbg_session *s = NULL;
 	struct adbg_error *err;
 	size_t tlen, wlen;
@@ -422,13 +422,13 @@ static PyObject *py_check(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef methods[] = {
-	{ "run", (PyCFunction)(void (*)(void))py_run, METH_VARARGS | METH_KEYWORDS, run_doc },
-	{ "commands", py_commands, METH_NOARGS, commands_doc },
-	{ "complete", py_complete, METH_VARARGS, complete_doc },
-	{ "invalidate", py_invalidate, METH_NOARGS, invalidate_doc },
-	{ "forget", py_forget, METH_NOARGS, forget_doc },
-	{ "check", py_check, METH_NOARGS, check_doc },
-	{ NULL, NULL, 0, NULL },
+	{"run", (PyCFunction)(void (*)(void))py_run, METH_VARARGS | METH_KEYWORDS, run_doc},
+	{"commands", py_commands, METH_NOARGS, commands_doc},
+	{"complete", py_complete, METH_VARARGS, complete_doc},
+	{"invalidate", py_invalidate, METH_NOARGS, invalidate_doc},
+	{"forget", py_forget, METH_NOARGS, forget_doc},
+	{"check", py_check, METH_NOARGS, check_doc},
+	{NULL, NULL, 0, NULL},
 };
 
 static void module_free(void *unused)

@@ -28,7 +28,8 @@
 //   GDB's stdout goes to a temporary file, and the part that tells a foreign stop is shown
 //   to the user.
 // * When the command ends, the worker stops the program again (as GDB had it), and we put
-//   back GDB's selected thread and frame, scheduler-locking, SIGINT handling, pagination and stdout.
+//   back GDB's selected thread and frame, scheduler-locking, SIGINT handling, pagination
+//   and stdout.
 //
 // The agent is loaded only at points where CPython allows it (PEP 768 on 3.14+, a pending
 // call on ≤3.13: inject.c), never with an inferior call at an arbitrary instruction.
@@ -114,7 +115,7 @@ static struct {
 	const struct adbg_cmd_opts *opts;
 	FILE *out;
 	struct adbg_error *err;
-} job = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} job = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* The session over the controlled target, kept across commands (the agent's channel). */
 static struct adbg_session *live_s;
@@ -136,8 +137,7 @@ static void send_stop(int pid)
 	if (!d)
 		return;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    syscall(SYS_tgkill, pid, atoi(de->d_name), SIGINT) == 0)
+		if (de->d_name[0] != '.' && syscall(SYS_tgkill, pid, atoi(de->d_name), SIGINT) == 0)
 			break;
 	closedir(d);
 }
@@ -379,9 +379,12 @@ static ADBG_MUST_CHECK struct adbg_error *check_files(const struct adbg_target *
 				err = adbg_error_create(
 					ADBG_ERR_UNSUPPORTED,
 					"GDB has loaded %s, but process %d does not map that file "
-					"(it runs in a container or chroot?); resuming it, GDB would "
-					"put breakpoints at wrong addresses. Tell GDB where its files "
-					"are ('set sysroot /proc/%d/root' before attaching) and try "
+					"(it runs in a container or chroot?); resuming it, GDB "
+					"would "
+					"put breakpoints at wrong addresses. Tell GDB where its "
+					"files "
+					"are ('set sysroot /proc/%d/root' before attaching) and "
+					"try "
 					"again",
 					path, t->pid, t->pid);
 		}
@@ -660,10 +663,10 @@ static void do_write(void)
 {
 	PyObject *gdb = gdbext_gdb_module();
 	PyObject *inf = gdb ? PyObject_CallMethod(gdb, "selected_inferior", NULL) : NULL;
-	PyObject *res = inf ? PyObject_CallMethod(inf, "write_memory", "Ky#",
-						  (unsigned long long)job.waddr,
-						  (const char *)job.wbuf, (Py_ssize_t)job.wlen)
-			    : NULL;
+	PyObject *res =
+		inf ? PyObject_CallMethod(inf, "write_memory", "Ky#", (unsigned long long)job.waddr,
+					  (const char *)job.wbuf, (Py_ssize_t)job.wlen)
+		    : NULL;
 	struct adbg_error *err = NULL;
 
 	if (!res) {
@@ -686,8 +689,7 @@ static void drive(struct gdb_state *st)
 		enum { WAIT, RESUME, WRITE, DONE } act = WAIT;
 		struct timespec ts;
 
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&job.mu);
+		Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&job.mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += POLL_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -711,8 +713,9 @@ static void drive(struct gdb_state *st)
 		pthread_mutex_unlock(&job.mu);
 		Py_END_ALLOW_THREADS
 
-		// Ctrl-C while the program is stopped and the worker busy.
-		if (PyErr_CheckSignals() < 0) {
+			// Ctrl-C while the program is stopped and the worker busy.
+			if (PyErr_CheckSignals() < 0)
+		{
 			PyErr_Clear();
 			job.interrupted = 1;
 		}
@@ -779,7 +782,7 @@ static ADBG_MUST_CHECK struct adbg_error *live_session(const struct adbg_session
 struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const char *line,
 				   const struct adbg_cmd_opts *opts, FILE *out)
 {
-	struct gdb_state st = { .saved_stdout = -1 };
+	struct gdb_state st = {.saved_stdout = -1};
 	struct adbg_error *err;
 	sigset_t all, old;
 	pthread_t th;

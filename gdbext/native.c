@@ -54,7 +54,9 @@ static PyObject *find_thread(int tid)
 		long pid = 0, lwp = 0, t = 0;
 
 		if (ptid && PyArg_ParseTuple(ptid, "lll", &pid, &lwp, &t) &&
-		    (lwp ? lwp : t ? t : pid) == tid) {
+		    (lwp ? lwp
+		     : t ? t
+			 : pid) == tid) {
 			found = th;
 			Py_INCREF(found);
 		}
@@ -142,8 +144,8 @@ static ADBG_MUST_CHECK struct adbg_error *gdb_thread(struct adbg_session *s, voi
 	(void)state;
 	th = find_thread(tid);
 	if (!th)
-		return adbg_error_create(ADBG_ERR_NOT_FOUND, "thread %d: GDB knows no thread with that LWP",
-					 tid);
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "thread %d: GDB knows no thread with that LWP", tid);
 	orig_th = PyObject_CallMethod(gdb, "selected_thread", NULL);
 	if (!orig_th)
 		PyErr_Clear();
@@ -165,7 +167,7 @@ static ADBG_MUST_CHECK struct adbg_error *gdb_thread(struct adbg_session *s, voi
 		goto restore;
 	}
 	while (frame && frame != Py_None && ns.st.n < ADBG_MAX_NATIVE_FRAMES) {
-		struct adbg_frame f = { .kind = ADBG_FRAME_NATIVE };
+		struct adbg_frame f = {.kind = ADBG_FRAME_NATIVE};
 		PyObject *kept, *pcobj, *older;
 		const char *name = call_str(frame, "name", &kept);
 

@@ -209,7 +209,7 @@ static char *core_path_from_info_target(void)
 
 struct adbg_error *gdbext_identity_get(struct gdbext_identity *ret)
 {
-	struct gdbext_identity id = { 0 };
+	struct gdbext_identity id = {0};
 	PyObject *inf = selected_inferior(), *conn, *pspace, *corefile;
 	struct adbg_error *err = NULL;
 	char *type = NULL;
@@ -280,8 +280,8 @@ struct adbg_error *gdbext_check_stopped(void)
 		return NULL;
 	}
 	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq) && !err; i++) {
-		PyObject *r = PyObject_CallMethod(PySequence_Fast_GET_ITEM(seq, i), "is_running",
-						  NULL);
+		PyObject *r =
+			PyObject_CallMethod(PySequence_Fast_GET_ITEM(seq, i), "is_running", NULL);
 
 		// Non-stop mode or `continue &`: memory would change under the reads.
 		if (r == Py_True)
@@ -438,7 +438,7 @@ static ADBG_MUST_CHECK struct adbg_error *read_proc_maps(struct adbg_target *t, 
 	if (!f)
 		return adbg_error_os(errno, "%s", path);
 	while (!err && getline(&line, &linecap, f) > 0) {
-		struct adbg_mapping m = { 0 };
+		struct adbg_mapping m = {0};
 		unsigned long long start, end, off, inode;
 		char perms[8];
 		int pathpos = 0;
@@ -487,7 +487,8 @@ static ADBG_MUST_CHECK struct adbg_error *parse_info_proc_mappings(const char *t
 		int pos = 0, wpos = 0;
 
 		if (sscanf(line, " 0x%llx 0x%llx 0x%llx 0x%llx %n", &start, &end, &size, &off,
-			   &pos) < 4 || !pos || end <= start)
+			   &pos) < 4 ||
+		    !pos || end <= start)
 			continue;
 		m.start = start;
 		m.end = end;
@@ -588,7 +589,7 @@ static ADBG_MUST_CHECK struct adbg_error *merge_core_segments(struct map_list *l
 				covered = true;
 		}
 		if (!covered) {
-			struct adbg_mapping m = { .start = segs[i].start, .end = segs[i].end };
+			struct adbg_mapping m = {.start = segs[i].start, .end = segs[i].end};
 
 			memcpy(m.perms, segs[i].perms, 4);
 			err = map_list_add(l, &m);
@@ -827,9 +828,11 @@ static ADBG_MUST_CHECK struct adbg_error *gdb_open_file(struct adbg_target *t,
 		saved = errno;
 	}
 	if (fd < 0)
-		return adbg_error_os(saved, "cannot open %s (mapped at %#" PRIx64 "); "
+		return adbg_error_os(saved,
+				     "cannot open %s (mapped at %#" PRIx64 "); "
 				     "if it lives elsewhere here, tell GDB with 'set sysroot DIR' "
-				     "or 'set solib-search-path DIRS'", m->path, m->start);
+				     "or 'set solib-search-path DIRS'",
+				     m->path, m->start);
 	*ret = fd;
 	return NULL;
 }
@@ -903,7 +906,7 @@ static char *executable_from_auxv(struct adbg_target *t)
  */
 static char *core_command_line(void)
 {
-	static const char *const keys[] = { "cmdline = '", "exe = '" };
+	static const char *const keys[] = {"cmdline = '", "exe = '"};
 	struct adbg_error *err;
 	char *text, *p, *q, *r = NULL;
 
@@ -929,8 +932,7 @@ static char *core_command_line(void)
 	return r;
 }
 
-struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
-					struct adbg_target **ret)
+struct adbg_error *gdbext_target_create(const struct gdbext_identity *id, struct adbg_target **ret)
 {
 	struct adbg_target *t;
 	struct gdb_impl *gi;
@@ -987,8 +989,8 @@ struct adbg_error *gdbext_target_create(const struct gdbext_identity *id,
 		adbg_target_describe_process(t);
 	} else {
 		if (id->exe) {
-			t->executable = strdup(strncmp(id->exe, "target:", 7) == 0 ? id->exe + 7
-										   : id->exe);
+			t->executable =
+				strdup(strncmp(id->exe, "target:", 7) == 0 ? id->exe + 7 : id->exe);
 			if (!t->executable) {
 				err = &adbg_error_nomem;
 				goto fail;

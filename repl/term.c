@@ -303,8 +303,9 @@ static void read_delay(void)
 		return; // not a number of milliseconds up to an hour: the default
 	progress_delay_ns = ms * 1000000ull;
 	if (progress_delay_ns < progress_period_ns)
-		progress_period_ns = progress_delay_ns > PROGRESS_MIN_PERIOD_NS ? progress_delay_ns
-										: PROGRESS_MIN_PERIOD_NS;
+		progress_period_ns = progress_delay_ns > PROGRESS_MIN_PERIOD_NS
+					     ? progress_delay_ns
+					     : PROGRESS_MIN_PERIOD_NS;
 }
 
 static void progress_start_thread(void)

@@ -107,7 +107,8 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 		return NULL;
 	for (size_t i = hash_id(id, snap->index_size); snap->index[i].pos;
 	     i = (i + 1) & (snap->index_size - 1))
-		if (snap->index[i].tag == tag_of(id) && snap->tasks[snap->index[i].pos - 1].id == id)
+		if (snap->index[i].tag == tag_of(id) &&
+		    snap->tasks[snap->index[i].pos - 1].id == id)
 			return &snap->tasks[snap->index[i].pos - 1];
 	return NULL;
 }
@@ -125,8 +126,8 @@ static ADBG_MUST_CHECK struct adbg_error *index_grow(struct adbg_asyncio_snapsho
 
 		while (idx[i].pos)
 			i = (i + 1) & (n - 1);
-		idx[i] = (struct adbg_task_slot){ .pos = (uint32_t)(k + 1),
-						  .tag = tag_of(snap->tasks[k].id) };
+		idx[i] = (struct adbg_task_slot){.pos = (uint32_t)(k + 1),
+						 .tag = tag_of(snap->tasks[k].id)};
 	}
 	free(snap->index);
 	snap->index = idx;
@@ -154,7 +155,8 @@ static ADBG_MUST_CHECK struct adbg_error *add_task(struct reader *r, uint64_t id
 	// One probe sequence answers "known?" and gives the free slot.
 	for (i = hash_id(id, snap->index_size); snap->index[i].pos;
 	     i = (i + 1) & (snap->index_size - 1))
-		if (snap->index[i].tag == tag_of(id) && snap->tasks[snap->index[i].pos - 1].id == id)
+		if (snap->index[i].tag == tag_of(id) &&
+		    snap->tasks[snap->index[i].pos - 1].id == id)
 			return NULL;
 	if (snap->ntasks >= ADBG_MAX_TASKS) {
 		if (!r->warned_cap)
@@ -173,7 +175,8 @@ static ADBG_MUST_CHECK struct adbg_error *add_task(struct reader *r, uint64_t id
 	t = &snap->tasks[snap->ntasks];
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	snap->index[i] = (struct adbg_task_slot){ .pos = (uint32_t)++snap->ntasks, .tag = tag_of(id) };
+	snap->index[i] =
+		(struct adbg_task_slot){.pos = (uint32_t)++snap->ntasks, .tag = tag_of(id)};
 	*ret = t;
 	return NULL;
 }
@@ -190,8 +193,8 @@ static const char *intern_str(struct reader *r, uint64_t obj, bool *truncated_re
 {
 	const char *interned;
 	char *text;
-	struct adbg_error *err = adbg_obj_str(r->s->target, r->l, obj, MAX_NAME, &text,
-					      truncated_ret);
+	struct adbg_error *err =
+		adbg_obj_str(r->s->target, r->l, obj, MAX_NAME, &text, truncated_ret);
 
 	if (err) {
 		adbg_error_destroy(err);
@@ -225,7 +228,7 @@ static const char *task_name(struct reader *r, uint64_t name_obj, bool *truncate
 
 static const struct type_info *type_of(struct reader *r, uint64_t obj)
 {
-	static const struct type_info unknown = { .name = "?" };
+	static const struct type_info unknown = {.name = "?"};
 	struct type_info *ti;
 	uint64_t type;
 	char *name;
@@ -376,7 +379,7 @@ static ADBG_MUST_CHECK struct adbg_error *coro_stack(struct reader *r, uint64_t 
 
 	for (steps = 0; coro; steps++) {
 		uint64_t iframe = coro + l->gen_object.gi_iframe, next;
-		struct adbg_frame f = { 0 };
+		struct adbg_frame f = {0};
 		uint8_t st;
 		int8_t state;
 		bool skip = false;
@@ -616,8 +619,8 @@ static ADBG_MUST_CHECK struct adbg_error *read_py_task(struct reader *r, struct 
 	else if (strcmp(st, "FINISHED") == 0)
 		t->state = ADBG_TASK_FINISHED;
 	else
-		err = adbg_error_create(ADBG_ERR_BAD_DATA, "task %#" PRIx64 ": _state %.16s",
-					t->id, st);
+		err = adbg_error_create(ADBG_ERR_BAD_DATA, "task %#" PRIx64 ": _state %.16s", t->id,
+					st);
 	free(st);
 	if (err)
 		return err;
@@ -627,7 +630,8 @@ static ADBG_MUST_CHECK struct adbg_error *read_py_task(struct reader *r, struct 
 	t->name = task_name(r, py_attr(r, t->id, "_name"), &t->name_truncated);
 	t->cancel_count = (int)py_int_attr(r, t->id, "_num_cancels_requested", 0);
 	t->cancel_requested = py_int_attr(r, t->id, "_must_cancel", 0) != 0;
-	t->cancelling = t->state == ADBG_TASK_PENDING && (t->cancel_count > 0 || t->cancel_requested);
+	t->cancelling =
+		t->state == ADBG_TASK_PENDING && (t->cancel_count > 0 || t->cancel_requested);
 	if (py_attr(r, t->id, "_cancel_message"))
 		t->cancel_message = intern_str(r, py_attr(r, t->id, "_cancel_message"),
 					       &t->cancel_message_truncated);
@@ -762,8 +766,8 @@ static void thread_loops(struct reader *r)
 		uint64_t loop = 0, task = 0;
 
 		if (l->thread_state.asyncio_running_loop != ADBG_NO_FIELD) {
-			adbg_error_destroy(rd_ptr(r, th->tstate + l->thread_state.asyncio_running_loop,
-						  &loop));
+			adbg_error_destroy(rd_ptr(
+				r, th->tstate + l->thread_state.asyncio_running_loop, &loop));
 		} else if (l->thread_state.dict != ADBG_NO_FIELD) {
 			// 3.11/3.12 keep the running loop in the thread-state dict; 3.11 wraps
 			// it in a _RunningLoopHolder whose rl_loop follows the object header.
@@ -771,8 +775,8 @@ static void thread_loops(struct reader *r)
 			char *tn = NULL;
 
 			if (adbg_ok(rd_ptr(r, th->tstate + l->thread_state.dict, &dict)) && dict &&
-			    adbg_ok(adbg_obj_dict_lookup_str(r->s->target, l, dict,
-						      "__asyncio_running_event_loop__", &v))) {
+			    adbg_ok(adbg_obj_dict_lookup_str(
+				    r->s->target, l, dict, "__asyncio_running_event_loop__", &v))) {
 				if (adbg_ok(adbg_obj_type_name(r->s->target, l, v, &tn)) &&
 				    strstr(tn, "RunningLoopHolder"))
 					adbg_error_destroy(rd_ptr(r, v + l->pyobject.size, &v));
@@ -788,8 +792,8 @@ static void thread_loops(struct reader *r)
 				loop = 0;
 		}
 		if (l->thread_state.asyncio_running_task != ADBG_NO_FIELD)
-			adbg_error_destroy(rd_ptr(r, th->tstate + l->thread_state.asyncio_running_task,
-						  &task));
+			adbg_error_destroy(rd_ptr(
+				r, th->tstate + l->thread_state.asyncio_running_task, &task));
 		th->loop = loop;
 		th->running_task = task;
 	}
@@ -798,7 +802,7 @@ static void thread_loops(struct reader *r)
 /* ≤3.13: the running task per loop from asyncio.tasks._current_tasks {loop: task}. */
 static void current_tasks(struct reader *r)
 {
-	struct adbg_obj_dict_items items = { 0 };
+	struct adbg_obj_dict_items items = {0};
 	uint64_t dict;
 	struct adbg_error *err;
 
@@ -836,8 +840,8 @@ static ADBG_MUST_CHECK struct adbg_error *add_loop(struct reader *r, uint64_t lo
 	if (!nl)
 		return &adbg_error_nomem;
 	snap->loops = nl;
-	nl[snap->nloops++] = (struct adbg_loop){ .id = loop, .thread = tid, .type =
-							intern_type_name(r, loop), .running = running };
+	nl[snap->nloops++] = (struct adbg_loop){
+		.id = loop, .thread = tid, .type = intern_type_name(r, loop), .running = running};
 	return NULL;
 }
 
@@ -860,8 +864,7 @@ static ADBG_MUST_CHECK struct adbg_error *defer_edge(struct reader *r, uint64_t 
 		r->pending_cap = ncap;
 	}
 	r->pending[r->npending++] = (struct pending_edge){
-		.awaited = awaited, .waiter = waiter | (fut_waiter ? FUT_WAITER_EDGE : 0)
-	};
+		.awaited = awaited, .waiter = waiter | (fut_waiter ? FUT_WAITER_EDGE : 0)};
 	return NULL;
 }
 
@@ -1055,7 +1058,8 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 		} else if (type_of(r, w)->gathering &&
 			   adbg_ok(adbg_obj_getattr(r->s->target, l, w, "_children", &children))) {
 			// gather(): Lib/asyncio/tasks.py _GatheringFuture._children.
-			if (adbg_ok(adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN, &items)))
+			if (adbg_ok(adbg_obj_list_items(r->s->target, l, children, MAX_CHILDREN,
+							&items)))
 				err = edges_from_items(r, &items, t->id);
 			adbg_obj_items_deinit(&items);
 		} else if (!r->task_type) {
@@ -1073,8 +1077,8 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 	}
 	// wait_for() before 3.12 awaits a private `waiter` future while the awaited task is
 	// its local `fut` (Lib/asyncio/tasks.py 3.11); 3.12+ awaits `fut` directly.
-	if (w && !t->waiting_on.task && t->stack.n && strcmp(t->stack.frames[0].function,
-							    "wait_for") == 0) {
+	if (w && !t->waiting_on.task && t->stack.n &&
+	    strcmp(t->stack.frames[0].function, "wait_for") == 0) {
 		uint64_t fut = 0;
 		struct adbg_error *e = adbg_frame_local(r->s, &t->stack.frames[0], "fut", &fut);
 
@@ -1098,7 +1102,7 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 		self &= ~l->stackref_tag_mask;
 		if (!adbg_ok(adbg_obj_getattr(r->s->target, l, self, "_tasks", &tasks)) ||
 		    !adbg_ok(adbg_obj_set_items(r->s->target, l, tasks, r->set_dummy, MAX_CHILDREN,
-					   &items)))
+						&items)))
 			break;
 		err = edges_from_items(r, &items, t->id);
 		adbg_obj_items_deinit(&items);
@@ -1112,10 +1116,14 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 	// primitives (their waiters are plain Futures).
 	if (t->has_waiting_on && !t->waiting_on.what && t->stack.n) {
 		static const char *const known[] = {
-			"Lock.acquire", "Event.wait", "Condition.wait", "Semaphore.acquire",
-			"Queue.get", "Queue.put", "Queue.join", "sleep", "Barrier.wait",
-			"Barrier._block", "Barrier._wait", "wait_for", "_wait", "shield",
-			"timeout", "StreamReader._wait_for_data",
+			"Lock.acquire",	  "Event.wait",
+			"Condition.wait", "Semaphore.acquire",
+			"Queue.get",	  "Queue.put",
+			"Queue.join",	  "sleep",
+			"Barrier.wait",	  "Barrier._block",
+			"Barrier._wait",  "wait_for",
+			"_wait",	  "shield",
+			"timeout",	  "StreamReader._wait_for_data",
 		};
 		const char *fn = t->stack.frames[0].function;
 
@@ -1129,8 +1137,8 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 		// Future.__asyncio_awaited_by, name-mangled (the unmangled name is a property).
 		uint64_t by = py_attr(r, t->id, "_Future__asyncio_awaited_by");
 
-		if (by && adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN,
-						&items))) {
+		if (by && adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy,
+						     MAX_CHILDREN, &items))) {
 			for (size_t i = 0; i < items.n && !err; i++)
 				err = defer_edge(r, t->id, items.items[i], false);
 		}
@@ -1139,14 +1147,16 @@ static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct 
 		uint64_t by = 0;
 		uint8_t is_set = 0;
 
-		if (!adbg_ok(rd_ptr(r, t->id + l->asyncio_future_object.fut_awaited_by, &by)) || !by)
+		if (!adbg_ok(rd_ptr(r, t->id + l->asyncio_future_object.fut_awaited_by, &by)) ||
+		    !by)
 			return NULL;
-		adbg_error_destroy(adbg_read_u8(r->s->target,
-						t->id + l->asyncio_future_object.fut_awaited_by_is_set,
-						&is_set));
+		adbg_error_destroy(adbg_read_u8(
+			r->s->target, t->id + l->asyncio_future_object.fut_awaited_by_is_set,
+			&is_set));
 		if (!is_set)
 			return defer_edge(r, t->id, by, false);
-		if (adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN, &items))) {
+		if (adbg_ok(adbg_obj_set_items(r->s->target, l, by, r->set_dummy, MAX_CHILDREN,
+					       &items))) {
 			for (size_t i = 0; i < items.n && !err; i++)
 				err = defer_edge(r, t->id, items.items[i], false);
 		}
@@ -1203,7 +1213,8 @@ static ADBG_MUST_CHECK struct adbg_error *visit_task(struct reader *r, struct ad
 	} else if ((r->flags & ADBG_AIO_STACKS) && raw.coro) {
 		err = coro_stack(r, raw.coro, &t->stack);
 		if (!err && t->stack.omitted)
-			adbg_session_warn(r->s, "task %#" PRIx64 ": await chain of %zu frames; the "
+			adbg_session_warn(r->s,
+					  "task %#" PRIx64 ": await chain of %zu frames; the "
 					  "outermost %" PRIu32 " are not shown",
 					  t->id, t->stack.n + t->stack.omitted, t->stack.omitted);
 	}
@@ -1275,14 +1286,16 @@ static ADBG_MUST_CHECK struct adbg_error *find_cycles(struct reader *r)
 					on[stack[--start]] = 0;
 				} while (stack[start] != u);
 				if (sp - start > 1) {
-					nc = realloc(snap->cycles, (snap->ncycles + 1) * sizeof(*nc));
+					nc = realloc(snap->cycles,
+						     (snap->ncycles + 1) * sizeof(*nc));
 					if (!nc) {
 						err = &adbg_error_nomem;
 						goto out;
 					}
 					snap->cycles = nc;
 					nc[snap->ncycles].n = sp - start;
-					nc[snap->ncycles].ids = malloc((sp - start) * sizeof(uint64_t));
+					nc[snap->ncycles].ids =
+						malloc((sp - start) * sizeof(uint64_t));
 					if (!nc[snap->ncycles].ids) {
 						err = &adbg_error_nomem;
 						goto out;
@@ -1330,8 +1343,8 @@ void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 					 struct adbg_asyncio_snapshot *ret)
 {
-	struct adbg_asyncio_snapshot snap = { 0 };
-	struct reader r = { .s = s, .l = &s->python->layout, .snap = &snap, .flags = flags };
+	struct adbg_asyncio_snapshot snap = {0};
+	struct reader r = {.s = s, .l = &s->python->layout, .snap = &snap, .flags = flags};
 	const struct adbg_layout *l = r.l;
 	struct adbg_error *err;
 	uint64_t interp = 0;
@@ -1344,8 +1357,8 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	if (s->python->set_dummy_addr)
 		adbg_error_destroy(rd_ptr(&r, s->python->set_dummy_addr, &r.set_dummy));
 	if (interp) {
-		adbg_error_destroy(adbg_runtime_module_global(s, interp, "_asyncio", "Task",
-							      &r.task_type));
+		adbg_error_destroy(
+			adbg_runtime_module_global(s, interp, "_asyncio", "Task", &r.task_type));
 		adbg_error_destroy(adbg_runtime_module_global(s, interp, "_asyncio", "Future",
 							      &r.future_type));
 		adbg_error_destroy(adbg_runtime_module_global(s, interp, "asyncio.tasks", "_PyTask",
@@ -1359,11 +1372,12 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	if (l->thread_state.asyncio_tasks_head != ADBG_NO_FIELD &&
 	    l->asyncio_task_object.task_node != ADBG_NO_FIELD) {
 		for (size_t i = 0; i < r.rt.nthreads && !err; i++)
-			err = walk_task_list(&r, r.rt.threads[i].tstate +
-							 l->thread_state.asyncio_tasks_head,
-					     r.rt.threads[i].tid);
+			err = walk_task_list(
+				&r, r.rt.threads[i].tstate + l->thread_state.asyncio_tasks_head,
+				r.rt.threads[i].tid);
 		if (!err && interp && l->interpreter_state.asyncio_tasks_head != ADBG_NO_FIELD)
-			err = walk_task_list(&r, interp + l->interpreter_state.asyncio_tasks_head, 0);
+			err = walk_task_list(&r, interp + l->interpreter_state.asyncio_tasks_head,
+					     0);
 		if (err)
 			goto fail;
 	}
@@ -1371,8 +1385,8 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	// _scheduled_tasks and _eager_tasks); on 3.14+ only the pure-Python tasks, which
 	// register there (Lib/asyncio/tasks.py _py_register_task).
 	if (interp) {
-		static const char *const registries[] = { "_all_tasks", "_scheduled_tasks",
-							  "_eager_tasks" };
+		static const char *const registries[] = {"_all_tasks", "_scheduled_tasks",
+							 "_eager_tasks"};
 
 		for (size_t i = 0; i < 3 && !err; i++)
 			err = registry_tasks(&r, interp, registries[i], i < 2);
@@ -1383,8 +1397,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	for (size_t i = 0; i < r.rt.nthreads; i++) {
 		struct adbg_task *t;
 
-		if (r.rt.threads[i].running_task &&
-		    is_any_task(&r, r.rt.threads[i].running_task)) {
+		if (r.rt.threads[i].running_task && is_any_task(&r, r.rt.threads[i].running_task)) {
 			err = add_task(&r, r.rt.threads[i].running_task, &t);
 			if (!err && t)
 				err = visit_task(&r, t);
@@ -1415,8 +1428,8 @@ fail:
 	return err;
 }
 
-struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap,
-				       const char *spec, struct adbg_task **ret)
+struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap, const char *spec,
+				       struct adbg_task **ret)
 {
 	struct adbg_task *found = NULL;
 	size_t matches = 0;
@@ -1426,7 +1439,8 @@ struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap,
 		uint64_t id = strtoull(spec, &end, 16);
 
 		if (*end)
-			return adbg_error_create(ADBG_ERR_INVALID_ARG, "'%s' is not a task id", spec);
+			return adbg_error_create(ADBG_ERR_INVALID_ARG, "'%s' is not a task id",
+						 spec);
 		found = adbg_asyncio_find(snap, id);
 		if (!found)
 			return adbg_error_create(ADBG_ERR_NOT_FOUND, "no task %s", spec);

@@ -106,7 +106,7 @@ struct adbg_asyncio_snapshot {
 		uint32_t pos;
 		/** bits of the id, so that most probes need not look at the task */
 		uint32_t tag;
-	} *index;
+	} * index;
 	size_t index_size;
 	/** the awaited_by arrays of all tasks, one allocation. */
 	uint64_t *edges;

@@ -17,8 +17,9 @@
 // descriptors (mkdirat, openat, fchownat, unlinkat, and bind through /proc/self/fd/N).
 //
 // Leftovers: a marker file "o" in the directory names the creating process (pid and start
-// time) and the target ("PID START TARGET\n"). A debugger killed with SIGKILL cannot clean up; the next channel into the same
-// root removes the aiodbg-* directories we own whose creator is gone.
+// time) and the target ("PID START TARGET\n"). A debugger killed with SIGKILL cannot
+// clean up; the next channel into the same root removes the aiodbg-* directories we own
+// whose creator is gone.
 //
 // Liveness: once the agent is connected, a keepalive thread sends an empty line every
 // second (one mutex serialises it with adbg_channel_send). The agent keeps a loop paused

@@ -19,7 +19,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "Show what the target is: process id (or the core's), executable, the "
 			"Python version and build kind, the number of threads, and how long the "
 			"target was stopped to take the snapshot (live processes).",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_info,
 	},
@@ -30,57 +30,56 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "One row per Python thread of every interpreter: native thread id, "
 			"threading name, whether it is the main thread, whether it holds the GIL "
 			"(where the version publishes it), and its innermost Python frame.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_threads,
 	},
 	{
 		.name = "bt",
-		.aliases = { "backtrace", "where" },
+		.aliases = {"backtrace", "where"},
 		.usage = "bt [TID] [--native] [--max-frames N] [--json]",
 		.summary = "Python stack of every thread, or of one",
-		.help = "The Python stack of each thread (or of thread TID), outermost call "
-			"first like a traceback; --json lists frames innermost first. "
-			"--native shows the whole native stack of each thread (unwound with "
-			"libunwind; in GDB, GDB's own frames), with the Python frames of each "
-			"entry into the eval loop in place of the native frame that runs them. "
-			"Native frames read 'function+0xOFFSET (object file)' ('name@plt' in a "
-			"PLT stub, '[vdso]' for the kernel's vDSO), or '?? 0xPC' where the file "
-			"has no symbol; in --json they have kind \"native\", \"pc\" and "
-			"\"offset\". On a core, native frames need the files it names (--sysroot, "
-			"--lib-path); a walk that stops early says why in a warning. "
-			"--max-frames N cuts each stack after its N innermost frames (default and "
-			"most 1024), with a warning.",
-		.options = { "--json", "--native", "--max-frames" },
+		.help = "The Python stack of each thread (or of thread TID), outermost call first "
+			"like a traceback; --json lists frames innermost first. --native shows "
+			"the whole native stack of each thread (unwound with libunwind; in GDB, "
+			"GDB's own frames), with the Python frames of each entry into the eval "
+			"loop in place of the native frame that runs them. Native frames read "
+			"'function+0xOFFSET (object file)' ('name@plt' in a PLT stub, '[vdso]' "
+			"for the kernel's vDSO), or '?? 0xPC' where the file has no symbol; in "
+			"--json they have kind \"native\", \"pc\" and \"offset\". On a core, "
+			"native frames need the files it names (--sysroot, --lib-path); a walk "
+			"that stops early says why in a warning. --max-frames N cuts each stack "
+			"after its N innermost frames (default and most 1024), with a warning.",
+		.options = {"--json", "--native", "--max-frames"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_bt,
 		.complete = ADBG_COMPLETE_THREAD,
 	},
 	{
 		.name = "tasks",
-		.aliases = { "ps" },
+		.aliases = {"ps"},
 		.usage = "tasks [--json]",
 		.summary = "every asyncio task: state, cancellation, what it awaits, where",
 		.help = "One row per asyncio task of every loop and thread: id, name, state "
-			"(pending, running, cancelled, finished), cancellation (cancelling(N) when "
-			"cancel() was requested; 'undelivered' while the CancelledError has not "
-			"reached the coroutine yet), what it awaits, its thread, and where it is "
-			"suspended. --json prints the aiodbg/1 document with full stacks and "
+			"(pending, running, cancelled, finished), cancellation (cancelling(N) "
+			"when cancel() was requested; 'undelivered' while the CancelledError has "
+			"not reached the coroutine yet), what it awaits, its thread, and where it "
+			"is suspended. --json prints the aiodbg/1 document with full stacks and "
 			"awaited_by edges.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tasks,
 	},
 	{
 		.name = "tree",
-		.aliases = { "pstree" },
+		.aliases = {"pstree"},
 		.usage = "tree [--dot] [--json]",
 		.summary = "the awaited-by forest of tasks; cycles reported",
 		.help = "The tasks as a forest, like 'python -m asyncio pstree': a root is a task "
-			"nobody awaits, under each task come the tasks it awaits, with each task's "
-			"frames outermost first. Tasks that await each other are reported as "
-			"cycles. --dot writes a Graphviz graph (edges waiter -> awaited).",
-		.options = { "--json", "--dot" },
+			"nobody awaits, under each task come the tasks it awaits, with each "
+			"task's frames outermost first. Tasks that await each other are reported "
+			"as cycles. --dot writes a Graphviz graph (edges waiter -> awaited).",
+		.options = {"--json", "--dot"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tree,
 	},
@@ -91,7 +90,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "One task in full: state, cancellation with its message, coroutine, loop "
 			"and thread, what it awaits and who awaits it, and its whole coroutine "
 			"stack. ID is the hex id the other commands print; a NAME must be unique.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_task,
 		.complete = ADBG_COMPLETE_TASK,
@@ -100,33 +99,34 @@ const struct adbg_cmd adbg_cmds[] = {
 		.name = "pause",
 		.usage = "pause [--thread TID] [--timeout S] [--lease S] [--json]",
 		.summary = "stop a loop between two callbacks (other threads keep running)",
-		.help = "Load aiodbg's agent into the target if needed (3.14+: PEP 768; 3.11-3.13: "
-			"a pending call on the main thread), then stop the asyncio loop of thread "
-			"TID (default: the selected task's loop, else the main thread's, else the "
-			"only one) between two callbacks. The read-only commands keep working; "
-			"eval, await and cancel run on the paused loop; 'continue' lets it run. A "
-			"loop whose thread is busy in one callback cannot be paused: aiodbg says "
-			"where it is busy and keeps trying for --timeout seconds (default 10). The "
-			"agent resumes the loop by itself if aiodbg goes away, or after --lease "
-			"seconds (default 600) without a word from it.",
-		.options = { "--json", "--thread", "--timeout", "--lease" },
+		.help = "Load aiodbg's agent into the target if needed (3.14+: PEP 768; "
+			"3.11-3.13: a pending call on the main thread), then stop the asyncio "
+			"loop of thread TID (default: the selected task's loop, else the main "
+			"thread's, else the only one) between two callbacks. The read-only "
+			"commands keep working; eval, await and cancel run on the paused loop; "
+			"'continue' lets it run. A loop whose thread is busy in one callback "
+			"cannot be paused: aiodbg says where it is busy and keeps trying for "
+			"--timeout seconds (default 10). The agent resumes the loop by itself if "
+			"aiodbg goes away, or after --lease seconds (default 600) without a word "
+			"from it.",
+		.options = {"--json", "--thread", "--timeout", "--lease"},
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_pause,
 	},
 	{
 		.name = "continue",
-		.aliases = { "c", "cont" },
+		.aliases = {"c", "cont"},
 		.usage = "continue [--json]",
 		.summary = "let the paused loop run again",
-		.help = "Resume the loop that 'pause' stopped. The agent stays loaded for the next "
-			"pause; quitting aiodbg unloads it.",
-		.options = { "--json" },
+		.help = "Resume the loop that 'pause' stopped. The agent stays loaded for the "
+			"next pause; quitting aiodbg unloads it.",
+		.options = {"--json"},
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_continue,
 	},
 	{
 		.name = "eval",
-		.aliases = { "p", "print" },
+		.aliases = {"p", "print"},
 		.usage = "eval [--timeout S] EXPR",
 		.summary = "evaluate a Python expression in the selected frame",
 		.help = "Evaluate EXPR (or run a statement) on the loop's thread, in the globals "
@@ -137,12 +137,13 @@ const struct adbg_cmd adbg_cmds[] = {
 			"it). Pauses the loop for the duration if it is not paused. An expression "
 			"still running after S seconds (default 10, or $AIODBG_EVAL_TIMEOUT; 0: "
 			"no limit) or at Ctrl-C is interrupted: an exception raised in the loop's "
-			"thread stops it, the loop stays paused or runs on, and the traceback shows "
-			"where it was. One blocked in a call into C (time.sleep) stops only when the "
-			"call returns: aiodbg says so, and the loop runs on (or is paused again) "
-			"then. An expression that raised or was interrupted fails the command "
-			"(exit status 1; Ctrl-C: 130). With --json (global): {\"ok\", \"repr\", "
-			"\"type\"} or {\"ok\": false, \"error\", \"traceback\", \"interrupted\"}.",
+			"thread stops it, the loop stays paused or runs on, and the traceback "
+			"shows where it was. One blocked in a call into C (time.sleep) stops only "
+			"when the call returns: aiodbg says so, and the loop runs on (or is "
+			"paused again) then. An expression that raised or was interrupted fails "
+			"the command (exit status 1; Ctrl-C: 130). With --json (global): {\"ok\", "
+			"\"repr\", \"type\"} or {\"ok\": false, \"error\", \"traceback\", "
+			"\"interrupted\"}.",
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
 		.fn = adbg_cmd_eval,
 	},
@@ -156,15 +157,15 @@ const struct adbg_cmd adbg_cmds[] = {
 			"context-variable writes stay visible in that task afterwards. The loop "
 			"runs (other tasks make progress) until the expression finishes, then it "
 			"is paused again (or runs on, if it was paused for this await only) and "
-			"the result or the exception is printed. A value that cannot be awaited is "
-			"Python's TypeError; statements run and give None. After S seconds (default "
-			"60, or $AIODBG_AWAIT_TIMEOUT; 0: no limit) or at Ctrl-C the expression is "
-			"cancelled, and code of it running on the loop's thread is interrupted as "
-			"in 'eval'. Only what the expression created is cancelled: its coroutines "
-			"get CancelledError where they wait, but a future or task of the program "
-			"that they wait on is waited on through a shield and goes on (so does an "
-			"asyncio.gather of program tasks); what the program's own code does when "
-			"cancelled, it still does.",
+			"the result or the exception is printed. A value that cannot be awaited "
+			"is Python's TypeError; statements run and give None. After S seconds "
+			"(default 60, or $AIODBG_AWAIT_TIMEOUT; 0: no limit) or at Ctrl-C the "
+			"expression is cancelled, and code of it running on the loop's thread is "
+			"interrupted as in 'eval'. Only what the expression created is cancelled: "
+			"its coroutines get CancelledError where they wait, but a future or task "
+			"of the program that they wait on is waited on through a shield and goes "
+			"on (so does an asyncio.gather of program tasks); what the program's own "
+			"code does when cancelled, it still does.",
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON | ADBG_CMD_RAW,
 		.fn = adbg_cmd_await,
 	},
@@ -172,12 +173,12 @@ const struct adbg_cmd adbg_cmds[] = {
 		.name = "cancel",
 		.usage = "cancel ID|NAME [MSG] [--json]",
 		.summary = "Task.cancel(MSG) on the live loop; show the new cancellation state",
-		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused for "
-			"the call if it is not paused), and show what cancel() returned and the "
-			"task's new state and cancelling() count. The task sees CancelledError(MSG) "
-			"at its next resumption. A task that has already finished cannot be "
-			"cancelled: that fails (exit status 1).",
-		.options = { "--json" },
+		.help = "Call cancel(MSG) on the task, on its loop's thread (the loop is paused "
+			"for the call if it is not paused), and show what cancel() returned and "
+			"the task's new state and cancelling() count. The task sees "
+			"CancelledError(MSG) at its next resumption. A task that has already "
+			"finished cannot be cancelled: that fails (exit status 1).",
+		.options = {"--json"},
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_cancel,
 		.complete = ADBG_COMPLETE_TASK,
@@ -189,7 +190,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "Select a task by id or unique name. The selected frame starts at the "
 			"innermost frame of the program's own code (asyncio's frames skipped); "
 			"'up' and 'down' move it.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_select,
 		.complete = ADBG_COMPLETE_TASK,
@@ -200,7 +201,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "select the frame N levels out (toward the task's coroutine)",
 		.help = "Move the selected frame N (default 1) levels toward the outermost frame "
 			"of the selected task's stack.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_up,
 	},
@@ -209,7 +210,7 @@ const struct adbg_cmd adbg_cmds[] = {
 		.usage = "down [N] [--json]",
 		.summary = "select the frame N levels in",
 		.help = "Move the selected frame N (default 1) levels toward the innermost frame.",
-		.options = { "--json" },
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_down,
 	},
@@ -217,10 +218,10 @@ const struct adbg_cmd adbg_cmds[] = {
 		.name = "locals",
 		.usage = "locals [--json]",
 		.summary = "local variables of the selected frame (read from memory)",
-		.help = "The local variables of the selected frame of the selected task, read from "
-			"memory (no code runs in the target; works on cores too), with repr-like "
-			"values.",
-		.options = { "--json" },
+		.help = "The local variables of the selected frame of the selected task, read "
+			"from memory (no code runs in the target; works on cores too), with "
+			"repr-like values.",
+		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_locals,
 	},
@@ -236,14 +237,14 @@ const struct adbg_cmd adbg_cmds[] = {
 	},
 	{
 		.name = "quit",
-		.aliases = { "detach", "exit", "q" },
+		.aliases = {"detach", "exit", "q"},
 		.usage = "quit",
 		.summary = "detach from the target (left running, unchanged) and leave",
 		.help = "Detach from the target and leave. A live target is left running and "
 			"unchanged. Ctrl-D does the same.",
 		.flags = ADBG_CMD_FRONTEND | ADBG_CMD_NO_TARGET,
 	},
-	{ .name = NULL },
+	{.name = NULL},
 };
 
 const struct adbg_cmd *adbg_cmd_find(const char *name)
@@ -332,7 +333,8 @@ bool adbg_cmd_take_flag(struct adbg_cmd_ctx *c, const char *flag)
 	for (int i = 1; i < c->argc; i++) {
 		if (strcmp(c->argv[i], flag) == 0) {
 			free(c->argv[i]);
-			memmove(&c->argv[i], &c->argv[i + 1], (size_t)(c->argc - i) * sizeof(char *));
+			memmove(&c->argv[i], &c->argv[i + 1],
+				(size_t)(c->argc - i) * sizeof(char *));
 			c->argc--;
 			return true;
 		}
@@ -351,7 +353,7 @@ struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char
 struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 				const struct adbg_cmd_opts *opts, FILE *out)
 {
-	struct adbg_cmd_ctx c = { .s = s, .out = out, .opts = *opts };
+	struct adbg_cmd_ctx c = {.s = s, .out = out, .opts = *opts};
 	const struct adbg_cmd *cmd;
 	struct adbg_error *err;
 	const char *rest;

@@ -227,8 +227,10 @@ choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct targe
 			goto out;
 		if (t->state != ADBG_TASK_PENDING) {
 			err = selection ? selection_ended(s, t)
-					: adbg_error_create(ADBG_ERR_STATE, "task %#" PRIx64 " (%s) is %s, "
-							    "not pending", t->id, t->name ? t->name : "?",
+					: adbg_error_create(ADBG_ERR_STATE,
+							    "task %#" PRIx64 " (%s) is %s, "
+							    "not pending",
+							    t->id, t->name ? t->name : "?",
 							    adbg_task_state_name(t->state));
 			goto out;
 		}
@@ -256,10 +258,11 @@ choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct targe
 			err = adbg_error_create(ADBG_ERR_NOT_FOUND,
 						"no running asyncio loop on thread %d", tid);
 		else if (running)
-			err = adbg_error_create(ADBG_ERR_INVALID_ARG,
-						"%zu loops are running; choose one with --thread TID "
-						"or select a task",
-						running);
+			err = adbg_error_create(
+				ADBG_ERR_INVALID_ARG,
+				"%zu loops are running; choose one with --thread TID "
+				"or select a task",
+				running);
 		else
 			err = adbg_error_create(ADBG_ERR_NOT_FOUND,
 						"process %d runs no asyncio loop", s->target->pid);
@@ -353,10 +356,11 @@ static ADBG_MUST_CHECK struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c,
 		if (err->code == ADBG_ERR_TIMEOUT) {
 			// The agent's thread needs the GIL to answer.
 			adbg_error_destroy(err);
-			return adbg_error_create(ADBG_ERR_TIMEOUT,
-						 "the agent did not answer within 5 s: the program "
-						 "is stopped, or a thread holds the GIL (a long call "
-						 "into C); try again");
+			return adbg_error_create(
+				ADBG_ERR_TIMEOUT,
+				"the agent did not answer within 5 s: the program "
+				"is stopped, or a thread holds the GIL (a long call "
+				"into C); try again");
 		}
 		if (err->code != ADBG_ERR_GONE && lv->ch)
 			return err;
@@ -365,8 +369,7 @@ static ADBG_MUST_CHECK struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c,
 	}
 	// 3.14+: the loop's own thread takes the agent; ≤3.13: the main thread does.
 	o.tid = tl->tid;
-	o.wake_loop = c->s->python->layout.debugger_support.remote_debugger_support !=
-				      ADBG_NO_FIELD
+	o.wake_loop = c->s->python->layout.debugger_support.remote_debugger_support != ADBG_NO_FIELD
 			      ? tl->loop
 			      : tl->main_loop;
 	o.timeout_ms = (int)(timeout_s * 1000);
@@ -436,7 +439,8 @@ static ADBG_MUST_CHECK struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struc
 			if (asprintf(&msgtext,
 				     "loop %#" PRIx64 " is busy: it has not come back to its "
 				     "scheduler for %.1f s; %s",
-				     tl->loop, (double)(now - start) / 1e9, where ? where : "") >= 0)
+				     tl->loop, (double)(now - start) / 1e9,
+				     where ? where : "") >= 0)
 				progress(c, msgtext);
 			free(msgtext);
 			free(where);
@@ -463,11 +467,11 @@ static ADBG_MUST_CHECK struct adbg_error *do_pause(struct adbg_cmd_ctx *c, struc
 		if (err->code == ADBG_ERR_TIMEOUT) {
 			adbg_error_destroy(adbg_inject_describe_thread(c->s, tl->tid, &where));
 			adbg_error_destroy(err);
-			err = adbg_error_create(ADBG_ERR_TIMEOUT,
-						"loop %#" PRIx64 " did not pause within %.1f s: a "
-						"callback is hogging its thread%s%s; it was left running",
-						tl->loop, timeout_s, where ? ": " : "",
-						where ? where : "");
+			err = adbg_error_create(
+				ADBG_ERR_TIMEOUT,
+				"loop %#" PRIx64 " did not pause within %.1f s: a "
+				"callback is hogging its thread%s%s; it was left running",
+				tl->loop, timeout_s, where ? ": " : "", where ? where : "");
 			free(where);
 		}
 	}
@@ -627,7 +631,8 @@ static ADBG_MUST_CHECK struct adbg_error *paused_for(struct adbg_cmd_ctx *c, con
 		return err;
 	if (lv->paused && lv->loop != tl->loop)
 		return adbg_error_create(ADBG_ERR_STATE,
-					 "loop %#" PRIx64 " is paused, but this needs loop %#" PRIx64
+					 "loop %#" PRIx64
+					 " is paused, but this needs loop %#" PRIx64
 					 "; 'continue' first",
 					 lv->loop, tl->loop);
 	if (!lv->paused) {
@@ -664,8 +669,8 @@ static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
 {
 	if (c->opts.json) {
 		json_t *o = json_object();
-		static const char *const keys[] = { "ok",	 "repr",  "type",	 "error",
-						    "traceback", "frame", "interrupted" };
+		static const char *const keys[] = {"ok",	"repr",	 "type",       "error",
+						   "traceback", "frame", "interrupted"};
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (json_object_get(reply, keys[i]))
@@ -682,7 +687,8 @@ static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
 	if (json_string_value(json_object_get(reply, "traceback")))
 		fputs(json_string_value(json_object_get(reply, "traceback")), c->out);
 	else
-		fprintf(c->out, "%s\n", json_string_value(json_object_get(reply, "error")) ?: "error");
+		fprintf(c->out, "%s\n",
+			json_string_value(json_object_get(reply, "error")) ?: "error");
 }
 
 /* A timeout of eval/await: seconds, 0 (none) to MAX_EXPR_TIMEOUT_S; s need not end at len. */
@@ -797,15 +803,19 @@ static ADBG_MUST_CHECK struct adbg_error *expr_request(struct adbg_cmd_ctx *c, s
 			if (*ctrl_c)
 				return adbg_error_create(
 					ADBG_ERR_TIMEOUT,
-					"the expression did not stop within %.1f s of Ctrl-C and is "
+					"the expression did not stop within %.1f s of Ctrl-C and "
+					"is "
 					"still running in the target: it is in a call into C that "
-					"cannot be interrupted (time.sleep, a blocking read), or it "
+					"cannot be interrupted (time.sleep, a blocking read), or "
+					"it "
 					"caught the interruption; %s",
 					INTERRUPT_GRACE_S, after);
 			return adbg_error_create(
 				ADBG_ERR_TIMEOUT,
-				"the expression was interrupted after %.1f s (its timeout; --timeout S "
-				"changes it) but is still running in the target: it is in a call into "
+				"the expression was interrupted after %.1f s (its timeout; "
+				"--timeout S "
+				"changes it) but is still running in the target: it is in a call "
+				"into "
 				"C that cannot be interrupted (time.sleep, a blocking read), or it "
 				"caught the interruption; %s",
 				timeout_s, after);
@@ -820,10 +830,11 @@ static ADBG_MUST_CHECK struct adbg_error *expr_request(struct adbg_cmd_ctx *c, s
 		}
 		if (*ctrl_c) {
 			adbg_error_destroy(err);
-			return adbg_error_create(ADBG_ERR_INTERRUPTED,
-						 "stopped waiting for the expression, which is still "
-						 "running in the target; %s",
-						 after);
+			return adbg_error_create(
+				ADBG_ERR_INTERRUPTED,
+				"stopped waiting for the expression, which is still "
+				"running in the target; %s",
+				after);
 		}
 		adbg_error_destroy(err);
 		*ctrl_c = true;
@@ -876,9 +887,9 @@ static ADBG_MUST_CHECK struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, 
 		print_result(c, reply);
 		// The output shows the failure (a traceback, {"ok": false}).
 		if (!json_is_true(json_object_get(reply, "ok")))
-			err = adbg_error_create(
-				ADBG_ERR_REPORTED, "the expression failed: %s",
-				json_string_value(json_object_get(reply, "error")) ?: "error");
+			err = adbg_error_create(ADBG_ERR_REPORTED, "the expression failed: %s",
+						json_string_value(json_object_get(reply, "error"))
+							?: "error");
 		json_decref(reply);
 	}
 	if (ctrl_c && c->s->interrupted) {
@@ -952,10 +963,11 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 			err = adbg_json_emit(c, doc);
 		} else {
 			fprintf(c->out,
-				"task %s (%s): cancel() returned %s; now %s, cancelling %" JSON_INTEGER_FORMAT
-				"%s%s%s\n",
+				"task %s (%s): cancel() returned %s; now %s, cancelling "
+				"%" JSON_INTEGER_FORMAT "%s%s%s\n",
 				id, tl.task_name,
-				json_is_true(json_object_get(reply, "cancelled")) ? "True" : "False",
+				json_is_true(json_object_get(reply, "cancelled")) ? "True"
+										  : "False",
 				json_string_value(json_object_get(reply, "state")) ?: "?",
 				json_integer_value(json_object_get(reply, "cancelling")),
 				msg ? ", message \"" : "", msg ? msg : "", msg ? "\"" : "");
@@ -1030,8 +1042,8 @@ static ADBG_MUST_CHECK struct adbg_error *show_frame(struct adbg_cmd_ctx *c,
 		json_object_set_new(doc, "selected", sel);
 		return adbg_json_emit(c, doc);
 	}
-	fprintf(c->out, "task %#" PRIx64 " (%s), frame #%u of %zu:", t->id,
-		t->name ? t->name : "?", c->s->selected_frame, t->stack.n);
+	fprintf(c->out, "task %#" PRIx64 " (%s), frame #%u of %zu:", t->id, t->name ? t->name : "?",
+		c->s->selected_frame, t->stack.n);
 	if (f)
 		adbg_text_frame(c->out, f, " ");
 	else
@@ -1141,7 +1153,8 @@ static ADBG_MUST_CHECK struct adbg_error *read_locals(struct adbg_session *s,
 		char *name = NULL, *repr = NULL;
 		json_t *o;
 
-		if (!adbg_ok(adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i, &v)))
+		if (!adbg_ok(adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i,
+					   &v)))
 			continue;
 		v &= ~l->stackref_tag_mask;
 		if (!v)
@@ -1180,7 +1193,7 @@ static ADBG_MUST_CHECK struct adbg_error *read_locals(struct adbg_session *s,
 
 struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 {
-	struct adbg_asyncio_snapshot snap = { 0 };
+	struct adbg_asyncio_snapshot snap = {0};
 	struct adbg_task *t = NULL;
 	struct adbg_error *err;
 	const struct adbg_frame *f = NULL;
@@ -1228,9 +1241,9 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 
 		fprintf(c->out, "frame #%u:", c->s->selected_frame);
 		adbg_text_frame(c->out, f, " ");
-		json_array_foreach(locals, i, o)
-			fprintf(c->out, "  %s = %s\n", json_string_value(json_object_get(o, "name")),
-				json_string_value(json_object_get(o, "repr")));
+		json_array_foreach(locals, i, o) fprintf(
+			c->out, "  %s = %s\n", json_string_value(json_object_get(o, "name")),
+			json_string_value(json_object_get(o, "repr")));
 		if (!json_array_size(locals))
 			fprintf(c->out, "  (no locals)\n");
 		adbg_text_warnings(c);

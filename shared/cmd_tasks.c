@@ -37,7 +37,7 @@ static void aio_drop(struct adbg_session *s, void *arg)
 static ADBG_MUST_CHECK struct adbg_error *asyncio_snapshot(struct adbg_session *s, unsigned flags,
 							   struct adbg_asyncio_snapshot *ret)
 {
-	struct aio_read a = { .flags = flags };
+	struct aio_read a = {.flags = flags};
 	struct adbg_error *err = adbg_session_snapshot(s, aio_read, aio_drop, &a);
 
 	if (!err)
@@ -208,8 +208,8 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	// Preferred widths; on a terminal WHERE takes what is left, and when that is not
 	// enough the wider columns give way down to their minimums.
 	enum { ID, NAME, STATE, CANCEL, AWAIT, THREAD, WHERE, NCOL };
-	int w[NCOL] = { 14, 20, 9, 16, 22, 8, 0 };
-	static const int min[NCOL] = { 14, 10, 7, 9, 10, 7, 12 };
+	int w[NCOL] = {14, 20, 9, 16, 22, 8, 0};
+	static const int min[NCOL] = {14, 10, 7, 9, 10, 7, 12};
 	int wid, wname, wstate, wcancel, wawait, wthread, wwhere;
 
 	if (c->opts.width) {
@@ -237,8 +237,8 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
 		snprintf(thread, sizeof(thread), "%d", t->thread);
 		if (f)
-			snprintf(where, sizeof(where), "%s %s:%d", f->function, basename_of(f->file),
-				 f->line);
+			snprintf(where, sizeof(where), "%s %s:%d", f->function,
+				 basename_of(f->file), f->line);
 		else
 			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
 		adbg_text_cell(c, id, wid, -1, false);
@@ -345,8 +345,8 @@ static void tree_deinit(struct tree *tr)
 	free(tr->state);
 }
 
-static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_t plen,
-		      bool last, int depth)
+static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_t plen, bool last,
+		      int depth)
 {
 	const struct adbg_asyncio_snapshot *snap = tr->snap;
 	const struct adbg_task *t = &snap->tasks[idx];
@@ -371,8 +371,8 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	}
 	// Frames outermost first, like CPython's pstree; those left out come first.
 	if (t->stack.omitted)
-		fprintf(c->out, "%.*s%s  … %" PRIu32 " frames not shown …\n", (int)plen,
-			tr->prefix, nchild ? "│" : " ", t->stack.omitted);
+		fprintf(c->out, "%.*s%s  … %" PRIu32 " frames not shown …\n", (int)plen, tr->prefix,
+			nchild ? "│" : " ", t->stack.omitted);
 	for (size_t j = t->stack.n; j-- > 0;) {
 		const struct adbg_frame *f = &t->stack.frames[j];
 

@@ -152,13 +152,14 @@ static ADBG_MUST_CHECK struct adbg_error *native_finish(struct adbg_session *s,
 		if (u->name)
 			u->name(s, nr->state, &nt->ns);
 		if (nt->ns.stopped && nt->ns.st.n)
-			adbg_session_warn(s, "thread %d: native stack incomplete: unwinding stopped "
+			adbg_session_warn(s,
+					  "thread %d: native stack incomplete: unwinding stopped "
 					  "after %s: %s",
 					  nt->th->tid, nt->ns.st.frames[nt->ns.st.n - 1].function,
 					  nt->ns.stopped);
 		else if (nt->ns.st.truncated)
-			adbg_session_warn(s, "thread %d: native stack cut at %d frames", nt->th->tid,
-					  ADBG_MAX_NATIVE_FRAMES);
+			adbg_session_warn(s, "thread %d: native stack cut at %d frames",
+					  nt->th->tid, ADBG_MAX_NATIVE_FRAMES);
 		err = adbg_native_merge(s, nt->th, nt->segs, &nt->ns, &merged);
 		if (err)
 			return err;
@@ -227,7 +228,7 @@ static void rt_drop(struct adbg_session *s, void *arg)
 static ADBG_MUST_CHECK struct adbg_error *runtime_snapshot(struct adbg_session *s, unsigned flags,
 							   struct adbg_runtime_snapshot *ret)
 {
-	struct rt_read r = { .flags = flags };
+	struct rt_read r = {.flags = flags};
 	struct adbg_error *err = adbg_session_snapshot(s, rt_read, rt_drop, &r);
 
 	if (!err)
@@ -255,8 +256,8 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 		return adbg_json_emit(c, doc);
 	}
 	// TID NAME MAIN GIL WHERE; on a terminal WHERE takes the rest, NAME gives way first.
-	int w[5] = { 8, 20, 4, 8, 0 };
-	static const int min[5] = { 7, 10, 4, 8, 20 };
+	int w[5] = {8, 20, 4, 8, 0};
+	static const int min[5] = {7, 10, 4, 8, 20};
 
 	if (c->opts.width) {
 		w[4] = c->opts.width - (w[0] + w[1] + w[2] + w[3] + 4);
@@ -300,7 +301,7 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 
 struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 {
-	struct adbg_runtime_snapshot snap = { 0 };
+	struct adbg_runtime_snapshot snap = {0};
 	struct adbg_error *err;
 	long want = 0;
 	bool found = false;
@@ -347,8 +348,8 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 	}
 	c->s->max_frames = max_frames;
 	{
-		struct rt_read r = { .flags = ADBG_RT_STACKS | ADBG_RT_NAMES, .native = native,
-				     .want = want };
+		struct rt_read r = {
+			.flags = ADBG_RT_STACKS | ADBG_RT_NAMES, .native = native, .want = want};
 
 		err = adbg_session_snapshot(c->s, rt_read, rt_drop, &r);
 		if (!err) {

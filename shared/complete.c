@@ -174,8 +174,7 @@ static void complete_refresh(struct adbg_session *s, struct adbg_complete_cache 
 	adbg_error_destroy(err);
 }
 
-static void offer(const char *cand, const char *word, size_t wlen, adbg_complete_fn fn,
-		  void *arg)
+static void offer(const char *cand, const char *word, size_t wlen, adbg_complete_fn fn, void *arg)
 {
 	if (strncmp(cand, word, wlen) == 0)
 		fn(arg, cand);

@@ -32,8 +32,8 @@ typedef void (*adbg_complete_fn)(void *arg, const char *candidate);
  * allocated on first use and refreshed when stale. Never fails: when the target cannot be
  * read (or the user interrupted the snapshot) there are simply no target candidates.
  */
-void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cache,
-		       const char *line, const char *word, adbg_complete_fn fn, void *arg);
+void adbg_cmd_complete(struct adbg_session *s, struct adbg_complete_cache **cache, const char *line,
+		       const char *word, adbg_complete_fn fn, void *arg);
 
 /** Drop the cached candidates (e.g. before the next Tab must see a change). NULL is a no-op. */
 void adbg_complete_cache_destroy(struct adbg_complete_cache *cache);

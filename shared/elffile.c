@@ -68,7 +68,8 @@ static ADBG_MUST_CHECK struct adbg_error *elf_parse(struct adbg_elf *elf)
 		return adbg_error_create(ADBG_ERR_BAD_DATA, "not an ELF file");
 	eh = (const Elf64_Ehdr *)elf->data;
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "not a 64-bit little-endian ELF file");
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "not a 64-bit little-endian ELF file");
 	if (eh->e_machine != EM_X86_64)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "ELF machine %u is not x86-64",
 					 eh->e_machine);
@@ -90,14 +91,14 @@ static ADBG_MUST_CHECK struct adbg_error *elf_parse(struct adbg_elf *elf)
 
 	// Section headers are optional (cores have none); a bad table is ignored rather
 	// than fatal, since cores and stripped files are still useful without it.
-	if (eh->e_shnum && eh->e_shentsize == sizeof(Elf64_Shdr) &&
-	    !(eh->e_shoff & 7)) {
+	if (eh->e_shnum && eh->e_shentsize == sizeof(Elf64_Shdr) && !(eh->e_shoff & 7)) {
 		const Elf64_Shdr *sh = (const Elf64_Shdr *)adbg_elf_bytes(
 			elf, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr));
 
 		if (sh && eh->e_shstrndx < eh->e_shnum) {
 			const Elf64_Shdr *s = &sh[eh->e_shstrndx];
-			const char *str = (const char *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
+			const char *str =
+				(const char *)adbg_elf_bytes(elf, s->sh_offset, s->sh_size);
 
 			if (str && s->sh_type != SHT_NOBITS) {
 				elf->shdrs = sh;
@@ -233,8 +234,8 @@ struct adbg_error *adbg_elf_find_section(const struct adbg_elf *elf, const char 
  * Section i as a symbol table of this type (SHT_SYMTAB or SHT_DYNSYM) whose symbols and
  * string table are inside the file: its n symbols and its string table.
  */
-static bool symtab_at(const struct adbg_elf *elf, size_t i, uint32_t type,
-		      const Elf64_Sym **syms, size_t *n, const Elf64_Shdr **strs, const char **str)
+static bool symtab_at(const struct adbg_elf *elf, size_t i, uint32_t type, const Elf64_Sym **syms,
+		      size_t *n, const Elf64_Shdr **strs, const char **str)
 {
 	const Elf64_Shdr *s = &elf->shdrs[i];
 
@@ -279,8 +280,8 @@ static bool symtab_lookup(const struct adbg_elf *elf, uint32_t type, const char 
 	return false;
 }
 
-struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *name,
-					uint64_t *ret, uint64_t *size_ret)
+struct adbg_error *adbg_elf_find_symbol(const struct adbg_elf *elf, const char *name, uint64_t *ret,
+					uint64_t *size_ret)
 {
 	if (symtab_lookup(elf, SHT_SYMTAB, name, ret, size_ret) ||
 	    symtab_lookup(elf, SHT_DYNSYM, name, ret, size_ret))
@@ -387,7 +388,7 @@ static void symtab_nearest(const struct adbg_elf *elf, uint32_t type, uint64_t v
 struct adbg_error *adbg_elf_symbol_at(const struct adbg_elf *elf, uint64_t vaddr,
 				      const char **name_ret, uint64_t *value_ret)
 {
-	struct sym_pick best = { 0 };
+	struct sym_pick best = {0};
 
 	symtab_nearest(elf, SHT_SYMTAB, vaddr, &best);
 	symtab_nearest(elf, SHT_DYNSYM, vaddr, &best);
@@ -405,10 +406,10 @@ static const struct plt_kind {
 	uint32_t rtype;
 } plt_kinds[] = {
 	// IBT links: calls go through .plt.sec; .plt holds the resolver and lazy stubs.
-	{ ".plt.sec", ".rela.plt", 16, R_X86_64_JUMP_SLOT },
-	{ ".plt", ".rela.plt", 16, R_X86_64_JUMP_SLOT },
+	{".plt.sec", ".rela.plt", 16, R_X86_64_JUMP_SLOT},
+	{".plt", ".rela.plt", 16, R_X86_64_JUMP_SLOT},
 	// Functions also used by address: a jmp through their GOT slot (8 bytes; 16 with IBT).
-	{ ".plt.got", ".rela.dyn", 8, R_X86_64_GLOB_DAT },
+	{".plt.got", ".rela.dyn", 8, R_X86_64_GLOB_DAT},
 };
 
 /*
@@ -420,7 +421,7 @@ static const struct plt_kind {
 static const Elf64_Rela *plt_relocation(const unsigned char *b, unsigned size, uint64_t entry,
 					const Elf64_Rela *relas, size_t n, bool push_index)
 {
-	static const unsigned starts[] = { 0, 1, 4, 5 };
+	static const unsigned starts[] = {0, 1, 4, 5};
 
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
 		unsigned k = starts[i];
@@ -487,12 +488,13 @@ struct adbg_error *adbg_elf_plt_at(const struct adbg_elf *elf, uint64_t vaddr,
 	sym = r ? ELF64_R_SYM(r->r_info) : 0;
 	if (!r || ELF64_R_TYPE(r->r_info) != kind->rtype || sym == 0 || sym >= nsyms ||
 	    syms[sym].st_name >= strs->sh_size)
-		return adbg_error_create(ADBG_ERR_NOT_FOUND, "PLT entry %#" PRIx64 " names no symbol",
-					 entry);
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "PLT entry %#" PRIx64 " names no symbol", entry);
 	*name_ret = str + syms[sym].st_name;
 	left = strs->sh_size - syms[sym].st_name;
 	if (strnlen(*name_ret, left) == left || !**name_ret)
-		return adbg_error_create(ADBG_ERR_BAD_DATA, "PLT entry %#" PRIx64 ": bad name", entry);
+		return adbg_error_create(ADBG_ERR_BAD_DATA, "PLT entry %#" PRIx64 ": bad name",
+					 entry);
 	*value_ret = entry;
 	return NULL;
 }
@@ -530,8 +532,8 @@ struct adbg_error *adbg_elf_for_each_note(const unsigned char *data, size_t len,
 		// Note names and descriptors are padded to 4 bytes (elf(5)).
 		desc_off = name_off + ((namesz + 3) & ~(size_t)3);
 		if (desc_off > len || descsz > len - desc_off)
-			return adbg_error_create(ADBG_ERR_BAD_DATA, "note at offset %zu is truncated",
-						 off);
+			return adbg_error_create(ADBG_ERR_BAD_DATA,
+						 "note at offset %zu is truncated", off);
 		name = (const char *)data + name_off;
 		if (namesz && name[namesz - 1] != '\0')
 			name = "";
@@ -562,7 +564,7 @@ static ADBG_MUST_CHECK struct adbg_error *build_id_note(void *arg, uint32_t type
 
 const unsigned char *adbg_elf_build_id(const struct adbg_elf *elf, size_t *len)
 {
-	struct build_id_arg b = { 0 };
+	struct build_id_arg b = {0};
 
 	for (size_t i = 0; i < elf->phnum && !b.id; i++) {
 		const Elf64_Phdr *p = &elf->phdrs[i];
@@ -572,7 +574,8 @@ const unsigned char *adbg_elf_build_id(const struct adbg_elf *elf, size_t *len)
 			continue;
 		d = adbg_elf_bytes(elf, p->p_offset, p->p_filesz);
 		if (d)
-			adbg_error_destroy(adbg_elf_for_each_note(d, p->p_filesz, build_id_note, &b));
+			adbg_error_destroy(
+				adbg_elf_for_each_note(d, p->p_filesz, build_id_note, &b));
 	}
 	*len = b.len;
 	return b.id;

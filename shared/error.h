@@ -21,19 +21,19 @@
  */
 #define ADBG_MUST_CHECK __attribute__((warn_unused_result))
 
-#define ADBG_ERROR_CODES(X)                                                  \
-	X(NOMEM, "out of memory")                                            \
-	X(OS, "system error")                                                \
-	X(FAULT, "memory not readable")                                      \
-	X(BAD_DATA, "corrupt or unexpected data")                            \
-	X(UNSUPPORTED, "unsupported")                                        \
-	X(NOT_FOUND, "not found")                                            \
-	X(INVALID_ARG, "invalid argument")                                   \
-	X(PERMISSION, "permission denied")                                   \
-	X(TIMEOUT, "timed out")                                              \
-	X(INTERRUPTED, "interrupted")                                        \
-	X(GONE, "target exited")                                             \
-	X(STATE, "not possible now")                                         \
+#define ADBG_ERROR_CODES(X)                       \
+	X(NOMEM, "out of memory")                 \
+	X(OS, "system error")                     \
+	X(FAULT, "memory not readable")           \
+	X(BAD_DATA, "corrupt or unexpected data") \
+	X(UNSUPPORTED, "unsupported")             \
+	X(NOT_FOUND, "not found")                 \
+	X(INVALID_ARG, "invalid argument")        \
+	X(PERMISSION, "permission denied")        \
+	X(TIMEOUT, "timed out")                   \
+	X(INTERRUPTED, "interrupted")             \
+	X(GONE, "target exited")                  \
+	X(STATE, "not possible now")              \
 	X(REPORTED, "failed, as the output shows")
 
 /*
@@ -66,8 +66,8 @@ struct adbg_error {
 extern struct adbg_error adbg_error_nomem;
 
 /** Create an error with a printf-style message. Never returns NULL. */
-ADBG_MUST_CHECK struct adbg_error *adbg_error_create(enum adbg_error_code code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+ADBG_MUST_CHECK struct adbg_error *adbg_error_create(enum adbg_error_code code, const char *fmt,
+						     ...) __attribute__((format(printf, 2, 3)));
 
 /** Create an ADBG_ERR_OS error (or ADBG_ERR_PERMISSION for EPERM/EACCES) for errnum. */
 ADBG_MUST_CHECK struct adbg_error *adbg_error_os(int errnum, const char *fmt, ...)

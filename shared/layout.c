@@ -118,10 +118,10 @@ struct do314 {
 		uint64_t size, finalizing, interpreters_head;
 	} runtime_state;
 	struct {
-		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules,
-			sysdict, builtins, ceval_gil, gil_runtime_state,
-			gil_runtime_state_enabled, gil_runtime_state_locked,
-			gil_runtime_state_holder, code_object_generation, tlbc_generation;
+		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict,
+			builtins, ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+			gil_runtime_state_locked, gil_runtime_state_holder, code_object_generation,
+			tlbc_generation;
 	} interpreter_state;
 	struct {
 		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
@@ -187,16 +187,15 @@ struct do315 {
 		uint64_t size, finalizing, interpreters_head;
 	} runtime_state;
 	struct {
-		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules,
-			sysdict, builtins, ceval_gil, gil_runtime_state,
-			gil_runtime_state_enabled, gil_runtime_state_locked,
-			gil_runtime_state_holder, code_object_generation, tlbc_generation;
+		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict,
+			builtins, ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+			gil_runtime_state_locked, gil_runtime_state_holder, code_object_generation,
+			tlbc_generation;
 	} interpreter_state;
 	struct {
-		uint64_t size, prev, next, interp, current_frame, base_frame,
-			last_profiled_frame, last_profiled_frame_seq, thread_id,
-			native_thread_id, datastack_chunk, status, holds_gil, gil_requested,
-			current_exception, exc_state;
+		uint64_t size, prev, next, interp, current_frame, base_frame, last_profiled_frame,
+			last_profiled_frame_seq, thread_id, native_thread_id, datastack_chunk,
+			status, holds_gil, gil_requested, current_exception, exc_state;
 	} thread_state;
 	struct {
 		uint64_t exc_value;
@@ -278,6 +277,8 @@ struct copy {
 	const char *name;
 };
 
+// Tables, one entry a line, aligned by hand:
+// clang-format off
 #define C_(T, dst, src) {offsetof(struct adbg_layout, dst), offsetof(T, src), #src}
 #define C313(dst, src) C_(struct do313, dst, src)
 #define C314(dst, src) C_(struct do314, dst, src)
@@ -463,6 +464,7 @@ static const struct minor minors[] = {
 	{14, &adbg_layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314)},
 	{15, &adbg_layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314)},
 };
+// clang-format on
 
 // --- Version helpers ----------------------------------------------------------------------
 
@@ -557,18 +559,18 @@ static const struct minor *find_minor(unsigned minor)
 
 size_t adbg_layout_debug_offsets_size(uint64_t version)
 {
-	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32) ?
-					find_minor((version >> 16) & 0xff) :
-					NULL;
+	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32)
+					? find_minor((version >> 16) & 0xff)
+					: NULL;
 
 	return m ? m->debug_size : 0;
 }
 
 size_t adbg_layout_asyncio_debug_size(uint64_t version)
 {
-	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32) ?
-					find_minor((version >> 16) & 0xff) :
-					NULL;
+	const struct minor *m = ((version >> 24) & 0xff) == 3 && !(version >> 32)
+					? find_minor((version >> 16) & 0xff)
+					: NULL;
 
 	return m && m->base->has_asyncio_debug ? sizeof(struct asyncio_debug) : 0;
 }
@@ -584,9 +586,10 @@ static ADBG_MUST_CHECK struct adbg_error *check_header(const struct minor *m, ui
 					 "Python 3.%u needs the target's _Py_DebugOffsets",
 					 m->minor);
 	if (debug_len < m->debug_size)
-		return adbg_error_create(ADBG_ERR_BAD_DATA,
-					 "_Py_DebugOffsets truncated: %zu bytes, Python 3.%u's is %zu",
-					 debug_len, m->minor, m->debug_size);
+		return adbg_error_create(
+			ADBG_ERR_BAD_DATA,
+			"_Py_DebugOffsets truncated: %zu bytes, Python 3.%u's is %zu", debug_len,
+			m->minor, m->debug_size);
 	memcpy(&h, debug_offsets, sizeof(h));
 	// Include/internal/pycore_debug_offsets.h: _Py_Debug_Cookie "xdebugpy", no NUL.
 	if (memcmp(h.cookie, "xdebugpy", 8) != 0)
@@ -611,9 +614,9 @@ static ADBG_MUST_CHECK struct adbg_error *check_header(const struct minor *m, ui
 	return NULL;
 }
 
-struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
-				     size_t debug_len, const void *asyncio_debug,
-				     size_t asyncio_len, struct adbg_layout *ret)
+struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets, size_t debug_len,
+				     const void *asyncio_debug, size_t asyncio_len,
+				     struct adbg_layout *ret)
 {
 	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
 	const struct minor *m = NULL;
@@ -657,8 +660,8 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 		if (err)
 			return adbg_error_wrap(err, "Python %s", vs);
 		// Both tables come from one build: sizeof(PyInterpreterState) must agree.
-		if (table_word(asyncio_debug, offsetof(struct asyncio_debug,
-						       asyncio_interpreter_state.size)) !=
+		if (table_word(asyncio_debug,
+			       offsetof(struct asyncio_debug, asyncio_interpreter_state.size)) !=
 		    l.interpreter_state.size)
 			return adbg_error_create(
 				ADBG_ERR_BAD_DATA,
@@ -666,9 +669,8 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 				" differs from _Py_DebugOffsets' %" PRIu64
 				" (mismatched _asyncio module?)",
 				vs,
-				table_word(asyncio_debug,
-					   offsetof(struct asyncio_debug,
-						    asyncio_interpreter_state.size)),
+				table_word(asyncio_debug, offsetof(struct asyncio_debug,
+								   asyncio_interpreter_state.size)),
 				l.interpreter_state.size);
 		l.from_asyncio_debug = true;
 	} else if (m->base->has_asyncio_debug) {
@@ -710,6 +712,8 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 
 // One offset field: it must fit with `width` bytes inside the struct whose size is the
 // layout field `bound` (or inside `fixed` bytes when bound is NO_BOUND), aligned to width.
+// Tables, one entry a line, aligned by hand:
+// clang-format off
 struct field_check {
 	uint32_t off;
 	uint32_t bound;
@@ -908,6 +912,7 @@ static const struct size_check required[] = {
 	S(gen_object.gi_frame_state),       S(asyncio_future_object.size),
 	S(asyncio_future_object.fut_state), S(asyncio_task_object.task_fut_waiter),
 };
+// clang-format on
 
 static ADBG_MUST_CHECK struct adbg_error *bad(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -947,8 +952,8 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 	struct adbg_error *err;
 
 	if (l->major != 3 || l->minor < 11 || l->minor > 15)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "layout: Python %u.%u",
-					 l->major, l->minor);
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "layout: Python %u.%u", l->major,
+					 l->minor);
 
 	for (size_t i = 0; i < sizeof(size_checks) / sizeof(size_checks[0]); i++) {
 		uint64_t v = field_get(l, size_checks[i].off);
@@ -986,18 +991,24 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 	// every PyVarObject/float/long field follows it. A table parsed with the wrong
 	// per-minor definition fails these first.
 	if (l->pyobject.ob_type == NF || l->pyobject.ob_type + 8 != l->pyobject.size)
-		return bad("pyobject.ob_type = %" PRIu64 " is not the last word of PyObject (%" PRIu64
-			   " bytes)",
+		return bad("pyobject.ob_type = %" PRIu64
+			   " is not the last word of PyObject (%" PRIu64 " bytes)",
 			   l->pyobject.ob_type, l->pyobject.size);
 	{
 		static const struct {
 			uint32_t off;
 			const char *name;
 		} after_head[] = {
-			S(tuple_object.ob_size), S(list_object.ob_size), S(bytes_object.ob_size),
-			S(float_object.ob_fval), S(long_object.lv_tag), S(dict_object.ma_used),
-			S(unicode_object.length), S(weakref_object.wr_object),
-			S(module_object.md_dict), S(cfunction_object.m_ml),
+			S(tuple_object.ob_size),
+			S(list_object.ob_size),
+			S(bytes_object.ob_size),
+			S(float_object.ob_fval),
+			S(long_object.lv_tag),
+			S(dict_object.ma_used),
+			S(unicode_object.length),
+			S(weakref_object.wr_object),
+			S(module_object.md_dict),
+			S(cfunction_object.m_ml),
 			S(asyncio_future_object.fut_loop),
 		};
 
@@ -1020,7 +1031,8 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 			   l->unicode_object.asciiobject_size,
 			   l->unicode_object.compactunicodeobject_size, l->unicode_object.size);
 	if (!l->unicode_object.kind_mask || l->unicode_object.kind_shift > 24 ||
-	    !single_bit(l->unicode_object.compact_bit) || !single_bit(l->unicode_object.ascii_bit) ||
+	    !single_bit(l->unicode_object.compact_bit) ||
+	    !single_bit(l->unicode_object.ascii_bit) ||
 	    l->unicode_object.compact_bit == l->unicode_object.ascii_bit ||
 	    ((l->unicode_object.compact_bit | l->unicode_object.ascii_bit) &
 	     (l->unicode_object.kind_mask << l->unicode_object.kind_shift)))
@@ -1076,7 +1088,8 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 			if (!ent[i][0] || ent[i][0] > ent[i][3] || ent[i][0] % 8 || ent[i][1] % 8 ||
 			    ent[i][2] % 8 || ent[i][1] + 8 > ent[i][0] ||
 			    ent[i][2] + 8 > ent[i][0] || ent[i][1] == ent[i][2])
-				return bad("%s: size %" PRIu64 ", fields at %" PRIu64 " and %" PRIu64,
+				return bad("%s: size %" PRIu64 ", fields at %" PRIu64
+					   " and %" PRIu64,
 					   entn[i], ent[i][0], ent[i][1], ent[i][2]);
 		if (kk->general > 255 || kk->unicode > 255 || kk->split > 255 ||
 		    kk->general == kk->unicode || kk->general == kk->split ||
@@ -1094,7 +1107,8 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 				   lo->lv_sign_mask, lo->lv_size_shift);
 	}
 	if (l->interpreter_frame.awaited_depth < 1 || l->interpreter_frame.awaited_depth > 4)
-		return bad("interpreter_frame.awaited_depth %u", l->interpreter_frame.awaited_depth);
+		return bad("interpreter_frame.awaited_depth %u",
+			   l->interpreter_frame.awaited_depth);
 	if (l->managed_dict > ADBG_MANAGED_DICT_313 ||
 	    l->interpreter_frame.instr_kind > ADBG_INSTR_CURRENT ||
 	    l->interpreter_frame.stack_kind > ADBG_STACK_POINTER)
@@ -1102,14 +1116,20 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 
 	// Enum values: distinct, and within the C type that stores them.
 	{
-		const int st[] = {l->frame_state.created, l->frame_state.suspended,
+		const int st[] = {l->frame_state.created,
+				  l->frame_state.suspended,
 				  l->frame_state.suspended_yield_from,
 				  l->frame_state.suspended_yield_from_locked,
-				  l->frame_state.executing, l->frame_state.completed,
+				  l->frame_state.executing,
+				  l->frame_state.completed,
 				  l->frame_state.cleared};
-		static const char *const stn[] = {"created", "suspended", "suspended_yield_from",
-						  "suspended_yield_from_locked", "executing",
-						  "completed", "cleared"};
+		static const char *const stn[] = {"created",
+						  "suspended",
+						  "suspended_yield_from",
+						  "suspended_yield_from_locked",
+						  "executing",
+						  "completed",
+						  "cleared"};
 		const int ow[] = {l->frame_owner.thread, l->frame_owner.generator,
 				  l->frame_owner.frame_object, l->frame_owner.cstack,
 				  l->frame_owner.interpreter};

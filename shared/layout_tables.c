@@ -21,6 +21,8 @@
 //
 // Values that did not change between 3.11 and 3.15 (all seven interpreters of layout.c's list).
 
+// Tables, one field a line, aligned by hand:
+// clang-format off
 #define PYOBJECT_LAYOUT {.size = 16, .ob_refcnt = 0, .ob_type = 8}
 #define LIST_LAYOUT {.size = 40, .ob_item = 24, .ob_size = 16}
 #define SET_LAYOUT {.size = 200, .used = 24, .table = 40, .mask = 32}
@@ -532,3 +534,4 @@ const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct a
 			return &pending_calls[i];
 	return NULL;
 }
+// clang-format on

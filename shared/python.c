@@ -81,11 +81,12 @@ static ADBG_MUST_CHECK struct adbg_error *read_py_version(struct adbg_target *t,
 						 "Python 3.%u is not supported: aiodbg supports "
 						 "CPython 3.11-3.15 (%s)",
 						 minor, path);
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "%s has _PyRuntime but no Py_Version symbol: Python "
-					 "older than 3.11 is not supported (aiodbg supports CPython "
-					 "3.11-3.15)",
-					 path);
+		return adbg_error_create(
+			ADBG_ERR_UNSUPPORTED,
+			"%s has _PyRuntime but no Py_Version symbol: Python "
+			"older than 3.11 is not supported (aiodbg supports CPython "
+			"3.11-3.15)",
+			path);
 	}
 	err = read_or_file(t, syms, hit.file, hit.addr, &v, sizeof(v));
 	if (err)
@@ -433,18 +434,20 @@ not_found(struct adbg_target *t, struct adbg_symbols *syms, struct adbg_error *p
 	if (python_open_err)
 		// Advise once: the core target's own message may already say it.
 		return strstr(python_open_err->message, "--sysroot")
-			       ? adbg_error_wrap(python_open_err, "cannot recognise the Python of %s",
-						 who)
-			       : adbg_error_wrap(python_open_err,
-						 "cannot recognise the Python of %s (pass --sysroot "
-						 "or --lib-path if its files moved)",
-						 who);
+			       ? adbg_error_wrap(python_open_err,
+						 "cannot recognise the Python of %s", who)
+			       : adbg_error_wrap(
+					 python_open_err,
+					 "cannot recognise the Python of %s (pass --sysroot "
+					 "or --lib-path if its files moved)",
+					 who);
 	if (open_err)
-		return adbg_error_create(ADBG_ERR_NOT_FOUND,
-					 "%s is not a Python process (no readable mapped file holds "
-					 "_PyRuntime; could not read: %s; pass --sysroot or --lib-path "
-					 "if files moved)",
-					 who, open_err->message);
+		return adbg_error_create(
+			ADBG_ERR_NOT_FOUND,
+			"%s is not a Python process (no readable mapped file holds "
+			"_PyRuntime; could not read: %s; pass --sysroot or --lib-path "
+			"if files moved)",
+			who, open_err->message);
 	return adbg_error_create(ADBG_ERR_NOT_FOUND,
 				 "%s is not a Python process (no mapped file holds _PyRuntime)",
 				 who);
@@ -485,7 +488,8 @@ struct adbg_error *adbg_python_find(struct adbg_target *t, struct adbg_python **
 					goto fail;
 				// A file named like Python that cannot be opened (a core whose
 				// executable moved) is the likely culprit, whatever the code.
-				if (!pass && !python_open_err && adbg_symbols_file_unreadable(syms, i))
+				if (!pass && !python_open_err &&
+				    adbg_symbols_file_unreadable(syms, i))
 					python_open_err = err;
 				else
 					adbg_error_destroy(err);

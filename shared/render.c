@@ -33,8 +33,7 @@ json_t *adbg_json_target(struct adbg_session *s)
 	json_t *py = json_object(), *obj = json_object();
 
 	json_object_set_new(py, "version", json_string(s->python->version_str));
-	json_object_set_new(py, "free_threaded",
-			    json_boolean(s->python->layout.free_threaded));
+	json_object_set_new(py, "free_threaded", json_boolean(s->python->layout.free_threaded));
 	json_object_set_new(obj, "kind", json_string(adbg_session_kind_name(s)));
 	json_object_set_new(obj, "pid", t->pid ? json_integer(t->pid) : json_null());
 	json_object_set_new(obj, "executable",
@@ -190,15 +189,15 @@ static void put_columns(FILE *out, const char *s, int cols)
 /* n spaces. */
 static void put_spaces(FILE *out, int n)
 {
-	static const char spaces[] = "                                                                ";
+	static const char spaces[] =
+		"                                                                ";
 
 	for (; n > 0; n -= (int)sizeof(spaces) - 1)
 		fwrite(spaces, 1, n < (int)sizeof(spaces) - 1 ? (size_t)n : sizeof(spaces) - 1,
 		       out);
 }
 
-void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
-		    bool last)
+void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color, bool last)
 {
 	const char *on = color >= 0 ? adbg_color(c, (enum adbg_color)color) : "";
 	int n = adbg_text_columns(s);
@@ -270,8 +269,8 @@ json_t *adbg_json_task(const struct adbg_task *t)
 	if (t->has_waiting_on) {
 		json_t *w = json_object();
 
-		json_object_set_new(w, "type", json_string(t->waiting_on.type ? t->waiting_on.type
-									      : "?"));
+		json_object_set_new(w, "type",
+				    json_string(t->waiting_on.type ? t->waiting_on.type : "?"));
 		json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
 		json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
 		if (t->waiting_on.what)
@@ -509,7 +508,7 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks, size_t n)
 {
 	struct frag_cache *fc = calloc(1, sizeof(*fc));
-	struct obuf b = { 0 };
+	struct obuf b = {0};
 
 	if (!fc)
 		return &adbg_error_nomem;

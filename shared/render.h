@@ -48,8 +48,7 @@ int adbg_text_columns(const char *s);
  * when longer, never inside a UTF-8 sequence; width 0 writes s whole. color (-1: none) is
  * applied to the text, not to the padding. A separating space follows unless last.
  */
-void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color,
-		    bool last);
+void adbg_text_cell(const struct adbg_cmd_ctx *c, const char *s, int width, int color, bool last);
 
 /**
  * Shrink column widths w[0..n) (none below min[i]) until a row of them with single spaces

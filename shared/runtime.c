@@ -43,8 +43,8 @@ struct adbg_error *adbg_stack_push(struct adbg_stack *st, const struct adbg_fram
 	return NULL;
 }
 
-struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe,
-				   struct adbg_frame *ret, bool *skip_ret)
+struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe, struct adbg_frame *ret,
+				   bool *skip_ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	uint64_t code, ip;
@@ -131,16 +131,15 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 				   struct adbg_stack *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_stack st = { 0 };
-	size_t steps = 0, cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES
-					? s->max_frames
-					: ADBG_MAX_FRAMES;
+	struct adbg_stack st = {0};
+	size_t steps = 0, cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES ? s->max_frames
+										 : ADBG_MAX_FRAMES;
 
 	// Frames form a singly linked list through `previous`; a cycle in garbage memory
 	// would loop forever, so count steps (a real stack never exceeds the cap by much
 	// more than the shims it contains).
 	while (iframe) {
-		struct adbg_frame f = { 0 };
+		struct adbg_frame f = {0};
 		struct adbg_error *err;
 		bool skip = false;
 
@@ -151,16 +150,16 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 
 			st.truncated = true;
 			st.omitted = count_frames(s, iframe, stop_at, &exact);
-			adbg_session_warn(s, "stack cut at %zu frames; %s%" PRIu32 " outer frames "
+			adbg_session_warn(s,
+					  "stack cut at %zu frames; %s%" PRIu32 " outer frames "
 					  "not shown",
 					  cap, exact ? "" : "at least ", st.omitted);
 			break;
 		}
 		if (++steps > 2 * cap) {
 			st.truncated = true;
-			adbg_session_warn(s,
-					  "stack cut at %zu frames (a cycle in the frame chain?)",
-					  st.n);
+			adbg_session_warn(
+				s, "stack cut at %zu frames (a cycle in the frame chain?)", st.n);
 			break;
 		}
 		err = adbg_frame_read(s, iframe, &f, &skip);
@@ -192,7 +191,7 @@ struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint
 /* "/tmp/aiodbg-XXXXXX/a.py" and the like: the agent's file (channel.c make_dir, inject.c). */
 static bool is_agent_file(const char *file)
 {
-	static const char *const bases[] = { "/tmp/", "/var/tmp/", "/dev/shm/" };
+	static const char *const bases[] = {"/tmp/", "/var/tmp/", "/dev/shm/"};
 	static const char prefix[] = "aiodbg-", name[] = "/a.py";
 	size_t len, dir;
 
@@ -225,9 +224,9 @@ bool adbg_stack_is_agent(const struct adbg_stack *st)
 
 		if (f->kind != ADBG_FRAME_PYTHON)
 			continue;
-		return !st->omitted && (is_agent_file(f->file) ||
-					(f->file && !strcmp(f->file, "<string>") &&
-					 !strcmp(f->function, "_Agent.run")));
+		return !st->omitted &&
+		       (is_agent_file(f->file) || (f->file && !strcmp(f->file, "<string>") &&
+						   !strcmp(f->function, "_Agent.run")));
 	}
 	return false;
 }
@@ -315,7 +314,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					 struct adbg_runtime_snapshot *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_runtime_snapshot snap = { 0 };
+	struct adbg_runtime_snapshot snap = {0};
 	uint64_t interp, main_ident = 0;
 	struct adbg_error *err;
 	size_t cap = 0;
@@ -325,8 +324,8 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 	if (err)
 		return adbg_error_wrap(err, "reading the interpreter list");
 	if (l->runtime_state.main_thread != ADBG_NO_FIELD)
-		adbg_error_destroy(read_ptr(s, s->python->runtime_addr + l->runtime_state.main_thread,
-					    &main_ident));
+		adbg_error_destroy(read_ptr(
+			s, s->python->runtime_addr + l->runtime_state.main_thread, &main_ident));
 
 	for (; interp; ninterp++) {
 		uint64_t tstate, main_tstate = 0;
@@ -348,7 +347,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 			goto fail;
 		}
 		while (tstate) {
-			struct adbg_pythread th = { .tstate = tstate, .interp = interp };
+			struct adbg_pythread th = {.tstate = tstate, .interp = interp};
 			uint64_t tid = 0, iframe = 0, back = 0;
 
 			if (++nthreads > ADBG_MAX_THREADS) {
@@ -387,11 +386,11 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 				goto fail;
 			}
 			if (back != interp) {
-				err = adbg_session_inconsistent(
-					s, "thread list",
-					"thread state %#" PRIx64 " does not point back to "
-					"interpreter %#" PRIx64,
-					tstate, interp);
+				err = adbg_session_inconsistent(s, "thread list",
+								"thread state %#" PRIx64
+								" does not point back to "
+								"interpreter %#" PRIx64,
+								tstate, interp);
 				if (adbg_error_is(err, ADBG_ERR_NOMEM))
 					goto fail;
 				list_cut(s, err);
@@ -482,7 +481,7 @@ struct adbg_error *adbg_runtime_module_global(struct adbg_session *s, uint64_t i
 void adbg_runtime_thread_names(struct adbg_session *s, struct adbg_runtime_snapshot *snap)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_obj_dict_items items = { 0 };
+	struct adbg_obj_dict_items items = {0};
 	struct adbg_error *err;
 	uint64_t active;
 
@@ -555,7 +554,7 @@ struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_fr
 				    const char *name, uint64_t *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_obj_items names = { 0 };
+	struct adbg_obj_items names = {0};
 	struct adbg_error *err;
 	uint64_t tuple = 0, value = 0, code = 0;
 

@@ -187,7 +187,7 @@ unsigned adbg_snapshot_backoff_ms(unsigned attempt)
 	// A thread starts or ends in well under a millisecond; another aiodbg's snapshot of
 	// a thousand tasks takes a few. Growing steps cover both without making the user
 	// wait long for a target that keeps changing: 2 + 5 + 10 + 20 ms in all.
-	static const unsigned steps[] = { 2, 5, 10, 20 };
+	static const unsigned steps[] = {2, 5, 10, 20};
 
 	if (attempt < 1)
 		attempt = 1;
@@ -202,7 +202,7 @@ static bool back_off(struct adbg_session *s, unsigned attempt)
 	unsigned ms = adbg_snapshot_backoff_ms(attempt);
 
 	for (unsigned i = 0; i < ms; i++) {
-		struct timespec ts = { 0, 1000 * 1000 };
+		struct timespec ts = {0, 1000 * 1000};
 
 		if (adbg_session_interrupted(s))
 			return false;

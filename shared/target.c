@@ -40,8 +40,8 @@ uint64_t adbg_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops,
-				     enum adbg_target_kind kind, struct adbg_target **ret)
+struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops, enum adbg_target_kind kind,
+				     struct adbg_target **ret)
 {
 	struct adbg_target *t = calloc(1, sizeof(*t));
 
@@ -196,8 +196,7 @@ struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *
 	if (!len)
 		return NULL;
 	if (addr + len < addr)
-		return adbg_error_fault(addr, "address %#" PRIx64 " + %zu wraps around", addr,
-					len);
+		return adbg_error_fault(addr, "address %#" PRIx64 " + %zu wraps around", addr, len);
 	if (!c)
 		return t->ops->read(t, addr, buf, len);
 

@@ -60,7 +60,7 @@ struct proc_status {
 
 static bool read_proc_status(const char *path, struct proc_status *ret)
 {
-	struct proc_status st = { .state = '?', .tracer = 0, .uid = -1 };
+	struct proc_status st = {.state = '?', .tracer = 0, .uid = -1};
 	char line[256];
 	FILE *f = fopen(path, "re");
 
@@ -132,7 +132,7 @@ static ADBG_MUST_CHECK struct adbg_error *exited_error(int pid)
  */
 static void permission_advice(int pid, char *buf, size_t len)
 {
-	struct proc_status st = { .uid = -1 };
+	struct proc_status st = {.uid = -1};
 	char path[64];
 	int scope = -1;
 	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
@@ -145,10 +145,12 @@ static void permission_advice(int pid, char *buf, size_t len)
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	read_proc_status(path, &st);
 	if (scope == 3)
-		snprintf(buf, len, "ptrace is disabled on this machine "
+		snprintf(buf, len,
+			 "ptrace is disabled on this machine "
 			 "(kernel.yama.ptrace_scope = 3, which only a reboot lifts)");
 	else if (geteuid() == 0)
-		snprintf(buf, len, "aiodbg runs as root but may not trace it: it lacks "
+		snprintf(buf, len,
+			 "aiodbg runs as root but may not trace it: it lacks "
 			 "CAP_SYS_PTRACE (in a container, start it with --cap-add SYS_PTRACE), "
 			 "or a security module (SELinux, AppArmor, seccomp) forbids it");
 	else if (st.uid >= 0 && st.uid != (long)geteuid())
@@ -160,8 +162,10 @@ static void permission_advice(int pid, char *buf, size_t len)
 				    : "only CAP_SYS_PTRACE may trace",
 			 ptrace_advice);
 	else
-		snprintf(buf, len, "it may be non-dumpable (setuid, or prctl(PR_SET_DUMPABLE, 0)); "
-			 "%s", ptrace_advice);
+		snprintf(buf, len,
+			 "it may be non-dumpable (setuid, or prctl(PR_SET_DUMPABLE, 0)); "
+			 "%s",
+			 ptrace_advice);
 }
 
 static ADBG_MUST_CHECK struct adbg_error *perm_error(int pid, int errnum, const char *what)
@@ -262,8 +266,8 @@ static ADBG_MUST_CHECK struct adbg_error *live_read(struct adbg_target *t, uint6
 
 static size_t live_read_some(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
 	ssize_t n;
 
 	do
@@ -292,7 +296,8 @@ static ADBG_MUST_CHECK struct adbg_error *live_write(struct adbg_target *t, uint
 	n = pwrite(fd, buf, len, (off_t)addr);
 	close(fd);
 	if (n != (ssize_t)len)
-		return adbg_error_fault(addr, "writing %zu bytes at %#" PRIx64 " failed", len, addr);
+		return adbg_error_fault(addr, "writing %zu bytes at %#" PRIx64 " failed", len,
+					addr);
 	return NULL;
 }
 
@@ -322,7 +327,7 @@ static ADBG_MUST_CHECK struct adbg_error *read_maps(struct adbg_target *t)
 		return adbg_error_os(errno, "%s", path);
 	}
 	while (getline(&line, &linecap, f) > 0) {
-		struct adbg_mapping m = { 0 };
+		struct adbg_mapping m = {0};
 		unsigned long long start, end, off, inode;
 		char perms[8];
 		int pathpos = 0;
@@ -584,7 +589,8 @@ static ADBG_MUST_CHECK struct adbg_error *live_freeze(struct adbg_target *t)
 				if (errno == EPERM || errno == EACCES)
 					err = seize_failed(t, tid, errno, &skip);
 				else
-					err = adbg_error_os(errno, "PTRACE_SEIZE of thread %d", tid);
+					err = adbg_error_os(errno, "PTRACE_SEIZE of thread %d",
+							    tid);
 				if (skip)
 					continue; // exiting: it runs no more code
 				break;
@@ -845,6 +851,6 @@ struct adbg_error *adbg_target_attach_controlled(int pid, const struct adbg_targ
 {
 	if (!ctl || !ctl->stop || !ctl->resume)
 		return adbg_error_create(ADBG_ERR_INVALID_ARG, "a controlled target needs stop "
-					 "and resume");
+							       "and resume");
 	return attach(pid, ctl, ret);
 }

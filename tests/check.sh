@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# `make check` (after `make deps`): build, unit tests, integration tests, then the same
+# `make check` (after `make deps`): format check, build, unit tests, integration tests, then the same
 # unit and integration tests against an ASan+UBSan build (build-asan/). Every stage runs
 # even when an earlier one failed (except those that need what failed to build), and each
 # stage's counts are summed. The LAST line is exactly
@@ -88,6 +88,9 @@ export UBSAN_OPTIONS
 # 0. The interpreter matrix (builds the sid root when missing): unit tests read real
 # interpreters' memory and files too, so it must exist before them.
 build_stage matrix sh tests/env/matrix.sh
+
+# The C sources are formatted as .clang-format says (make format fixes them).
+build_stage format make format-check
 
 # 1. Build and unit tests.
 if build_stage build make all; then

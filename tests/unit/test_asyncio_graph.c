@@ -72,8 +72,8 @@ static void setup(int i, bool recorded)
 	t_function = fake_type(&F, "function", 0, F.t_object, 128, 0);
 	t_cell = fake_type(&F, "cell", 0, F.t_object, 24, 0);
 	t_gathering = fake_managed_type(
-		&F, "_GatheringFuture", fake_keys(&F, 2, 1, (uint64_t[]){fake_str(&F, "_children")},
-						  NULL));
+		&F, "_GatheringFuture",
+		fake_keys(&F, 2, 1, (uint64_t[]){fake_str(&F, "_children")}, NULL));
 	memset(&SNAP, 0, sizeof(SNAP));
 	R = calloc(1, sizeof(*R));
 	ck_assert_ptr_nonnull(R);
@@ -116,8 +116,11 @@ static struct adbg_task *task(uint64_t id)
 /* Give task id a one-frame stack suspended in function (frame object at frame_addr). */
 static void suspend_in(uint64_t id, const char *function, uint64_t frame_addr)
 {
-	struct adbg_frame fr = {.function = function, .file = "x.py", .addr = frame_addr,
-				.line = 1, .kind = ADBG_FRAME_PYTHON};
+	struct adbg_frame fr = {.function = function,
+				.file = "x.py",
+				.addr = frame_addr,
+				.line = 1,
+				.kind = ADBG_FRAME_PYTHON};
 
 	ck_assert_ptr_null(adbg_stack_push(&task(id)->stack, &fr));
 }

@@ -848,7 +848,10 @@ START_TEST(test_real_core)
 
 		ck_assert_uint_ne(t->vdso, 0);
 		ck_assert_msg(m && m->start == t->vdso && !m->path, "vdso %#" PRIx64, t->vdso);
-		read_expect(t, t->vdso, "\x7f" "ELF", 4);
+		read_expect(t, t->vdso,
+			    "\x7f"
+			    "ELF",
+			    4);
 	}
 
 	// A sysroot whose python3.11 is another build: skipped for its build id, the
@@ -907,8 +910,8 @@ END_TEST
 
 START_TEST(test_auxv)
 {
-	const uint64_t v[] = { AT_PHDR, 0x400040, AT_SYSINFO_EHDR, 0x7fff0000, AT_NULL, 0,
-			       AT_EXECFN, 0x1234 };
+	const uint64_t v[] = {AT_PHDR, 0x400040, AT_SYSINFO_EHDR, 0x7fff0000,
+			      AT_NULL, 0,	 AT_EXECFN,	  0x1234};
 	uint64_t val = 0;
 
 	ck_assert(adbg_auxv_get(v, sizeof(v), AT_SYSINFO_EHDR, &val));

@@ -27,32 +27,33 @@ struct expect_i32 {
 	int32_t value;
 };
 
+// clang-format off
 #define E(f, v) {#f, offsetof(struct adbg_layout, f), v}
+// clang-format on
 
 #include "fixtures/debug_offsets.h"
 #include "fixtures/layout_expect.h"
 
 #define NF ADBG_NO_FIELD
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : "");        \
+#define OK(expr)                                                                   \
+	do {                                                                       \
+		struct adbg_error *e_ = (expr);                                    \
+		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : ""); \
 	} while (0)
 
 // expr fails with code want and a message containing needle (NULL: any message).
-#define FAILS(expr, want, needle)                                                         \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(e_, "%s succeeded, expected %s", #expr,                     \
-			      adbg_error_code_name(want));                                \
-		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,  \
-			      adbg_error_code_name(e_->code), e_->message,                \
-			      adbg_error_code_name(want));                                \
-		ck_assert_msg(!(needle) || strstr(e_->message, (needle) ? (needle) : ""), \
-			      "%s: message <%s> lacks <%s>", #expr, e_->message,          \
-			      (needle) ? (needle) : "");                                  \
-		adbg_error_destroy(e_);                                                   \
+#define FAILS(expr, want, needle)                                                                  \
+	do {                                                                                       \
+		struct adbg_error *e_ = (expr);                                                    \
+		ck_assert_msg(e_, "%s succeeded, expected %s", #expr, adbg_error_code_name(want)); \
+		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,           \
+			      adbg_error_code_name(e_->code), e_->message,                         \
+			      adbg_error_code_name(want));                                         \
+		ck_assert_msg(!(needle) || strstr(e_->message, (needle) ? (needle) : ""),          \
+			      "%s: message <%s> lacks <%s>", #expr, e_->message,                   \
+			      (needle) ? (needle) : "");                                           \
+		adbg_error_destroy(e_);                                                            \
 	} while (0)
 
 // The frame_state/frame_owner/unicode fields checked through expect_i32 are 4 bytes wide.
@@ -86,12 +87,12 @@ static const struct asyncio_expect asyncio_313_18 = {
 	104, 96, 88, NF, NF, 144, 112, 120, 128, 136, 100, 0x04, 104, NF, 312, NF, NF, NF, 48, 56,
 };
 static const struct asyncio_expect asyncio_314 = {
-	112, 104, 88, 96, 108, 168, 120, 128, 136, 144, 110, 0x04, 112, 152,
-	864, 872, 880, 10880, NF, NF,
+	112, 104,  88,	96,  108, 168, 120, 128,   136, 144,
+	110, 0x04, 112, 152, 864, 872, 880, 10880, NF,	NF,
 };
 static const struct asyncio_expect asyncio_315 = {
-	112, 104, 88, 96, 108, 168, 120, 128, 136, 144, 110, 0x04, 112, 152,
-	1024, 1032, 1048, 10856, NF, NF,
+	112, 104,  88,	96,  108,  168,	 120,  128,   136, 144,
+	110, 0x04, 112, 152, 1024, 1032, 1048, 10856, NF,  NF,
 };
 
 struct real {
@@ -151,9 +152,10 @@ static struct adbg_error *build_real(const struct real *r, struct adbg_layout *l
 	return adbg_layout_build(r->version, r->debug, r->debug_len, r->asyncio, r->asyncio_len, l);
 }
 
-#define CHECK_U64(l, r, field, want)                                                      \
-	ck_assert_msg((l)->field == (uint64_t)(want), "%s: " #field " = %" PRIu64 ", want %" PRIu64, \
-		      (r)->label, (uint64_t)(l)->field, (uint64_t)(want))
+#define CHECK_U64(l, r, field, want)                                             \
+	ck_assert_msg((l)->field == (uint64_t)(want),                            \
+		      "%s: " #field " = %" PRIu64 ", want %" PRIu64, (r)->label, \
+		      (uint64_t)(l)->field, (uint64_t)(want))
 
 START_TEST(test_real_interpreters)
 {
@@ -173,8 +175,8 @@ START_TEST(test_real_interpreters)
 
 	for (size_t i = 0; i < r->nu64; i++)
 		ck_assert_msg(get_u64(&l, r->u64[i].off) == r->u64[i].value,
-			      "%s: %s = %" PRIu64 ", headers say %" PRIu64, r->label, r->u64[i].name,
-			      get_u64(&l, r->u64[i].off), r->u64[i].value);
+			      "%s: %s = %" PRIu64 ", headers say %" PRIu64, r->label,
+			      r->u64[i].name, get_u64(&l, r->u64[i].off), r->u64[i].value);
 	for (size_t i = 0; i < r->ni32; i++)
 		ck_assert_msg(get_i32(&l, r->i32[i].off) == r->i32[i].value,
 			      "%s: %s = %d, headers say %d", r->label, r->i32[i].name,
@@ -218,9 +220,9 @@ START_TEST(test_real_interpreters)
 	CHECK_U64(&l, r, weakref_object.wr_object, 16);
 	CHECK_U64(&l, r, cfunction_object.m_self, 24);
 	CHECK_U64(&l, r, dict_values.values, minor >= 13 ? 8 : 0);
-	ck_assert_int_eq(l.managed_dict, minor == 11   ? ADBG_MANAGED_DICT_311 :
-					 minor == 12 ? ADBG_MANAGED_DICT_312 :
-						       ADBG_MANAGED_DICT_313);
+	ck_assert_int_eq(l.managed_dict, minor == 11   ? ADBG_MANAGED_DICT_311
+					 : minor == 12 ? ADBG_MANAGED_DICT_312
+						       : ADBG_MANAGED_DICT_313);
 	CHECK_U64(&l, r, gen_object.gi_code, minor == 11 ? 16 : NF);
 	// Eval-loop entries: 3.11 flags the entry's first frame, 3.12+ push shim frames.
 	CHECK_U64(&l, r, interpreter_frame.is_entry, minor == 11 ? 68 : NF);
@@ -330,8 +332,8 @@ START_TEST(test_corrupt_header)
 
 	memcpy(buf, do_3_14_10, sizeof(buf));
 	put_word(buf, 16, 1);
-	FAILS(adbg_layout_build(0x030e0af0, buf, sizeof(buf), NULL, 0, &l),
-	      ADBG_ERR_UNSUPPORTED, "free-threaded CPython builds are not supported yet");
+	FAILS(adbg_layout_build(0x030e0af0, buf, sizeof(buf), NULL, 0, &l), ADBG_ERR_UNSUPPORTED,
+	      "free-threaded CPython builds are not supported yet");
 	put_word(buf, 16, 2);
 	FAILS(adbg_layout_build(0x030e0af0, buf, sizeof(buf), NULL, 0, &l), ADBG_ERR_BAD_DATA,
 	      "free_threaded");

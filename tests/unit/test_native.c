@@ -463,8 +463,8 @@ static int check_plt(const char *path)
 
 START_TEST(test_plt_names)
 {
-	static const char *const files[] = { "/usr/bin/python3.11",
-					     "/lib/x86_64-linux-gnu/libc.so.6" };
+	static const char *const files[] = {"/usr/bin/python3.11",
+					    "/lib/x86_64-linux-gnu/libc.so.6"};
 	char dir[] = "/tmp/aiodbg-plt-XXXXXX", src[64], so[64], cmd[512];
 	FILE *f;
 	int n;
@@ -485,7 +485,8 @@ START_TEST(test_plt_names)
 	ck_assert_ptr_nonnull(f);
 	fputs("#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n"
 	      "int f(const char *s) { char *d = strdup(s); puts(d); int n = atoi(d);\n"
-	      "  free(d); return n + (int)strlen(s) + abs(n); }\n", f);
+	      "  free(d); return n + (int)strlen(s) + abs(n); }\n",
+	      f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 		 "cc -shared -fPIC -O1 -fcf-protection -Wl,-z,ibtplt -Wl,-z,lazy -o %s %s", so,

@@ -25,24 +25,23 @@
 #include "symbols.h"
 #include "target.h"
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : "");        \
+#define OK(expr)                                                                   \
+	do {                                                                       \
+		struct adbg_error *e_ = (expr);                                    \
+		ck_assert_msg(!e_, "%s failed: %s", #expr, e_ ? e_->message : ""); \
 	} while (0)
 
-#define FAILS(expr, want, needle)                                                         \
-	do {                                                                              \
-		struct adbg_error *e_ = (expr);                                           \
-		ck_assert_msg(e_, "%s succeeded, expected %s", #expr,                     \
-			      adbg_error_code_name(want));                                \
-		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,  \
-			      adbg_error_code_name(e_->code), e_->message,                \
-			      adbg_error_code_name(want));                                \
-		ck_assert_msg(!(needle) || strstr(e_->message, (needle) ? (needle) : ""), \
-			      "%s: message <%s> lacks <%s>", #expr, e_->message,          \
-			      (needle) ? (needle) : "");                                  \
-		adbg_error_destroy(e_);                                                   \
+#define FAILS(expr, want, needle)                                                                  \
+	do {                                                                                       \
+		struct adbg_error *e_ = (expr);                                                    \
+		ck_assert_msg(e_, "%s succeeded, expected %s", #expr, adbg_error_code_name(want)); \
+		ck_assert_msg(e_->code == (want), "%s: got %s (%s), expected %s", #expr,           \
+			      adbg_error_code_name(e_->code), e_->message,                         \
+			      adbg_error_code_name(want));                                         \
+		ck_assert_msg(!(needle) || strstr(e_->message, (needle) ? (needle) : ""),          \
+			      "%s: message <%s> lacks <%s>", #expr, e_->message,                   \
+			      (needle) ? (needle) : "");                                           \
+		adbg_error_destroy(e_);                                                            \
 	} while (0)
 
 // --- A fake target made of real files ----------------------------------------------------
@@ -92,8 +91,7 @@ static struct adbg_error *f_read(struct adbg_target *t, uint64_t addr, void *buf
 	return adbg_error_fault(addr, "address %#" PRIx64 " not mapped", addr);
 }
 
-static struct adbg_error *f_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-				      int *ret)
+static struct adbg_error *f_open_file(struct adbg_target *t, const struct adbg_mapping *m, int *ret)
 {
 	struct fimpl *fi = t->impl;
 	int fd;
@@ -234,8 +232,12 @@ static size_t fake_add_file(struct adbg_target *t, const char *path, uint64_t ba
 			struct adbg_mapping *m = &ff->hidden[ff->nhidden++];
 
 			ck_assert_uint_le(ff->nhidden, 8);
-			*m = (struct adbg_mapping){DOWN(start), UP(start + p->p_memsz),
-						   DOWN(p->p_offset), st.st_ino, "", NULL};
+			*m = (struct adbg_mapping){DOWN(start),
+						   UP(start + p->p_memsz),
+						   DOWN(p->p_offset),
+						   st.st_ino,
+						   "",
+						   NULL};
 			snprintf(m->perms, sizeof(m->perms), "%s", perms);
 		}
 	}
@@ -589,7 +591,8 @@ START_TEST(test_symbols)
 	if (!fake_interp(in, true, &t, &rf))
 		return;
 	// An anonymous mapping and a second mapping of the same file add no file.
-	add_mapping(t, 0x10000, 0x20000, 0, 0, "rw-p", "/root/.pyenv/versions/3.12.1/bin/python3.12");
+	add_mapping(t, 0x10000, 0x20000, 0, 0, "rw-p",
+		    "/root/.pyenv/versions/3.12.1/bin/python3.12");
 	t->maps[t->nmaps - 1].inode = t->maps[0].inode;
 	OK(adbg_symbols_create(t, &syms));
 	ck_assert_uint_eq(adbg_symbols_nfiles(syms), 2);

@@ -14,25 +14,37 @@
 
 /* Frames that tasks share (the buffered serialiser caches them by their strings). */
 static struct adbg_frame frames[] = {
-	{ .function = "Event.wait", .file = "/usr/lib/python3.13/asyncio/locks.py", .addr = 0x1000,
-	  .line = 213, .kind = ADBG_FRAME_PYTHON },
-	{ .function = "worker", .file = "/srv/app \"quoted\" \\ path.py", .addr = 0x2000, .line = 7,
-	  .kind = ADBG_FRAME_PYTHON },
-	{ .function = "main", .file = NULL, .addr = 0x3000, .line = 0, .kind = ADBG_FRAME_PYTHON },
-	{ .function = "TaskGroup._aexit", .file = "/usr/lib/python3.13/asyncio/taskgroups.py",
-	  .addr = 0x4000, .line = 121, .kind = ADBG_FRAME_PYTHON },
-	{ .function = "épée\tñ", .file = "/tmp/ü.py", .addr = 0x5000, .line = 1,
-	  .kind = ADBG_FRAME_PYTHON },
+	{.function = "Event.wait",
+	 .file = "/usr/lib/python3.13/asyncio/locks.py",
+	 .addr = 0x1000,
+	 .line = 213,
+	 .kind = ADBG_FRAME_PYTHON},
+	{.function = "worker",
+	 .file = "/srv/app \"quoted\" \\ path.py",
+	 .addr = 0x2000,
+	 .line = 7,
+	 .kind = ADBG_FRAME_PYTHON},
+	{.function = "main", .file = NULL, .addr = 0x3000, .line = 0, .kind = ADBG_FRAME_PYTHON},
+	{.function = "TaskGroup._aexit",
+	 .file = "/usr/lib/python3.13/asyncio/taskgroups.py",
+	 .addr = 0x4000,
+	 .line = 121,
+	 .kind = ADBG_FRAME_PYTHON},
+	{.function = "épée\tñ",
+	 .file = "/tmp/ü.py",
+	 .addr = 0x5000,
+	 .line = 1,
+	 .kind = ADBG_FRAME_PYTHON},
 };
 
-static uint64_t by_a[] = { 0x7f0000001000ull };
-static uint64_t by_b[] = { 0x7f0000001000ull, 0x7f00000010c0ull, 0x7f0000001180ull };
+static uint64_t by_a[] = {0x7f0000001000ull};
+static uint64_t by_b[] = {0x7f0000001000ull, 0x7f00000010c0ull, 0x7f0000001180ull};
 
 /* Tasks that between them set every field to each of its kinds of value. */
 static void make_tasks(struct adbg_task *t, size_t n)
 {
-	static const char *names[] = { "w0", NULL, "name \"with\" quotes\n", "ünïcødé ✓", "" };
-	static const char *what[] = { NULL, "Lock.acquire", "TaskGroup", "shield" };
+	static const char *names[] = {"w0", NULL, "name \"with\" quotes\n", "ünïcødé ✓", ""};
+	static const char *what[] = {NULL, "Lock.acquire", "TaskGroup", "shield"};
 
 	memset(t, 0, n * sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
@@ -106,7 +118,8 @@ START_TEST(test_serialisers_agree)
 		json_t *want = adbg_json_task(&t[i]), *got = json_array_get(rows, i);
 
 		if (!json_equal(want, got)) {
-			char *w = json_dumps(want, JSON_SORT_KEYS), *g = json_dumps(got, JSON_SORT_KEYS);
+			char *w = json_dumps(want, JSON_SORT_KEYS),
+			     *g = json_dumps(got, JSON_SORT_KEYS);
 
 			ck_abort_msg("task %zu differs:\n  jansson:  %s\n  buffered: %s", i, w, g);
 		}
@@ -116,7 +129,8 @@ START_TEST(test_serialisers_agree)
 
 			for (; iw && ig; iw = json_object_iter_next(want, iw),
 					 ig = json_object_iter_next(got, ig))
-				ck_assert_str_eq(json_object_iter_key(iw), json_object_iter_key(ig));
+				ck_assert_str_eq(json_object_iter_key(iw),
+						 json_object_iter_key(ig));
 			ck_assert(!iw && !ig);
 		}
 		json_decref(want);
@@ -164,7 +178,7 @@ START_TEST(test_text_cell)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	struct adbg_cmd_ctx c = { .out = out };
+	struct adbg_cmd_ctx c = {.out = out};
 
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_eq(adbg_text_columns("ünï"), 3);
@@ -180,7 +194,7 @@ END_TEST
 
 START_TEST(test_text_fit)
 {
-	int w[3] = { 10, 20, 30 }, min[3] = { 5, 5, 25 };
+	int w[3] = {10, 20, 30}, min[3] = {5, 5, 25};
 
 	adbg_text_fit(w, min, 3, 0);
 	ck_assert_int_eq(w[0] + w[1] + w[2], 60);

@@ -56,8 +56,7 @@ static void f_thaw(struct adbg_target *t)
 	F.thaws++;
 }
 
-static struct adbg_error *f_open_file(struct adbg_target *t, const struct adbg_mapping *m,
-				      int *ret)
+static struct adbg_error *f_open_file(struct adbg_target *t, const struct adbg_mapping *m, int *ret)
 {
 	(void)t;
 	(void)m;

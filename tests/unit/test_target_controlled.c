@@ -101,11 +101,11 @@ static char state_of(pid_t pid)
 
 START_TEST(test_freeze_thaw_write_go_to_the_owner)
 {
-	struct owner o = { 0 };
-	struct adbg_target_control ctl = { own_stop, own_resume, own_write, &o };
+	struct owner o = {0};
+	struct adbg_target_control ctl = {own_stop, own_resume, own_write, &o};
 	struct adbg_target *t;
 	uint64_t v = 0;
-	unsigned char bytes[4] = { 1, 2, 3, 4 };
+	unsigned char bytes[4] = {1, 2, 3, 4};
 
 	o.pid = spawn();
 	OK(adbg_target_attach_controlled(o.pid, &ctl, &t));
@@ -146,8 +146,8 @@ END_TEST
 
 START_TEST(test_owner_failure_is_the_freeze_error)
 {
-	struct owner o = { .fail_stop = true };
-	struct adbg_target_control ctl = { own_stop, own_resume, NULL, &o };
+	struct owner o = {.fail_stop = true};
+	struct adbg_target_control ctl = {own_stop, own_resume, NULL, &o};
 	struct adbg_target *t;
 	struct adbg_error *err;
 
@@ -166,7 +166,7 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
-	struct adbg_target_control none = { 0 };
+	struct adbg_target_control none = {0};
 	struct adbg_target *t = NULL;
 	struct adbg_error *err;
 

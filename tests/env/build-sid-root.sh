@@ -6,6 +6,13 @@
 #
 # Usage: build-sid-root.sh [ROOT]          (default: .cache/sid of the repository)
 #
+# Besides the interpreters the root holds the packages the service and runtime tests run
+# against ($extras: Trio, AnyIO, FastAPI/uvicorn/uvloop/httptools, aiohttp). sid builds the
+# compiled ones (uvloop, httptools, pydantic-core, aiohttp) for its supported Pythons only;
+# the pure-Python ones serve every interpreter. They are installed with the root's own apt
+# from the package lists debootstrap left, in a second step that an existing root of an
+# older recipe also gets (the marker .aiodbg-extras records the list installed).
+#
 # Idempotent: an existing complete root (marker file plus the binaries the tests use) is
 # reused and this exits at once. A new root is made with debootstrap in ROOT.new and renamed
 # into place only when complete, so an interrupted build never leaves a half root behind.
@@ -17,6 +24,8 @@ root=${1:-$(dirname "$0")/../../.cache/sid}
 mirror=${AIODBG_SID_MIRROR:-http://deb.debian.org/debian}
 pkgs=python3.13,python3.14,python3.15,python3.14-dev,gdb,libpython3.14
 need="usr/bin/python3.13 usr/bin/python3.14 usr/bin/python3.15 usr/bin/gdb"
+extras="python3-trio python3-anyio python3-fastapi python3-uvicorn python3-uvloop \
+python3-httptools python3-aiohttp"
 
 complete() {
 	[ -f "$1/.aiodbg-complete" ] || return 1
@@ -25,8 +34,39 @@ complete() {
 	done
 }
 
-if complete "$root"; then
+# The extras step: a no-op when the marker lists exactly $extras.
+install_extras() {
+	if [ "$(cat "$1/.aiodbg-extras" 2>/dev/null)" = "$extras" ]; then
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "build-sid-root: installing packages into the root needs root" >&2
+		return 1
+	fi
+	echo "build-sid-root: installing $extras into $1" >&2
+	mounted=$(sh "$(dirname "$0")/sid-proc.sh" mount "$1")
+	rc=0
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive timeout 900 chroot "$1" apt-get install -y -q \
+		--no-install-recommends -o Acquire::Check-Valid-Until=false $extras \
+		>>"$1.extras.log" 2>&1 || rc=$?
+	[ "$mounted" = mounted ] && sh "$(dirname "$0")/sid-proc.sh" umount "$1"
+	if [ "$rc" != 0 ]; then
+		echo "build-sid-root: apt-get install in the root failed; see $1.extras.log" >&2
+		tail -n 20 "$1.extras.log" >&2
+		return 1
+	fi
+	printf '%s\n' "$extras" >"$1/.aiodbg-extras"
+}
+
+if complete "$root" && [ "$(cat "$root/.aiodbg-extras" 2>/dev/null)" = "$extras" ]; then
 	exit 0
+fi
+if complete "$root"; then
+	exec 9>"$root.lock"
+	flock 9
+	install_extras "$root"
+	exit
 fi
 if ! command -v debootstrap >/dev/null; then
 	echo "build-sid-root: debootstrap is missing: apt-get install debootstrap" >&2
@@ -41,7 +81,8 @@ exec 9>"$root.lock"
 flock 9
 # Someone else may have finished it while we waited for the lock.
 if complete "$root"; then
-	exit 0
+	install_extras "$root"
+	exit
 fi
 
 # Never delete a tree that still has something mounted in it (e.g. a /proc left by a
@@ -82,6 +123,10 @@ while :; do
 done
 unmount_all "$new"
 touch "$new/.aiodbg-complete"
+if ! install_extras "$new"; then
+	unmount_all "$new"
+	exit 1
+fi
 if ! complete "$new"; then
 	echo "build-sid-root: debootstrap finished but $need are not all there; see $root.log" >&2
 	exit 1

@@ -18,11 +18,19 @@
 #                                        libclang-rt-14-dev on bookworm; no `llvm` needed)
 #   clang-format                         `make format-check`
 #   time                                 GNU time: `make bench` reads aiodbg's peak RSS with it
+#   python3-fastapi python3-uvicorn      the stacks people deploy, as test targets on the host's
+#   python3-uvloop python3-httptools     Python 3.11 (FastAPI under uvicorn+uvloop+httptools,
+#   python3-aiohttp python3-anyio        an aiohttp server, AnyIO task groups, Trio)
+#   python3-trio
+#   python3-jsonschema                   every --json output is validated against docs/'s schema
+#   graphviz chromium                    rendering `tree --dot` and the HTML report in tests
 set -eu
 
 pkgs="build-essential pkg-config libunwind-dev libedit-dev libjansson-dev check \
 python3 python3.11 python3-pytest gdb debootstrap tmux util-linux procps \
-clang libclang-rt-14-dev clang-format time"
+clang libclang-rt-14-dev clang-format time \
+python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-aiohttp python3-anyio \
+python3-trio python3-jsonschema graphviz chromium"
 
 missing=""
 # One dpkg-query for all packages; a package that is unknown to dpkg prints nothing on stdout.

@@ -224,6 +224,8 @@ struct adbg_layout {
 		uint64_t tp_itemsize;
 		uint64_t tp_flags;
 		uint64_t tp_base;
+		/** PyObject *tp_dict (heap types keep their class dict there). */
+		uint64_t tp_dict;
 		uint64_t tp_dictoffset;
 		uint64_t tp_repr;
 		/** PyHeapTypeObject fields. */
@@ -394,6 +396,21 @@ struct adbg_layout {
 	struct {
 		uint64_t ob_ref;
 	} cell_object;
+	/** PyMethodObject, a bound method (3.11-3.13 keep `async with`'s __aexit__ as one). */
+	struct {
+		uint64_t im_func;
+		uint64_t im_self;
+	} method_object;
+	/** collections.deque (a PyVarObject: ob_size is its length); asyncio's waiter queues. */
+	struct {
+		uint64_t ob_size;
+	} deque_object;
+	/** PyMemberDescrObject's PyMemberDef, and that def's type and offset: __slots__. */
+	struct {
+		uint64_t d_member;
+		uint64_t type;
+		uint64_t offset;
+	} member_descr;
 
 	struct {
 		uint64_t md_dict;

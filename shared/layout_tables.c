@@ -53,6 +53,13 @@
 // the matrix by comparing id(f.__closure__) etc. with the words at these offsets.
 #define FUNCTION_LAYOUT {.func_qualname = 40, .func_code = 48, .func_closure = 72}
 #define CELL_LAYOUT {.ob_ref = 16}
+// Include/cpython/classobject.h PyMethodObject: im_func, im_self after the header.
+#define METHOD_LAYOUT {.im_func = 16, .im_self = 24}
+// Modules/_collectionsmodule.c dequeobject starts with PyObject_VAR_HEAD.
+#define DEQUE_LAYOUT {.ob_size = 16}
+// Include/descrobject.h: PyMemberDescrObject is PyDescr_COMMON (header, d_type, d_name,
+// d_qualname) then PyMemberDef *d_member; PyMemberDef is {name, int type, offset, ...}.
+#define MEMBER_DESCR_LAYOUT {.d_member = 40, .type = 8, .offset = 16}
 #define WEAKREF_LAYOUT {.wr_object = 16}
 // Include/cpython/methodobject.h PyCFunctionObject, Include/methodobject.h PyMethodDef.
 #define CFUNCTION_LAYOUT {.m_ml = 16, .m_self = 24, .ml_name = 0}
@@ -154,7 +161,7 @@ const struct adbg_layout adbg_layout_311 = {
 			.firsttraceable = 168, .co_code_adaptive = 184, .co_tlbc = NF},
 	.pyobject = PYOBJECT_LAYOUT,
 	.type_object = {.size = 408, .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168,
-			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = 88,
+			.tp_base = 256, .tp_dict = 264, .tp_dictoffset = 288, .tp_repr = 88,
 			.ht_cached_keys = 872, .ht_module = 880, .ht_qualname = 864},
 	.tuple_object = {.size = 32, .ob_item = 24, .ob_size = 16},
 	.list_object = LIST_LAYOUT,
@@ -185,6 +192,9 @@ const struct adbg_layout adbg_layout_311 = {
 	.weakref_object = WEAKREF_LAYOUT,
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
+	.method_object = METHOD_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
+	.member_descr = MEMBER_DESCR_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_311,
@@ -231,7 +241,7 @@ const struct adbg_layout adbg_layout_312 = {
 			.firsttraceable = 176, .co_code_adaptive = 192, .co_tlbc = NF},
 	.pyobject = PYOBJECT_LAYOUT,
 	.type_object = {.size = 416, .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168,
-			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = 88,
+			.tp_base = 256, .tp_dict = 264, .tp_dictoffset = 288, .tp_repr = 88,
 			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
 	.tuple_object = {.size = 32, .ob_item = 24, .ob_size = 16},
 	.list_object = LIST_LAYOUT,
@@ -258,6 +268,9 @@ const struct adbg_layout adbg_layout_312 = {
 	.weakref_object = WEAKREF_LAYOUT,
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
+	.method_object = METHOD_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
+	.member_descr = MEMBER_DESCR_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_312,
@@ -303,7 +316,7 @@ const struct adbg_layout adbg_layout_313 = {
 			.co_code_adaptive = DO, .co_tlbc = NF},
 	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
 	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = 32, .tp_flags = DO,
-			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = DO,
+			.tp_base = 256, .tp_dict = 264, .tp_dictoffset = 288, .tp_repr = DO,
 			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
 	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
 	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
@@ -334,6 +347,9 @@ const struct adbg_layout adbg_layout_313 = {
 	.weakref_object = WEAKREF_LAYOUT,
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
+	.method_object = METHOD_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
+	.member_descr = MEMBER_DESCR_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -393,7 +409,7 @@ const struct adbg_layout adbg_layout_314 = {
 			.co_code_adaptive = DO, .co_tlbc = NF},
 	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
 	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = 32, .tp_flags = DO,
-			.tp_base = 256, .tp_dictoffset = 288, .tp_repr = DO,
+			.tp_base = 256, .tp_dict = 264, .tp_dictoffset = 288, .tp_repr = DO,
 			.ht_cached_keys = 880, .ht_module = 888, .ht_qualname = 872},
 	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
 	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
@@ -420,6 +436,9 @@ const struct adbg_layout adbg_layout_314 = {
 	.weakref_object = WEAKREF_LAYOUT,
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
+	.method_object = METHOD_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
+	.member_descr = MEMBER_DESCR_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -469,7 +488,7 @@ const struct adbg_layout adbg_layout_315 = {
 	.pyobject = {.size = DO, .ob_refcnt = 0, .ob_type = DO},
 	// 3.15 PyTypeObject grew by 8 after tp_dictoffset; ht_* moved by 8.
 	.type_object = {.size = DO, .tp_name = DO, .tp_basicsize = DO, .tp_flags = DO,
-			.tp_base = 256, .tp_dictoffset = DO, .tp_repr = DO,
+			.tp_base = 256, .tp_dict = 264, .tp_dictoffset = DO, .tp_repr = DO,
 			.ht_cached_keys = DO, .ht_module = 896, .ht_qualname = 880},
 	.tuple_object = {.size = DO, .ob_item = DO, .ob_size = DO},
 	.list_object = {.size = DO, .ob_item = DO, .ob_size = DO},
@@ -498,6 +517,9 @@ const struct adbg_layout adbg_layout_315 = {
 	.weakref_object = WEAKREF_LAYOUT,
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
+	.method_object = METHOD_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
+	.member_descr = MEMBER_DESCR_LAYOUT,
 	// 3.15 PyModuleObject: md_state moved to 24 (Include/internal/pycore_moduleobject.h).
 	.module_object = {.md_dict = 16, .md_state = 24},
 	.cfunction_object = CFUNCTION_LAYOUT,

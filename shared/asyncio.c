@@ -10,6 +10,7 @@
 #include "codecache.h"
 #include "hugemem.h"
 #include "objects.h"
+#include "trio.h"
 
 // Coroutines awaiting coroutines: of deeper chains, the innermost this many frames are kept
 // and the outer ones counted, up to MAX_CORO_WALK links (then the chain is taken to be
@@ -1319,12 +1320,70 @@ out:
 	return err;
 }
 
+/* What trio.c needs of the reader: adding a task, a coroutine stack, an edge. */
+static ADBG_MUST_CHECK struct adbg_error *trio_add(void *ctx, uint64_t id, struct adbg_task **ret)
+{
+	return add_task(ctx, id, ret);
+}
+
+static ADBG_MUST_CHECK struct adbg_error *trio_stack(void *ctx, uint64_t coro,
+						     struct adbg_stack *ret)
+{
+	struct reader *r = ctx;
+
+	return r->flags & ADBG_AIO_STACKS ? coro_stack(r, coro, ret) : NULL;
+}
+
+static ADBG_MUST_CHECK struct adbg_error *trio_edge(void *ctx, uint64_t awaited, uint64_t waiter)
+{
+	return defer_edge(ctx, awaited, waiter, false);
+}
+
+/* Trio's runs, tasks and lock deadlocks join the snapshot (trio.h). */
+static ADBG_MUST_CHECK struct adbg_error *trio_tasks(struct reader *r)
+{
+	struct adbg_trio_in in = {.s = r->s,
+				  .rt = &r->rt,
+				  .set_dummy = r->set_dummy,
+				  .add = trio_add,
+				  .stack = trio_stack,
+				  .edge = trio_edge,
+				  .ctx = r};
+
+	return adbg_trio_collect(&in, &r->snap->trio);
+}
+
+/* After find_cycles: the Trio runs as loops, their lock deadlocks as cycles. */
+static ADBG_MUST_CHECK struct adbg_error *trio_finish(struct reader *r)
+{
+	struct adbg_asyncio_snapshot *snap = r->snap;
+	const struct adbg_trio_snapshot *ts = snap->trio;
+	struct adbg_error *err = NULL;
+
+	for (size_t i = 0; ts && i < ts->nrunners && !err; i++)
+		err = add_loop(r, ts->runners[i].id, ts->runners[i].thread, true);
+	for (size_t i = 0; ts && i < ts->ncycles && !err; i++) {
+		struct adbg_cycle *nc = realloc(snap->cycles, (snap->ncycles + 1) * sizeof(*nc));
+
+		if (!nc)
+			return &adbg_error_nomem;
+		snap->cycles = nc;
+		nc[snap->ncycles].ids = malloc(ts->cycle_len[i] * sizeof(uint64_t));
+		if (!nc[snap->ncycles].ids)
+			return &adbg_error_nomem;
+		memcpy(nc[snap->ncycles].ids, ts->cycles[i], ts->cycle_len[i] * sizeof(uint64_t));
+		nc[snap->ncycles++].n = ts->cycle_len[i];
+	}
+	return err;
+}
+
 void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		adbg_stack_deinit(&snap->tasks[i].stack);
 	}
 	free(snap->edges);
+	adbg_trio_snapshot_destroy(snap->trio);
 	for (size_t i = 0; i < snap->ncycles; i++)
 		free(snap->cycles[i].ids);
 	free(snap->cycles);
@@ -1405,10 +1464,15 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 				goto fail;
 		}
 	}
+	err = trio_tasks(&r);
+	if (err)
+		goto fail;
 	err = resolve_edges(&r);
 	if (err)
 		goto fail;
 	err = find_cycles(&r);
+	if (!err)
+		err = trio_finish(&r);
 	if (err)
 		goto fail;
 	for (size_t i = 0; i < r.rt.nthreads && !err; i++)
@@ -1426,40 +1490,4 @@ fail:
 	adbg_runtime_snapshot_deinit(&r.rt);
 	adbg_asyncio_snapshot_deinit(&snap);
 	return err;
-}
-
-struct adbg_error *adbg_asyncio_lookup(const struct adbg_asyncio_snapshot *snap, const char *spec,
-				       struct adbg_task **ret)
-{
-	struct adbg_task *found = NULL;
-	size_t matches = 0;
-
-	if (spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X')) {
-		char *end;
-		uint64_t id = strtoull(spec, &end, 16);
-
-		if (*end)
-			return adbg_error_create(ADBG_ERR_INVALID_ARG, "'%s' is not a task id",
-						 spec);
-		found = adbg_asyncio_find(snap, id);
-		if (!found)
-			return adbg_error_create(ADBG_ERR_NOT_FOUND, "no task %s", spec);
-		*ret = found;
-		return NULL;
-	}
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		if (snap->tasks[i].name && strcmp(snap->tasks[i].name, spec) == 0) {
-			if (!found)
-				found = &snap->tasks[i];
-			matches++;
-		}
-	}
-	if (!found)
-		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no task named '%s'", spec);
-	if (matches > 1)
-		return adbg_error_create(ADBG_ERR_INVALID_ARG,
-					 "%zu tasks are named '%s'; use the id, e.g. %#" PRIx64,
-					 matches, spec, found->id);
-	*ret = found;
-	return NULL;
 }

@@ -20,6 +20,9 @@
 #include "runtime.h"
 #include "session.h"
 
+struct adbg_trio_task;
+struct adbg_trio_snapshot;
+
 /** Tasks beyond this many are not read (a warning says so). */
 #define ADBG_MAX_TASKS (1u << 22)
 /** Waiters of one future beyond this many are not listed. */
@@ -55,6 +58,8 @@ struct adbg_task {
 	/** where it is suspended, innermost first (the running task: the thread's stack). */
 	struct adbg_stack stack;
 	struct adbg_waiting_on waiting_on;
+	/** a Trio task: what Trio adds (trio.h); NULL for asyncio tasks. Owned by the snapshot. */
+	const struct adbg_trio_task *trio;
 	/** tasks awaiting this one. */
 	uint64_t *awaited_by;
 	uint32_t nawaited_by;
@@ -110,6 +115,8 @@ struct adbg_asyncio_snapshot {
 	size_t index_size;
 	/** the awaited_by arrays of all tasks, one allocation. */
 	uint64_t *edges;
+	/** what the Trio tasks point to (trio.h); NULL when no thread runs Trio. */
+	struct adbg_trio_snapshot *trio;
 };
 
 /** What to read. */

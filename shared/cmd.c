@@ -59,13 +59,18 @@ const struct adbg_cmd adbg_cmds[] = {
 		.name = "tasks",
 		.aliases = {"ps"},
 		.usage = "tasks [--json]",
-		.summary = "every asyncio task: state, cancellation, what it awaits, where",
+		.summary =
+			"every asyncio and Trio task: state, cancellation, what it awaits, where",
 		.help = "One row per asyncio task of every loop and thread: id, name, state "
 			"(pending, running, cancelled, finished), cancellation (cancelling(N) "
 			"when cancel() was requested; 'undelivered' while the CancelledError has "
 			"not reached the coroutine yet), what it awaits, its thread, and where it "
-			"is suspended. --json prints the aiodbg/1 document with full stacks and "
-			"awaited_by edges.",
+			"is suspended. Trio tasks (every thread's trio.run) are listed too: "
+			"CANCEL is then the task's cancel-scope state (cancel(deadline), "
+			"shielded, the nearest deadline), WHERE the program's frame that called "
+			"into Trio. --json prints the aiodbg/1 document with full stacks and "
+			"awaited_by edges (Trio tasks: \"runtime\": \"trio\" and a \"trio\" "
+			"object).",
 		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tasks,
@@ -78,7 +83,9 @@ const struct adbg_cmd adbg_cmds[] = {
 		.help = "The tasks as a forest, like 'python -m asyncio pstree': a root is a task "
 			"nobody awaits, under each task come the tasks it awaits, with each "
 			"task's frames outermost first. Tasks that await each other are reported "
-			"as cycles. --dot writes a Graphviz graph (edges waiter -> awaited).",
+			"as cycles. For Trio the tree is the nursery tree: under a task come the "
+			"tasks of the nurseries it opened; a deadlock through trio.Lock is a "
+			"cycle. --dot writes a Graphviz graph (edges waiter -> awaited).",
 		.options = {"--json", "--dot"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tree,
@@ -89,7 +96,12 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "everything about one task",
 		.help = "One task in full: state, cancellation with its message, coroutine, loop "
 			"and thread, what it awaits and who awaits it, and its whole coroutine "
-			"stack. ID is the hex id the other commands print; a NAME must be unique.",
+			"stack. A Trio task also shows its run, its nursery and the task that "
+			"opened it, the nurseries it opened, the holder of a trio.Lock it waits "
+			"for, and its cancel scopes innermost first: deadline and time left, "
+			"shield, cancel_called, cancelled_caught, and which scope its "
+			"cancellation comes from. ID is the hex id the other commands print; a "
+			"NAME must be unique.",
 		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_task,

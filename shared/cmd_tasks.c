@@ -9,6 +9,8 @@
 #include "cmd.h"
 #include "error.h"
 #include "render.h"
+#include "render_trio.h"
+#include "trio.h"
 #include "session.h"
 
 // Deeper awaited-by chains than this are cut in the tree (a chain that long is a bug
@@ -140,6 +142,8 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 /* "cancelling(2) \"msg\"" and friends; buf of at least 96 bytes. */
 static const char *cancel_text(const struct adbg_task *t, char *buf, size_t len)
 {
+	if (t->trio)
+		return adbg_trio_cancel_text(t->trio, buf, len);
 	if (t->state == ADBG_TASK_CANCELLED)
 		snprintf(buf, len, "cancelled");
 	else if (t->cancelling)
@@ -231,7 +235,13 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	fputc('\n', c->out);
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
-		const struct adbg_frame *f = t->stack.n ? &t->stack.frames[0] : NULL;
+		// A Trio task is always innermost in Trio's own trap: show where the
+		// program called into Trio.
+		const struct adbg_frame *f =
+			t->stack.n ? &t->stack.frames[t->trio && t->trio->where < t->stack.n
+							      ? t->trio->where
+							      : 0]
+				   : NULL;
 		char id[24], buf[128], where[512], thread[16], name[NAME_BUF];
 
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
@@ -353,7 +363,8 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	const char *branch = depth ? (last ? "└── " : "├── ") : "";
 	char buf[128], aw[128], name[NAME_BUF];
 	size_t nchild = tr->first[idx + 1] - tr->first[idx];
-	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED;
+	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED ||
+			   (t->trio && strcmp(cancel_text(t, buf, sizeof(buf)), "-") != 0);
 
 	fprintf(c->out, "%.*s%s(T) ", (int)plen, tr->prefix, branch);
 	put_text(c, name_text(t, name, sizeof(name)));
@@ -363,6 +374,12 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	if (t->has_waiting_on && !nchild) {
 		fputs(" awaiting ", c->out);
 		put_text(c, awaiting_text(snap, t, aw, sizeof(aw)));
+	}
+	if (t->trio && t->trio->lock_owner) {
+		const struct adbg_task *o = adbg_asyncio_find(snap, t->trio->lock_owner);
+
+		fputs(" held by ", c->out);
+		put_text(c, o ? o->name : NULL);
 	}
 	fputc('\n', c->out);
 	if (depth) {
@@ -530,8 +547,11 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 	fprintf(c->out, " %#" PRIx64 "\n", t->id);
 	fprintf(c->out, "  state:      %s%s\n", adbg_task_state_name(t->state),
 		t->running ? " (running now)" : "");
-	fprintf(c->out, "  cancel:     %s, requests %d", cancel_text(t, buf, sizeof(buf)),
-		t->cancel_count);
+	if (t->trio)
+		fprintf(c->out, "  cancel:     %s", cancel_text(t, buf, sizeof(buf)));
+	else
+		fprintf(c->out, "  cancel:     %s, requests %d", cancel_text(t, buf, sizeof(buf)),
+			t->cancel_count);
 	if (t->cancel_message) {
 		fputs(", message \"", c->out);
 		put_text(c, t->cancel_message);
@@ -551,7 +571,10 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 		fprintf(c->out, " %#" PRIx64 "%s", t->awaited_by[i],
 			i + 1 < t->nawaited_by ? "," : "");
 	}
-	fprintf(c->out, "%s\n  stack (most recent call last):\n", t->nawaited_by ? "" : " -");
+	fprintf(c->out, "%s\n", t->nawaited_by ? "" : " -");
+	if (t->trio)
+		adbg_trio_text_detail(c, &snap, t);
+	fputs("  stack (most recent call last):\n", c->out);
 	adbg_text_frames_omitted(c->out, &t->stack, "    ");
 	for (size_t j = t->stack.n; j-- > 0;)
 		adbg_text_frame(c->out, &t->stack.frames[j], "    ");

@@ -11,6 +11,7 @@
 #include "asyncio.h"
 #include "cmd.h"
 #include "error.h"
+#include "render_trio.h"
 #include "runtime.h"
 #include "session.h"
 #include "target.h"
@@ -282,6 +283,10 @@ json_t *adbg_json_task(const struct adbg_task *t)
 	for (size_t i = 0; i < t->nawaited_by; i++)
 		json_array_append_new(by, adbg_json_addr(t->awaited_by[i]));
 	json_object_set_new(o, "awaited_by", by);
+	if (t->trio) {
+		json_object_set_new(o, "runtime", json_string("trio"));
+		json_object_set_new(o, "trio", adbg_json_trio(t->trio));
+	}
 	return o;
 }
 
@@ -434,6 +439,22 @@ static void ob_frame(struct obuf *b, struct frag_cache *fc, const struct adbg_fr
 		OB_LIT(b, "null");
 }
 
+/* A Trio task's "runtime" and "trio" (render_trio.c): a few, so built with jansson. */
+static void ob_trio(struct obuf *b, const struct adbg_task *t)
+{
+	json_t *o = adbg_json_trio(t->trio);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	if (!text) {
+		b->failed = true;
+		return;
+	}
+	OB_LIT(b, ",\"runtime\":\"trio\",\"trio\":");
+	ob_put(b, text, strlen(text));
+	free(text);
+}
+
 /*
  * One task, with the same keys and values as adbg_json_task (which `task ID --json` and
  * the tests use as the reference), from cached fragments.
@@ -502,7 +523,10 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 			OB_LIT(b, ",");
 		ob_addr(b, t->awaited_by[i]);
 	}
-	OB_LIT(b, "]}");
+	OB_LIT(b, "]");
+	if (t->trio)
+		ob_trio(b, t);
+	OB_LIT(b, "}");
 }
 
 struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks, size_t n)

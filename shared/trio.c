@@ -245,7 +245,9 @@ static void runner_now(struct reader *r, uint64_t runner, const struct adbg_pyth
 	double offset;
 
 	*source_ret = NULL;
-	if (adbg_session_live(r->s) && clock_type && strcmp(clock_type, "SystemClock") == 0 &&
+	// A process, not a core: also one that GDB holds stopped (it has no freeze of ours).
+	if (strcmp(adbg_session_kind_name(r->s), "process") == 0 && clock_type &&
+	    strcmp(clock_type, "SystemClock") == 0 &&
 	    number(r, attr(r, clock, "offset"), &offset)) {
 		struct timespec ts = monotonic_now();
 

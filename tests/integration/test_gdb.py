@@ -476,3 +476,78 @@ def test_session_follows_the_inferior(gdbx):
     first, second, tasks = json.loads(outs[0]), json.loads(outs[3]), json.loads(outs[4])
     assert first["target"]["pid"] == a.pid and second["target"]["pid"] == b.pid
     assert tasks["tasks"] == []
+
+
+# ---------------------------------------------------------------------------------------
+# Trio (issue 16): the same tasks, nursery tree and cancel scopes through GDB
+
+
+def _untimed(doc):
+    """A tasks document without what depends on when it was read (live: the run's clock)."""
+    doc.get("target", {}).pop("stopped_ms", None)
+    for t in doc.get("tasks", []):
+        tr = t.get("trio")
+        if tr:
+            tr.pop("now", None)
+            for sc in tr["cancel_scopes"]:
+                sc.pop("deadline_left", None)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def trio_target(case):
+    g, row = case
+    p = subprocess.run(row.cmd("-c", "import trio"), capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        pytest.skip(f"{row.name}: this interpreter cannot import trio (no Trio installed for it)")
+    t = helpers.launch_or_fail(row, "trio_basic.py", timeout=90)
+    yield t
+    t.kill()
+
+
+def test_trio_live(case, trio_target):
+    g, row = case
+    outs, _, err = run_gdb(g, ["-p", str(trio_target.pid)],
+                           ["aio tasks --json", "aio task deadline-stuck", "aio tree"])
+    assert "aiodbg:" not in err, err[-3000:]
+    r = helpers.aiodbg("attach", trio_target.pid, "-c", "tasks --json")
+    assert r.rc == 0, r.err
+    got = _untimed(normalize(outs[0]))
+    assert got == _untimed(normalize(r.out, None if g.host else g.root))
+    trio_tasks = {t["name"]: t for t in got["tasks"] if t.get("runtime") == "trio"}
+    assert {t["name"] for t in trio_target.truth["tasks"]} == set(trio_tasks)
+    assert "<- the task's cancellation comes from here" in outs[1]
+    assert "awaiting Lock.acquire held by lock-b-a" in outs[2]
+
+
+def test_trio_core(case, trio_target):
+    g, row = case
+    if g.host:
+        path = helpers.make_core(trio_target.pid)
+        root = helpers.CORE_ROOTS.get(path, "/")
+        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
+        args = sysroot + [executable(row), "-c", path]
+        cleanup = os.path.dirname(path)
+    else:
+        cleanup = tempfile.mkdtemp(prefix="aiodbg-gdb-core-", dir=os.path.join(g.root, "tmp"))
+        os.chmod(cleanup, 0o755)
+        gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
+        p = subprocess.run(["chroot", g.root, gcore, "-o", f"{g.inside(cleanup)}/core",
+                            str(trio_target.pid)], capture_output=True, text=True, timeout=300)
+        path, root = os.path.join(cleanup, f"core.{trio_target.pid}"), g.root
+        assert p.returncode == 0 and os.path.exists(path), p.stderr[-1000:]
+        args = [row.python, "-c", g.inside(path)]
+    try:
+        cmds = ["tasks --json", "tree", "task shielded"]
+        outs, _, err = run_gdb(g, args, ["aio " + c for c in cmds])
+        repl = ["core", path] + (["--sysroot", root] if root != "/" else [])
+        compare_trio = list(zip(cmds, outs))
+        assert "aiodbg:" not in err, err[-3000:]
+        for cmd, got in compare_trio:
+            r = helpers.aiodbg(*repl, "-c", cmd)
+            assert r.rc == 0, r.err
+            assert got is not None, err[-3000:]
+            assert normalize(got) == normalize(r.out, None if g.host else g.root), cmd
+        assert " shield  <- holds off an outer cancellation" in outs[2]
+    finally:
+        shutil.rmtree(cleanup, ignore_errors=True)

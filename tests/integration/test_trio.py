@@ -55,8 +55,9 @@ def by_name(target):
     return {t["name"]: t for t in target.truth["tasks"]}
 
 
-def got_by_name(doc):
-    return {t["name"]: t for t in trio_tasks(doc).values()}
+def got_by_name(doc, runner):
+    """The tasks of one run by name (each run has its own <init>)."""
+    return {t["name"]: t for t in trio_tasks(doc).values() if t["loop"] == runner}
 
 
 def new_trio(target):
@@ -72,15 +73,35 @@ def test_every_task_exact(target, docs, kind):
         t = got[tid]
         assert t["name"] == w["name"]
         assert t["state"] == "pending"
-        assert t["loop"] == target.truth["runner"], w["name"]
-        assert t["trio"]["runner"] == target.truth["runner"], w["name"]
-        assert t["thread"] == target.pid, w["name"]
+        assert t["loop"] == w["runner"], w["name"]
+        assert t["trio"]["runner"] == w["runner"], w["name"]
+        assert t["thread"] == w["tid"], w["name"]
         assert t["coro"] == w["coro"], w["name"]
-        assert t["running"] is False, w["name"]
+        assert t["running"] is w["running"], w["name"]
         assert frames(t["stack"]) == frames(w["stack"]), w["name"]
-    runners = [lp for lp in docs[kind]["loops"] if lp["id"] == target.truth["runner"]]
-    assert runners == [{"id": target.truth["runner"], "thread": target.pid, "type": "Runner",
-                        "running": True}]
+    # one run per thread: the main thread's and trio-thread's
+    runners = sorted([lp for lp in docs[kind]["loops"] if lp["type"] == "Runner"],
+                     key=lambda lp: lp["thread"] != target.pid)
+    assert runners == [
+        {"id": target.truth["runner"], "thread": target.pid, "type": "Runner", "running": True},
+        {"id": target.truth["thread"]["runner"], "thread": target.truth["thread"]["tid"],
+         "type": "Runner", "running": True}]
+    assert target.truth["thread"]["tid"] != target.pid
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_second_run_running_task(target, docs, kind):
+    """trio-thread's run: thread-stall is running (it blocks the thread in time.sleep), so
+    its stack is the thread's, down to its coroutine; the others wait as usual."""
+    named = got_by_name(docs[kind], target.truth["thread"]["runner"])
+    stall = named["thread-stall"]
+    assert stall["running"] is True
+    assert stall["waiting_on"] is None
+    assert [f["function"] for f in stall["stack"]] == ["stall", "thread_stall"]
+    assert named["thread-sleeper"]["waiting_on"]["what"] == "sleep"
+    assert named[target.truth["thread"]["main"]]["waiting_on"]["what"] == "Event.wait"
+    assert named["<init>"]["trio"]["parent_task"] is None
+    assert stall["trio"]["parent_task"] == named[target.truth["thread"]["main"]]["id"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -93,7 +114,8 @@ def test_nursery_tree(target, docs, kind):
         assert t["trio"]["child_nurseries"] == w["child_nurseries"], w["name"]
         assert t["awaited_by"] == ([w["parent"]] if w["parent"] else []), w["name"]
     names = {t["id"]: t["name"] for t in target.truth["tasks"]}
-    parent = {t["name"]: names.get(t["parent"]) for t in target.truth["tasks"]}
+    parent = {t["name"]: names.get(t["parent"]) for t in target.truth["tasks"]
+              if t["runner"] == target.truth["runner"]}
     main = target.truth["main"]
     # The nesting the program built, spelled out.
     assert parent["deepest"] == "deep" and parent["deep"] == "group"
@@ -117,10 +139,12 @@ def test_cancel_scopes(target, docs, kind):
                 assert gs[k] is ws[k], (w["name"], k)
         # the run's clock: live, read now; a core knows when the loop last woke
         assert t["now_source"] == ("clock" if kind == "live" else "last wake"), w["name"]
+        if w["runner"] != target.truth["runner"]:
+            continue  # another run, another clock (each SystemClock has its own offset)
         # (the loop's last wake came before main computed the truth)
         diff = t["now"] - target.truth["now"]
         assert (0 <= diff < 600) if kind == "live" else (-60 < diff <= 0), (w["name"], diff)
-    named = got_by_name(docs[kind])
+    named = got_by_name(docs[kind], target.truth["runner"])
 
     def scopes(name):
         return named[name]["trio"]["cancel_scopes"]
@@ -164,7 +188,7 @@ def test_cancel_scopes(target, docs, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_waiting_on_and_lock_deadlock(target, docs, kind):
-    named = got_by_name(docs[kind])
+    named = got_by_name(docs[kind], target.truth["runner"])
     what = {n: (t["waiting_on"] or {}).get("what") for n, t in named.items()}
     assert what["leaf-0"] == what["deepest"] == what["shielded"] == "Event.wait"
     assert what[target.truth["main"]] == "Event.wait"

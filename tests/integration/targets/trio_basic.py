@@ -14,6 +14,9 @@ trio.run(main) on the main thread builds, with tasks named as below:
   sleep              sleeper: trio.sleep(3600)
   lock deadlock      lock-a-b holds lock A and waits for B, lock-b-a holds B and waits for A
   (Trio's own)       <init> (the run's root task) and the run_sync_soon task (waits for I/O)
+  a run per thread   thread "trio-thread" runs its own trio.run: thread-main waits on an
+                     Event, thread-sleeper sleeps, thread-stall is running: it blocks its
+                     thread (and so its run) in time.sleep, called from stall()
 
 main waits on an Event inside its nursery once it has written the truth.
 
@@ -24,7 +27,10 @@ report; "runner": the Runner's id (trio.lowlevel's view of the run is not public
 the current task); "problems": self-check failures (must be empty).
 """
 import math
+import queue
 import sys
+import threading
+import time
 
 import trio
 
@@ -100,6 +106,37 @@ async def locker(first, second, go):
             pass
 
 
+def stall():
+    time.sleep(FOREVER * 24)  # STALL
+
+
+async def thread_stall():
+    stall()  # THREAD-STALL
+
+
+async def thread_main(out):
+    me = trio.lowlevel.current_task()
+    never = trio.Event()
+    async with trio.open_nursery() as n:
+        n.start_soon(sleeper, name="thread-sleeper")
+        await trio.sleep(0.05)
+        n.start_soon(thread_stall, name="thread-stall")
+        facts = [task_facts(t) for t in all_tasks()]
+        for f in facts:
+            if f["name"] == "thread-stall":  # not started yet: where it will stall
+                f["stack"] = [{"function": "stall", "file": __file__, "line": line(stall, "STALL")},
+                              {"function": "thread_stall", "file": __file__,
+                               "line": line(thread_stall, "THREAD-STALL")}]
+                f["running"] = True
+        out.put({"runner": hexid(me._runner), "tid": threading.get_native_id(), "tasks": facts,
+                 "main": me.name})
+        await never.wait()  # THREAD-WAIT
+
+
+def trio_thread(out):
+    trio.run(thread_main, out)
+
+
 def coro_frames(coro):
     """The frames of a coroutine and of what it awaits, innermost first."""
     out = []
@@ -134,7 +171,8 @@ def task_facts(task):
             "nursery": hexid(task.parent_nursery) if task.parent_nursery else None,
             "child_nurseries": [hexid(n) for n in task.child_nurseries],
             "stack": coro_frames(task.coro), "scopes": scope_chain(task),
-            "coro": task.coro.cr_code.co_qualname}
+            "coro": task.coro.cr_code.co_qualname, "running": False,
+            "runner": hexid(task._runner), "tid": threading.get_native_id()}
 
 
 def all_tasks():
@@ -176,9 +214,20 @@ async def main(fifo):
         await never.wait()  # MAIN-WAIT
 
 
+THREAD = {}
+
+
 def report(fifo, me):
     tasks = [task_facts(t) for t in all_tasks()]
     by = {t["name"]: t for t in tasks}
+    # the other thread's run: thread-main waits on an Event as leaf-0 does
+    for f in THREAD["tasks"]:
+        if f["name"] == THREAD["main"]:
+            f["stack"] = [fr for fr in by["leaf-0"]["stack"] if fr["function"] != "leaf"]
+            f["stack"].append({"function": "thread_main", "file": __file__,
+                               "line": line(thread_main, "THREAD-WAIT")})
+    _truth.register_thread(THREAD["thread"])
+    _truth.wait_blocked({THREAD["tid"]: _truth.in_function("stall")})
     # main: where it will wait once this returns (Event.wait's frames below it as now for
     # leaf-0, which waits the same way).
     main_frames = [f for f in by["leaf-0"]["stack"] if f["function"] != "leaf"]
@@ -190,7 +239,8 @@ def report(fifo, me):
     truth["now"] = trio.current_time()
     truth["runner"] = hexid(me._runner)
     truth["main"] = me.name
-    truth["tasks"] = tasks
+    truth["tasks"] = tasks + THREAD["tasks"]
+    truth["thread"] = {"runner": THREAD["runner"], "tid": THREAD["tid"], "main": THREAD["main"]}
     truth["lines"] = {
         "LEAF": line(leaf, "LEAF"), "SHIELDED": line(shielded, "SHIELDED"),
         "DEADLINE-STUCK": line(deadline_stuck, "DEADLINE-STUCK"),
@@ -200,9 +250,9 @@ def report(fifo, me):
         "MAIN-WAIT": line(main, "MAIN-WAIT"),
     }
     problems = []
-    for name in ("group", "leaf-0", "deep", "deepest", "shielded", "deadline-stuck", "cancel-stuck",
+    for name in ("thread-sleeper", "thread-stall", THREAD["main"], "group", "leaf-0", "deep", "deepest", "shielded", "deadline-stuck", "cancel-stuck",
                  "receiver", "sender", "sleeper", "lock-a-b", "lock-b-a"):
-        if name not in by:
+        if name not in by and name not in {t["name"] for t in THREAD["tasks"]}:
             problems.append({"missing": name})
     if not STATE["passed"].cancel_called:
         problems.append({"passed": "not cancelled"})
@@ -211,4 +261,9 @@ def report(fifo, me):
 
 
 if __name__ == "__main__":
+    q = queue.Queue()
+    th = threading.Thread(target=trio_thread, args=(q,), name="trio-thread", daemon=True)
+    th.start()
+    THREAD.update(q.get(timeout=60))
+    THREAD["thread"] = th
     trio.run(main, sys.argv[1])

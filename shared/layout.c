@@ -787,6 +787,7 @@ static const struct field_check field_checks[] = {
 	FB(code_object.argcount, code_object.size, 4, "PyCodeObject"),
 	FB(code_object.nlocalsplus, code_object.size, 4, "PyCodeObject"),
 	FB(code_object.localsplusnames, code_object.size, 8, "PyCodeObject"),
+	FB(code_object.co_names, code_object.size, 8, "PyCodeObject"),
 	FB(code_object.localspluskinds, code_object.size, 8, "PyCodeObject"),
 	FB(code_object.firsttraceable, code_object.size, 4, "PyCodeObject"),
 	FB(code_object.co_code_adaptive, code_object.size, 2, "PyCodeObject"),

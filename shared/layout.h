@@ -203,6 +203,8 @@ struct adbg_layout {
 		uint64_t nlocalsplus;
 		uint64_t localsplusnames;
 		uint64_t localspluskinds;
+		/** tuple co_names: the global and attribute names the code uses. */
+		uint64_t co_names;
 		uint64_t firsttraceable;
 		uint64_t co_code_adaptive;
 		/** FT 3.14+: _PyCodeArray *co_tlbc. */

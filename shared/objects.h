@@ -328,4 +328,13 @@ ADBG_MUST_CHECK struct adbg_error *adbg_obj_instance_attrs(struct adbg_target *t
 							   uint64_t obj, size_t max,
 							   struct adbg_obj_dict_items *ret);
 
+/**
+ * An attribute that obj's class (or a base, along tp_base) declares in __slots__: the
+ * member descriptor in the class dict gives the offset of the word in the instance
+ * (Objects/descrobject.c, PyMemberDef). ADBG_ERR_NOT_FOUND when no class has such a slot
+ * or the slot is unset; BAD_DATA when the member is not an object slot.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_obj_slot(struct adbg_target *t, const struct adbg_layout *l,
+						 uint64_t obj, const char *name, uint64_t *ret);
+
 #endif

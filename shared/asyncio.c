@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Reading asyncio tasks, loops and the await graph out of a frozen target (see asyncio.h).
 #include "asyncio.h"
+#include "asyncio_waits.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -1244,7 +1245,8 @@ static ADBG_MUST_CHECK struct adbg_error *find_cycles(struct reader *r)
 	}
 	for (size_t i = 0; i < n; i++)
 		idx[i] = SIZE_MAX;
-	// Edge u -> v when u is awaited by v (the direction does not change the SCCs).
+	// Edge u -> v when u is awaited by v, or holds a lock v waits for (the direction does
+	// not change the SCCs).
 	for (size_t root = 0; root < n; root++) {
 		if (idx[root] != SIZE_MAX)
 			continue;
@@ -1257,9 +1259,15 @@ static ADBG_MUST_CHECK struct adbg_error *find_cycles(struct reader *r)
 			size_t u = cs_node[csp - 1];
 			struct adbg_task *tu = &snap->tasks[u];
 
-			if (cs_edge[csp - 1] < tu->nawaited_by) {
-				struct adbg_task *tv =
-					adbg_asyncio_find(snap, tu->awaited_by[cs_edge[csp - 1]++]);
+			const struct adbg_lock_edge *le;
+			// u's waiters: its awaiters, then the waiters of locks it holds.
+			size_t nle = adbg_asyncio_lock_waiters(snap, tu->id, &le);
+
+			if (cs_edge[csp - 1] < tu->nawaited_by + nle) {
+				size_t e = cs_edge[csp - 1]++;
+				struct adbg_task *tv = adbg_asyncio_find(
+					snap, e < tu->nawaited_by ? tu->awaited_by[e]
+								  : le[e - tu->nawaited_by].waiter);
 				size_t v;
 
 				if (!tv)
@@ -1295,6 +1303,7 @@ static ADBG_MUST_CHECK struct adbg_error *find_cycles(struct reader *r)
 					}
 					snap->cycles = nc;
 					nc[snap->ncycles].n = sp - start;
+					nc[snap->ncycles].locks = NULL;
 					nc[snap->ncycles].ids =
 						malloc((sp - start) * sizeof(uint64_t));
 					if (!nc[snap->ncycles].ids) {
@@ -1372,6 +1381,7 @@ static ADBG_MUST_CHECK struct adbg_error *trio_finish(struct reader *r)
 		if (!nc[snap->ncycles].ids)
 			return &adbg_error_nomem;
 		memcpy(nc[snap->ncycles].ids, ts->cycles[i], ts->cycle_len[i] * sizeof(uint64_t));
+		nc[snap->ncycles].locks = NULL;
 		nc[snap->ncycles++].n = ts->cycle_len[i];
 	}
 	return err;
@@ -1384,6 +1394,7 @@ void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 	}
 	free(snap->edges);
 	adbg_trio_snapshot_destroy(snap->trio);
+	adbg_asyncio_waits_deinit(snap);
 	for (size_t i = 0; i < snap->ncycles; i++)
 		free(snap->cycles[i].ids);
 	free(snap->cycles);
@@ -1468,11 +1479,14 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	if (err)
 		goto fail;
 	err = resolve_edges(&r);
-	if (err)
-		goto fail;
-	err = find_cycles(&r);
+	if (!err)
+		err = adbg_asyncio_waits(s, &snap, &r.rt);
+	if (!err)
+		err = find_cycles(&r);
 	if (!err)
 		err = trio_finish(&r);
+	if (!err)
+		err = adbg_asyncio_cycle_locks(&snap);
 	if (err)
 		goto fail;
 	for (size_t i = 0; i < r.rt.nthreads && !err; i++)

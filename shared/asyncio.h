@@ -63,6 +63,8 @@ struct adbg_task {
 	/** tasks awaiting this one. */
 	uint64_t *awaited_by;
 	uint32_t nawaited_by;
+	/** what it waits on, in detail: snap->waits[wait - 1]; 0 when nothing more is known. */
+	uint32_t wait;
 	/** native thread id of the loop's thread, 0 when unknown. */
 	int thread;
 	/** Task.cancelling(): cancel requests minus uncancel() calls. */
@@ -89,10 +91,56 @@ struct adbg_loop {
 	bool running;
 };
 
-/** A cycle in the await graph: ids of the tasks, in await order. */
+/**
+ * What a task waits on, beyond the awaited future (asyncio_waits.c, asyncio_locks.c): the
+ * asyncio primitive (the `self` of the Lock.acquire, Semaphore.acquire, Condition.wait,
+ * Queue.get/put or Event.wait it is suspended in) and what it says, and the earliest
+ * deadline of a timer that would wake it.
+ */
+struct adbg_wait_detail {
+	/** the primitive (Lock, Semaphore, BoundedSemaphore, Condition, Queue, Event); 0: none. */
+	uint64_t primitive;
+	/** its type's name; interned. */
+	const char *primitive_type;
+	/** is_lock: the lock the task waits to acquire (the primitive, or a Condition's _lock). */
+	uint64_t lock;
+	/** is_lock: its holders are holders[holders_at .. holders_at + nholders). */
+	uint32_t holders_at, nholders;
+	/** is_lock and no holder named: why, in words (static). */
+	const char *held_unknown;
+	/** is_lock with holders: "async with" or "acquire" (how they were found; static). */
+	const char *held_evidence;
+	/** is_queue: qsize(), maxsize (0: unbounded), tasks waiting in get() and put(). */
+	int64_t qsize, maxsize;
+	uint32_t getters, putters;
+	/** the deadline in the loop's time (time.monotonic()); left: seconds to go at `now`. */
+	double when, left;
+	/** what set the deadline: "timeout", "wait_for", "sleep" or the timer's callback. */
+	const char *deadline_via;
+	bool is_lock, is_queue, is_event;
+	/** is_event: the Event is set (its waiters are about to wake). */
+	bool event_set;
+	bool has_deadline;
+	/** `left` is known (the snapshot has a `now`). */
+	bool left_known;
+};
+
+/** A task holding a lock that another task waits for (an edge of the wait-for graph). */
+struct adbg_lock_edge {
+	uint64_t holder;
+	uint64_t waiter;
+	uint64_t lock;
+};
+
+/**
+ * A cycle in the wait-for graph: ids of the tasks, in await order. A cycle through locks is
+ * a deadlock: locks[k] (NULL when the cycle has no lock) is the lock ids[k] waits for
+ * held by another task of the cycle, 0 where ids[k] awaits a task instead.
+ */
 struct adbg_cycle {
 	uint64_t *ids;
 	size_t n;
+	uint64_t *locks;
 };
 
 struct adbg_asyncio_snapshot {
@@ -117,7 +165,24 @@ struct adbg_asyncio_snapshot {
 	uint64_t *edges;
 	/** what the Trio tasks point to (trio.h); NULL when no thread runs Trio. */
 	struct adbg_trio_snapshot *trio;
+	/** the wait details tasks point to (task.wait), and the lock holders they list. */
+	struct adbg_wait_detail *waits;
+	size_t nwaits;
+	uint64_t *holders;
+	size_t nholders;
+	/** holder -> waiter edges through locks, sorted by holder. */
+	struct adbg_lock_edge *lock_edges;
+	size_t nlock_edges;
+	/** the loops' clock (time.monotonic()) at the snapshot, when known (has_now). */
+	double now;
+	bool has_now;
+	/** where `now` comes from: "clock" (a live target) or "loop" (its last reading). */
+	const char *now_source;
 };
+
+/** The wait detail of a task, or NULL. */
+const struct adbg_wait_detail *adbg_asyncio_wait(const struct adbg_asyncio_snapshot *snap,
+						 const struct adbg_task *t);
 
 /** What to read. */
 #define ADBG_AIO_STACKS 0x1 /* coroutine stacks */

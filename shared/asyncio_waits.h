@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// What each task of an asyncio snapshot waits on, in detail: the primitive it is suspended
+// in (Lock, Semaphore, Condition, Queue, Event) and its state, who holds the lock it waits
+// for, and the deadline of the timer that would wake it. asyncio.c calls these while it
+// builds a snapshot (after the await edges, before the cycles); the results are the
+// snapshot's waits, holders and lock_edges (asyncio.h). Internal to shared/.
+#ifndef AIODBG_ASYNCIO_WAITS_H
+#define AIODBG_ASYNCIO_WAITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asyncio.h"
+#include "error.h"
+#include "runtime.h"
+#include "session.h"
+
+/** Lock holders named per lock at most (a Semaphore's permits). */
+#define ADBG_MAX_LOCK_HOLDERS 64
+
+/**
+ * Fill snap->waits (and each task's `wait`), the lock holders and the lock edges, and the
+ * snapshot's `now`. rt is the runtime snapshot the tasks were read from (its thread stacks
+ * give a core's clock). Unreadable objects cost their detail only; errors are NOMEM and
+ * INTERRUPTED.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_waits(struct adbg_session *s,
+						      struct adbg_asyncio_snapshot *snap,
+						      const struct adbg_runtime_snapshot *rt);
+
+/**
+ * Lock holders (asyncio_locks.c): for each detail that waits for a lock, the tasks that
+ * hold it, found in memory; fills holders, held_unknown/held_evidence and snap->lock_edges.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_lock_holders(struct adbg_session *s,
+							     struct adbg_asyncio_snapshot *snap);
+
+/** The lock edges whose holder is `holder` (*ret, count returned); 0 and NULL if none. */
+size_t adbg_asyncio_lock_waiters(const struct adbg_asyncio_snapshot *snap, uint64_t holder,
+				 const struct adbg_lock_edge **ret);
+
+/** After the cycles are found: the locks of each cycle that goes through locks. */
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_cycle_locks(struct adbg_asyncio_snapshot *snap);
+
+/** Free what adbg_asyncio_waits and adbg_asyncio_cycle_locks added to snap. */
+void adbg_asyncio_waits_deinit(struct adbg_asyncio_snapshot *snap);
+
+#endif

@@ -85,6 +85,23 @@ static json_t *json_cycles(const struct adbg_asyncio_snapshot *snap)
 	return a;
 }
 
+/* For each cycle, the lock each of its tasks waits for held by the next (null: an await). */
+static json_t *json_cycle_locks(const struct adbg_asyncio_snapshot *snap)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < snap->ncycles; i++) {
+		json_t *c = json_array();
+
+		for (size_t j = 0; j < snap->cycles[i].n; j++)
+			json_array_append_new(c, snap->cycles[i].locks
+							 ? adbg_json_addr(snap->cycles[i].locks[j])
+							 : json_null());
+		json_array_append_new(a, c);
+	}
+	return a;
+}
+
 /*
  * The whole document, streamed: a million tasks must not become a million-node JSON tree
  * in memory. The frame around the tasks is built with jansson; the tasks are streamed
@@ -103,6 +120,7 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 
 	json_object_set_new(doc, "loops", json_loops(snap));
 	json_object_set_new(doc, "cycles", json_cycles(snap));
+	json_object_set_new(doc, "cycle_locks", json_cycle_locks(snap));
 	if (c->s->nwarnings) {
 		json_t *w = json_array();
 
@@ -123,7 +141,7 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 	fwrite(head, 1, len, c->out);
 	free(head);
 	if (only) {
-		json_t *o = adbg_json_task(only);
+		json_t *o = adbg_json_task(snap, only);
 		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		json_decref(o);
@@ -131,7 +149,7 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 		fputs(text ? text : "null", c->out);
 		free(text);
 	} else {
-		err = adbg_json_write_tasks(c->out, snap->tasks, snap->ntasks);
+		err = adbg_json_write_tasks(c->out, snap, snap->tasks, snap->ntasks);
 		if (err)
 			return err;
 	}
@@ -159,21 +177,7 @@ static const char *cancel_text(const struct adbg_task *t, char *buf, size_t len)
 static const char *awaiting_text(const struct adbg_asyncio_snapshot *snap,
 				 const struct adbg_task *t, char *buf, size_t len)
 {
-	const struct adbg_task *w;
-
-	if (!t->has_waiting_on) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	w = t->waiting_on.task ? adbg_asyncio_find(snap, t->waiting_on.task) : NULL;
-	if (w)
-		snprintf(buf, len, "Task %s", w->name ? w->name : "?");
-	else if (t->waiting_on.what)
-		snprintf(buf, len, "%s", t->waiting_on.what);
-	else
-		snprintf(buf, len, "%s %#" PRIx64, t->waiting_on.type ? t->waiting_on.type : "?",
-			 t->waiting_on.id);
-	return buf;
+	return adbg_text_waiting_on(snap, t, buf, len);
 }
 
 /* Target strings (names, messages, paths) in free text: control characters neutralised. */
@@ -216,6 +220,17 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	static const int min[NCOL] = {14, 10, 7, 9, 10, 7, 12};
 	int wid, wname, wstate, wcancel, wawait, wthread, wwhere;
 
+	// Room for the longer texts of tasks waiting on a lock, queue or deadline (few).
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		char buf[256];
+		int n;
+
+		if (!snap->tasks[i].wait)
+			continue;
+		n = adbg_text_columns(awaiting_text(snap, &snap->tasks[i], buf, sizeof(buf)));
+		if (n > w[AWAIT])
+			w[AWAIT] = n < 64 ? n : 64;
+	}
 	if (c->opts.width) {
 		w[WHERE] = c->opts.width - (w[ID] + w[NAME] + w[STATE] + w[CANCEL] + w[AWAIT] +
 					    w[THREAD] + NCOL - 1);
@@ -242,7 +257,7 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 							      ? t->trio->where
 							      : 0]
 				   : NULL;
-		char id[24], buf[128], where[512], thread[16], name[NAME_BUF];
+		char id[24], buf[256], where[512], thread[16], name[NAME_BUF];
 
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
 		snprintf(thread, sizeof(thread), "%d", t->thread);
@@ -361,7 +376,7 @@ static void tree_node(struct adbg_cmd_ctx *c, struct tree *tr, size_t idx, size_
 	const struct adbg_asyncio_snapshot *snap = tr->snap;
 	const struct adbg_task *t = &snap->tasks[idx];
 	const char *branch = depth ? (last ? "└── " : "├── ") : "";
-	char buf[128], aw[128], name[NAME_BUF];
+	char buf[128], aw[256], name[NAME_BUF];
 	size_t nchild = tr->first[idx + 1] - tr->first[idx];
 	bool show_cancel = t->cancelling || t->state == ADBG_TASK_CANCELLED ||
 			   (t->trio && strcmp(cancel_text(t, buf, sizeof(buf)), "-") != 0);
@@ -483,6 +498,21 @@ static ADBG_MUST_CHECK struct adbg_error *render_tree(struct adbg_cmd_ctx *c,
 			fprintf(c->out, " %#" PRIx64, snap->cycles[i].ids[j]);
 		}
 		fprintf(c->out, "\n");
+		// Through locks: a deadlock; say which task waits for which lock.
+		for (size_t j = 0; snap->cycles[i].locks && j < snap->cycles[i].n; j++) {
+			const struct adbg_task *t = adbg_asyncio_find(snap, snap->cycles[i].ids[j]);
+			const struct adbg_wait_detail *d = t ? adbg_asyncio_wait(snap, t) : NULL;
+			char aw[256];
+
+			if (!t || !d || !snap->cycles[i].locks[j])
+				continue;
+			fprintf(c->out, "  deadlock: ");
+			put_text(c, t->name);
+			fprintf(c->out, " waits for %s %#" PRIx64 ": ", d->primitive_type,
+				snap->cycles[i].locks[j]);
+			put_text(c, awaiting_text(snap, t, aw, sizeof(aw)));
+			fputc('\n', c->out);
+		}
 	}
 	for (size_t i = 0; i < snap->ntasks; i++)
 		if (tr->state[i] == 0)
@@ -523,12 +553,59 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 	return NULL;
 }
 
+/* `task`: the wait detail, a line each (lock and holders, queue, event, deadline). */
+static void task_wait_lines(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapshot *snap,
+			    const struct adbg_task *t)
+{
+	const struct adbg_wait_detail *d = adbg_asyncio_wait(snap, t);
+
+	if (!d)
+		return;
+	if (d->primitive)
+		fprintf(c->out, "\n  on:         %s %#" PRIx64, d->primitive_type, d->primitive);
+	if (d->is_lock && d->nholders) {
+		fputs("\n  held by:   ", c->out);
+		for (uint32_t i = 0; i < d->nholders; i++) {
+			uint64_t id = snap->holders[d->holders_at + i];
+			const struct adbg_task *h = adbg_asyncio_find(snap, id);
+
+			fputc(' ', c->out);
+			put_text(c, h ? h->name : NULL);
+			fprintf(c->out, " %#" PRIx64 "%s", id, i + 1 < d->nholders ? "," : "");
+		}
+		fprintf(c->out, " (%s)", d->held_evidence);
+	} else if (d->is_lock) {
+		fprintf(c->out, "\n  held by:    %s", d->held_unknown ? d->held_unknown : "?");
+	}
+	if (d->is_queue)
+		fprintf(c->out,
+			"\n  queue:      size %" PRId64 ", maxsize %" PRId64 ", %" PRIu32
+			" getters, %" PRIu32 " putters",
+			d->qsize, d->maxsize, d->getters, d->putters);
+	if (d->is_event)
+		fprintf(c->out, "\n  event:      %s", d->event_set ? "set" : "not set");
+	if (d->has_deadline) {
+		fprintf(c->out, "\n  deadline:   ");
+		if (d->left_known)
+			fprintf(c->out, "%.3f s left (%s; ", d->left,
+				d->deadline_via ? d->deadline_via : "timer");
+		else
+			fprintf(c->out, "unknown time left (%s; ",
+				d->deadline_via ? d->deadline_via : "timer");
+		fprintf(c->out, "loop time %.3f%s)", d->when,
+			!d->left_known ? ""
+			: strcmp(snap->now_source, "loop") == 0
+				? ", now = the loop's last clock reading"
+				: "");
+	}
+}
+
 struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_task *t;
 	struct adbg_error *err;
-	char buf[128], name[NAME_BUF];
+	char buf[128], aw[256], name[NAME_BUF];
 
 	if (c->argc != 2)
 		return adbg_cmd_usage_error(c, c->argc < 2 ? "which task?" : "too many arguments");
@@ -561,7 +638,8 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 	put_text(c, t->coro);
 	fprintf(c->out, "\n  loop:       %#" PRIx64 " (thread %d)\n", t->loop, t->thread);
 	fputs("  awaiting:   ", c->out);
-	put_text(c, awaiting_text(&snap, t, buf, sizeof(buf)));
+	put_text(c, awaiting_text(&snap, t, aw, sizeof(aw)));
+	task_wait_lines(c, &snap, t);
 	fputs("\n  awaited by:", c->out);
 	for (size_t i = 0; i < t->nawaited_by; i++) {
 		const struct adbg_task *w = adbg_asyncio_find(&snap, t->awaited_by[i]);

@@ -5,6 +5,8 @@
 #include "render.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,7 +243,143 @@ void adbg_text_fit(int *w, const int *min, int n, int width)
 
 /* Tasks (see render.h). */
 
-json_t *adbg_json_task(const struct adbg_task *t)
+/* Appends to buf (of len bytes, holding a string), as far as it fits. */
+static void cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+const char *adbg_text_waiting_on(const struct adbg_asyncio_snapshot *snap,
+				 const struct adbg_task *t, char *buf, size_t len)
+{
+	const struct adbg_task *w;
+	const struct adbg_wait_detail *d;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	if (!t->has_waiting_on) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	w = t->waiting_on.task ? adbg_asyncio_find(snap, t->waiting_on.task) : NULL;
+	if (w)
+		snprintf(buf, len, "Task %s", w->name ? w->name : "?");
+	else if (t->waiting_on.what)
+		snprintf(buf, len, "%s", t->waiting_on.what);
+	else
+		snprintf(buf, len, "%s %#" PRIx64, t->waiting_on.type ? t->waiting_on.type : "?",
+			 t->waiting_on.id);
+	d = adbg_asyncio_wait(snap, t);
+	if (!d)
+		return buf;
+	if (d->is_lock && d->nholders) {
+		cat(buf, len, " held by");
+		for (uint32_t i = 0; i < d->nholders; i++) {
+			const struct adbg_task *h =
+				adbg_asyncio_find(snap, snap->holders[d->holders_at + i]);
+
+			cat(buf, len, "%s %s", i ? "," : "", h && h->name ? h->name : "?");
+		}
+	} else if (d->is_lock) {
+		cat(buf, len, " held by %s",
+		    d->held_unknown && strncmp(d->held_unknown, "nobody", 6) == 0
+			    ? "nobody (free)"
+			    : "an unknown owner");
+	}
+	if (d->is_queue) {
+		cat(buf, len, " (size %" PRId64, d->qsize);
+		if (d->maxsize > 0)
+			cat(buf, len, " of %" PRId64, d->maxsize);
+		cat(buf, len, ", %" PRIu32 " getter%s, %" PRIu32 " putter%s)", d->getters,
+		    d->getters == 1 ? "" : "s", d->putters, d->putters == 1 ? "" : "s");
+	}
+	if (d->is_event)
+		cat(buf, len, " (%s)", d->event_set ? "set" : "not set");
+	if (d->has_deadline && d->left_known)
+		cat(buf, len, ", %.1f s left (%s)", d->left,
+		    d->deadline_via ? d->deadline_via : "timer");
+	else if (d->has_deadline)
+		cat(buf, len, ", deadline %.3f loop time (%s)", d->when,
+		    d->deadline_via ? d->deadline_via : "timer");
+	return buf;
+}
+
+json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t)
+{
+	const struct adbg_wait_detail *d = snap ? adbg_asyncio_wait(snap, t) : NULL;
+	json_t *w;
+
+	if (!t->has_waiting_on)
+		return json_null();
+	w = json_object();
+	json_object_set_new(w, "type", json_string(t->waiting_on.type ? t->waiting_on.type : "?"));
+	json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
+	json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
+	if (t->waiting_on.what)
+		json_object_set_new(w, "what", json_string(t->waiting_on.what));
+	if (!d)
+		return w;
+	// Added fields (docs/json.md WaitingOn), present when known.
+	if (d->primitive) {
+		json_t *p = json_object();
+
+		json_object_set_new(p, "type", json_string(d->primitive_type));
+		json_object_set_new(p, "id", adbg_json_addr(d->primitive));
+		json_object_set_new(w, "primitive", p);
+	}
+	if (d->is_lock) {
+		json_t *by = json_array();
+
+		json_object_set_new(w, "lock", adbg_json_addr(d->lock));
+		for (uint32_t i = 0; i < d->nholders; i++)
+			json_array_append_new(by, adbg_json_addr(snap->holders[d->holders_at + i]));
+		if (d->nholders) {
+			json_object_set_new(w, "held_by", by);
+			json_object_set_new(w, "held_evidence", json_string(d->held_evidence));
+		} else {
+			json_decref(by);
+			json_object_set_new(w, "held_by", json_null());
+			json_object_set_new(w, "held_by_unknown",
+					    json_string(d->held_unknown ? d->held_unknown : "?"));
+		}
+	}
+	if (d->is_queue) {
+		json_t *q = json_object();
+
+		json_object_set_new(q, "size", d->qsize < 0 ? json_null() : json_integer(d->qsize));
+		json_object_set_new(q, "maxsize",
+				    d->maxsize < 0 ? json_null() : json_integer(d->maxsize));
+		json_object_set_new(q, "getters", json_integer(d->getters));
+		json_object_set_new(q, "putters", json_integer(d->putters));
+		json_object_set_new(w, "queue", q);
+	}
+	if (d->is_event)
+		json_object_set_new(w, "event_set", json_boolean(d->event_set));
+	if (d->has_deadline) {
+		json_t *dl = json_object();
+
+		json_object_set_new(dl, "when", json_real(d->when));
+		json_object_set_new(dl, "left", d->left_known ? json_real(d->left) : json_null());
+		json_object_set_new(dl, "clock",
+				    d->left_known ? json_string(snap->now_source) : json_null());
+		json_object_set_new(dl, "via",
+				    d->deadline_via ? json_string(d->deadline_via) : json_null());
+		json_object_set_new(w, "deadline", dl);
+	}
+	return w;
+}
+
+json_t *adbg_json_task(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t)
 {
 	json_t *o = json_object(), *cancel = json_object(), *by = json_array();
 
@@ -267,19 +405,7 @@ json_t *adbg_json_task(const struct adbg_task *t)
 	json_object_set_new(o, "stack", adbg_json_stack(&t->stack));
 	if (t->stack.omitted)
 		json_object_set_new(o, "frames_omitted", json_integer(t->stack.omitted));
-	if (t->has_waiting_on) {
-		json_t *w = json_object();
-
-		json_object_set_new(w, "type",
-				    json_string(t->waiting_on.type ? t->waiting_on.type : "?"));
-		json_object_set_new(w, "id", adbg_json_addr(t->waiting_on.id));
-		json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
-		if (t->waiting_on.what)
-			json_object_set_new(w, "what", json_string(t->waiting_on.what));
-		json_object_set_new(o, "waiting_on", w);
-	} else {
-		json_object_set_new(o, "waiting_on", json_null());
-	}
+	json_object_set_new(o, "waiting_on", adbg_json_waiting_on(snap, t));
 	for (size_t i = 0; i < t->nawaited_by; i++)
 		json_array_append_new(by, adbg_json_addr(t->awaited_by[i]));
 	json_object_set_new(o, "awaited_by", by);
@@ -459,7 +585,8 @@ static void ob_trio(struct obuf *b, const struct adbg_task *t)
  * One task, with the same keys and values as adbg_json_task (which `task ID --json` and
  * the tests use as the reference), from cached fragments.
  */
-static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_task *t)
+static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_asyncio_snapshot *snap,
+		    const struct adbg_task *t)
 {
 	OB_LIT(b, "{\"id\":");
 	ob_addr(b, t->id);
@@ -502,7 +629,18 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 		ob_int(b, t->stack.omitted);
 	}
 	OB_LIT(b, ",\"waiting_on\":");
-	if (t->has_waiting_on) {
+	if (t->has_waiting_on && snap && adbg_asyncio_wait(snap, t)) {
+		// The rare detailed ones through jansson: the same bytes as adbg_json_task.
+		json_t *w = adbg_json_waiting_on(snap, t);
+		char *text = json_dumps(w, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		json_decref(w);
+		if (!text)
+			b->failed = true;
+		else
+			ob_put(b, text, strlen(text));
+		free(text);
+	} else if (t->has_waiting_on) {
 		OB_LIT(b, "{\"type\":");
 		ob_str(b, fc, t->waiting_on.type ? t->waiting_on.type : "?");
 		OB_LIT(b, ",\"id\":");
@@ -529,7 +667,8 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_tas
 	OB_LIT(b, "}");
 }
 
-struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks, size_t n)
+struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_asyncio_snapshot *snap,
+					 const struct adbg_task *tasks, size_t n)
 {
 	struct frag_cache *fc = calloc(1, sizeof(*fc));
 	struct obuf b = {0};
@@ -542,7 +681,7 @@ struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *task
 			OB_LIT(&b, ",\n    ");
 		else
 			OB_LIT(&b, "\n    ");
-		ob_task(&b, fc, &tasks[i]);
+		ob_task(&b, fc, snap, &tasks[i]);
 		if (!b.failed && fwrite(b.p, 1, b.n, out) != b.n)
 			break;
 	}

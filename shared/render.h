@@ -20,6 +20,7 @@ struct adbg_frame;
 struct adbg_session;
 struct adbg_stack;
 struct adbg_task;
+struct adbg_asyncio_snapshot;
 
 /* Colour. Only ever emitted when the front end allowed it (opts.color) and the output is
  * not JSON, so escapes never reach pipes, files or JSON. */
@@ -91,8 +92,20 @@ void adbg_text_frames_omitted(FILE *out, const struct adbg_stack *st, const char
 
 /* Tasks. */
 
-/** A Task object of DESIGN.md §6 (`task ID --json`, and the reference for the rows below). */
-json_t *adbg_json_task(const struct adbg_task *t);
+/**
+ * A Task object of DESIGN.md §6 (`task ID --json`, and the reference for the rows below).
+ * snap (may be NULL) gives the task's wait detail.
+ */
+json_t *adbg_json_task(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t);
+/**
+ * What a task waits on, in words (the AWAITING column of `tasks`, `tree`, `task`): "Task
+ * NAME", "Lock.acquire held by NAME", "Queue.get (size 0, 2 getters, 0 putters)",
+ * "sleep, 29.8 s left (sleep)", ...; "-" for nothing. Written into buf; returns buf.
+ */
+const char *adbg_text_waiting_on(const struct adbg_asyncio_snapshot *snap,
+				 const struct adbg_task *t, char *buf, size_t len);
+/** The task's `waiting_on` (docs/json.md WaitingOn), or JSON null; snap may be NULL. */
+json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t);
 /**
  * Write tasks[0..n) as the elements of a JSON array: each one the object adbg_json_task
  * builds, compact, after a newline and four spaces, separated by commas. Built from cached
@@ -100,7 +113,8 @@ json_t *adbg_json_task(const struct adbg_task *t);
  * write error it stops; the caller checks ferror(out). &adbg_error_nomem when memory runs
  * out (rows already written stay written).
  */
-ADBG_MUST_CHECK struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_task *tasks,
-							 size_t n);
+ADBG_MUST_CHECK struct adbg_error *adbg_json_write_tasks(FILE *out,
+							 const struct adbg_asyncio_snapshot *snap,
+							 const struct adbg_task *tasks, size_t n);
 
 #endif

@@ -91,7 +91,7 @@ static json_t *rows_of(const struct adbg_task *t, size_t n)
 	json_t *a;
 
 	ck_assert_ptr_nonnull(out);
-	ck_assert_ptr_null(adbg_json_write_tasks(out, t, n));
+	ck_assert_ptr_null(adbg_json_write_tasks(out, NULL, t, n));
 	ck_assert_int_eq(fclose(out), 0);
 	if (n)
 		ck_assert_int_eq(strncmp(buf, "\n    {", 6), 0);
@@ -115,7 +115,7 @@ START_TEST(test_serialisers_agree)
 	rows = rows_of(t, 60);
 	ck_assert_uint_eq(json_array_size(rows), 60);
 	for (size_t i = 0; i < 60; i++) {
-		json_t *want = adbg_json_task(&t[i]), *got = json_array_get(rows, i);
+		json_t *want = adbg_json_task(NULL, &t[i]), *got = json_array_get(rows, i);
 
 		if (!json_equal(want, got)) {
 			char *w = json_dumps(want, JSON_SORT_KEYS),
@@ -159,7 +159,7 @@ START_TEST(test_serialisers_agree_shared)
 	rows = rows_of(t, N);
 	ck_assert_uint_eq(json_array_size(rows), N);
 	for (size_t i = 0; i < N; i++) {
-		json_t *want = adbg_json_task(&t[i]);
+		json_t *want = adbg_json_task(NULL, &t[i]);
 
 		ck_assert(json_equal(want, json_array_get(rows, i)));
 		json_decref(want);

@@ -497,29 +497,3 @@ size_t adbg_asyncio_lock_waiters(const struct adbg_asyncio_snapshot *snap, uint6
 		*ret = &snap->lock_edges[lo];
 	return end - lo;
 }
-
-struct adbg_error *adbg_asyncio_cycle_locks(struct adbg_asyncio_snapshot *snap)
-{
-	for (size_t i = 0; i < snap->ncycles; i++) {
-		struct adbg_cycle *cy = &snap->cycles[i];
-
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct adbg_task *t = adbg_asyncio_find(snap, cy->ids[k]);
-			const struct adbg_wait_detail *w = t ? adbg_asyncio_wait(snap, t) : NULL;
-			bool in_cycle = false;
-
-			for (uint32_t h = 0; w && h < w->nholders && !in_cycle; h++)
-				for (size_t j = 0; j < cy->n; j++)
-					in_cycle |= snap->holders[w->holders_at + h] == cy->ids[j];
-			if (!in_cycle)
-				continue;
-			if (!cy->locks) {
-				cy->locks = calloc(cy->n, sizeof(uint64_t));
-				if (!cy->locks)
-					return &adbg_error_nomem;
-			}
-			cy->locks[k] = w->primitive;
-		}
-	}
-	return NULL;
-}

@@ -39,10 +39,14 @@ ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_lock_holders(struct adbg_session
 size_t adbg_asyncio_lock_waiters(const struct adbg_asyncio_snapshot *snap, uint64_t holder,
 				 const struct adbg_lock_edge **ret);
 
-/** After the cycles are found: the locks of each cycle that goes through locks. */
-ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_cycle_locks(struct adbg_asyncio_snapshot *snap);
+/**
+ * Find the snapshot's cycles (asyncio_cycles.c): strongly connected components of more than
+ * one task, over the awaited_by edges and the lock edges, each with the locks it goes
+ * through (cycle.locks). Appends to snap->cycles; fails only with NOMEM.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_find_cycles(struct adbg_asyncio_snapshot *snap);
 
-/** Free what adbg_asyncio_waits and adbg_asyncio_cycle_locks added to snap. */
+/** Free what adbg_asyncio_waits and adbg_asyncio_find_cycles added to snap. */
 void adbg_asyncio_waits_deinit(struct adbg_asyncio_snapshot *snap);
 
 #endif

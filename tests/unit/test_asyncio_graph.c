@@ -3,7 +3,7 @@
 // derive_edges (a task awaiting a task, gather children, TaskGroup children, shield,
 // wait_for's `fut` on 3.11, the edges 3.14 records, a waiter found without the Task
 // type), their resolution (resolve_edges: order, duplicates, ends outside the snapshot)
-// and cycle finding (find_cycles), over synthetic tasks and futures in an in-memory
+// and cycle finding (adbg_asyncio_find_cycles), over synthetic tasks and futures in an in-memory
 // target (fakepy.h).
 //
 // The rules are static functions of asyncio.c, so this file includes asyncio.c itself:
@@ -136,7 +136,7 @@ static void derive(uint64_t id, uint64_t fut_waiter)
 static void finish(void)
 {
 	ck_assert_ptr_null(resolve_edges(R));
-	ck_assert_ptr_null(find_cycles(R));
+	ck_assert_ptr_null(adbg_asyncio_find_cycles(&SNAP));
 }
 
 /* task id is awaited by exactly the n tasks of want, in that order. */

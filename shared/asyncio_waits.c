@@ -36,6 +36,11 @@ struct ctx {
 	struct timer *timers;
 	size_t ntimers, timers_cap;
 	size_t waits_cap;
+	// primitive (| its kind in the low bits) -> the detail its waiters share (index + 1):
+	// a million tasks waiting on one Event share one detail. Open addressing.
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, n;
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -75,6 +80,71 @@ static struct adbg_wait_detail *detail_of(struct ctx *c, struct adbg_task *t)
 	memset(w, 0, sizeof(*w));
 	t->wait = (uint32_t)snap->nwaits;
 	return w;
+}
+
+/* The task's own detail: a copy when it shared one (deadlines are per task). */
+static struct adbg_wait_detail *detail_own(struct ctx *c, struct adbg_task *t)
+{
+	struct adbg_wait_detail copy, *w;
+
+	if (!t->wait)
+		return detail_of(c, t);
+	copy = c->snap->waits[t->wait - 1];
+	t->wait = 0;
+	w = detail_of(c, t);
+	if (w)
+		*w = copy;
+	return w;
+}
+
+static size_t slot_of(const struct ctx *c, uint64_t key)
+{
+	size_t i = (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull) & (c->cap - 1);
+
+	while (c->keys[i] && c->keys[i] != key)
+		i = (i + 1) & (c->cap - 1);
+	return i;
+}
+
+/* The shared detail of key (index + 1), 0 when none yet. */
+static uint32_t shared_get(const struct ctx *c, uint64_t key)
+{
+	return c->cap ? c->vals[slot_of(c, key)] : 0;
+}
+
+static bool shared_put(struct ctx *c, uint64_t key, uint32_t val)
+{
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t ocap = c->cap, ncap = ocap ? ocap * 2 : 64;
+		uint64_t *ok = c->keys, *nk = calloc(ncap, sizeof(*nk));
+		uint32_t *ov = c->vals, *nv = calloc(ncap, sizeof(*nv));
+
+		if (!nk || !nv) {
+			free(nk);
+			free(nv);
+			return false;
+		}
+		c->keys = nk;
+		c->vals = nv;
+		c->cap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (ok[i]) {
+				size_t j = slot_of(c, ok[i]);
+
+				c->keys[j] = ok[i];
+				c->vals[j] = ov[i];
+			}
+		free(ok);
+		free(ov);
+	}
+	{
+		size_t i = slot_of(c, key);
+
+		c->n += !c->keys[i];
+		c->keys[i] = key;
+		c->vals[i] = val;
+	}
+	return true;
 }
 
 /* An attribute of an instance dict; 0 when missing or unreadable. */
@@ -138,7 +208,7 @@ static ADBG_MUST_CHECK struct adbg_error *primitive(struct ctx *c, struct adbg_t
 {
 	const struct adbg_frame *f = &t->stack.frames[0];
 	struct adbg_wait_detail *w;
-	uint64_t self = 0;
+	uint64_t self = 0, prim, key;
 	bool lock = strcmp(f->function, "Lock.acquire") == 0,
 	     sem = strcmp(f->function, "Semaphore.acquire") == 0,
 	     cond = strcmp(f->function, "Condition.wait") == 0,
@@ -149,15 +219,7 @@ static ADBG_MUST_CHECK struct adbg_error *primitive(struct ctx *c, struct adbg_t
 	    !ends_with(f->file, queue ? QUEUES_PY : LOCKS_PY) ||
 	    !adbg_ok(adbg_frame_local(c->s, f, "self", &self)))
 		return NULL;
-	w = detail_of(c, t);
-	if (!w)
-		return &adbg_error_nomem;
-	w->primitive = self;
-	w->primitive_type = type_name(c, self);
-	if (lock || sem) {
-		w->is_lock = true;
-		w->lock = self;
-	}
+	prim = self;
 	// The Condition whose lock this is.
 	for (size_t i = 1; lock && i < t->stack.n && i < 3; i++) {
 		const struct adbg_frame *g = &t->stack.frames[i];
@@ -167,10 +229,23 @@ static ADBG_MUST_CHECK struct adbg_error *primitive(struct ctx *c, struct adbg_t
 		     strcmp(g->function, "Condition.wait") == 0) &&
 		    adbg_ok(adbg_frame_local(c->s, g, "self", &outer)) && outer != self &&
 		    attr(c, outer, "_lock") == self) {
-			w->primitive = outer;
-			w->primitive_type = type_name(c, outer);
+			prim = outer;
 			break;
 		}
+	}
+	// Objects are 16-byte aligned: the kind of wait goes in the low bits.
+	key = prim | (uint64_t)(lock ? 1 : sem ? 2 : cond ? 3 : queue ? 4 : 5);
+	t->wait = shared_get(c, key);
+	if (t->wait)
+		return NULL;
+	w = detail_of(c, t);
+	if (!w || !shared_put(c, key, t->wait))
+		return &adbg_error_nomem;
+	w->primitive = prim;
+	w->primitive_type = type_name(c, prim);
+	if (lock || sem) {
+		w->is_lock = true;
+		w->lock = self;
 	}
 	if (queue) {
 		uint64_t maxsize = attr(c, self, "_maxsize");
@@ -424,7 +499,7 @@ static ADBG_MUST_CHECK struct adbg_error *deadlines(struct ctx *c,
 			a = b;
 		if (!a)
 			continue;
-		w = detail_of(c, t);
+		w = detail_own(c, t);
 		if (!w)
 			return &adbg_error_nomem;
 		w->has_deadline = true;
@@ -460,6 +535,8 @@ struct adbg_error *adbg_asyncio_waits(struct adbg_session *s, struct adbg_asynci
 	if (!err)
 		err = adbg_asyncio_lock_holders(s, snap);
 	free(c.timers);
+	free(c.keys);
+	free(c.vals);
 	return err;
 }
 

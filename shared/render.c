@@ -314,6 +314,9 @@ const char *adbg_text_waiting_on(const struct adbg_asyncio_snapshot *snap,
 	return buf;
 }
 
+static void wait_detail_fields(const struct adbg_asyncio_snapshot *snap,
+			       const struct adbg_wait_detail *d, json_t *w);
+
 json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t)
 {
 	const struct adbg_wait_detail *d = snap ? adbg_asyncio_wait(snap, t) : NULL;
@@ -327,9 +330,15 @@ json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const str
 	json_object_set_new(w, "task", adbg_json_addr(t->waiting_on.task));
 	if (t->waiting_on.what)
 		json_object_set_new(w, "what", json_string(t->waiting_on.what));
-	if (!d)
-		return w;
-	// Added fields (docs/json.md WaitingOn), present when known.
+	if (d)
+		wait_detail_fields(snap, d, w);
+	return w;
+}
+
+/* The fields a wait detail adds to WaitingOn (docs/json.md), present when known. */
+static void wait_detail_fields(const struct adbg_asyncio_snapshot *snap,
+			       const struct adbg_wait_detail *d, json_t *w)
+{
 	if (d->primitive) {
 		json_t *p = json_object();
 
@@ -376,7 +385,6 @@ json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const str
 				    d->deadline_via ? json_string(d->deadline_via) : json_null());
 		json_object_set_new(w, "deadline", dl);
 	}
-	return w;
 }
 
 json_t *adbg_json_task(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t)
@@ -585,8 +593,34 @@ static void ob_trio(struct obuf *b, const struct adbg_task *t)
  * One task, with the same keys and values as adbg_json_task (which `task ID --json` and
  * the tests use as the reference), from cached fragments.
  */
+/*
+ * The fields of wait detail i (many tasks share one: a million waiters of one Event), as
+ * serialised by jansson the first time and cached in extras[i]: `,"primitive":...`.
+ */
+static void ob_wait_detail(struct obuf *b, const struct adbg_asyncio_snapshot *snap, char **extras,
+			   size_t i)
+{
+	if (!extras[i]) {
+		json_t *w = json_object();
+		char *text;
+
+		wait_detail_fields(snap, &snap->waits[i], w);
+		text = json_dumps(w, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(w);
+		if (!text) {
+			b->failed = true;
+			return;
+		}
+		// "{...}" -> ",..." (nothing for an empty object)
+		text[strlen(text) - 1] = 0;
+		text[0] = text[1] ? ',' : 0;
+		extras[i] = text;
+	}
+	ob_put(b, extras[i], strlen(extras[i]));
+}
+
 static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_asyncio_snapshot *snap,
-		    const struct adbg_task *t)
+		    char **extras, const struct adbg_task *t)
 {
 	OB_LIT(b, "{\"id\":");
 	ob_addr(b, t->id);
@@ -629,18 +663,7 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_asy
 		ob_int(b, t->stack.omitted);
 	}
 	OB_LIT(b, ",\"waiting_on\":");
-	if (t->has_waiting_on && snap && adbg_asyncio_wait(snap, t)) {
-		// The rare detailed ones through jansson: the same bytes as adbg_json_task.
-		json_t *w = adbg_json_waiting_on(snap, t);
-		char *text = json_dumps(w, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-		json_decref(w);
-		if (!text)
-			b->failed = true;
-		else
-			ob_put(b, text, strlen(text));
-		free(text);
-	} else if (t->has_waiting_on) {
+	if (t->has_waiting_on) {
 		OB_LIT(b, "{\"type\":");
 		ob_str(b, fc, t->waiting_on.type ? t->waiting_on.type : "?");
 		OB_LIT(b, ",\"id\":");
@@ -651,6 +674,8 @@ static void ob_task(struct obuf *b, struct frag_cache *fc, const struct adbg_asy
 			OB_LIT(b, ",\"what\":");
 			ob_str(b, fc, t->waiting_on.what);
 		}
+		if (snap && t->wait && t->wait <= snap->nwaits)
+			ob_wait_detail(b, snap, extras, t->wait - 1);
 		OB_LIT(b, "}");
 	} else {
 		OB_LIT(b, "null");
@@ -672,20 +697,28 @@ struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_asyncio_sn
 {
 	struct frag_cache *fc = calloc(1, sizeof(*fc));
 	struct obuf b = {0};
+	size_t nextras = snap ? snap->nwaits : 0;
+	char **extras = calloc(nextras ? nextras : 1, sizeof(*extras));
 
-	if (!fc)
+	if (!fc || !extras) {
+		free(fc);
+		free(extras);
 		return &adbg_error_nomem;
+	}
 	for (size_t i = 0; i < n && !b.failed; i++) {
 		b.n = 0;
 		if (i)
 			OB_LIT(&b, ",\n    ");
 		else
 			OB_LIT(&b, "\n    ");
-		ob_task(&b, fc, snap, &tasks[i]);
+		ob_task(&b, fc, snap, extras, &tasks[i]);
 		if (!b.failed && fwrite(b.p, 1, b.n, out) != b.n)
 			break;
 	}
 	free(b.p);
+	for (size_t i = 0; i < nextras; i++)
+		free(extras[i]);
+	free(extras);
 	frag_cache_free(fc);
 	return b.failed ? &adbg_error_nomem : NULL;
 }

@@ -81,8 +81,9 @@ static void make_tasks(struct adbg_task *t, size_t n)
 	}
 }
 
-/* The rows of adbg_json_write_tasks, parsed as one array. */
-static json_t *rows_of(const struct adbg_task *t, size_t n)
+/* The rows of adbg_json_write_tasks (snap may be NULL), parsed as one array. */
+static json_t *rows_in(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t,
+		       size_t n)
 {
 	char *buf = NULL, *text;
 	size_t len = 0;
@@ -91,7 +92,7 @@ static json_t *rows_of(const struct adbg_task *t, size_t n)
 	json_t *a;
 
 	ck_assert_ptr_nonnull(out);
-	ck_assert_ptr_null(adbg_json_write_tasks(out, NULL, t, n));
+	ck_assert_ptr_null(adbg_json_write_tasks(out, snap, t, n));
 	ck_assert_int_eq(fclose(out), 0);
 	if (n)
 		ck_assert_int_eq(strncmp(buf, "\n    {", 6), 0);
@@ -104,6 +105,11 @@ static json_t *rows_of(const struct adbg_task *t, size_t n)
 	free(text);
 	free(buf);
 	return a;
+}
+
+static json_t *rows_of(const struct adbg_task *t, size_t n)
+{
+	return rows_in(NULL, t, n);
 }
 
 START_TEST(test_serialisers_agree)
@@ -172,6 +178,91 @@ START_TEST(test_serialisers_agree_shared)
 }
 END_TEST
 
+/*
+ * Tasks with wait details (a lock and its holders, a queue, an event, deadlines with and
+ * without the time left), several sharing one: both serialisers give the same waiting_on,
+ * and the text says the same.
+ */
+START_TEST(test_wait_details)
+{
+	enum { N = 6 };
+	struct adbg_task t[N];
+	struct adbg_wait_detail w[4] = {
+		{.primitive = 0x7f0000900000,
+		 .primitive_type = "Lock",
+		 .lock = 0x7f0000900000,
+		 .holders_at = 0,
+		 .nholders = 2,
+		 .held_evidence = "async with",
+		 .is_lock = true},
+		{.primitive = 0x7f0000900100,
+		 .primitive_type = "Queue",
+		 .qsize = 1,
+		 .maxsize = 1,
+		 .putters = 1,
+		 .is_queue = true,
+		 .has_deadline = true,
+		 .when = 12345.25,
+		 .left = 29.5,
+		 .left_known = true,
+		 .deadline_via = "wait_for"},
+		{.primitive = 0x7f0000900200, .primitive_type = "Event", .is_event = true},
+		{.has_deadline = true, .when = 100.5, .deadline_via = "sleep"},
+	};
+	uint64_t holders[2] = {0x7f0000100000, 0x7f0000100100};
+	struct adbg_asyncio_snapshot snap = {.tasks = t,
+					     .ntasks = N,
+					     .waits = w,
+					     .nwaits = 4,
+					     .holders = holders,
+					     .nholders = 2,
+					     .now_source = "clock"};
+	json_t *rows;
+	char buf[256];
+
+	memset(t, 0, sizeof(t));
+	for (size_t i = 0; i < N; i++) {
+		t[i].id = 0x7f0000100000ull + 0x100 * i;
+		t[i].name = i == 0 ? "holder-a" : i == 1 ? "holder-b" : "waiter";
+		t[i].has_waiting_on = i >= 2;
+		t[i].waiting_on.type = "_asyncio.Future";
+		t[i].waiting_on.id = 0x7f0000800000ull + 0x100 * i;
+		t[i].waiting_on.what = "Lock.acquire";
+		t[i].wait = i >= 2 ? (uint32_t)(i == 5 ? 1 : i - 1) : 0;
+	}
+	rows = rows_in(&snap, t, N);
+	for (size_t i = 0; i < N; i++) {
+		json_t *want = adbg_json_task(&snap, &t[i]), *got = json_array_get(rows, i);
+
+		if (!json_equal(want, got)) {
+			char *a = json_dumps(want, JSON_SORT_KEYS),
+			     *b = json_dumps(got, JSON_SORT_KEYS);
+
+			ck_abort_msg("task %zu differs:\n  jansson:  %s\n  buffered: %s", i, a, b);
+		}
+		json_decref(want);
+	}
+	ck_assert_str_eq(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(json_array_get(rows, 2), "waiting_on"),
+					"primitive"),
+			"type")),
+		"Lock");
+	json_decref(rows);
+	ck_assert_str_eq(adbg_text_waiting_on(&snap, &t[2], buf, sizeof(buf)),
+			 "Lock.acquire held by holder-a, holder-b");
+	ck_assert_str_eq(adbg_text_waiting_on(&snap, &t[3], buf, sizeof(buf)),
+			 "Lock.acquire (size 1 of 1, 0 getters, 1 putter), 29.5 s left (wait_for)");
+	ck_assert_str_eq(adbg_text_waiting_on(&snap, &t[4], buf, sizeof(buf)),
+			 "Lock.acquire (not set)");
+	t[4].wait = 4;
+	ck_assert_str_eq(adbg_text_waiting_on(&snap, &t[4], buf, sizeof(buf)),
+			 "Lock.acquire, deadline 100.500 loop time (sleep)");
+	// Cut to the buffer, never past it.
+	ck_assert_str_eq(adbg_text_waiting_on(&snap, &t[2], buf, 20), "Lock.acquire held b");
+}
+END_TEST
+
 /* The text cell: padding, the ellipsis, UTF-8 and control characters. */
 START_TEST(test_text_cell)
 {
@@ -215,6 +306,7 @@ static Suite *render_suite(void)
 
 	tcase_add_test(tc, test_serialisers_agree);
 	tcase_add_test(tc, test_serialisers_agree_shared);
+	tcase_add_test(tc, test_wait_details);
 	tcase_add_test(tc, test_text_cell);
 	tcase_add_test(tc, test_text_fit);
 	suite_add_tcase(s, tc);

@@ -841,10 +841,19 @@ static const struct field_check field_checks[] = {
 	FF(cell_object.ob_ref, 256, 8, "PyCellObject"),
 	FF(method_object.im_func, 256, 8, "PyMethodObject"),
 	FF(method_object.im_self, 256, 8, "PyMethodObject"),
-	FF(deque_object.ob_size, 256, 8, "dequeobject"),
 	FF(member_descr.d_member, 256, 8, "PyMemberDescrObject"),
 	FF(member_descr.type, 64, 4, "PyMemberDef"),
 	FF(member_descr.offset, 64, 8, "PyMemberDef"),
+	FF(partial_object.fn, 256, 8, "partialobject"),
+	FF(partial_object.args, 256, 8, "partialobject"),
+	FF(partial_object.kw, 256, 8, "partialobject"),
+	FF(deque_object.ob_size, 256, 8, "dequeobject"),
+	FF(deque_object.leftblock, 256, 8, "dequeobject"),
+	FF(deque_object.rightblock, 256, 8, "dequeobject"),
+	FF(deque_object.leftindex, 256, 8, "dequeobject"),
+	FF(deque_object.rightindex, 256, 8, "dequeobject"),
+	FF(deque_object.block_data, SMALL_STRUCT, 8, "deque block"),
+	FF(deque_object.block_rightlink, SMALL_STRUCT, 8, "deque block"),
 	FF(module_object.md_dict, 256, 8, "PyModuleObject"),
 	FF(module_object.md_state, 256, 8, "PyModuleObject"),
 	FF(cfunction_object.m_ml, 256, 8, "PyCFunctionObject"),
@@ -1029,6 +1038,16 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 					   after_head[i].name, v, l->pyobject.size);
 		}
 	}
+
+	// A deque block is {leftlink, data[block_len], rightlink}: the readers walk its slots
+	// and then follow rightlink, so both must agree.
+	if (l->deque_object.block_len == 0 || l->deque_object.block_len > 1024 ||
+	    l->deque_object.block_rightlink !=
+		    l->deque_object.block_data + 8ull * l->deque_object.block_len)
+		return bad("deque block inconsistent: data at %" PRIu64 ", %u slots, rightlink at "
+			   "%" PRIu64,
+			   l->deque_object.block_data, l->deque_object.block_len,
+			   l->deque_object.block_rightlink);
 
 	if (l->unicode_object.asciiobject_size == NF ||
 	    l->unicode_object.compactunicodeobject_size == NF ||

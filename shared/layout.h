@@ -403,10 +403,6 @@ struct adbg_layout {
 		uint64_t im_func;
 		uint64_t im_self;
 	} method_object;
-	/** collections.deque (a PyVarObject: ob_size is its length); asyncio's waiter queues. */
-	struct {
-		uint64_t ob_size;
-	} deque_object;
 	/** PyMemberDescrObject's PyMemberDef, and that def's type and offset: __slots__. */
 	struct {
 		uint64_t d_member;
@@ -418,6 +414,31 @@ struct adbg_layout {
 		uint64_t md_dict;
 		uint64_t md_state;
 	} module_object;
+
+	/** functools.partial (Modules/_functoolsmodule.c partialobject; private). */
+	struct {
+		uint64_t fn;
+		uint64_t args;
+		uint64_t kw;
+	} partial_object;
+
+	/**
+	 * collections.deque (Modules/_collectionsmodule.c dequeobject and block; private), a
+	 * PyVarObject (ob_size is its length; asyncio's waiter queues): the items are in a
+	 * doubly linked list of blocks of block_len slots, from leftblock[leftindex] to
+	 * rightblock[rightindex].
+	 */
+	struct {
+		uint64_t ob_size;
+		uint64_t leftblock;
+		uint64_t rightblock;
+		uint64_t leftindex;
+		uint64_t rightindex;
+		/** inside a block: data[0] and the rightlink pointer. */
+		uint64_t block_data;
+		uint64_t block_rightlink;
+		unsigned block_len;
+	} deque_object;
 
 	/** builtin_function_or_method and PyMethodDef (task_wakeup callbacks, 3.11-3.13). */
 	struct {

@@ -55,12 +55,24 @@
 #define CELL_LAYOUT {.ob_ref = 16}
 // Include/cpython/classobject.h PyMethodObject: im_func, im_self after the header.
 #define METHOD_LAYOUT {.im_func = 16, .im_self = 24}
-// Modules/_collectionsmodule.c dequeobject starts with PyObject_VAR_HEAD.
-#define DEQUE_LAYOUT {.ob_size = 16}
 // Include/descrobject.h: PyMemberDescrObject is PyDescr_COMMON (header, d_type, d_name,
 // d_qualname) then PyMemberDef *d_member; PyMemberDef is {name, int type, offset, ...}.
 #define MEMBER_DESCR_LAYOUT {.d_member = 40, .type = 8, .offset = 16}
 #define WEAKREF_LAYOUT {.wr_object = 16}
+// What done-callbacks hold (asyncio_edges.c), unchanged 3.11-3.15 and checked live on all
+// seven interpreters of the matrix (a bound method's __func__/__self__, a partial's
+// func/args/keywords, every item of a 200-item deque after 70 popleft()s and a __slots__
+// attribute through its member descriptor, against the words at these offsets):
+// Modules/_functoolsmodule.c partialobject {fn, args, kw, dict, ...} (3.14 adds phcount
+// after them);
+#define PARTIAL_LAYOUT {.fn = 16, .args = 24, .kw = 32}
+// Modules/_collectionsmodule.c dequeobject {PyObject_VAR_HEAD, leftblock, rightblock,
+// leftindex, rightindex, ...}, block {leftlink, data[BLOCKLEN = 64], rightlink}.
+#define DEQUE_LAYOUT                                                                       \
+	{                                                                                  \
+		.ob_size = 16, .leftblock = 24, .rightblock = 32, .leftindex = 40,         \
+		.rightindex = 48, .block_data = 8, .block_rightlink = 520, .block_len = 64 \
+	}
 // Include/cpython/methodobject.h PyCFunctionObject, Include/methodobject.h PyMethodDef.
 #define CFUNCTION_LAYOUT {.m_ml = 16, .m_self = 24, .ml_name = 0}
 // Modules/_asynciomodule.c fut_state (3.11-3.15).
@@ -193,8 +205,9 @@ const struct adbg_layout adbg_layout_311 = {
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
 	.method_object = METHOD_LAYOUT,
-	.deque_object = DEQUE_LAYOUT,
 	.member_descr = MEMBER_DESCR_LAYOUT,
+	.partial_object = PARTIAL_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_311,
@@ -269,8 +282,9 @@ const struct adbg_layout adbg_layout_312 = {
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
 	.method_object = METHOD_LAYOUT,
-	.deque_object = DEQUE_LAYOUT,
 	.member_descr = MEMBER_DESCR_LAYOUT,
+	.partial_object = PARTIAL_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_312,
@@ -348,8 +362,9 @@ const struct adbg_layout adbg_layout_313 = {
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
 	.method_object = METHOD_LAYOUT,
-	.deque_object = DEQUE_LAYOUT,
 	.member_descr = MEMBER_DESCR_LAYOUT,
+	.partial_object = PARTIAL_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -437,8 +452,9 @@ const struct adbg_layout adbg_layout_314 = {
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
 	.method_object = METHOD_LAYOUT,
-	.deque_object = DEQUE_LAYOUT,
 	.member_descr = MEMBER_DESCR_LAYOUT,
+	.partial_object = PARTIAL_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -518,8 +534,9 @@ const struct adbg_layout adbg_layout_315 = {
 	.function_object = FUNCTION_LAYOUT,
 	.cell_object = CELL_LAYOUT,
 	.method_object = METHOD_LAYOUT,
-	.deque_object = DEQUE_LAYOUT,
 	.member_descr = MEMBER_DESCR_LAYOUT,
+	.partial_object = PARTIAL_LAYOUT,
+	.deque_object = DEQUE_LAYOUT,
 	// 3.15 PyModuleObject: md_state moved to 24 (Include/internal/pycore_moduleobject.h).
 	.module_object = {.md_dict = 16, .md_state = 24},
 	.cfunction_object = CFUNCTION_LAYOUT,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncio_edges.h"
 #include "codecache.h"
 #include "hugemem.h"
 #include "objects.h"
@@ -540,8 +541,7 @@ static ADBG_MUST_CHECK struct adbg_error *read_native_task(struct reader *r, str
 
 /*
  * A class attribute: in the dict of obj's type or of one of its bases (single inheritance,
- * as Lib/asyncio's Task and Future are). PyTypeObject's tp_dict follows tp_base
- * (Include/cpython/object.h, 3.11-3.15); heap types keep their dict there.
+ * as Lib/asyncio's Task and Future are); heap types keep their namespace in tp_dict.
  */
 static ADBG_MUST_CHECK struct adbg_error *class_attr(struct reader *r, uint64_t obj,
 						     const char *name, uint64_t *ret)
@@ -554,7 +554,7 @@ static ADBG_MUST_CHECK struct adbg_error *class_attr(struct reader *r, uint64_t 
 	for (int depth = 0; !err && type && depth < 32; depth++) {
 		uint64_t dict = 0;
 
-		err = rd_ptr(r, type + l->type_object.tp_base + 8, &dict);
+		err = rd_ptr(r, type + l->type_object.tp_dict, &dict);
 		if (!err && dict) {
 			err = adbg_obj_dict_lookup_str(r->s->target, l, dict, name, ret);
 			if (!err)
@@ -872,6 +872,12 @@ static ADBG_MUST_CHECK struct adbg_error *defer_edge(struct reader *r, uint64_t 
 	r->pending[r->npending++] = (struct pending_edge){
 		.awaited = awaited, .waiter = waiter | (fut_waiter ? FUT_WAITER_EDGE : 0)};
 	return NULL;
+}
+
+/* adbg_aio_edge_fn for asyncio_edges.c. */
+static ADBG_MUST_CHECK struct adbg_error *more_edge(void *ctx, uint64_t awaited, uint64_t waiter)
+{
+	return defer_edge(ctx, awaited, waiter, false);
 }
 
 /* Every task in an items list is awaited by waiter. */
@@ -1376,9 +1382,18 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 		}
 	}
 	err = trio_tasks(&r);
-	if (err)
-		goto fail;
-	err = resolve_edges(&r);
+	// What no field names: done-callbacks, structured groups, eager first steps.
+	if (!err)
+		err = adbg_asyncio_more_edges(
+			&(struct adbg_aio_edges_in){.s = s,
+						    .snap = &snap,
+						    .rt = &r.rt,
+						    .interp = interp,
+						    .stacks = flags & ADBG_AIO_STACKS,
+						    .edge = more_edge,
+						    .ctx = &r});
+	if (!err)
+		err = resolve_edges(&r);
 	if (!err)
 		err = adbg_asyncio_waits(s, &snap, &r.rt);
 	if (!err)

@@ -5,7 +5,9 @@
 // Finding tasks: 3.14+ the per-thread and per-interpreter lists that AsyncioDebug
 // describes; 3.11-3.13 the registries behind asyncio.tasks (_all_tasks, or
 // _scheduled_tasks + _eager_tasks). Edges: 3.14+ awaited_by of each future; before that
-// the same edges derived from _fut_waiter, gather children, TaskGroup children and shield.
+// the same edges derived from _fut_waiter, gather children, TaskGroup children and shield;
+// on every version, those that no field names (asyncio.wait, as_completed, AnyIO task
+// groups, eager first steps: asyncio_edges.h).
 // Tasks are plain C structs (frames borrow strings from the session's code cache), the
 // graph's cycles are listed, not followed. The caller freezes the target. This module does
 // not render.

@@ -194,7 +194,7 @@ static const char *const SELF[] = {"self", NULL};
  */
 START_TEST(test_deadlock)
 {
-	uint64_t la, lb, words[4], code, aenter, acquire;
+	uint64_t la, lb, words[8], code, aenter, acquire;
 	uint64_t fa[3], fb[3];
 	size_t n;
 	const struct adbg_lock_edge *le;

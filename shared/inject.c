@@ -221,6 +221,82 @@ struct adbg_error *adbg_inject_describe_thread(struct adbg_session *s, int tid, 
 
 /* -- waking a loop ------------------------------------------------------------------- */
 
+/* Whether the type at type is, or derives from, the type named name (tp_base chain). */
+static bool derives_from(struct adbg_target *t, const struct adbg_layout *l, uint64_t type,
+			 const char *name)
+{
+	for (int depth = 0; type && depth < ADBG_OBJ_MAX_TYPE_DEPTH; depth++) {
+		char *tn = NULL;
+		bool hit = adbg_ok(adbg_obj_tp_name(t, l, type, &tn)) && strcmp(tn, name) == 0;
+
+		free(tn);
+		if (hit)
+			return true;
+		if (!adbg_ok(adbg_read_u64(t, type + l->type_object.tp_base, &type)))
+			return false;
+	}
+	return false;
+}
+
+/* Whether obj is a socket object of family AF_UNIX. */
+static bool is_unix_socket(struct adbg_target *t, const struct adbg_layout *l, uint64_t obj)
+{
+	char *tn = NULL;
+	uint32_t family = 0;
+	bool sock = obj && !(obj & 7) && adbg_ok(adbg_obj_type_name(t, l, obj, &tn)) &&
+		    strcmp(tn, "socket") == 0;
+
+	free(tn);
+	// Modules/socketmodule.h PySocketSockObject: PyObject_HEAD, SOCKET_T sock_fd (an
+	// int on Unix), int sock_family.
+	return sock && adbg_ok(adbg_read_u32(t, obj + l->pyobject.size + 4, &family)) &&
+	       family == 1;
+}
+
+/*
+ * uvloop's self-pipe. Its Loop (uvloop/loop.pxd, 0.17-0.23) is a Cython class whose fields
+ * are C members, not attributes: `object _ssock, _csock`, next to each other near the
+ * start (the 256 KiB read buffer comes later). When the loop runs on the main thread they
+ * are a socketpair, _csock is the signal wakeup fd (signal.set_wakeup_fd), and the loop
+ * reads _ssock: a NUL byte there makes it call uvloop's _noop.noop(), a Python function,
+ * "to let CPython process signals" (Loop._read_from_self/_ceval_process_signals) — the
+ * bytecode a pending call or a PEP 768 script waits for; NUL bytes are otherwise ignored.
+ * Found as the only two adjacent AF_UNIX socket objects among the first fields.
+ */
+#define UVLOOP_FIELDS_SCAN 1024
+static ADBG_MUST_CHECK struct adbg_error *uvloop_csock(struct adbg_session *s, uint64_t loop,
+						       uint64_t *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_target *t = s->target;
+	uint64_t type, fields[UVLOOP_FIELDS_SCAN / 8], found = 0;
+	unsigned pairs = 0;
+	struct adbg_error *err;
+
+	err = adbg_obj_type(t, l, loop, &type);
+	if (err)
+		return err;
+	if (!derives_from(t, l, type, "uvloop.loop.Loop"))
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a uvloop loop");
+	err = adbg_target_read(t, loop + l->pyobject.size, fields, sizeof(fields));
+	if (err)
+		return err;
+	for (size_t i = 0; i + 1 < sizeof(fields) / 8; i++) {
+		if (is_unix_socket(t, l, fields[i]) && is_unix_socket(t, l, fields[i + 1])) {
+			found = fields[i + 1];
+			pairs++;
+			i++;
+		}
+	}
+	if (pairs != 1)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "uvloop loop %#" PRIx64 ": no self-pipe (%u candidates; "
+					 "it has one only on the main thread)",
+					 loop, pairs);
+	*ret = found;
+	return NULL;
+}
+
 struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop)
 {
 	const struct adbg_layout *l = &s->python->layout;
@@ -235,7 +311,12 @@ struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop)
 
 	// BaseSelectorEventLoop._make_self_pipe: self._ssock, self._csock = socketpair();
 	// _write_to_self sends b'\0' on _csock (Lib/asyncio/selector_events.py, 3.11-3.15).
+	// uvloop keeps the pair in C fields (uvloop_csock).
 	err = adbg_obj_getattr(t, l, loop, "_csock", &csock);
+	if (err && adbg_ok(uvloop_csock(s, loop, &csock))) {
+		adbg_error_destroy(err);
+		err = NULL;
+	}
 	if (err)
 		return adbg_error_wrap(err, "loop %#" PRIx64 " has no self-pipe (_csock)", loop);
 	err = adbg_obj_type_name(t, l, csock, &tname);

@@ -257,6 +257,9 @@ class _Agent:
         # `alive` seconds of running without one, the debugger is stopped or dead.
         self.alive = float(config.get("alive") or 5)
         self.rx = 0  # chunks received so far (the reader thread counts)
+        # Loops the agent can name by id (remember()): the loop that was running on the
+        # thread that loaded us, and every loop paused since.
+        self.known = {}
 
     # -- channel -----------------------------------------------------------------------
     def send(self, obj):
@@ -416,61 +419,171 @@ class _Agent:
                 pass
 
     # -- finding the loop --------------------------------------------------------------
-    def find_loop(self, tid, loop_id):
+    # The debugger names the loop by its address (id()) and thread, both read from memory:
+    # tasks' _loop, the running loop the thread state records. Python offers no way to
+    # reach an object by address (ctypes could, and an address that went stale would crash
+    # the program), so the agent looks for an object of that id among what it can reach,
+    # cheapest first (find_loop): loops it already holds, the task registries, and only
+    # then the threads' Python frames. No step needs the loop's own code to be Python:
+    # uvloop's run_forever is compiled and leaves no frame.
+
+    def remember(self, loop):
+        """Keep loop for later find_loop() calls: weakly where the loop allows (asyncio's
+        and uvloop's do), so that the agent does not keep a closed loop alive."""
+        import weakref
+
+        try:
+            ref = weakref.ref(loop)
+        except TypeError:
+            ref = lambda: loop  # noqa: E731 (no weak references: held while we live)
+        self.known[id(loop)] = ref
+
+    def known_loop(self, loop_id):
+        ref = self.known.get(loop_id)
+        loop = ref() if ref is not None else None
+        if loop is None or id(loop) != loop_id:
+            self.known.pop(loop_id, None)
+            return None
+        return loop
+
+    @staticmethod
+    def registry_loops(loop_id):
+        """The loop of id loop_id as a task registry shows it, else None. The registries
+        hold every task the loop has not finished (Lib/asyncio/tasks.py): 3.11 _all_tasks
+        (a WeakSet, native and pure-Python tasks alike); 3.12-3.13 _scheduled_tasks
+        (WeakSet) and _eager_tasks (set); 3.14+ the same two, which there hold only
+        pure-Python and third-party tasks (native ones are on per-thread lists that
+        asyncio.all_tasks() needs the loop to read); ≤3.13 _current_tasks, {loop: the task
+        it runs now}. Copied first (a C-level copy, atomic under the GIL), so that the
+        loop thread adding tasks meanwhile does not break the walk; each task's loop is
+        one attribute read, and the walk ends at the first match: a few ms for 100k tasks
+        of other loops."""
+        tasks = sys.modules.get("asyncio.tasks")
+        if tasks is None:
+            return None
+        current = getattr(tasks, "_current_tasks", None)
+        if isinstance(current, dict):
+            for loop in list(current):
+                if id(loop) == loop_id:
+                    return loop
+        for name in ("_all_tasks", "_scheduled_tasks", "_eager_tasks"):
+            reg = getattr(tasks, name, None)
+            if reg is None:
+                continue
+            data = getattr(reg, "data", None)  # a WeakSet's set of weak references
+            try:
+                items = list(data if isinstance(data, set) else reg)
+            except BaseException:
+                continue
+            weak = data is not None
+            for t in items:
+                if weak:
+                    t = t()
+                    if t is None:
+                        continue
+                try:
+                    loop = t.get_loop()
+                except BaseException:
+                    loop = getattr(t, "_loop", None)
+                if loop is not None and id(loop) == loop_id:
+                    return loop
+        return None
+
+    @staticmethod
+    def frame_loops(tid, loop_id):
+        """[(loop, native thread id)] from the threads' Python frames (thread tid's only
+        when given): the `self` of a loop method that runs the loop (asyncio's
+        run_forever/_run_once/run_until_complete in Python), or, when loop_id is given,
+        an object of that id among the frames' locals, their bound methods' __self__ and
+        their `_loop` attribute (asyncio.Runner.run's self._loop, a thread's target
+        loop.run_forever). The last resort: frames can be anything."""
         import asyncio
         import threading
 
-        idents = {}
+        natives = {}
         try:
             for t in threading.enumerate():
-                idents[t.ident] = t
+                natives[t.ident] = getattr(t, "native_id", None)
         except BaseException:
             pass
         found = []
         for ident, frame in sys._current_frames().items():
+            native = natives.get(ident)
+            if tid and native != tid:
+                continue
             depth = 0
             while frame is not None and depth < 4096:
-                if frame.f_code.co_name in ("run_forever", "_run_once", "run_until_complete"):
-                    try:
-                        cand = frame.f_locals.get("self")
-                    except BaseException:
-                        cand = None
-                    if isinstance(cand, asyncio.AbstractEventLoop):
-                        th = idents.get(ident)
-                        native = getattr(th, "native_id", None) if th else None
-                        found.append((cand, ident, native, th))
+                cands = []
+                try:
+                    if frame.f_code.co_name in ("run_forever", "_run_once", "run_until_complete"):
+                        cands.append(frame.f_locals.get("self"))
+                    if loop_id:
+                        for v in list(frame.f_locals.values()):
+                            cands.append(v)
+                            cands.append(getattr(v, "__self__", None))
+                            d = getattr(v, "__dict__", None)
+                            if isinstance(d, dict):
+                                cands.append(d.get("_loop"))
+                except BaseException:
+                    pass
+                hit = None
+                for c in cands:
+                    if c is not None and (id(c) == loop_id if loop_id else
+                                          isinstance(c, asyncio.AbstractEventLoop)):
+                        hit = c
                         break
+                if hit is not None:
+                    found.append((hit, native, ident))
+                    break
                 frame = frame.f_back
                 depth += 1
-        for cand, ident, native, th in found:
-            if loop_id and id(cand) == loop_id:
-                return cand, native, th
-        for cand, ident, native, th in found:
-            if tid and native == tid:
-                return cand, native, th
-        if loop_id or tid:
-            return None, None, None
+        if loop_id or tid or len(found) <= 1:
+            return [(c, n) for c, n, _ in found]
+        # No identity asked for: the main thread's loop.
         main = threading.main_thread().ident
-        for cand, ident, native, th in found:
-            if ident == main:
-                return cand, native, th
-        if len(found) == 1:
-            return found[0][0], found[0][2], found[0][3]
-        return None, None, None
+        return [(c, n) for c, n, i in found if i == main]
+
+    def find_loop(self, tid, loop_id):
+        """(loop, native thread id or None): the loop of id loop_id (running on thread tid,
+        as the debugger read it), or without an id the one of thread tid, or the main
+        thread's."""
+        if loop_id:
+            loop = self.known_loop(loop_id)
+            if loop is None:
+                loop = self.registry_loops(loop_id)
+            if loop is not None:
+                return loop, tid or None
+        found = self.frame_loops(tid, loop_id)
+        if len(found) == 1 or (found and loop_id):
+            return found[0]
+        return None, None
 
     # -- pause -------------------------------------------------------------------------
     def start_pause(self, req):
         import time
 
-        loop, native, th = self.find_loop(int(req.get("tid") or 0), int(req.get("loop") or 0))
+        loop_id = int(req.get("loop") or 0)
+        try:
+            loop, native = self.find_loop(int(req.get("tid") or 0), loop_id)
+        except BaseException as e:
+            self.reply(req, _error(e, tb=False))
+            return
         if loop is None:
-            self.reply(req, {"ok": False, "error": "no running asyncio loop found%s" % (
+            self.reply(req, {"ok": False, "error": "no running asyncio loop found%s%s" % (
+                " %#x" % loop_id if loop_id else "",
                 " on thread %s" % req.get("tid") if req.get("tid") else "")})
             return
+        try:
+            closed = loop.is_closed()
+        except BaseException:
+            closed = False
+        if closed:
+            self.reply(req, {"ok": False, "error": "the loop %#x is closed" % id(loop)})
+            return
+        self.remember(loop)
         if req.get("lease"):
             self.lease = float(req["lease"])
-        pr = {"req": req, "cancelled": False, "t0": time.monotonic(), "tid": native,
-              "name": th.name if th is not None else None}
+        pr = {"req": req, "cancelled": False, "t0": time.monotonic()}
         with self.lock:
             self.loop = loop
             self.loop_tid = native
@@ -491,13 +604,18 @@ class _Agent:
         try:
             import time
 
+            # The thread is known for sure only here, on it.
+            native = _thread.get_native_id()
+            th = getattr(sys.modules.get("threading"), "_active", {}).get(_thread.get_ident())
             with self.lock:
                 if pr["cancelled"] or self.state != "pausing":
                     return
                 self.state = "paused"
                 self.pause_req = None
+                self.loop_tid = native
             self.reply(pr["req"], {"ok": True, "loop": "%#x" % id(self.loop),
-                                   "thread": pr["tid"], "thread_name": pr["name"],
+                                   "thread": native,
+                                   "thread_name": getattr(th, "name", None),
                                    "waited_ms": (time.monotonic() - pr["t0"]) * 1000.0})
             self.paused()
         except BaseException:
@@ -1035,9 +1153,21 @@ def _start(config):
             code = compile(f.read(), path, "exec")
         exec(code, {"__name__": "__aiodbg__"})
         return
+    agent = _Agent(config)
+    # The loader runs between two bytecodes of a thread of the debugger's choosing: the
+    # loop's own (3.14+, PEP 768) or the main thread (≤3.13, a pending call). A loop that
+    # runs there is that thread's running loop, whatever its implementation.
+    events = sys.modules.get("asyncio.events")
+    if events is not None:
+        try:
+            loop = events._get_running_loop()
+            if loop is not None:
+                agent.remember(loop)
+        except BaseException:
+            pass
     # Through the class: an instance attribute named `run` (the running expression) must
     # not hide the thread's entry point.
-    _thread.start_new_thread(_Agent.run, (_Agent(config),))
+    _thread.start_new_thread(_Agent.run, (agent,))
 
 
 try:

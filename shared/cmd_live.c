@@ -46,6 +46,9 @@
 // Locals shown at most per frame; characters of each repr.
 #define MAX_LOCALS 256
 #define LOCAL_REPR_MAX 200
+// Room for a task name as the snapshot keeps it (asyncio.c: 256 bytes, and "…" when cut):
+// AnyIO names its tasks by their function's qualified name, often 80 characters and more.
+#define TASK_NAME_MAX 272
 // A busy loop is reported this often while pause waits.
 #define BUSY_REPORT_MS 1000
 
@@ -60,7 +63,7 @@ struct adbg_live {
 	volatile int *halted;
 	/** the task 'select' chose and its name, to name it once it has ended. */
 	uint64_t sel_task;
-	char sel_name[64];
+	char sel_name[TASK_NAME_MAX];
 };
 
 static void live_destroy(void *p)
@@ -154,7 +157,7 @@ struct target_loop {
 	/** the loop running on the main thread (what ≤3.13 injection wakes), 0: none. */
 	uint64_t main_loop;
 	uint64_t task;
-	char task_name[64];
+	char task_name[TASK_NAME_MAX];
 };
 
 /*

@@ -491,12 +491,12 @@ class _Agent:
 
     @staticmethod
     def frame_loops(tid, loop_id):
-        """[(loop, native thread id)] from the threads' Python frames (thread tid's only
-        when given): the `self` of a loop method that runs the loop (asyncio's
+        """[(loop, native thread id)] from the threads' Python frames (without loop_id,
+        thread tid's only, when given): the `self` of a loop method that runs the loop (asyncio's
         run_forever/_run_once/run_until_complete in Python), or, when loop_id is given,
-        an object of that id among the frames' locals, their bound methods' __self__ and
-        their `_loop` attribute (asyncio.Runner.run's self._loop, a thread's target
-        loop.run_forever). The last resort: frames can be anything."""
+        an object of that id among the frames' locals, their attributes, and the __self__
+        of bound methods among them (asyncio.Runner.run's self._loop, the
+        loop.run_forever a threading.Thread runs). Frames can be anything: a fallback."""
         import asyncio
         import threading
 
@@ -509,7 +509,9 @@ class _Agent:
         found = []
         for ident, frame in sys._current_frames().items():
             native = natives.get(ident)
-            if tid and native != tid:
+            # A loop asked for by id is recognised wherever it is: a thread started with
+            # _thread has no threading object, so its native id is unknown here.
+            if tid and not loop_id and native != tid:
                 continue
             depth = 0
             while frame is not None and depth < 4096:
@@ -522,8 +524,10 @@ class _Agent:
                             cands.append(v)
                             cands.append(getattr(v, "__self__", None))
                             d = getattr(v, "__dict__", None)
-                            if isinstance(d, dict):
-                                cands.append(d.get("_loop"))
+                            if isinstance(d, dict) and len(d) <= 256:
+                                for w in list(d.values()):
+                                    cands.append(w)
+                                    cands.append(getattr(w, "__self__", None))
                 except BaseException:
                     pass
                 hit = None
@@ -556,7 +560,28 @@ class _Agent:
         found = self.frame_loops(tid, loop_id)
         if len(found) == 1 or (found and loop_id):
             return found[0]
+        if loop_id:
+            return self.gc_loop(loop_id), tid or None
         return None, None
+
+    @staticmethod
+    def gc_loop(loop_id):
+        """The last resort: the object of id loop_id among everything the cyclic GC tracks
+        (a loop has references, so it is tracked), if it is an event loop. One pass in C
+        over the heap, with the GIL held: tens of ms on a heap of millions of objects, so
+        only when nothing cheaper found it (a 3.14+ loop on a thread the agent was not
+        loaded on, with no Python frame naming it, and only native tasks)."""
+        import asyncio
+        import gc
+
+        objs = gc.get_objects()
+        try:
+            for o in objs:
+                if id(o) == loop_id:
+                    return o if isinstance(o, asyncio.AbstractEventLoop) else None
+        finally:
+            del objs
+        return None
 
     # -- pause -------------------------------------------------------------------------
     def start_pause(self, req):

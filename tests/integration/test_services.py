@@ -17,6 +17,7 @@ find_loop), and an idle uvloop loop is woken through its C-level self-pipe (inje
 """
 import functools
 import json
+import os
 import re
 import subprocess
 import time
@@ -327,4 +328,55 @@ def test_loops_on_threads(row, kind, start_target):
                  f"({t.truth['script']}:{t.truth['sleep_line']})",
                  repr((lp["id"], lp["thread"]))]
     assert run_ok(t, *cmds) == want
+    tl.clean(t)
+
+
+# ---------------------------------------------------------------------------------------
+# GDB: aio pause / aio await on the uvloop service
+
+
+def _gdb_cases():
+    import test_gdb as tg
+
+    return tg.CASES
+
+
+@pytest.mark.parametrize("gdb_case", _gdb_cases(),
+                         ids=[f"{g.name}-{r.name}" for g, r in _gdb_cases()])
+def test_gdb_pause_await_on_uvloop(gdb_case, start_target):
+    """`aio pause`, `aio select`/`up`/`p`, `aio await` (on the uvloop loop), `aio cancel`,
+    `aio continue` from GDB attached to the FastAPI service."""
+    import test_gdb as tg
+    import test_gdb_live as tgl
+
+    g, row = gdb_case
+    if not os.path.exists(g.so):
+        pytest.fail(f"{g.so} is missing: run `make gdbext gdbext-sid`", pytrace=False)
+    stack = asgi_stack(row)
+    if stack[1] != "uvloop":
+        pytest.skip(f"{row.python} cannot import uvloop (Debian builds it for another Python)")
+    t = tl.launch(start_target, row, "asgi_service.py", *stack, timeout=90)
+    e, lp = t.truth["endpoints"]["order"], t.truth["loop"]
+    task, st, i = e["task"], e["stack"], e["endpoint_index"]
+    cmds = ["aio pause", f"aio select {task}", "aio up", "aio p (user, order_id)",
+            "aio await asyncio.sleep(0.05, (type(asyncio.get_running_loop()).__module__, "
+            "hex(id(asyncio.get_running_loop()))))",
+            f"aio cancel {task} from gdb", "aio continue"]
+    try:
+        outs, out, err = tg.run_gdb(g, tgl.attach(g, row, t.pid), cmds)
+    finally:
+        g.cleanup()
+    assert "aiodbg:" not in err, err[-3000:]
+    assert outs[0] == f"paused loop {lp['id']} on thread {lp['thread']} (MainThread)\n", outs
+    m = re.fullmatch(rf"task {task} \((Task-\d+)\), frame #{i - 1} of {len(st)}: .*\n", outs[1])
+    assert m, outs[1]
+    assert outs[2] == f"task {task} ({m.group(1)}), frame #{i} of {len(st)}: " \
+                      f"{frame_text(st[i])}\n"
+    assert outs[3] == "('alice', 7)\n"
+    assert outs[4] == repr(("uvloop", lp["id"])) + "\n"
+    assert outs[5] == f'task {task} ({m.group(1)}): cancel() returned True; now pending, ' \
+                      f'cancelling 1, message "from gdb"\n'
+    assert outs[6] == f"continued loop {lp['id']}\n"
+    assert tgl.wait_log(t, "CANCELLED order ('from gdb',)"), t.stderr()
+    assert not t.stopped_threads()
     tl.clean(t)

@@ -107,7 +107,7 @@ def test_service_is_what_the_row_promises(row, target):
 @pytest.mark.parametrize("kind", ["live", "core"])
 def test_endpoint_tasks_and_frames(target, core, kind):
     """`tasks --json` lists every endpoint's task with its exact coroutine stack, on the
-    service's loop and thread; `tree --json` has the same tasks."""
+    service's loop and thread, and who awaits it; `tree --json` has the same tasks."""
     args = ["attach", target.pid] if kind == "live" else helpers.core_args(core)
     doc = aiodbg_json(*args, "-c", "tasks --json")
     tree = aiodbg_json(*args, "-c", "tree --json")
@@ -129,6 +129,13 @@ def test_endpoint_tasks_and_frames(target, core, kind):
         else:
             assert re.fullmatch(r"Task-\d+", t["name"]), t["name"]
         assert e["task"] in in_tree
+        # The endpoint behind BaseHTTPMiddleware runs in a task of the AnyIO task group
+        # that the request task (in the middleware's dispatch) hosts: awaited by it. The
+        # others run in their request task itself, which nothing awaits.
+        if e["mw_task"] is not None:
+            assert t["awaited_by"] == [e["mw_task"]], key
+        else:
+            assert t["awaited_by"] == [], key
     loops = {lp["id"]: lp for lp in doc.get("loops", [])}
     if loops:
         assert loops[truth["loop"]["id"]]["thread"] == truth["loop"]["thread"]

@@ -22,7 +22,10 @@ parents for the edges CPython records itself.
 AnyIO: Debian bookworm's python3-anyio (3.6) on the host's 3.11 and the sid root's (4.x) on
 3.13-3.15; the pyenv interpreters have no AnyIO and skip those tasks (said per test).
 """
+import os
+import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -214,3 +217,45 @@ def test_agrees_with_cpython_pstree(row, target):
     for parent, child in pairs:
         assert child in theirs.get(parent, set()), (parent, child, p.stdout[-3000:])
         assert want[parent]["id"] in ours[child]["awaited_by"], (parent, child)
+
+
+def test_crawler_example(row):
+    """examples/crawler.py (the README's example): crawl awaits its fetches through
+    asyncio.wait, fastest its mirrors through as_completed, main both through gather, on
+    every row, live; its tree is drawn that way."""
+    host_dir, inside_dir = helpers.SESSION.targets_dir(row.root)
+    shutil.copy(os.path.join(helpers.TOP, "examples", "crawler.py"), host_dir)
+    ready = f"ready-crawler-{row.name}"
+    if os.path.exists(os.path.join(host_dir, ready)):
+        os.unlink(os.path.join(host_dir, ready))
+    proc = subprocess.Popen(row.cmd("-B", "-E", "-s", f"{inside_dir}/crawler.py",
+                                    f"{inside_dir}/{ready}"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=helpers.TARGET_ENV,
+                            start_new_session=True)
+    try:
+        path = os.path.join(host_dir, ready)
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(path) and open(path).read().endswith("\n")):
+            assert proc.poll() is None and time.monotonic() < deadline, "crawler did not start"
+            time.sleep(0.05)
+        assert helpers.wait_quiescent(proc.pid) is None
+        doc = aiodbg_json("attach", proc.pid, "-c", "tasks --json")
+        by_id = {t["id"]: t["name"] for t in doc["tasks"]}
+        awaited = {t["name"]: sorted(by_id[i] for i in t["awaited_by"]) for t in doc["tasks"]}
+        main = next(t["name"] for t in doc["tasks"] if t["coro"] == "main")
+        assert awaited == {main: [], "crawl": [main], "fastest": [main],
+                           "fetch a.example": ["crawl"], "fetch b.example": ["crawl"],
+                           "mirror m1.example": ["fastest"], "mirror m2.example": ["fastest"]}
+        r = aiodbg("attach", proc.pid, "-c", "tree")
+        assert r.rc == 0, r.err
+        lines = [l for l in r.out.splitlines() if "(T) " in l]
+        assert lines[0].startswith(f"(T) {main} ")
+        col = {l[l.index("(T) ") + 4:].rsplit(" 0x", 1)[0]: l.index("(T)") for l in lines}
+        assert col["crawl"] == col["fastest"] == 4
+        assert {col[n] for n in col if n.startswith(("fetch", "mirror"))} == {8}
+    finally:
+        proc.kill()
+        proc.wait()
+        if os.path.exists(os.path.join(host_dir, ready)):
+            os.unlink(os.path.join(host_dir, ready))

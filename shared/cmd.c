@@ -87,7 +87,12 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "the awaited-by forest of tasks; cycles reported",
 		.help = "The tasks as a forest, like 'python -m asyncio pstree': a root is a task "
 			"nobody awaits, under each task come the tasks it awaits, with each "
-			"task's frames outermost first. Tasks that await each other, or hold the "
+			"task's frames outermost first. A task awaits what it awaits directly, "
+			"what it gathers, the tasks whose done-callbacks lead to the future it "
+			"waits on (asyncio.wait, as_completed), the children of its TaskGroup or "
+			"AnyIO task group from their creation, and an eager task in its first "
+			"step that it created; the same on every Python version. Tasks that "
+			"await each other, or hold the "
 			"asyncio locks each other wait for (a deadlock: each cycle line is "
 			"followed by the lock each task waits for and who holds it), are reported "
 			"as cycles. For Trio the tree is the nursery tree: under a task come the "

@@ -4,6 +4,7 @@
 #include "cmd.h"
 
 #include "error.h"
+#include "render.h"
 #include "session.h"
 
 #include <ctype.h>
@@ -386,15 +387,24 @@ struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 	const struct adbg_cmd *cmd;
 	struct adbg_error *err;
 	const char *rest;
+	bool json_asked;
 
 	err = adbg_cmd_split(line, &c.argc, &c.argv);
-	if (err)
+	if (err) {
+		if (opts->json)
+			adbg_json_emit_error(out, line, err);
 		return err;
+	}
 	if (c.argc == 0) {
 		adbg_cmd_free_words(c.argv);
 		return NULL;
 	}
 	cmd = adbg_cmd_find(c.argv[0]);
+	// In JSON mode a failure is a JSON object on out too (one per command: JSON Lines); an
+	// eval/await takes --json only globally (its own words are the expression's).
+	json_asked = opts->json;
+	for (int i = 1; i < c.argc && !(cmd && (cmd->flags & ADBG_CMD_RAW)); i++)
+		json_asked |= strcmp(c.argv[i], "--json") == 0;
 	if (!cmd) {
 		err = adbg_error_create(ADBG_ERR_INVALID_ARG,
 					"unknown command '%s'; 'help' lists the commands",
@@ -453,6 +463,11 @@ struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 		adbg_session_clear_warnings(s);
 	err = cmd->fn(&c);
 out:
+	// REPORTED: the output shows the failure already ({"ok": false} of an eval); an
+	// interrupt ends the batch run, and what was written before it stays as it is.
+	if (err && json_asked && err->code != ADBG_ERR_REPORTED &&
+	    err->code != ADBG_ERR_INTERRUPTED)
+		adbg_json_emit_error(out, line + strspn(line, " \t"), err);
 	adbg_cmd_free_words(c.argv);
 	return err;
 }

@@ -675,10 +675,11 @@ static void print_result(struct adbg_cmd_ctx *c, json_t *reply)
 		static const char *const keys[] = {"ok",	"repr",	 "type",       "error",
 						   "traceback", "frame", "interrupted"};
 
+		json_object_set_new(o, "schema", json_string("aiodbg/1"));
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (json_object_get(reply, keys[i]))
 				json_object_set(o, keys[i], json_object_get(reply, keys[i]));
-		json_dumpf(o, c->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', c->out);
 		json_decref(o);
 		return;

@@ -116,7 +116,7 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 	struct adbg_error *err;
 	char *head;
 	size_t len;
-	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+	int flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
 
 	json_object_set_new(doc, "loops", json_loops(snap));
 	json_object_set_new(doc, "cycles", json_cycles(snap));
@@ -133,8 +133,8 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 	json_decref(doc);
 	if (!head)
 		return &adbg_error_nomem;
-	// The serialised document ends with `"tasks": []\n}`: write it up to the '[', then
-	// the tasks, then close.
+	// The serialised document ends with `"tasks":[]}`: write it up to the '[', then the
+	// tasks, then close; all on one line (JSON Lines, docs/json.md).
 	len = strlen(head);
 	while (len && head[len - 1] != '[')
 		len--;
@@ -145,7 +145,6 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		json_decref(o);
-		fputs("\n    ", c->out);
 		fputs(text ? text : "null", c->out);
 		free(text);
 	} else {
@@ -153,7 +152,7 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 		if (err)
 			return err;
 	}
-	fputs("\n  ]\n}\n", c->out);
+	fputs("]}\n", c->out);
 	return ferror(c->out) ? adbg_error_create(ADBG_ERR_OS, "writing output failed") : NULL;
 }
 

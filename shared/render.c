@@ -66,13 +66,30 @@ struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc)
 			json_array_append_new(w, json_string(c->s->warnings[i]));
 		json_object_set_new(doc, "warnings", w);
 	}
-	if (json_dumpf(doc, c->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+	// One compact line per document: several commands make JSON Lines (docs/json.md).
+	if (json_dumpf(doc, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0) {
 		json_decref(doc);
 		return adbg_error_create(ADBG_ERR_OS, "writing JSON output failed");
 	}
 	fputc('\n', c->out);
 	json_decref(doc);
 	return NULL;
+}
+
+void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err)
+{
+	json_t *doc = json_object();
+
+	json_object_set_new(doc, "schema", json_string("aiodbg/1"));
+	json_object_set_new(doc, "ok", json_false());
+	json_object_set_new(doc, "command", json_string(line));
+	json_object_set_new(doc, "error", json_string(err->message));
+	json_object_set_new(doc, "exit_status", json_integer(adbg_cmd_exit_status(err)));
+	// A line that is not UTF-8 makes json_string fail: the key is then left out, and the
+	// document is still one object.
+	if (json_dumpf(doc, out, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)
+		fputc('\n', out);
+	json_decref(doc);
 }
 
 void adbg_text_warnings(struct adbg_cmd_ctx *c)
@@ -708,9 +725,7 @@ struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_asyncio_sn
 	for (size_t i = 0; i < n && !b.failed; i++) {
 		b.n = 0;
 		if (i)
-			OB_LIT(&b, ",\n    ");
-		else
-			OB_LIT(&b, "\n    ");
+			OB_LIT(&b, ",");
 		ob_task(&b, fc, snap, extras, &tasks[i]);
 		if (!b.failed && fwrite(b.p, 1, b.n, out) != b.n)
 			break;

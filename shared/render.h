@@ -63,8 +63,13 @@ void adbg_text_fit(int *w, const int *min, int n, int width);
 json_t *adbg_json_target(struct adbg_session *s);
 /** A new top-level object {"schema": "aiodbg/1", "target": {...}}. */
 json_t *adbg_json_document(struct adbg_session *s);
-/** Add "warnings" (when any) and write doc to out, one object, then a newline. */
+/** Add "warnings" (when any) and write doc to out: one compact object on one line. */
 ADBG_MUST_CHECK struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc);
+/**
+ * The document of a command that failed in JSON mode (docs/json.md, "Errors"): {"schema",
+ * "ok": false, "command": line, "error": message, "exit_status"}, one line on out.
+ */
+void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err);
 /** "0x7f..." for an address; json null for 0. New reference. */
 json_t *adbg_json_addr(uint64_t addr);
 /**
@@ -108,7 +113,7 @@ const char *adbg_text_waiting_on(const struct adbg_asyncio_snapshot *snap,
 json_t *adbg_json_waiting_on(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t);
 /**
  * Write tasks[0..n) as the elements of a JSON array: each one the object adbg_json_task
- * builds, compact, after a newline and four spaces, separated by commas. Built from cached
+ * builds, compact, separated by commas (one line: JSON Lines, docs/json.md). Built from cached
  * fragments in a buffer, without a jansson tree (the fast path of `tasks --json`). On a
  * write error it stops; the caller checks ferror(out). &adbg_error_nomem when memory runs
  * out (rows already written stay written).

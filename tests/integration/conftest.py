@@ -8,7 +8,8 @@
 - `gcore(pid)`: a core of a live process in a temp dir (removed at teardown).
 - `core`: a core of the module's `target` fixture (each module that uses it defines
   `target`), made once per module and row.
-- `aiodbg`, `aiodbg_json`: run the binary under test.
+- `aiodbg`, `aiodbg_json`, `aiodbg_jsonl`: run the binary under test; every JSON document
+  they see is validated against docs/aiodbg.schema.json (helpers.validate).
 - After every test: no target may be left stopped (state T or t).
 - The session mounts /proc in the chroot roots it uses and unmounts it at the end.
 """
@@ -32,6 +33,13 @@ def pytest_report_header(config):
     lines += [f"  {r.name:<16} {r.version:<10} {r.root} {r.python}" for r in ROWS]
     if not ROWS:
         lines.append("  SKIP (matrix): no interpreters; run tests/env/matrix.sh")
+    try:
+        import jsonschema  # noqa: F401
+        lines.append(f"schema: {helpers.SCHEMA_PATH} (every --json output is validated)")
+    except ImportError:
+        lines.append("schema: python3-jsonschema MISSING: JSON tests fail"
+                     + (" (AIODBG_NO_SCHEMA=1: NOT VALIDATED)"
+                        if os.environ.get("AIODBG_NO_SCHEMA") == "1" and not os.environ.get("CI") else ""))
     return lines
 
 
@@ -94,6 +102,11 @@ def aiodbg():
 @pytest.fixture
 def aiodbg_json():
     return helpers.aiodbg_json
+
+
+@pytest.fixture
+def aiodbg_jsonl():
+    return helpers.aiodbg_jsonl
 
 
 @pytest.fixture(autouse=True)

@@ -364,9 +364,130 @@ def core_args(path):
 Result = collections.namedtuple("Result", "rc out err")
 
 
+# ---------------------------------------------------------------------------------------
+# The JSON schema (docs/aiodbg.schema.json): every --json document the suite sees is checked
+
+
+SCHEMA_PATH = os.path.join(TOP, "docs", "aiodbg.schema.json")
+# The command (or alias) -> the $defs entry of its document.
+SCHEMA_DOCS = {
+    "info": "info", "threads": "threads", "bt": "bt", "backtrace": "bt", "where": "bt",
+    "tasks": "tasks", "ps": "tasks", "tree": "tasks", "pstree": "tasks", "task": "task",
+    "pause": "pause", "continue": "continue", "c": "continue", "cont": "continue",
+    "cancel": "cancel", "select": "select", "up": "select", "down": "select",
+    "locals": "locals", "eval": "result", "p": "result", "print": "result", "await": "result",
+}
+_validators = {}
+SCHEMA_SAMPLE = 3000  # tasks of a document validated one by one (see schema_errors)
+
+
+def _jsonschema():
+    """Debian's python3-jsonschema. Missing, it fails the test on CI (CI=true) and on a
+    developer's machine too unless AIODBG_NO_SCHEMA=1 says to go without (said in the
+    report header)."""
+    try:
+        import jsonschema
+    except ImportError:
+        if os.environ.get("AIODBG_NO_SCHEMA") == "1" and not os.environ.get("CI"):
+            return None
+        pytest.fail("python3-jsonschema is missing: every --json output is validated against "
+                    "docs/aiodbg.schema.json (apt-get install python3-jsonschema; "
+                    "AIODBG_NO_SCHEMA=1 goes without, never on CI)", pytrace=False)
+    return jsonschema
+
+
+def schema_validator(doc_name=None):
+    """A Draft 2020-12 validator of docs/aiodbg.schema.json: of any aiodbg/1 document, or
+    of $defs/DOC_NAME_document (one command's). None without jsonschema (see _jsonschema)."""
+    if doc_name not in _validators:
+        js = _jsonschema()
+        if js is None:
+            return None
+        with open(SCHEMA_PATH) as f:
+            schema = json.load(f)
+        if doc_name:
+            schema = {"$schema": schema["$schema"], "$defs": schema["$defs"],
+                      "$ref": f"#/$defs/{doc_name}_document"}
+        js.Draft202012Validator.check_schema(schema)
+        _validators[doc_name] = js.Draft202012Validator(schema)
+    return _validators[doc_name]
+
+
+def schema_errors(doc, command=None):
+    """The schema's complaints about doc (a list of strings, empty when it validates). With
+    `command` (a command line, "task w0 --json"), doc must be that command's document, or the
+    error document of that command failing."""
+    words = command.split() if command else []
+    name = SCHEMA_DOCS.get(words[0]) if words else None
+    if isinstance(doc, dict) and doc.get("ok") is False and "command" in doc:
+        name = "error"
+    v = schema_validator(name)
+    if v is None:
+        return []
+    # jsonschema takes ~0.3 ms a task: a document of 100k tasks is checked on a sample
+    # (the first and last 1000 and 1000 spread between), the rest of it whole.
+    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+    if isinstance(tasks, list) and len(tasks) > SCHEMA_SAMPLE:
+        k = SCHEMA_SAMPLE // 3
+        step = max(1, (len(tasks) - 2 * k) // k)
+        doc = dict(doc, tasks=tasks[:k] + tasks[k:-k:step] + tasks[-k:])
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(document)'}: {e.message[:300]}"
+            for e in sorted(v.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def validate(doc, command=None, what=""):
+    """Fail the test unless doc validates against the schema (see schema_errors). Returns
+    doc."""
+    errors = schema_errors(doc, command)
+    if errors:
+        pytest.fail(f"{what or command or 'aiodbg'}: the JSON does not follow docs/aiodbg.schema.json:\n  "
+                    + "\n  ".join(errors[:10]) + f"\ndocument: {json.dumps(doc)[:3000]}",
+                    pytrace=False)
+    return doc
+
+
+def commands_of(args):
+    """The -c commands of an aiodbg argument list, in order."""
+    args = [str(a) for a in args]
+    out = []
+    for i, a in enumerate(args):
+        if a in ("-c", "--command") and i + 1 < len(args):
+            out.append(args[i + 1])
+        elif a.startswith("--command="):
+            out.append(a.split("=", 1)[1])
+    return out
+
+
+def json_lines(out, what=""):
+    """The JSON documents of an output (JSON Lines: one compact object per line); a line
+    that is not JSON fails the test."""
+    docs = []
+    for n, line in enumerate(out.splitlines(), 1):
+        try:
+            docs.append(json.loads(line))
+        except ValueError as e:
+            pytest.fail(f"{what}: line {n} of the output is not a JSON object ({e}): {line[:2000]!r}",
+                        pytrace=False)
+    return docs
+
+
+def validate_output(args, out):
+    """Every line of an aiodbg output that is a document of schema aiodbg/1 (with --json,
+    the documents are one per line) validates against the schema."""
+    for line in out.splitlines():
+        if line.startswith('{"schema":'):
+            try:
+                doc = json.loads(line)
+            except ValueError as e:
+                pytest.fail(f"aiodbg {' '.join(map(str, args))}: a line of the output is not JSON "
+                            f"({e}): {line[:2000]!r}", pytrace=False)
+            validate(doc, what=f"aiodbg {' '.join(map(str, args))}")
+
+
 def aiodbg(*args, input=None, timeout=60, env=None, prefix=(), binary=None):
     """Run the aiodbg binary; returns Result(rc, out, err) (a tuple: rc, stdout, stderr).
-    `prefix` is prepended to the command line (e.g. setpriv ...); `binary` replaces $AIODBG."""
+    `prefix` is prepended to the command line (e.g. setpriv ...); `binary` replaces $AIODBG.
+    Every JSON document in the output is validated against the schema (validate)."""
     binary = binary or AIODBG
     if not os.path.exists(binary):
         pytest.fail(f"aiodbg binary not found at {binary} (run `make`)", pytrace=False)
@@ -379,18 +500,38 @@ def aiodbg(*args, input=None, timeout=60, env=None, prefix=(), binary=None):
     except subprocess.TimeoutExpired as ex:
         pytest.fail(f"aiodbg timed out after {timeout}s: {cmd}\nstdout: {ex.stdout!r:.2000}\n"
                     f"stderr: {ex.stderr!r:.2000}", pytrace=False)
+    validate_output(cmd, p.stdout)
     return Result(p.returncode, p.stdout, p.stderr)
 
 
 def aiodbg_json(*args, expect_rc=0, **kw):
-    """Run aiodbg and parse its stdout as one JSON document (asserting the exit status)."""
+    """Run aiodbg and parse its stdout as one JSON document (asserting the exit status),
+    validated against the schema as the document of the (one) -c command."""
     r = aiodbg(*args, **kw)
-    assert r.rc == expect_rc, f"aiodbg {' '.join(map(str, args))}: rc {r.rc}, stderr: {r.err.strip()[:2000]}"
+    what = f"aiodbg {' '.join(map(str, args))}"
+    assert r.rc == expect_rc, f"{what}: rc {r.rc}, stderr: {r.err.strip()[:2000]}"
+    assert r.out.count("\n") == 1 and r.out.endswith("\n"), f"{what}: want one line of JSON: {r.out[:2000]!r}"
     try:
-        return json.loads(r.out)
+        doc = json.loads(r.out)
     except ValueError as e:
-        pytest.fail(f"aiodbg {' '.join(map(str, args))}: stdout is not JSON ({e}): {r.out[:2000]!r}",
-                    pytrace=False)
+        pytest.fail(f"{what}: stdout is not JSON ({e}): {r.out[:2000]!r}", pytrace=False)
+    cmds = commands_of(args)
+    return validate(doc, cmds[0] if len(cmds) == 1 else None, what)
+
+
+def aiodbg_jsonl(*args, expect_rc=0, **kw):
+    """Run aiodbg with several commands; its stdout as JSON Lines: one document per command
+    (-c, in order), each validated as that command's document (or its error document)."""
+    r = aiodbg(*args, **kw)
+    what = f"aiodbg {' '.join(map(str, args))}"
+    assert r.rc == expect_rc, f"{what}: rc {r.rc}, stderr: {r.err.strip()[:2000]}"
+    docs = json_lines(r.out, what)
+    cmds = commands_of(args)
+    if cmds:
+        assert len(docs) == len(cmds), f"{what}: {len(cmds)} commands, {len(docs)} lines: {r.out[:3000]!r}"
+    for i, doc in enumerate(docs):
+        validate(doc, cmds[i] if cmds else None, f"{what} (line {i + 1})")
+    return docs
 
 
 def assert_one_line_error(r, rc=3):

@@ -37,7 +37,8 @@ GDB_MATRIX = os.path.join(TOP, ".cache", "matrix-gdb.txt")
 TAG = uuid.uuid4().hex[:8]
 BEGIN, END = "@@aiodbg-begin-", "@@aiodbg-end-"
 COMMANDS = ["info", "threads", "bt", "tasks", "tree", "task parent", "tasks --json",
-            "tree --json", "bt --json"]
+            "tree --json", "bt --json", "info --json", "threads --json", "task parent --json",
+            "select child --json"]
 
 # The target: named tasks awaiting each other on the main thread's loop (a direct await, a
 # gather, plain workers), a second thread in a Python -> C -> Python call (map() calling a
@@ -215,6 +216,12 @@ def run_gdb(g, args, commands, env=None, timeout=180):
     for i in range(len(commands)):
         m = re.search(re.escape(f"{BEGIN}{i}\n") + "(.*?)" + re.escape(f"{END}{i}\n"), p.stdout, re.S)
         outputs.append(m.group(1) if m else None)
+        # `aio CMD --json` prints one document, on one line, that follows the schema.
+        words = commands[i].split()
+        if outputs[i] is not None and words[:1] == ["aio"] and "--json" in words:
+            lines = outputs[i].splitlines()
+            assert len(lines) == 1, f"`{commands[i]}` in {g}: want one line of JSON: {outputs[i][:2000]!r}"
+            helpers.validate(json.loads(lines[0]), " ".join(words[1:]), f"`{commands[i]}` in {g}")
     return outputs, p.stdout, p.stderr
 
 
@@ -298,6 +305,22 @@ def test_live_same_output(case, target):
     names = {t["name"] for t in tasks["tasks"]}
     assert set(target.truth["named"]) <= names, f"named tasks missing: {sorted(names)}"
     assert tasks["target"]["kind"] == "process" and tasks["target"]["pid"] == target.pid
+
+
+def test_json_errors(case, target):
+    """`aio CMD --json` that fails prints its error document (validated in run_gdb) and GDB
+    reports the error; the next command runs as usual."""
+    g, row = case
+    outs, _, err = run_gdb(g, ["-p", str(target.pid)],
+                           ["aio task nosuch --json", "aio nosuch --json", "aio info --json"])
+    docs = [json.loads(o) for o in outs]
+    assert [(d.get("ok"), d.get("command"), d.get("exit_status")) for d in docs[:2]] == [
+        (False, "task nosuch --json", 1), (False, "nosuch --json", 2)], docs
+    assert docs[0]["error"] == "no task named 'nosuch'"
+    assert docs[2]["target"]["pid"] == target.pid
+    lines = [ln for ln in err.splitlines() if ln.startswith("aiodbg:")]
+    assert lines == ["aiodbg: no task named 'nosuch'",
+                     "aiodbg: unknown command 'nosuch'; 'help' lists the commands"], err
 
 
 def test_core_same_output(case, core):

@@ -176,7 +176,7 @@ def test_expression_that_raises(basic):
     assert doc["ok"] is False and doc["error"] == "ZeroDivisionError: division by zero"
     assert "Traceback" in doc["traceback"]
     doc = helpers.aiodbg_json("attach", basic.pid, "--json", "-c", "p 6*7")
-    assert doc == {"ok": True, "repr": "42", "type": "int"}
+    assert doc == {"schema": "aiodbg/1", "ok": True, "repr": "42", "type": "int"}
 
 
 def test_objects_bound_to_the_loop(basic):

@@ -86,7 +86,7 @@ def test_runaway_eval_is_stopped_by_its_timeout(runaway):
     assert r.rc == 1 and r.out.splitlines()[-1] == INTERRUPTED_AFTER_1, r
     r = helpers.aiodbg("attach", runaway.pid, "--json", "-c", "p --timeout 1 spin('t3')")
     assert r.rc == 1 and r.err == "", r
-    doc = json.loads(r.out)
+    doc = helpers.validate(json.loads(r.out), "p")
     assert doc["ok"] is False and doc["error"] == INTERRUPTED_AFTER_1 and doc["interrupted"] is True
     assert "in spin" in doc["traceback"], doc
     # The loop stays usable: pause, eval, continue.
@@ -210,8 +210,8 @@ def test_await_of_a_program_future_ctrl_c(runaway):
     # JSON too.
     p = start_batch(runaway, 'await log("AWAITING u2") or book.upstream', json_out=True)
     rc, out, err = interrupt_batch(p, runaway, "AWAITING u2")
-    assert rc == 130 and json.loads(out) == {
-        "ok": False, "error": "CancelledError: the expression was cancelled (interrupted)",
+    assert rc == 130 and helpers.validate(json.loads(out), "await") == {
+        "schema": "aiodbg/1", "ok": False, "error": "CancelledError: the expression was cancelled (interrupted)",
         "interrupted": True}, (rc, out, err)
     readers_alive(runaway)
     assert_heartbeat_goes_on(runaway)

@@ -117,12 +117,14 @@ def plain_env(**extra):
 
 
 def run(args, stdin=None, env=None, timeout=120):
-    """aiodbg ARGS with pipes for stdin, stdout and stderr; no escape may reach them."""
+    """aiodbg ARGS with pipes for stdin, stdout and stderr; no escape may reach them, and
+    every JSON document in the output follows the schema (helpers.validate)."""
     r = subprocess.run([AIODBG] + [str(a) for a in args], input=stdin,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        env=env or plain_env(), timeout=timeout)
     for name, text in (("stdout", r.stdout), ("stderr", r.stderr)):
         assert ESC not in text, f"escape sequence in {name} of a pipe: {text[:500]!r}"
+    helpers.validate_output(args, r.stdout)
     return r
 
 
@@ -194,7 +196,7 @@ def test_batch_json(target, core, mode):
             argv = args + (["--json", "-c", cmd] if how == "global" else ["-c", cmd + " --json"])
             r = run(argv)
             assert r.returncode == 0, f"{cmd} ({how}): {r.stderr}"
-            doc = json.loads(r.stdout)
+            doc = helpers.validate(json.loads(r.stdout), cmd)
             assert doc["schema"] == "aiodbg/1", cmd
             assert doc["target"]["kind"] == kind, cmd
             assert doc["target"]["pid"] == target.pid, cmd

@@ -365,6 +365,60 @@ START_TEST(test_slot)
 }
 END_TEST
 
+/*
+ * Garbage where frames and classes should be: a stack top below the locals or far above
+ * them, a negative or huge local count, a frame in unmapped memory, a class that is its own
+ * base. Nothing is named, nothing hangs, nothing is read out of bounds.
+ */
+START_TEST(test_hostile)
+{
+	static const char *const fns[] = {"holder", "holder", "holder", "holder"};
+	uint64_t lock, words[2], code, bad_code, f[4], t_loop, obj, v = 0;
+	struct adbg_error *err;
+	size_t n;
+
+	setup(_i);
+	lock = new_lock(true);
+	code = code_of(NOLOCALS, NULL);
+	n = async_with(lock, words);
+	f[0] = frame_of(code, 0, NULL, n, words);
+	// stack top below the locals / far beyond them
+	if (F.minor >= 14) {
+		fake_w64(&F, f[0] + FRAME_STACKPOINTER, f[0]);
+	} else {
+		fake_w32(&F, f[0] + FRAME_STACKPOINTER, (uint32_t)-5);
+	}
+	f[1] = frame_of(code, 0, NULL, n, words);
+	if (F.minor >= 14)
+		fake_w64(&F, f[1] + FRAME_STACKPOINTER, f[1] + LOCALSPLUS + (8u << 20));
+	else
+		fake_w32(&F, f[1] + FRAME_STACKPOINTER, 1u << 30);
+	bad_code = code_of(NOLOCALS, NULL);
+	fake_w32(&F, bad_code + CODE_NLOCALSPLUS, (uint32_t)-3);
+	f[2] = frame_of(bad_code, 0, NULL, n, words);
+	f[3] = FAKE_UNMAPPED;
+	add_task(4, fns, f);
+	add_task(0, NULL, NULL);
+	waits_for(1, lock, lock, "Lock");
+	ck_assert_ptr_null(adbg_asyncio_lock_holders(S, &SNAP));
+	holders_are(1, 0, NULL, NULL);
+	teardown();
+
+	// A class that is its own base, without the slot: the walk stops.
+	setup(_i);
+	F.l.type_object.tp_dict = 264;
+	S->python->layout = F.l;
+	t_loop = fake_type(&F, "Loop", TPF_HEAPTYPE, 0, 40, 0);
+	fake_w64(&F, t_loop + F.l.type_object.tp_base, t_loop);
+	fake_w64(&F, t_loop + 264, fake_dict_pairs(&F, false, 0, NULL, NULL));
+	obj = fake_obj(&F, t_loop, 40);
+	err = adbg_obj_slot(S->target, &S->python->layout, obj, "_when", &v);
+	ck_assert(adbg_error_is(err, ADBG_ERR_NOT_FOUND));
+	adbg_error_destroy(err);
+	teardown();
+}
+END_TEST
+
 static Suite *locks_suite(void)
 {
 	Suite *s = suite_create("asyncio_locks");
@@ -374,6 +428,7 @@ static Suite *locks_suite(void)
 	tcase_add_loop_test(tc, test_acquire_and_unknown, 0, NMINORS);
 	tcase_add_loop_test(tc, test_semaphore_and_condition, 0, NMINORS);
 	tcase_add_loop_test(tc, test_slot, 0, NMINORS);
+	tcase_add_loop_test(tc, test_hostile, 0, NMINORS);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -26,18 +26,20 @@ LIBS_REPL := $(shell pkg-config --libs libedit 2>/dev/null)
 LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null)
 
 SHARED_SRC := $(sort $(wildcard shared/*.c))
-SHARED_OBJ := $(SHARED_SRC:%.c=$(BUILD)/%.o) $(BUILD)/shared/agent_src.o
+SHARED_OBJ := $(SHARED_SRC:%.c=$(BUILD)/%.o) $(BUILD)/shared/agent_src.o \
+	$(BUILD)/shared/report_src.o
 REPL_SRC := $(sort $(wildcard repl/*.c))
 REPL_OBJ := $(REPL_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 AGENT_PY := $(sort $(wildcard shared/agent/*.py))
+REPORT_TPL := shared/report/report.html
 
 LIB := $(BUILD)/libaiodbg.a
 EXE := $(BUILD)/aiodbg
 
-.PHONY: all check unit integration asan ubsan fuzz bench demo install format format-check \
+.PHONY: all check unit integration asan ubsan fuzz bench demo pictures install format format-check \
 	clean deps matrix gdbext gdbext-sid print-warn FORCE
 
 all: $(EXE) $(LIB)
@@ -55,6 +57,14 @@ $(BUILD)/shared/agent_src.c: $(AGENT_PY) tests/env/embed.sh
 	sh tests/env/embed.sh $@ $(AGENT_PY)
 
 $(BUILD)/shared/agent_src.o: $(BUILD)/shared/agent_src.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# So is the template of `report --html` (shared/cmd_report.c).
+$(BUILD)/shared/report_src.c: $(REPORT_TPL) tests/env/embed.sh
+	@mkdir -p $(dir $@)
+	sh tests/env/embed.sh $@ -n adbg_report_files $(REPORT_TPL)
+
+$(BUILD)/shared/report_src.o: $(BUILD)/shared/report_src.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(SHARED_OBJ)
@@ -172,6 +182,10 @@ bench: all
 
 demo: all
 	@sh examples/demo.sh
+
+# The README's pictures of the demo service (docs/demo-graph.png, docs/demo-report.png).
+pictures: all
+	@sh examples/pictures.sh
 
 install: all $(if $(shell command -v $(GDB) 2>/dev/null),gdbext)
 	install -D -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/aiodbg

@@ -98,10 +98,31 @@ const struct adbg_cmd adbg_cmds[] = {
 			"followed by the lock each task waits for and who holds it), are reported "
 			"as cycles. For Trio the tree is the nursery tree: under a task come the "
 			"tasks of the nurseries it opened; a deadlock through trio.Lock is a "
-			"cycle. --dot writes a Graphviz graph (edges waiter -> awaited).",
+			"cycle. --dot writes a Graphviz graph: one cluster per loop (its "
+			"thread), each task with its name, state, cancellation, where it is "
+			"suspended and what it awaits, coloured by state (with a legend), edges "
+			"waiter -> awaited, cycles (deadlocks) in red with a caption; three or "
+			"more identical sibling leaves are one node '×N coro (awaiting)'. Render "
+			"it with 'dot -Tpng' or 'dot -Tsvg'.",
 		.options = {"--json", "--dot"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tree,
+	},
+	{
+		.name = "report",
+		.usage = "report --html FILE",
+		.summary = "write a self-contained HTML report of the target to FILE",
+		.help = "Write one HTML file (FILE, or - for the output) that needs nothing "
+			"else, no network: a summary (process or core, Python, threads, task "
+			"counts by state), a banner when tasks wait on each other in a cycle "
+			"(deadlock), a sortable, filterable, paginated task table (click a row "
+			"for the task in full), the awaited-by tree (collapsible), each thread's "
+			"stack, the graph of 'tree --dot' as SVG (drawn by Graphviz's dot when "
+			"it is installed; else the page says why and keeps the dot text), and "
+			"the command that made it. The page's URL fragment holds its filter: "
+			"FILE#filter=TEXT&state=pending&sort=name&task=ID.",
+		.options = {"--html"},
+		.fn = adbg_cmd_report,
 	},
 	{
 		.name = "task",

@@ -122,6 +122,9 @@ ADBG_MUST_CHECK struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_info(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_help_cmd(struct adbg_cmd_ctx *c);
+/* Pictures and reports (cmd_report.c): tree --dot, report --html. */
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_tree_dot(struct adbg_cmd_ctx *c);
+ADBG_MUST_CHECK struct adbg_error *adbg_cmd_report(struct adbg_cmd_ctx *c);
 /* Live control (cmd_live.c). */
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c);

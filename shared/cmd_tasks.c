@@ -8,6 +8,7 @@
 #include "asyncio.h"
 #include "cmd.h"
 #include "error.h"
+#include "graph.h"
 #include "render.h"
 #include "render_trio.h"
 #include "trio.h"
@@ -443,32 +444,6 @@ static bool is_root(const struct adbg_asyncio_snapshot *snap, const struct adbg_
 	return true;
 }
 
-static void render_dot(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapshot *snap)
-{
-	fprintf(c->out, "digraph asyncio {\n  rankdir=LR;\n  node [shape=box];\n");
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		const struct adbg_task *t = &snap->tasks[i];
-
-		fprintf(c->out, "  \"%#" PRIx64 "\" [label=\"", t->id);
-		for (const char *p = t->name ? t->name : "?"; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				fputc('\\', c->out);
-			fputc(*p, c->out);
-		}
-		fprintf(c->out, "\\n%s\"%s];\n", adbg_task_state_name(t->state),
-			t->cancelling ? ", color=red" : "");
-	}
-	// An edge waiter -> awaited.
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		const struct adbg_task *t = &snap->tasks[i];
-
-		for (size_t j = 0; j < t->nawaited_by; j++)
-			fprintf(c->out, "  \"%#" PRIx64 "\" -> \"%#" PRIx64 "\";\n",
-				t->awaited_by[j], t->id);
-	}
-	fprintf(c->out, "}\n");
-}
-
 /* The awaited-by forest as text: each root's tree, then each cycle, then what is left. */
 static ADBG_MUST_CHECK struct adbg_error *render_tree(struct adbg_cmd_ctx *c,
 						      const struct adbg_asyncio_snapshot *snap)
@@ -531,6 +506,8 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 		return adbg_cmd_usage_error(c, "too many arguments");
 	if (dot && c->opts.json)
 		return adbg_cmd_usage_error(c, "--dot and --json exclude each other");
+	if (dot)
+		return adbg_cmd_tree_dot(c);
 	err = asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
 	if (err)
 		return err;
@@ -538,11 +515,6 @@ struct adbg_error *adbg_cmd_tree(struct adbg_cmd_ctx *c)
 		err = emit_tasks_json(c, &snap, NULL);
 		adbg_asyncio_snapshot_deinit(&snap);
 		return err;
-	}
-	if (dot) {
-		render_dot(c, &snap);
-		adbg_asyncio_snapshot_deinit(&snap);
-		return NULL;
 	}
 	err = render_tree(c, &snap);
 	adbg_asyncio_snapshot_deinit(&snap);
@@ -659,4 +631,16 @@ struct adbg_error *adbg_cmd_task(struct adbg_cmd_ctx *c)
 out:
 	adbg_asyncio_snapshot_deinit(&snap);
 	return err;
+}
+
+/* The shared text of a task (graph.h), for the graph and the report. */
+const char *adbg_task_cancel_text(const struct adbg_task *t, char *buf, size_t len)
+{
+	return cancel_text(t, buf, len);
+}
+
+const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,
+				    const struct adbg_task *t, char *buf, size_t len)
+{
+	return awaiting_text(snap, t, buf, len);
 }

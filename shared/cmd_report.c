@@ -369,6 +369,7 @@ static ADBG_MUST_CHECK struct adbg_error *write_data(FILE *out, struct adbg_cmd_
 		const struct adbg_task *tk = &snap->tasks[i];
 		char buf[160], name[600];
 		bool first = true;
+		const struct adbg_frame *where;
 
 		fprintf(out, "%s[\"%#" PRIx64 "\",", i ? ",\n" : "\n", tk->id);
 		snprintf(name, sizeof(name), "%s%s", tk->name ? tk->name : "?",
@@ -395,7 +396,8 @@ static ADBG_MUST_CHECK struct adbg_error *write_data(FILE *out, struct adbg_cmd_
 		}
 		fputs("],", out);
 		js_str(out, tk->cancel_message);
-		fputc(']', out);
+		where = adbg_task_where(tk);
+		fprintf(out, ",%zu]", where ? (size_t)(where - tk->stack.frames) : (size_t)0);
 	}
 	fputs("],\n\"cycles\":[", out);
 	for (size_t i = 0; i < snap->ncycles; i++) {

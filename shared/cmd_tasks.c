@@ -642,5 +642,23 @@ const char *adbg_task_cancel_text(const struct adbg_task *t, char *buf, size_t l
 const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,
 				    const struct adbg_task *t, char *buf, size_t len)
 {
-	return awaiting_text(snap, t, buf, len);
+	size_t n;
+
+	awaiting_text(snap, t, buf, len);
+	// The holder of the trio.Lock it waits for, as the tree says it.
+	n = strlen(buf);
+	if (t->trio && t->trio->lock_owner && n < len) {
+		const struct adbg_task *o = adbg_asyncio_find(snap, t->trio->lock_owner);
+
+		snprintf(buf + n, len - n, " held by %s", o && o->name ? o->name : "?");
+	}
+	return buf;
+}
+
+const struct adbg_frame *adbg_task_where(const struct adbg_task *t)
+{
+	if (!t->stack.n)
+		return NULL;
+	// A Trio task is always innermost in Trio's own trap: where it waits is further out.
+	return &t->stack.frames[t->trio && t->trio->where < t->stack.n ? t->trio->where : 0];
 }

@@ -261,7 +261,7 @@ static void node_id(FILE *out, const struct graph *g, size_t i)
 static void write_node(FILE *out, const struct graph *g, size_t i)
 {
 	const struct adbg_task *t = &g->snap->tasks[i];
-	const struct adbg_frame *f = t->stack.n ? &t->stack.frames[0] : NULL;
+	const struct adbg_frame *f = adbg_task_where(t);
 	const struct adbg_task *w =
 		t->waiting_on.task ? adbg_asyncio_find(g->snap, t->waiting_on.task) : NULL;
 	char cbuf[128], abuf[128];
@@ -284,8 +284,11 @@ static void write_node(FILE *out, const struct graph *g, size_t i)
 			fputs("…", out);
 	}
 	fprintf(out, "\\n%s", t->running ? "running" : adbg_task_state_name(t->state));
-	if (t->cancelling || t->cancel_requested)
-		fprintf(out, ", %s", adbg_task_cancel_text(t, cbuf, sizeof(cbuf)));
+	adbg_task_cancel_text(t, cbuf, sizeof(cbuf));
+	if (strcmp(cbuf, "-") != 0 && t->state != ADBG_TASK_CANCELLED) {
+		fputs(", ", out);
+		dot_text(out, cbuf);
+	}
 	if (f) {
 		fputs("\\nat ", out);
 		dot_text(out, f->function);
@@ -490,6 +493,34 @@ struct adbg_error *adbg_graph_dot(FILE *out, const struct adbg_asyncio_snapshot 
 				      "\", fontsize=9]",
 				      out);
 			fputs(";\n", out);
+		}
+	}
+	// A cycle through something else than awaits (a lock held by the next task): its
+	// links as dashed red edges.
+	for (size_t c = 0; c < snap->ncycles; c++) {
+		const struct adbg_cycle *cy = &snap->cycles[c];
+
+		for (size_t j = 0; j < cy->n; j++) {
+			const struct adbg_task *a = adbg_asyncio_find(snap, cy->ids[j]);
+			const struct adbg_task *b =
+				adbg_asyncio_find(snap, cy->ids[(j + 1) % cy->n]);
+			bool awaited = false;
+
+			if (!a || !b || a == b)
+				continue;
+			for (size_t k = 0; k < b->nawaited_by && !awaited; k++)
+				awaited = b->awaited_by[k] == a->id;
+			if (awaited)
+				continue;
+			fputs("  ", out);
+			node_id(out, &g, (size_t)(a - snap->tasks));
+			fputs(" -> ", out);
+			node_id(out, &g, (size_t)(b - snap->tasks));
+			fputs(" [color=\"" CYCLE_COLOR
+			      "\", penwidth=2.5, style=dashed, label=\"waits "
+			      "for\", fontcolor=\"" CYCLE_COLOR
+			      "\", fontsize=9, constraint=false];\n",
+			      out);
 		}
 	}
 	fputs("}\n", out);

@@ -40,11 +40,17 @@ ADBG_MUST_CHECK struct adbg_error *adbg_graph_dot(FILE *out,
 						  size_t *nodes_ret);
 
 /* Text of a task that the table, tree, graph and report share (cmd_tasks.c). */
+struct adbg_frame;
 struct adbg_task;
 /** "cancelling(2)", "cancelled", "requested" or "-"; buf of at least 96 bytes. */
 const char *adbg_task_cancel_text(const struct adbg_task *t, char *buf, size_t len);
-/** What t waits on as the model describes it ("Lock.acquire", "Task NAME"), or "-". */
+/**
+ * What t waits on as the model describes it ("Lock.acquire held by X", "Task NAME"), or
+ * "-".
+ */
 const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,
 				    const struct adbg_task *t, char *buf, size_t len);
+/** The frame where t is suspended, as `tasks` shows it (not inside Trio's trap), or NULL. */
+const struct adbg_frame *adbg_task_where(const struct adbg_task *t);
 
 #endif

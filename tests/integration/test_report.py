@@ -360,3 +360,50 @@ def test_pictures_script(tmp):
         assert head[:8] == b"\x89PNG\r\n\x1a\n", name
         width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
         assert width >= 400 and height >= 300, (name, width, height)
+
+
+@pytest.fixture(scope="module")
+def trio_target(row):
+    import test_trio
+    if not test_trio.has_trio(row):
+        pytest.skip(f"{row.name}: this interpreter cannot import trio (no Trio installed for it)")
+    t = helpers.launch_or_fail(row, "trio_basic.py", timeout=90)
+    assert not t.truth["problems"], t.truth["problems"]
+    yield t
+    t.kill()
+
+
+@pytest.fixture(scope="module")
+def trio_core(trio_target):
+    path = helpers.make_core(trio_target.pid)
+    yield path
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_trio_lock_deadlock(trio_target, trio_core, tmp, kind):
+    """targets/trio_basic.py: lock-a-b and lock-b-a each hold the lock the other waits for.
+    The graph links them with dashed red "waits for" edges and says who holds the lock;
+    nodes show where the tasks wait (not Trio's trap); the report's banner names both."""
+    args = args_of(kind, trio_target, trio_core)
+    text = dot_text(args)
+    dot_png(text, tmp, f"trio-{kind}.png")
+    doc = aiodbg_json(*args, "-c", "tasks --json")
+    ids = {t["name"]: t["id"] for t in doc["tasks"]}
+    line = trio_target.truth["lines"]["LOCKER"]
+    for a, b in (("lock-a-b", "lock-b-a"), ("lock-b-a", "lock-a-b")):
+        assert re.search(rf'^  "{ids[a]}" -> "{ids[b]}" \[color="#d00000", penwidth=2.5, '
+                         r'style=dashed, label="waits for"', text, re.M), (a, b)
+        assert re.search(rf'^    "{ids[a]}" \[label="{a}\\npending\\nat locker trio_basic.py:{line}'
+                         rf'\\nawaits Lock.acquire held by {b}", fillcolor="#d6e6fb", '
+                         r'color="#d00000", penwidth=2.5\];$', text, re.M), a
+    path = os.path.join(tmp, f"trio-{kind}.html")
+    report(args, path)
+    d = dom(path, "filter=lock-")
+    banner = html.unescape(re.search(r'<div class="deadlock" id="deadlock">(.*?)None of these', d,
+                                     re.S).group(1))
+    assert f"lock-a-b {ids['lock-a-b']}" in banner and f"lock-b-a {ids['lock-b-a']}" in banner
+    assert sorted(cells(d, "name")) == ["lock-a-b", "lock-b-a"]
+    assert cells(d, "where") == [f"locker trio_basic.py:{line}"] * 2
+    assert cells(d, "await") == ["Lock.acquire held by lock-b-a", "Lock.acquire held by lock-a-b"] or \
+        cells(d, "await") == ["Lock.acquire held by lock-a-b", "Lock.acquire held by lock-b-a"]

@@ -184,6 +184,12 @@ def test_report_filters(reports, kind):
     want = sorted(t["name"] for t in doc["tasks"]
                   if any(f["file"].endswith("/queues.py") for f in t["stack"]))
     assert want and sorted(cells(d, "name")) == want
+    # Sorted by a column, both ways (ties keep the table's order).
+    names = [t["name"] for t in doc["tasks"]]
+    assert cells(dom(path, "sort=name&size=1000"), "name") == sorted(names)
+    assert cells(dom(path, "sort=name&desc=1&size=1000"), "name") == sorted(names, reverse=True)
+    # Pages: the second page of 5 rows is the table's rows 6 to 10.
+    assert cells(dom(path, "size=5&page=2"), "id") == [t["id"] for t in doc["tasks"]][5:10]
     # One task in full, from the URL: its whole stack, outermost first.
     t = next(t for t in doc["tasks"] if t["name"] == "cycle-a")
     d = html.unescape(dom(path, "task=" + t["id"]))

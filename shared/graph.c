@@ -115,12 +115,34 @@ static void graph_deinit(struct graph *g)
 	free(g->count);
 }
 
+/*
+ * What a task awaits without the time its deadline leaves: siblings that sleep the same
+ * sleep, started a moment apart, are the same (", 3599.9 s left (sleep)" differs).
+ */
+static const char *await_kind(const struct adbg_asyncio_snapshot *snap, const struct adbg_task *t,
+			      char *buf, size_t len)
+{
+	char *cut;
+
+	adbg_task_awaiting_text(snap, t, buf, len);
+	cut = strstr(buf, " s left (");
+	if (cut) {
+		while (cut > buf && !(cut[0] == ',' && cut[1] == ' '))
+			cut--;
+		*cut = '\0';
+	}
+	cut = strstr(buf, ", deadline ");
+	if (cut)
+		*cut = '\0';
+	return buf;
+}
+
 /* The sibling signature of task i, compared field by field (strings by content). */
 static int sig_cmp(const struct graph *g, size_t a, size_t b)
 {
 	const struct adbg_task *x = &g->snap->tasks[a], *y = &g->snap->tasks[b];
 	const struct adbg_frame *fx, *fy;
-	char bx[128], by[128];
+	char bx[256], by[256];
 	int d;
 
 	if (g->parent[a] != g->parent[b])
@@ -136,8 +158,7 @@ static int sig_cmp(const struct graph *g, size_t a, size_t b)
 		   adbg_task_cancel_text(y, by, sizeof(by)));
 	if (d)
 		return d;
-	d = strcmp(adbg_task_awaiting_text(g->snap, x, bx, sizeof(bx)),
-		   adbg_task_awaiting_text(g->snap, y, by, sizeof(by)));
+	d = strcmp(await_kind(g->snap, x, bx, sizeof(bx)), await_kind(g->snap, y, by, sizeof(by)));
 	if (d)
 		return d;
 	// The same suspension point: every frame of the stack.
@@ -264,7 +285,7 @@ static void write_node(FILE *out, const struct graph *g, size_t i)
 	const struct adbg_frame *f = adbg_task_where(t);
 	const struct adbg_task *w =
 		t->waiting_on.task ? adbg_asyncio_find(g->snap, t->waiting_on.task) : NULL;
-	char cbuf[128], abuf[128];
+	char cbuf[128], abuf[256];
 	const char *aw = adbg_task_awaiting_text(g->snap, t, abuf, sizeof(abuf));
 
 	fputs("    ", out);
@@ -275,7 +296,7 @@ static void write_node(FILE *out, const struct graph *g, size_t i)
 		dot_text(out, t->coro ? t->coro : t->name);
 		if (t->has_waiting_on) {
 			fputs(" (", out);
-			dot_text(out, aw);
+			dot_text(out, await_kind(g->snap, t, abuf, sizeof(abuf)));
 			fputc(')', out);
 		}
 	} else {

@@ -965,6 +965,11 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 			json_object_set_new(o, "message", msg ? json_string(msg) : json_null());
 			json_object_set_new(doc, "cancel", o);
 			err = adbg_json_emit(c, doc);
+		} else if (json_string_value(json_object_get(reply, "scope"))) {
+			// Trio: the task's innermost cancel scope was cancelled.
+			fprintf(c->out, "task %s (%s): cancelled its cancel scope %s%s%s%s\n", id,
+				tl.task_name, json_string_value(json_object_get(reply, "scope")),
+				msg ? ", reason \"" : "", msg ? msg : "", msg ? "\"" : "");
 		} else {
 			fprintf(c->out,
 				"task %s (%s): cancel() returned %s; now %s, cancelling "
@@ -976,6 +981,10 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 				json_integer_value(json_object_get(reply, "cancelling")),
 				msg ? ", message \"" : "", msg ? msg : "", msg ? "\"" : "");
 		}
+		// Trio: what cancelling the innermost scope also cancels.
+		if (!c->opts.json && json_string_value(json_object_get(reply, "note")))
+			fprintf(c->out, "note: %s\n",
+				json_string_value(json_object_get(reply, "note")));
 		// cancel() returns False for a task that is already done: nothing was cancelled,
 		// as the output says.
 		if (!err && !json_is_true(json_object_get(reply, "cancelled")))
@@ -1057,7 +1066,8 @@ static ADBG_MUST_CHECK struct adbg_error *show_frame(struct adbg_cmd_ctx *c,
 
 static bool is_asyncio_frame(const struct adbg_frame *f)
 {
-	return f->file && strstr(f->file, "/asyncio/") != NULL;
+	// Trio's own frames too: a Trio task always ends in its traps.
+	return f->file && (strstr(f->file, "/asyncio/") || strstr(f->file, "/trio/"));
 }
 
 struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)

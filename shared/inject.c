@@ -64,6 +64,7 @@
 //
 // The agent then connects back over the channel (channel.c); see agent.py for the rest.
 #include "inject.h"
+#include "trio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -314,6 +315,11 @@ struct adbg_error *adbg_inject_wake_loop(struct adbg_session *s, uint64_t loop)
 	// uvloop keeps the pair in C fields (uvloop_csock).
 	err = adbg_obj_getattr(t, l, loop, "_csock", &csock);
 	if (err && adbg_ok(uvloop_csock(s, loop, &csock))) {
+		adbg_error_destroy(err);
+		err = NULL;
+	}
+	// A Trio run wakes on a byte from its run_sync_soon socketpair (trio.h).
+	if (err && adbg_ok(adbg_trio_wakeup_sock(s, loop, &csock))) {
 		adbg_error_destroy(err);
 		err = NULL;
 	}

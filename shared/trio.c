@@ -911,6 +911,24 @@ out:
 	return NULL;
 }
 
+struct adbg_error *adbg_trio_wakeup_sock(struct adbg_session *s, uint64_t runner, uint64_t *ret)
+{
+	struct reader r = {.s = s, .l = &s->python->layout};
+	const char *tn = type_name(&r, runner);
+	uint64_t sock;
+
+	if (!tn || strcmp(tn, "Runner") != 0)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "%#" PRIx64 " is not a Trio Runner",
+					 runner);
+	sock = attr(&r, attr(&r, attr(&r, runner, "entry_queue"), "wakeup"), "write_sock");
+	if (!sock)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND,
+					 "Trio run %#" PRIx64 ": no entry_queue.wakeup.write_sock",
+					 runner);
+	*ret = sock;
+	return NULL;
+}
+
 void adbg_trio_snapshot_destroy(struct adbg_trio_snapshot *snap)
 {
 	if (!snap)

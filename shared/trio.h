@@ -148,6 +148,15 @@ struct adbg_trio_in {
 ADBG_MUST_CHECK struct adbg_error *adbg_trio_collect(const struct adbg_trio_in *in,
 						     struct adbg_trio_snapshot **ret);
 
+/**
+ * The socket whose one byte wakes the Trio run whose Runner is at runner (the write end of
+ * its run_sync_soon wakeup socketpair: Runner.entry_queue.wakeup.write_sock, Trio
+ * 0.22-0.34), for live control to wake an idle run as it wakes an idle asyncio loop.
+ * ADBG_ERR_NOT_FOUND when runner is not a Trio Runner.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_trio_wakeup_sock(struct adbg_session *s, uint64_t runner,
+							 uint64_t *ret);
+
 /** Free what adbg_trio_collect made. NULL is a no-op. */
 void adbg_trio_snapshot_destroy(struct adbg_trio_snapshot *snap);
 

@@ -46,6 +46,14 @@
 # the call returns: the debugger says so, and the loop runs on (or is paused again) when
 # the expression ends.
 #
+# Trio. A Trio run (trio.run on some thread) is controlled the same way: its Runner stands
+# for the loop (the debugger names it by its id, found in the frames of trio.run), the
+# callbacks go through the run's TrioToken.run_sync_soon (Trio's documented way into a run
+# from another thread), an await runs as a system task of the run in the selected task's
+# Context, inside a CancelScope of its own that Ctrl-C and the timeout cancel, and cancel
+# cancels the task's innermost cancel scope. Trio has no futures to share: what the
+# expression awaits is its own, so cancelling it cancels nothing of the program's (_Trio).
+#
 # Safety. No exception ever leaves the agent into the program: every entry point (load,
 # thread, callbacks) catches BaseException. If the channel closes (debugger killed) or
 # stays silent longer than the lease while the loop is paused, the agent resumes the loop,
@@ -239,6 +247,8 @@ class _Agent:
         self.state = "running"
         self.queue = None
         self.loop = None
+        # the _Trio of a Trio run when self.loop is its Runner, else None
+        self.trio = None
         self.loop_tid = None
         self.pause_req = None
         self.await_task = None
@@ -397,7 +407,7 @@ class _Agent:
         if state == "awaiting" and t is not None:
             try:
                 self.await_interrupted = True
-                self.loop.call_soon_threadsafe(t.cancel)
+                self.soon(t.cancel)
             except BaseException:
                 pass
         # Expression code running on the loop thread is interrupted too: nobody waits for
@@ -547,6 +557,14 @@ class _Agent:
         main = threading.main_thread().ident
         return [(c, n) for c, n, i in found if i == main]
 
+    def soon(self, fn, *args):
+        """Run fn(*args) on the loop thread, between callbacks (asyncio) or task steps
+        (Trio), from any thread."""
+        if self.trio is not None:
+            self.trio.soon(fn, *args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
     def find_loop(self, tid, loop_id):
         """(loop, native thread id or None): the loop of id loop_id (running on thread tid,
         as the debugger read it), or without an id the one of thread tid, or the main
@@ -557,6 +575,9 @@ class _Agent:
                 loop = self.registry_loops(loop_id)
             if loop is not None:
                 return loop, tid or None
+        runner, native, _ = _Trio.find(tid, loop_id)
+        if runner is not None:
+            return runner, native
         found = self.frame_loops(tid, loop_id)
         if len(found) == 1 or (found and loop_id):
             return found[0]
@@ -594,7 +615,7 @@ class _Agent:
             self.reply(req, _error(e, tb=False))
             return
         if loop is None:
-            self.reply(req, {"ok": False, "error": "no running asyncio loop found%s%s" % (
+            self.reply(req, {"ok": False, "error": "no running asyncio loop or Trio run found%s%s" % (
                 " %#x" % loop_id if loop_id else "",
                 " on thread %s" % req.get("tid") if req.get("tid") else "")})
             return
@@ -610,6 +631,8 @@ class _Agent:
             self.lease = float(req["lease"])
         pr = {"req": req, "cancelled": False, "t0": time.monotonic()}
         with self.lock:
+            if self.loop is not loop:
+                self.trio = _Trio(loop) if _Trio.is_runner(loop) else None
             self.loop = loop
             self.loop_tid = native
             if self.queue is None:
@@ -617,7 +640,7 @@ class _Agent:
             self.pause_req = pr
             self.state = "pausing"
         try:
-            loop.call_soon_threadsafe(self.on_pause, pr)
+            self.soon(self.on_pause, pr)
         except BaseException as e:
             with self.lock:
                 self.state = "running"
@@ -716,9 +739,11 @@ class _Agent:
 
     # -- tasks, frames, scopes -----------------------------------------------------------
     def find_task(self, spec):
+        want = int(spec, 16) if isinstance(spec, str) else int(spec)
+        if self.trio is not None:
+            return self.trio.find_task(want)
         import asyncio
 
-        want = int(spec, 16) if isinstance(spec, str) else int(spec)
         for t in asyncio.all_tasks(self.loop):
             if id(t) == want:
                 return t
@@ -728,7 +753,8 @@ class _Agent:
         try:
             coro = task.get_coro()
         except AttributeError:
-            coro = getattr(task, "_coro", None)
+            # the pure-Python asyncio Task; a Trio Task
+            coro = getattr(task, "_coro", None) or getattr(task, "coro", None)
         return _coro_frames(coro)
 
     def scope(self, req):
@@ -747,8 +773,9 @@ class _Agent:
         f = frames[i]
         return f.f_globals, f.f_locals, _frame_info(f), task
 
-    @staticmethod
-    def task_context(task):
+    def task_context(self, task):
+        if self.trio is not None:
+            return task.context
         get = getattr(task, "get_context", None)  # 3.12+
         if get is not None:
             return get()
@@ -824,6 +851,8 @@ class _Agent:
 
     def do_cancel(self, req):
         task = self.find_task(req["task"])
+        if self.trio is not None:
+            return self.trio.cancel(task, req.get("msg"))
         msg = req.get("msg")
         done = task.cancel(msg) if msg is not None else task.cancel()
         state = "cancelled" if task.cancelled() else "finished" if task.done() else "pending"
@@ -963,7 +992,7 @@ class _Agent:
         raised = self.deliver(run, why)
         if t is not None:
             try:
-                self.loop.call_soon_threadsafe(t.cancel)
+                self.soon(t.cancel)
             except BaseException:
                 pass
         return {"ok": True, "raised": raised}
@@ -987,6 +1016,8 @@ class _Agent:
             code, mode = self.compile(req["expr"], _PyCF_ALLOW_TOP_LEVEL_AWAIT)
         except BaseException as e:
             return fail(_error(e, tb=not isinstance(e, LookupError)))
+        if self.trio is not None:
+            return self.trio.start_await(self, req, g, l, finfo, task, code, mode, fail)
         ctx = self.task_context(task) if task is not None else contextvars.Context()
         # The program's tasks now: one that is not among them was created by the
         # expression, and cancelling the await may cancel it (protect()).
@@ -1085,6 +1116,8 @@ class _Agent:
         of the program's (anything but a task the expression created, or a gather of only
         such tasks) is waited on through a proxy future, as asyncio.shield does: cancelling
         our task cancels the proxy, never the program's object."""
+        if self.trio is not None:
+            return fut, _nothing  # Trio's traps: nothing of the program's to shield
         import asyncio
         import contextvars
 
@@ -1165,6 +1198,218 @@ class _Agent:
                 self.paused()
         except BaseException:
             self.set_running()
+
+class _Trio:
+    """A Trio run under control: its Runner is the agent's loop (see the header)."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.token = None
+
+    @staticmethod
+    def is_runner(obj):
+        t = type(obj)
+        return t.__name__ == "Runner" and t.__module__ == "trio._core._run"
+
+    @staticmethod
+    def find(tid, loop_id):
+        """(Runner, native thread id, Thread) of the Trio run the debugger names (by the
+        Runner's id, else by thread), from the frames of trio.run (its local `runner`:
+        trio/_core/_run.py, Trio 0.22-0.34); (None, None, None) when there is none."""
+        if "trio" not in sys.modules:
+            return None, None, None
+        import threading
+
+        threads = {}
+        try:
+            for t in threading.enumerate():
+                threads[t.ident] = t
+        except BaseException:
+            pass
+        found = []
+        for ident, frame in sys._current_frames().items():
+            depth = 0
+            while frame is not None and depth < 4096:
+                code = frame.f_code
+                if code.co_name in ("run", "unrolled_run") and \
+                        code.co_filename.replace("\\", "/").endswith("trio/_core/_run.py"):
+                    runner = frame.f_locals.get("runner")
+                    if runner is not None:
+                        th = threads.get(ident)
+                        found.append((runner, getattr(th, "native_id", None), th))
+                        break
+                frame = frame.f_back
+                depth += 1
+        for runner, native, th in found:
+            if (loop_id and id(runner) == loop_id) or (not loop_id and tid and native == tid):
+                return runner, native, th
+        return None, None, None
+
+    def soon(self, fn, *args):
+        """fn(*args) on the run's thread between task steps: TrioToken.run_sync_soon. A
+        callback that raised would crash the run: every one of ours catches everything."""
+        if self.token is None:
+            r = self.runner
+            # What trio.lowlevel.current_trio_token() does in the run, once per run.
+            if r.trio_token is None:
+                r.trio_token = _trio_token_type()._create(r.entry_queue)
+            self.token = r.trio_token
+
+        def guarded():
+            try:
+                fn(*args)
+            except BaseException:
+                pass
+
+        self.token.run_sync_soon(guarded)
+
+    def find_task(self, want):
+        for t in self.runner.tasks:
+            if id(t) == want:
+                return t
+        raise LookupError("no task %#x in the paused Trio run %#x" % (want, id(self.runner)))
+
+    @staticmethod
+    def cancel(task, msg):
+        """Cancel the task's innermost cancel scope. Without a scope of its own that is the
+        scope of its nursery, whose other tasks are then cancelled too (the reply says)."""
+        scope = task._cancel_status._scope
+        try:
+            scope.cancel(reason=msg) if msg is not None else scope.cancel()
+        except TypeError:  # Trio before 0.28: no reason
+            scope.cancel()
+        out = {"ok": True, "cancelled": True, "state": "pending",
+               "cancelling": 1 if task._cancel_status.effectively_cancelled else 0,
+               "scope": "%#x" % id(scope)}
+        nursery = task.parent_nursery
+        if nursery is not None and nursery.cancel_scope is scope:
+            others = [t for t in nursery.child_tasks if t is not task]
+            out["note"] = ("its innermost cancel scope is its nursery's: %d other task%s of "
+                           "the nursery %s cancelled too"
+                           % (len(others), "" if len(others) == 1 else "s",
+                              "is" if len(others) == 1 else "are"))
+        return out
+
+    def start_await(self, agent, req, g, l, finfo, task, code, mode, fail):
+        """Run the await as a system task of the run in the task's Context (all of it
+        guarded: an exception escaping a system task would end the run). True: the loop
+        must run (the paused callback returns)."""
+        import trio
+
+        ctx = task.context if task is not None else None
+        state = {"scope": None}
+
+        async def _aiodbg_body():
+            v = eval(code, g, l)
+            if code.co_flags & _CO_COROUTINE:
+                v = await v
+                if hasattr(type(v), "__await__"):
+                    v = await v
+            elif mode == "eval":
+                v = await v
+            return v
+
+        async def _aiodbg_await():
+            out = None
+            try:
+                with trio.CancelScope() as sc:
+                    state["scope"] = sc
+                    try:
+                        v = await _Steps(agent, _aiodbg_body(), None)
+                        out = {"ok": True, "repr": _safe_repr(v), "type": _type_name(v)}
+                    except trio.Cancelled:
+                        raise
+                    except _Interrupt as e:
+                        out = _interrupted(e, agent.await_why or "")
+                    except BaseException as e:
+                        out = _error(e)
+                if sc.cancelled_caught or out is None:
+                    why = agent.await_why
+                    out = {"ok": False, "error": "Cancelled: the expression was cancelled"
+                           + (" (interrupted)" if why == "(Ctrl-C)" else
+                              " (interrupted %s)" % why if why else "")}
+                    if why:
+                        out["interrupted"] = True
+            except BaseException as e:  # the run itself is ending
+                out = _error(e, tb=False)
+            agent.trio_await_done(req, finfo, out, end)
+
+        end = _thread.allocate_lock()
+        end.acquire()
+        with agent.lock:
+            if agent.state != "paused":
+                return True
+        try:
+            kw = {"name": "aiodbg-await"}
+            if ctx is not None:
+                kw["context"] = ctx
+            trio.lowlevel.spawn_system_task(_aiodbg_await, **kw)
+        except BaseException as e:
+            return fail(_error(e, tb=False))
+        with agent.lock:
+            agent.state = "awaiting"
+            agent.await_task = _TrioAwait(state)
+            agent.await_interrupted = False
+            agent.await_why = None
+            agent.expr_id = req.get("id")
+            early = agent.early
+            if early is not None and early[0] == agent.expr_id:
+                agent.early = None
+            else:
+                early = None
+        t = agent.await_task
+        timeout = float(req.get("timeout") or 0)
+        if early is not None:
+            agent.interrupt(early[1], task=t)
+        elif timeout > 0:
+            agent.watch(end, timeout, lambda: agent.interrupt("after %.1f s" % timeout, task=t))
+        return True
+
+
+class _TrioAwait:
+    """What interrupt() cancels for a Trio await: the expression's CancelScope."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def cancel(self):
+        sc = self.state["scope"]
+        if sc is not None:
+            sc.cancel()
+
+
+def _trio_token_type():
+    import trio
+
+    return trio.lowlevel.TrioToken
+
+
+def _trio_await_done(self, req, finfo, out, end):
+    """Run thread, in the await's system task: report, then pause again or run on."""
+    try:
+        try:
+            end.release()
+        except RuntimeError:
+            pass
+        resume = bool(req.get("resume"))
+        with self.lock:
+            self.await_task = None
+            self.await_why = None
+            self.expr_id = None
+            if self.state == "closed":
+                return
+            self.state = "running" if resume else "paused"
+        if finfo is not None:
+            out["frame"] = finfo
+        self.reply(req, out)
+        if not resume:
+            self.paused()
+    except BaseException:
+        self.set_running()
+
+
+_Agent.trio_await_done = _trio_await_done
+
 
 def _start(config):
     path = config.get("file")

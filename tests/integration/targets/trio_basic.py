@@ -26,6 +26,7 @@ id, deadline or None, shield, cancel_called, cancelled_caught) and the run's clo
 report; "runner": the Runner's id (trio.lowlevel's view of the run is not public: read from
 the current task); "problems": self-check failures (must be empty).
 """
+import contextvars
 import math
 import queue
 import sys
@@ -38,6 +39,8 @@ import _truth
 
 FOREVER = 3600
 STATE = {}
+# for live control: an eval/await in a task's context sees (and sets) the task's value
+CV = contextvars.ContextVar("cv", default="unset")
 
 
 def hexid(o):
@@ -96,6 +99,7 @@ async def sender(ch):
 
 
 async def sleeper():
+    CV.set("sleeper's")
     await trio.sleep(FOREVER)  # SLEEPER
 
 

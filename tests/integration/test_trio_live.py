@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+"""Live control on a Trio run (issue 16): pause, eval and await in a chosen task's frame
+and Context on the run's thread (through the run's TrioToken), an await bounded by its
+timeout that cancels only the expression, and cancel, which cancels the task's innermost
+cancel scope; the program runs on. Against targets/trio_basic.py on every row that has
+Trio (the others are skipped, saying so)."""
+import pytest
+
+import helpers
+from helpers import aiodbg, aiodbg_json
+from test_trio import has_trio
+
+
+@pytest.fixture(scope="module")
+def target(row):
+    if not has_trio(row):
+        pytest.skip(f"{row.name}: this interpreter cannot import trio (no Trio installed for it)")
+    t = helpers.launch_or_fail(row, "trio_basic.py", timeout=90)
+    assert not t.truth["problems"], t.truth["problems"]
+    yield t
+    t.kill()
+
+
+def named(pid, runner):
+    doc = aiodbg_json("attach", pid, "-c", "tasks --json")
+    return {t["name"]: t for t in doc["tasks"] if t.get("loop") == runner}
+
+
+def run(pid, *cmds, rc=0):
+    args = []
+    for c in cmds:
+        args += ["-c", c]
+    r = aiodbg("attach", pid, *args, timeout=120)
+    assert r.rc == rc, f"rc {r.rc}: {r.out}\n{r.err}"
+    return r.out.splitlines()
+
+
+def test_eval_in_task_frame_and_context(target):
+    lines = target.truth["lines"]
+    out = run(target.pid, "select receiver", "eval ch.statistics().tasks_waiting_receive",
+              "select sleeper", "eval CV.get()", "eval CV.set('from-aiodbg') and None",
+              "eval CV.get()", "select receiver", "eval CV.get()")
+    # select starts at the program's frame, past Trio's own
+    assert out[0].endswith(f"receiver ({target.truth['script']}:{lines['RECEIVER']})"), out[0]
+    assert out[1] == "1"
+    assert out[3] == '"sleeper\'s"'
+    assert out[5] == "'from-aiodbg'"
+    assert out[7] == "'unset'"
+
+
+def test_await_runs_on_the_run(target):
+    out = run(target.pid, "select leaf-0", "await trio.sleep(0.01)", "eval ev.is_set()")
+    assert out[1:] == ["None", "False"]
+    # the expression ran as a task of the run, in the selected task's Context: what it
+    # sets, the task sees
+    out = run(target.pid, "select deepest", "await trio.sleep(0.01); CV.set('via-await')",
+              "eval CV.get()", "select deep", "eval CV.get()")
+    assert out[1:3] == ["None", "'via-await'"]
+    assert out[4] == "'unset'"
+
+
+def test_await_timeout_cancels_only_the_expression(target):
+    before = named(target.pid, target.truth["runner"])
+    r = aiodbg("attach", target.pid, "-c", "select sleeper", "-c",
+               "await --timeout 0.5 trio.sleep(30)", timeout=60)
+    assert r.rc == 1, r
+    assert "Cancelled: the expression was cancelled (interrupted after 0.5 s)" in r.out + r.err
+    r = aiodbg("attach", target.pid, "-c", "eval --timeout 0.5 any(False for _ in iter(int, 1))",
+               timeout=60)
+    assert r.rc == 1 and "interrupted after 0.5 s" in r.out + r.err, r
+    after = named(target.pid, target.truth["runner"])
+    assert set(after) == set(before)
+    for n, t in before.items():
+        assert after[n]["stack"] == t["stack"], n
+        assert after[n]["cancelling"] == t["cancelling"], n
+
+
+def test_pause_continue(target):
+    out = run(target.pid, "pause", "eval trio.lowlevel.current_root_task().name", "continue")
+    assert out[0].startswith(f"paused loop {target.truth['runner']} on thread {target.pid}")
+    assert out[1] == "'<init>'"
+    assert out[2] == f"continued loop {target.truth['runner']}"
+
+
+def test_cancel_innermost_scope(row, start_target):
+    if not has_trio(row):
+        pytest.skip(f"{row.name}: this interpreter cannot import trio")
+    t = start_target(row, "trio_basic.py", timeout=90)
+    runner = t.truth["runner"]
+    before = named(t.pid, runner)
+    shield = before["shielded"]["trio"]["cancel_scopes"][0]["id"]
+    out = run(t.pid, 'cancel shielded "stop now"')
+    assert out == [f"task {before['shielded']['id']} (shielded): cancelled its cancel scope "
+                   f'{shield}, reason "stop now"']
+    # leaf-0 has no scope of its own: its nursery's (group's) is cancelled, deep with it
+    nursery_scope = before["leaf-0"]["trio"]["cancel_scopes"][0]
+    assert nursery_scope["nursery"] == before["group"]["trio"]["child_nurseries"][0]
+    out = run(t.pid, "cancel leaf-0")
+    assert out == [f"task {before['leaf-0']['id']} (leaf-0): cancelled its cancel scope "
+                   f"{nursery_scope['id']}",
+                   "note: its innermost cancel scope is its nursery's: 1 other task of the "
+                   "nursery is cancelled too"]
+    gone = {"shielded", "group", "leaf-0", "deep", "deepest"}
+    for _ in range(100):
+        after = named(t.pid, runner)
+        if not gone & set(after):
+            break
+    assert set(after) == set(before) - gone
+    for n in after:
+        assert after[n]["stack"] == before[n]["stack"], n

@@ -1288,6 +1288,7 @@ static ADBG_MUST_CHECK struct adbg_error *trio_finish(struct reader *r)
 			return &adbg_error_nomem;
 		memcpy(nc[snap->ncycles].ids, ts->cycles[i], ts->cycle_len[i] * sizeof(uint64_t));
 		nc[snap->ncycles].locks = NULL;
+		nc[snap->ncycles].locks = NULL;
 		nc[snap->ncycles++].n = ts->cycle_len[i];
 	}
 	return err;

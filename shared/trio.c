@@ -15,13 +15,6 @@
 
 // Longest task name or cancel reason kept.
 #define MAX_NAME 256
-// Classes searched along tp_base for a __slots__ member (Trio's are one or two deep).
-#define MAX_BASES 32
-// Member offsets beyond this are garbage (a slot is a word of the instance).
-#define MAX_SLOT_OFFSET 65536
-// Include/descrobject.h (3.12+; structmember.h before): Py_T_OBJECT, Py_T_OBJECT_EX.
-#define MEMBER_T_OBJECT 6
-#define MEMBER_T_OBJECT_EX 16
 // Trio's tasks of one run read at most.
 #define MAX_RUN_TASKS (1u << 20)
 
@@ -54,65 +47,6 @@ static ADBG_MUST_CHECK struct adbg_error *rd_ptr(struct reader *r, uint64_t addr
 }
 
 /*
- * An attribute that obj's class (or a base, along tp_base) declares in __slots__: the
- * member descriptor in the class dict gives the offset of the word in the instance
- * (Objects/descrobject.c, PyMemberDef). attrs makes slotted classes of Trio's Runner,
- * Task, CancelScope and CancelStatus (0.22 `slots=True`, 0.34 attrs.define).
- */
-static ADBG_MUST_CHECK struct adbg_error *slot_attr(struct reader *r, uint64_t obj,
-						    const char *name, uint64_t *ret)
-{
-	struct adbg_target *t = r->s->target;
-	const struct adbg_layout *l = r->l;
-	struct adbg_error *err;
-	uint64_t type = 0;
-
-	err = adbg_obj_type(t, l, obj, &type);
-	for (int depth = 0; !err && type && depth < MAX_BASES; depth++) {
-		uint64_t dict = 0, descr = 0, def = 0, value = 0;
-		int64_t offset = 0;
-		uint32_t kind = 0;
-		char *tn = NULL;
-
-		err = rd_ptr(r, type + l->type_object.tp_dict, &dict);
-		if (!err && dict)
-			err = adbg_obj_dict_lookup_str(t, l, dict, name, &descr);
-		if (adbg_error_is(err, ADBG_ERR_NOT_FOUND) || (!err && !dict)) {
-			adbg_error_destroy(err);
-			err = rd_ptr(r, type + l->type_object.tp_base, &type);
-			continue;
-		}
-		if (!err)
-			err = adbg_obj_type_name(t, l, descr, &tn);
-		if (!err && strcmp(tn, "member_descriptor") != 0)
-			err = adbg_error_create(ADBG_ERR_NOT_FOUND, "%s is not a slot", name);
-		free(tn);
-		if (!err)
-			err = rd_ptr(r, descr + l->member_descr.d_member, &def);
-		if (!err)
-			err = adbg_read_u32(t, def + l->member_descr.type, &kind);
-		if (!err)
-			err = rd_ptr(r, def + l->member_descr.offset, (uint64_t *)&offset);
-		if (err)
-			return err;
-		if ((kind != MEMBER_T_OBJECT && kind != MEMBER_T_OBJECT_EX) ||
-		    offset < (int64_t)l->pyobject.size || offset > MAX_SLOT_OFFSET)
-			return adbg_error_create(ADBG_ERR_BAD_DATA,
-						 "slot %s: member type %" PRIu32
-						 ", offset %" PRId64,
-						 name, kind, offset);
-		err = rd_ptr(r, obj + (uint64_t)offset, &value);
-		if (err)
-			return err;
-		if (!value)
-			return adbg_error_create(ADBG_ERR_NOT_FOUND, "slot %s is unset", name);
-		*ret = value;
-		return NULL;
-	}
-	return err ? err : adbg_error_create(ADBG_ERR_NOT_FOUND, "no attribute %s", name);
-}
-
-/*
  * An attribute of a Trio object, from its instance dict or its slots (Trio's classes have
  * one or the other, and which one changed between versions); 0 when it is missing, None,
  * or cannot be read.
@@ -128,7 +62,9 @@ static uint64_t attr(struct reader *r, uint64_t obj, const char *name)
 	err = adbg_obj_getattr(r->s->target, r->l, obj, name, &v);
 	if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
-		err = slot_attr(r, obj, name, &v);
+		// attrs makes slotted classes of Trio's Runner, Task, CancelScope and
+		// CancelStatus (0.22 `slots=True`, 0.34 attrs.define).
+		err = adbg_obj_slot(r->s->target, r->l, obj, name, &v);
 	}
 	if (!err)
 		err = adbg_obj_is_none(r->s->target, r->l, v, &none);

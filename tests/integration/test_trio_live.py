@@ -4,6 +4,8 @@ and Context on the run's thread (through the run's TrioToken), an await bounded 
 timeout that cancels only the expression, and cancel, which cancels the task's innermost
 cancel scope; the program runs on. Against targets/trio_basic.py on every row that has
 Trio (the others are skipped, saying so)."""
+import time
+
 import pytest
 
 import helpers
@@ -21,9 +23,20 @@ def target(row):
     t.kill()
 
 
+def agent_running(tasks):
+    """A task of the run is running the agent's code: a live command's last callback
+    (its reply, the end of a pause) is still finishing on the run's thread."""
+    return any("/aiodbg-" in (f["file"] or "") for t in tasks.values() for f in t["stack"])
+
+
 def named(pid, runner):
-    doc = aiodbg_json("attach", pid, "-c", "tasks --json")
-    return {t["name"]: t for t in doc["tasks"] if t.get("loop") == runner}
+    for _ in range(100):
+        doc = aiodbg_json("attach", pid, "-c", "tasks --json")
+        tasks = {t["name"]: t for t in doc["tasks"] if t.get("loop") == runner}
+        if not agent_running(tasks):
+            break
+        time.sleep(0.05)
+    return tasks
 
 
 def run(pid, *cmds, rc=0):

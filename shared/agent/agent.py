@@ -62,8 +62,12 @@
 # measured in time the program runs (next_request): the keepalive's bytes stop when the
 # debugger is stopped or dead, and after `alive` seconds the loop runs again. No `queue`
 # (the paused loop waits on a _Mailbox). Imports are
-# limited to modules an asyncio program has already loaded, plus json, and ctypes when an
+# limited to modules an asyncio program has already loaded, plus json, the built-in gc
+# (3.11's task contexts; the last way to find a loop, _Agent.gc_loop), and ctypes when an
 # expression must be interrupted (_Agent.async_exc_api).
+#
+# Which loop. The debugger names the loop by its address and thread (find_loop); the agent
+# never needs a Python frame of the loop's own, so any implementation works (uvloop).
 
 import _thread
 import sys

@@ -126,17 +126,18 @@ static size_t hash_addr(uint64_t a, size_t size)
 	return (size_t)(((a >> 3) * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(size)));
 }
 
-static enum kind kind_of(struct state *st, uint64_t obj, bool *py_future)
+/* What objects of the type at `type` are (cached per type). */
+static enum kind kind_of_type(struct state *st, uint64_t type, bool *py_future)
 {
 	const struct adbg_layout *l = st->l;
 	struct type_kind *tk;
-	uint64_t type = 0, flags = 0;
+	uint64_t flags = 0;
 	char *name = NULL;
 	bool yes = false;
 
 	if (py_future)
 		*py_future = false;
-	if (!obj || !adbg_ok(adbg_obj_type(st->t, l, obj, &type)) || !type)
+	if (!type)
 		return K_OTHER;
 	tk = &st->types[(type >> 4) % TYPE_CACHE];
 	if (tk->type == type && tk->kind != K_UNREAD)
@@ -184,6 +185,17 @@ out:
 	if (py_future)
 		*py_future = tk->py_future;
 	return tk->kind;
+}
+
+static enum kind kind_of(struct state *st, uint64_t obj, bool *py_future)
+{
+	uint64_t type = 0;
+
+	if (py_future)
+		*py_future = false;
+	if (!obj || !adbg_ok(adbg_obj_type(st->t, st->l, obj, &type)))
+		return K_OTHER;
+	return kind_of_type(st, type, py_future);
 }
 
 /* --- futures some task waits on ---------------------------------------------------- */
@@ -500,29 +512,52 @@ static uint64_t group_host(struct state *st, uint64_t g)
 
 /* --- the done-callbacks of a task --------------------------------------------------------- */
 
-/* The done-callbacks of a pending future or task (up to MAX_CALLBACKS, into cbs). */
-static size_t callbacks_of(struct state *st, uint64_t fut, bool py, uint64_t *cbs)
+/*
+ * The first words of a task: its type and, were it a native task, its first done-callback
+ * and the list of the others (Modules/_asynciomodule.c fut_callback0, fut_callbacks,
+ * 3.11-3.15). One read of the object's head when they are in it, as they are: this runs
+ * for every task of the snapshot.
+ */
+struct task_head {
+	uint64_t type, cb0, list;
+};
+
+static bool read_task_head(struct state *st, uint64_t task, struct task_head *ret)
+{
+	const typeof(st->l->asyncio_future_object) *fo = &st->l->asyncio_future_object;
+	uint64_t off[3] = {st->l->pyobject.ob_type, fo->fut_callback0, fo->fut_callbacks};
+	uint64_t words[8], *out[3] = {&ret->type, &ret->cb0, &ret->list}, end = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		end = off[i] + 8 > end ? off[i] + 8 : end;
+	if (end <= sizeof(words) && !(off[0] % 8) && !(off[1] % 8) && !(off[2] % 8) &&
+	    adbg_ok(adbg_target_read(st->t, task, words, end))) {
+		for (size_t i = 0; i < 3; i++)
+			*out[i] = words[off[i] / 8];
+		return true;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (!adbg_ok(adbg_read_u64(st->t, task + off[i], out[i])))
+			return false;
+	return true;
+}
+
+/* The done-callbacks of a pending task (up to MAX_CALLBACKS, into cbs). */
+static size_t callbacks_of(struct state *st, uint64_t task, const struct task_head *h, bool py,
+			   uint64_t *cbs)
 {
 	const struct adbg_layout *l = st->l;
 	struct adbg_obj_items items = {0};
-	uint64_t list = 0;
+	uint64_t list = h->list;
 	size_t n = 0;
 
 	if (py) {
 		// Lib/asyncio/futures.py: self._callbacks, a list of (fn, context) tuples.
-		list = attr(st, fut, "_callbacks");
-	} else {
+		list = attr(st, task, "_callbacks");
+	} else if (h->cb0) {
 		// Modules/_asynciomodule.c: fut_callback0 (with fut_context0), then the
 		// list fut_callbacks of (fn, context) tuples (3.11-3.15).
-		uint64_t cb0 = 0;
-
-		if (adbg_ok(adbg_read_u64(st->t, fut + l->asyncio_future_object.fut_callback0,
-					  &cb0)) &&
-		    cb0)
-			cbs[n++] = cb0;
-		if (!adbg_ok(adbg_read_u64(st->t, fut + l->asyncio_future_object.fut_callbacks,
-					   &list)))
-			list = 0;
+		cbs[n++] = h->cb0;
 	}
 	if (list && adbg_ok(adbg_obj_list_items(st->t, l, list, MAX_CALLBACKS - n, &items))) {
 		for (size_t i = 0; i < items.n && n < MAX_CALLBACKS; i++) {
@@ -546,12 +581,14 @@ static ADBG_MUST_CHECK struct adbg_error *callback_edges(struct state *st)
 
 	for (size_t i = 0; i < snap->ntasks && !err; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
+		struct task_head h = {0};
 		bool py = false;
 		size_t ncb;
 
-		if (t->state != ADBG_TASK_PENDING || kind_of(st, t->id, &py) != K_FUTURE)
+		if (t->state != ADBG_TASK_PENDING || !read_task_head(st, t->id, &h) ||
+		    kind_of_type(st, h.type, &py) != K_FUTURE)
 			continue;
-		ncb = callbacks_of(st, t->id, py, cbs);
+		ncb = callbacks_of(st, t->id, &h, py, cbs);
 		for (size_t c = 0; c < ncb && !err; c++) {
 			size_t start = 0, n = 0;
 

@@ -551,8 +551,9 @@ static void task_wait_lines(struct adbg_cmd_ctx *c, const struct adbg_asyncio_sn
 	if (d->is_queue)
 		fprintf(c->out,
 			"\n  queue:      size %" PRId64 ", maxsize %" PRId64 ", %" PRIu32
-			" getters, %" PRIu32 " putters",
-			d->qsize, d->maxsize, d->getters, d->putters);
+			" getter%s, %" PRIu32 " putter%s",
+			d->qsize, d->maxsize, d->getters, d->getters == 1 ? "" : "s", d->putters,
+			d->putters == 1 ? "" : "s");
 	if (d->is_event)
 		fprintf(c->out, "\n  event:      %s", d->event_set ? "set" : "not set");
 	if (d->has_deadline) {

@@ -151,7 +151,7 @@ def test_condition(target, docs, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_queues_and_event(target, docs, kind):
+def test_queues_and_event(target, docs, core, kind):
     doc = docs[kind]
     q, ev = target.truth["queues"], target.truth["event"]
     w = waiting(target, doc, "q-putter")
@@ -167,6 +167,16 @@ def test_queues_and_event(target, docs, kind):
     assert w["what"] == "Event.wait"
     assert w["primitive"] == {"type": "Event", "id": ev}
     assert w["event_set"] is False
+    out = run(target, core, kind, "task q-putter", "task q-getter-0", "task event-waiter")
+    lines = out.splitlines()
+    assert "  awaiting:   Queue.put (size 1 of 1, 0 getters, 1 putter)" in lines, out
+    assert f"  on:         Queue {q['full_q']}" in lines, out
+    assert "  queue:      size 1, maxsize 1, 0 getters, 1 putter" in lines, out
+    assert "  awaiting:   Queue.get (size 0, 2 getters, 0 putters)" in lines, out
+    assert "  queue:      size 0, maxsize 0, 2 getters, 0 putters" in lines, out
+    assert "  awaiting:   Event.wait (not set)" in lines, out
+    assert f"  on:         Event {ev}" in lines, out
+    assert "  event:      not set" in lines, out
 
 
 @pytest.mark.parametrize("kind", KINDS)

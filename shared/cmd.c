@@ -149,7 +149,8 @@ const struct adbg_cmd adbg_cmds[] = {
 	{
 		.name = "pause",
 		.usage = "pause [--thread TID] [--timeout S] [--lease S] [--json]",
-		.summary = "stop a loop between two callbacks (other threads keep running)",
+		.summary = "stop a loop (or a Trio run) between two callbacks (other threads keep "
+			   "running)",
 		.help = "Load aiodbg's agent into the target if needed (3.14+: PEP 768; "
 			"3.11-3.13: a pending call on the main thread), then stop the asyncio "
 			"loop of thread TID (default: the selected task's loop, else the main "
@@ -205,7 +206,8 @@ const struct adbg_cmd adbg_cmds[] = {
 		.usage = "await [--timeout S] EXPR",
 		.summary = "run an awaitable on the live loop, in the selected task's context",
 		.help = "Evaluate EXPR like 'eval' (top-level await allowed) and await the result "
-			"as a new task on the program's own loop, in the selected task's Context, "
+			"as a new task on the program's own loop (a Trio run: a system task of "
+			"the run, in a cancel scope of its own), in the selected task's Context, "
 			"so locks, queues, streams and futures of the program work and "
 			"context-variable writes stay visible in that task afterwards. The loop "
 			"runs (other tasks make progress) until the expression finishes, then it "
@@ -230,7 +232,10 @@ const struct adbg_cmd adbg_cmds[] = {
 			"for the call if it is not paused), and show what cancel() returned and "
 			"the task's new state and cancelling() count. The task sees "
 			"CancelledError(MSG) at its next resumption. A task that has already "
-			"finished cannot be cancelled: that fails (exit status 1).",
+			"finished cannot be cancelled: that fails (exit status 1). A Trio task: "
+			"its innermost cancel scope is cancelled (with MSG as the reason on Trio "
+			"0.28+); when that scope is its nursery's, the nursery's other tasks are "
+			"cancelled too, and a note says so.",
 		.options = {"--json"},
 		.flags = ADBG_CMD_LIVE_ONLY | ADBG_CMD_JSON,
 		.fn = adbg_cmd_cancel,

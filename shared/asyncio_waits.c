@@ -472,7 +472,8 @@ static ADBG_MUST_CHECK struct adbg_error *deadlines(struct ctx *c,
 	if (!c->ntimers)
 		return NULL;
 	qsort(c->timers, c->ntimers, sizeof(*c->timers), timer_cmp);
-	if (c->s->target->kind == ADBG_TARGET_PROCESS) {
+	// A process, also one GDB holds stopped (adbg_session_kind_name), not a core.
+	if (strcmp(adbg_session_kind_name(c->s), "process") == 0) {
 		struct timespec ts;
 
 		// The loops' clock is time.monotonic(), CLOCK_MONOTONIC: the same clock here

@@ -574,3 +574,81 @@ def test_trio_core(case, trio_target):
         assert " shield  <- holds off an outer cancellation" in outs[2]
     finally:
         shutil.rmtree(cleanup, ignore_errors=True)
+
+
+def _unclocked(doc):
+    """A tasks document without what depends on when it was read (deadlines' time left)."""
+    doc.get("target", {}).pop("stopped_ms", None)
+    for t in doc.get("tasks", []):
+        d = (t.get("waiting_on") or {}).get("deadline")
+        if d:
+            d.pop("left", None)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def locks_target(case):
+    g, row = case
+    t = helpers.launch_or_fail(row, "asyncio_locks.py", timeout=90)
+    assert not t.truth["problems"], t.truth["problems"]
+    yield t
+    t.kill()
+
+
+def _deadlock_lines(target):
+    ids, locks = target.truth["tasks"], target.truth["locks"]
+    return [f"  deadlock: transfer-a-b waits for Lock {locks['lock_b']}: "
+            f"Lock.acquire held by transfer-b-a",
+            f"  deadlock: transfer-b-a waits for Lock {locks['lock_a']}: "
+            f"Lock.acquire held by transfer-a-b"]
+
+
+def test_locks_live(case, locks_target):
+    """Issue 15 in GDB: lock holders, the deadlock and deadlines as the executable gives them;
+    a process GDB holds stopped is timed against the clock like any live process."""
+    g, row = case
+    outs, _, err = run_gdb(g, ["-p", str(locks_target.pid)], ["aio tasks --json", "aio tree"])
+    assert "aiodbg:" not in err, err[-3000:]
+    r = helpers.aiodbg("attach", locks_target.pid, "-c", "tasks --json")
+    assert r.rc == 0, r.err
+    got = normalize(outs[0])
+    by_id = {t["id"]: t for t in got["tasks"]}
+    sleeper = dict(by_id[locks_target.truth["tasks"]["sleep-30"]]["waiting_on"]["deadline"])
+    assert sleeper["clock"] == "clock" and 0 < sleeper["left"] <= 30, sleeper
+    assert _unclocked(got) == _unclocked(normalize(r.out, None if g.host else g.root))
+    for line in _deadlock_lines(locks_target):
+        assert line in outs[1].splitlines(), outs[1]
+
+
+def test_locks_core(case, locks_target):
+    g, row = case
+    if g.host:
+        path = helpers.make_core(locks_target.pid)
+        root = helpers.CORE_ROOTS.get(path, "/")
+        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
+        args = sysroot + [executable(row), "-c", path]
+        cleanup = os.path.dirname(path)
+    else:
+        cleanup = tempfile.mkdtemp(prefix="aiodbg-gdb-core-", dir=os.path.join(g.root, "tmp"))
+        os.chmod(cleanup, 0o755)
+        gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
+        p = subprocess.run(["chroot", g.root, gcore, "-o", f"{g.inside(cleanup)}/core",
+                            str(locks_target.pid)], capture_output=True, text=True, timeout=300)
+        path, root = os.path.join(cleanup, f"core.{locks_target.pid}"), g.root
+        assert p.returncode == 0 and os.path.exists(path), p.stderr[-1000:]
+        args = [row.python, "-c", g.inside(path)]
+    try:
+        cmds = ["tasks --json", "tree", "task transfer-a-b"]
+        outs, _, err = run_gdb(g, args, ["aio " + c for c in cmds])
+        repl = ["core", path] + (["--sysroot", root] if root != "/" else [])
+        assert "aiodbg:" not in err, err[-3000:]
+        for cmd, got in zip(cmds, outs):
+            r = helpers.aiodbg(*repl, "-c", cmd)
+            assert r.rc == 0, r.err
+            assert got is not None, err[-3000:]
+            assert normalize(got) == normalize(r.out, None if g.host else g.root), cmd
+        for line in _deadlock_lines(locks_target):
+            assert line in outs[1].splitlines(), outs[1]
+        assert "  awaiting:   Lock.acquire held by transfer-b-a" in outs[2].splitlines()
+    finally:
+        shutil.rmtree(cleanup, ignore_errors=True)

@@ -419,6 +419,128 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* A heap class whose __slots__ are names[i] at offset 16 + 8 * i (a dict of member
+ * descriptors in its tp_dict). */
+static uint64_t slots_type(const char *name, size_t n, const char *const *names)
+{
+	uint64_t t_descr = fake_type(&F, "member_descriptor", 0, F.t_object, 48, 0), keys[8],
+		 vals[8], type;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t def = fake_alloc(&F, 40), descr = fake_obj(&F, t_descr, 48);
+
+		fake_w32(&F, def + 8, 16);
+		fake_w64(&F, def + 16, 16 + 8 * i);
+		fake_w64(&F, descr + 40, def);
+		keys[i] = fake_str(&F, names[i]);
+		vals[i] = descr;
+	}
+	type = fake_type(&F, name, TPF_HEAPTYPE, F.t_object, 16 + 8 * n, 0);
+	fake_w64(&F, type + 264, fake_dict_pairs(&F, false, n, keys, vals));
+	return type;
+}
+
+static uint64_t managed(const char *type, const char *key, uint64_t value)
+{
+	uint64_t t = fake_managed_type(&F, type,
+				       fake_keys(&F, 2, 1, (uint64_t[]){fake_str(&F, key)}, NULL));
+
+	return fake_instance(&F, t, 1, 1, (uint8_t[]){0}, (uint64_t[]){value}, 0);
+}
+
+/*
+ * Deadlines from the loop's timers: a sleep's (its future is what the task waits on), a
+ * Timeout's (its _task), a cancelled one (ignored), the earliest of two; a core's `now` is
+ * the end_time of the loop's _run_once.
+ */
+START_TEST(test_deadlines)
+{
+	static const char *const handle_slots[] = {"_when", "_callback", "_args", "_cancelled"};
+	static const char *const run_once_locals[] = {"self", "timeout", "end_time", NULL};
+	static const char *const fns[] = {"Event.wait", "wait_for"};
+	uint64_t t_handle, loop, fut, fut2, sleep_cb, method, timeout, heap[4], frame, code;
+	struct adbg_task *t0, *t1, *t2;
+	struct adbg_pythread th = {0};
+	struct adbg_runtime_snapshot rt = {.threads = &th, .nthreads = 1};
+	struct adbg_frame fr = {.function = "BaseEventLoop._run_once",
+				.file = "base_events.py",
+				.line = 1,
+				.kind = ADBG_FRAME_PYTHON};
+	const struct adbg_wait_detail *w;
+
+	setup(_i);
+	F.l.type_object.tp_dict = 264;
+	F.l.member_descr.d_member = 40;
+	F.l.member_descr.type = 8;
+	F.l.member_descr.offset = 16;
+	S->python->layout = F.l;
+	fut = fake_obj(&F, F.t_object, 16);
+	fut2 = fake_obj(&F, F.t_object, 16);
+	t_handle = slots_type("TimerHandle", 4, handle_slots);
+	sleep_cb = fake_obj(&F, t_function, 128);
+	fake_w64(&F, sleep_cb + FUNC_QUALNAME, fake_str(&F, "_set_result_unless_cancelled"));
+	t0 = add_task(0, NULL, NULL);
+	t1 = add_task(2, fns, (uint64_t[]){fake_alloc(&F, 64), fake_alloc(&F, 64)});
+	t2 = add_task(0, NULL, NULL);
+	timeout = managed("Timeout", "_task", SNAP.tasks[1].id);
+	method = fake_obj(&F, t_method, 48);
+	fake_w64(&F, method + 16, aexit_fn);
+	fake_w64(&F, method + 24, timeout);
+	for (size_t i = 0; i < 4; i++)
+		heap[i] = fake_obj(&F, t_handle, 48);
+	// sleep (130.5), the Timeout (140.25), a later sleep of the same future, a cancelled one
+	fake_w64(&F, heap[0] + 16, fake_float(&F, 130.5));
+	fake_w64(&F, heap[0] + 24, sleep_cb);
+	fake_w64(&F, heap[0] + 32, fake_tuple(&F, 2, (uint64_t[]){fut, F.none}));
+	fake_w64(&F, heap[0] + 40, F.false_);
+	fake_w64(&F, heap[1] + 16, fake_float(&F, 140.25));
+	fake_w64(&F, heap[1] + 24, method);
+	fake_w64(&F, heap[1] + 32, fake_tuple(&F, 0, NULL));
+	fake_w64(&F, heap[1] + 40, F.false_);
+	fake_w64(&F, heap[2] + 16, fake_float(&F, 150.0));
+	fake_w64(&F, heap[2] + 24, sleep_cb);
+	fake_w64(&F, heap[2] + 32, fake_tuple(&F, 1, (uint64_t[]){fut}));
+	fake_w64(&F, heap[2] + 40, F.false_);
+	fake_w64(&F, heap[3] + 16, fake_float(&F, 110.0));
+	fake_w64(&F, heap[3] + 24, sleep_cb);
+	fake_w64(&F, heap[3] + 32, fake_tuple(&F, 1, (uint64_t[]){fut2}));
+	fake_w64(&F, heap[3] + 40, F.true_);
+	loop = managed("_UnixSelectorEventLoop", "_scheduled", fake_list(&F, 4, heap));
+	t0 = &SNAP.tasks[0];
+	t1 = &SNAP.tasks[1];
+	t2 = &SNAP.tasks[2];
+	for (size_t i = 0; i < 3; i++) {
+		SNAP.tasks[i].loop = loop;
+		SNAP.tasks[i].has_waiting_on = true;
+	}
+	t0->waiting_on.id = fut;
+	t1->waiting_on.id = fake_obj(&F, F.t_object, 16);
+	t2->waiting_on.id = fut2;
+	code = code_of(run_once_locals, NULL);
+	frame = frame_of(code, 3, (uint64_t[]){loop, fake_float(&F, 5.0), fake_float(&F, 100.25)},
+			 0, NULL);
+	fr.addr = frame;
+	ck_assert_ptr_null(adbg_stack_push(&th.stack, &fr));
+	ck_assert_ptr_null(adbg_asyncio_waits(S, &SNAP, &rt));
+	ck_assert(SNAP.has_now);
+	ck_assert_str_eq(SNAP.now_source, "loop");
+	ck_assert(SNAP.now == 100.25);
+	w = adbg_asyncio_wait(&SNAP, t0);
+	ck_assert_ptr_nonnull(w);
+	ck_assert(w->has_deadline && w->left_known);
+	ck_assert(w->when == 130.5 && w->left == 30.25);
+	ck_assert_str_eq(w->deadline_via, "sleep");
+	w = adbg_asyncio_wait(&SNAP, t1);
+	ck_assert_ptr_nonnull(w);
+	ck_assert(w->when == 140.25);
+	// A Timeout inside wait_for (3.12+'s wait_for).
+	ck_assert_str_eq(w->deadline_via, "wait_for");
+	ck_assert_ptr_null(adbg_asyncio_wait(&SNAP, t2));
+	adbg_stack_deinit(&th.stack);
+	teardown();
+}
+END_TEST
+
 static Suite *locks_suite(void)
 {
 	Suite *s = suite_create("asyncio_locks");
@@ -429,6 +551,7 @@ static Suite *locks_suite(void)
 	tcase_add_loop_test(tc, test_semaphore_and_condition, 0, NMINORS);
 	tcase_add_loop_test(tc, test_slot, 0, NMINORS);
 	tcase_add_loop_test(tc, test_hostile, 0, NMINORS);
+	tcase_add_loop_test(tc, test_deadlines, 0, NMINORS);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Unit tests of lock holders (asyncio_locks.c) and __slots__ reading (objects_slots.c) over
-// synthetic tasks, frames and objects in an in-memory target (fakepy.h), for each version's
-// way of keeping `async with`'s exit on the value stack: 3.11-3.13 a bound method
-// (BEFORE_ASYNC_WITH), 3.14+ the function and then `self` (LOAD_SPECIAL), tagged.
+// Unit tests of lock holders (asyncio_locks.c), deadlines (asyncio_waits.c) and __slots__
+// reading (objects_slots.c) over synthetic tasks, frames and objects in an in-memory target
+// (fakepy.h), for each version's way of keeping `async with`'s exit on the value stack:
+// 3.11-3.13 a bound method (BEFORE_ASYNC_WITH), 3.14+ the function and then `self`
+// (LOAD_SPECIAL), tagged.
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,9 @@ and Context on the run's thread (through the run's TrioToken), an await bounded 
 timeout that cancels only the expression, and cancel, which cancels the task's innermost
 cancel scope; the program runs on. Against targets/trio_basic.py on every row that has
 Trio (the others are skipped, saying so)."""
+import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -121,3 +124,37 @@ def test_cancel_innermost_scope(row, start_target):
     assert set(after) == set(before) - gone
     for n in after:
         assert after[n]["stack"] == before[n]["stack"], n
+
+
+def test_await_ctrl_c_cancels_only_the_expression(target):
+    """Ctrl-C during an await on the run cancels the expression's own scope; the run and
+    its tasks go on as before."""
+    before = named(target.pid, target.truth["runner"])
+    mark = f"/tmp/aiodbg-trio-mark-{target.pid}"
+    host_mark = target.row.host_path(mark)
+    if os.path.exists(host_mark):
+        os.unlink(host_mark)
+    p = subprocess.Popen([helpers.AIODBG, "attach", str(target.pid), "-c", "select sleeper", "-c",
+                          f"await open({mark!r}, 'w').close() or trio.sleep(30)", "-c", "p 6*7"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(host_mark):
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "the await did not start"
+            time.sleep(0.02)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+        if os.path.exists(host_mark):
+            os.unlink(host_mark)
+    assert p.returncode == 130, (out, err)
+    assert out.splitlines()[1:] == ["Cancelled: the expression was cancelled (interrupted)"], out
+    after = named(target.pid, target.truth["runner"])
+    assert set(after) == set(before)
+    for n, t in before.items():
+        assert after[n]["stack"] == t["stack"], n

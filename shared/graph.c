@@ -178,12 +178,10 @@ static int sig_cmp(const struct graph *g, size_t a, size_t b)
 	return 0;
 }
 
-static const struct graph *sort_graph;
-
-static int sort_cmp(const void *pa, const void *pb)
+static int sort_cmp(const void *pa, const void *pb, void *g)
 {
 	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	int d = sig_cmp(sort_graph, a, b);
+	int d = sig_cmp(g, a, b);
 
 	return d ? d : (a < b ? -1 : a > b);
 }
@@ -211,11 +209,7 @@ static ADBG_MUST_CHECK struct adbg_error *collapse(struct graph *g)
 	for (size_t i = 0; i < n; i++)
 		if (!g->nchild[i] && g->nwaiter[i] <= 1 && !g->cycle[i] && !snap->tasks[i].running)
 			idx[m++] = i;
-	// qsort has no argument for the comparison: this module is not used from two
-	// threads at once (commands run one at a time per front end).
-	sort_graph = g;
-	qsort(idx, m, sizeof(*idx), sort_cmp);
-	sort_graph = NULL;
+	qsort_r(idx, m, sizeof(*idx), sort_cmp, g);
 	for (size_t i = 0; i < m;) {
 		size_t j = i + 1;
 

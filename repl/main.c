@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "render.h"
 #include "repl.h"
 #include "term.h"
 #include "unwind.h"
@@ -161,9 +162,17 @@ static int parse_pid(const char *arg, int *ret)
 	return 0;
 }
 
-static void print_open_error(const struct adbg_error *err)
+/* With --json, the failure is also the run's one JSON document ("command": "attach PID"). */
+static void print_open_error(const struct adbg_error *err, const struct adbg_cmd_opts *opts,
+			     char *const *positional)
 {
+	char what[512];
+
 	adbg_repl_print_error(err->message);
+	if (!opts->json)
+		return;
+	snprintf(what, sizeof(what), "%s %s", positional[0], positional[1]);
+	adbg_json_emit_error(stdout, what, err, ADBG_EXIT_TARGET);
 }
 
 static void close_actions(struct action *actions, int n)
@@ -300,7 +309,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = adbg_session_create(target, &session);
 	if (err) {
-		print_open_error(err);
+		print_open_error(err, &opts, positional);
 		adbg_error_destroy(err);
 		status = ADBG_EXIT_TARGET;
 		goto out;

@@ -420,7 +420,7 @@ struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 	err = adbg_cmd_split(line, &c.argc, &c.argv);
 	if (err) {
 		if (opts->json)
-			adbg_json_emit_error(out, line, err);
+			adbg_json_emit_error(out, line, err, adbg_cmd_exit_status(err));
 		return err;
 	}
 	if (c.argc == 0) {
@@ -495,7 +495,8 @@ out:
 	// interrupt ends the batch run, and what was written before it stays as it is.
 	if (err && json_asked && err->code != ADBG_ERR_REPORTED &&
 	    err->code != ADBG_ERR_INTERRUPTED)
-		adbg_json_emit_error(out, line + strspn(line, " \t"), err);
+		adbg_json_emit_error(out, line + strspn(line, " \t"), err,
+				     adbg_cmd_exit_status(err));
 	adbg_cmd_free_words(c.argv);
 	return err;
 }

@@ -76,7 +76,8 @@ struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t *doc)
 	return NULL;
 }
 
-void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err)
+void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err,
+			  int exit_status)
 {
 	json_t *doc = json_object();
 
@@ -84,7 +85,7 @@ void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *
 	json_object_set_new(doc, "ok", json_false());
 	json_object_set_new(doc, "command", json_string(line));
 	json_object_set_new(doc, "error", json_string(err->message));
-	json_object_set_new(doc, "exit_status", json_integer(adbg_cmd_exit_status(err)));
+	json_object_set_new(doc, "exit_status", json_integer(exit_status));
 	// A line that is not UTF-8 makes json_string fail: the key is then left out, and the
 	// document is still one object.
 	if (json_dumpf(doc, out, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)

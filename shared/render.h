@@ -69,7 +69,8 @@ ADBG_MUST_CHECK struct adbg_error *adbg_json_emit(struct adbg_cmd_ctx *c, json_t
  * The document of a command that failed in JSON mode (docs/json.md, "Errors"): {"schema",
  * "ok": false, "command": line, "error": message, "exit_status"}, one line on out.
  */
-void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err);
+void adbg_json_emit_error(FILE *out, const char *line, const struct adbg_error *err,
+			  int exit_status);
 /** "0x7f..." for an address; json null for 0. New reference. */
 json_t *adbg_json_addr(uint64_t addr);
 /**

@@ -9,6 +9,7 @@ the stops aiodbg makes, the program is stopped at the GDB prompt and runs again 
 resumed) once GDB has gone; a stop that is not ours (a breakpoint) ends the command and
 stays for the user; cores and non-stop mode are refused with a reason.
 """
+import json
 import os
 import re
 import subprocess
@@ -126,6 +127,27 @@ def test_await_eval_cancel_pause(case, basic):
     first = ticks(t)
     time.sleep(0.3)
     assert ticks(t) > first, "the loop did not run again after GDB left"
+
+
+def test_json_documents(case, basic):
+    """`aio pause|select|locals|cancel|continue --json` print the documents of the aiodbg
+    executable, one line each, validated against the schema (tg.run_gdb); a failing one
+    prints its error document and GDB reports the error."""
+    g, row = case
+    t = basic(row)
+    cmds = ["aio pause --json", "aio select worker --json", "aio locals --json",
+            "aio cancel worker bye --json", "aio continue --json", "aio continue --json"]
+    outs, out, err = tg.run_gdb(g, attach(g, row, t.pid), cmds)
+    docs = [json.loads(o) for o in outs]
+    pause, sel, loc, cancel, cont, again = docs
+    assert pause["paused"]["thread"] == t.pid and pause["target"]["pid"] == t.pid, pause
+    assert sel["selected"]["name"] == "worker" and sel["selected"]["frame"]["function"] == "worker"
+    assert {"name": "local_a", "repr": "41"} in loc["locals"], loc
+    assert cancel["cancel"]["task"] == sel["selected"]["task"] and cancel["cancel"]["cancelled"] is True
+    assert cancel["cancel"]["message"] == "bye" and cancel["cancel"]["cancelling"] == 1, cancel
+    assert cont["continued"] == pause["paused"]["loop"], (cont, pause)
+    assert (again["ok"], again["command"], again["exit_status"]) == (False, "continue --json", 1), again
+    assert [ln for ln in err.splitlines() if ln.startswith("aiodbg:")] == [f"aiodbg: {again['error']}"], err
 
 
 def test_breakpoint_ends_the_command(case, basic):

@@ -13,7 +13,7 @@ its loop is blocked for good, so it is read-only) live and as a core; targets/li
 for the live-control commands (pause, eval, await, cancel, select, locals, continue)."""
 import copy
 import json
-import os
+import subprocess
 
 import pytest
 
@@ -159,6 +159,23 @@ def test_json_lines_from_every_batch_source(target, core, kind, tmp_path):
     if kind == "core":
         outs = [strip(r.out) for r in runs.values()]
         assert all(o == outs[0] for o in outs), "the documents differ between batch sources"
+
+
+def test_a_target_that_cannot_be_opened(tmp_path):
+    """With --json, a target that cannot be opened is the run's one document (its command is
+    the mode), exit status 3 and the message on stderr as without --json; no command runs."""
+    p = subprocess.Popen(["sleep", "0"])
+    p.wait()  # a pid that no longer exists
+    bad = tmp_path / "core.1"
+    bad.write_bytes(b"not an ELF core")
+    for mode in (["attach", str(p.pid)], ["core", str(bad)], ["core", str(tmp_path / "none")]):
+        r = aiodbg(*mode, "--json", "-c", "tasks", "-c", "info")
+        (doc,) = helpers.json_lines(r.out, " ".join(mode))
+        helpers.validate(doc, "attach")
+        assert (r.rc, doc["ok"], doc["command"], doc["exit_status"]) == (3, False, " ".join(mode), 3), r
+        assert r.err == f"aiodbg: {doc['error']}\n", r
+        r = aiodbg(*mode, "-c", "tasks")
+        assert (r.rc, r.out) == (3, ""), r
 
 
 def test_live_control_commands_validate(row, start_target):

@@ -44,7 +44,7 @@ for a in "$@"; do
 done
 echo "== integration: pytest against $AIODBG"
 {
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE $suite "$@" 2>&1
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE --durations=15 $suite "$@" 2>&1
 	echo $? >"$log.rc"
 } | tee "$log"
 rc=$(cat "$log.rc" 2>/dev/null || echo 1)

@@ -28,6 +28,7 @@
 #include "inject.h"
 #include "objects.h"
 #include "repr.h"
+#include "runtime.h"
 
 // Defaults: how long pause waits for the loop, how long a paused loop stays paused
 // without a word from the debugger.
@@ -1141,54 +1142,24 @@ struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c)
 	return move_frame(c, -1);
 }
 
-/* The locals of interpreter frame f, from memory (target frozen). */
+/* The locals of interpreter frame f, from memory (target frozen), with their reprs. */
 static ADBG_MUST_CHECK struct adbg_error *read_locals(struct adbg_session *s,
 						      const struct adbg_frame *f, json_t *out)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_target *t = s->target;
-	struct adbg_obj_items names = {0};
+	struct adbg_frame_locals fl = {0};
 	struct adbg_error *err;
-	uint8_t *kinds = NULL;
-	size_t nkinds = 0;
-	uint64_t names_obj, kinds_obj, code = 0;
 
-	err = adbg_frame_code(s, f, &code);
-	if (!err)
-		err = adbg_read_u64(t, code + l->code_object.localsplusnames, &names_obj);
-	if (!err)
-		err = adbg_read_u64(t, code + l->code_object.localspluskinds, &kinds_obj);
-	if (!err)
-		err = adbg_obj_tuple_items(t, l, names_obj, MAX_LOCALS, &names);
-	if (!err)
-		err = adbg_obj_bytes(t, l, kinds_obj, MAX_LOCALS, &kinds, &nkinds, NULL);
-	for (size_t i = 0; !err && i < names.n; i++) {
-		uint64_t v;
+	err = adbg_frame_locals(s, f, MAX_LOCALS, &fl);
+	for (size_t i = 0; !err && i < fl.n; i++) {
 		char *name = NULL, *repr = NULL;
 		json_t *o;
 
-		if (!adbg_ok(adbg_read_u64(t, f->addr + l->interpreter_frame.localsplus + 8 * i,
-					   &v)))
-			continue;
-		v &= ~l->stackref_tag_mask;
-		if (!v)
+		if (!fl.values[i])
 			continue; // unbound
-		// Include/internal/pycore_code.h: CO_FAST_CELL 0x40, CO_FAST_FREE 0x80; once the
-		// frame runs, such a slot holds the cell (PyCellObject.ob_ref after the header).
-		if (i < nkinds && (kinds[i] & 0xc0)) {
-			char *tn = NULL;
-
-			if (adbg_ok(adbg_obj_type_name(t, l, v, &tn)) && strcmp(tn, "cell") == 0) {
-				free(tn);
-				if (!adbg_ok(adbg_read_u64(t, v + l->pyobject.size, &v)) || !v)
-					continue;
-			} else {
-				free(tn);
-			}
-		}
-		if (!adbg_ok(adbg_obj_str(t, l, names.items[i], 256, &name, NULL)))
+		if (!adbg_ok(adbg_obj_str(s->target, l, fl.names[i], 256, &name, NULL)))
 			continue;
-		err = adbg_obj_repr(t, l, v, LOCAL_REPR_MAX, &repr);
+		err = adbg_obj_repr(s->target, l, fl.values[i], LOCAL_REPR_MAX, &repr);
 		if (err) {
 			free(name);
 			break;
@@ -1200,8 +1171,7 @@ static ADBG_MUST_CHECK struct adbg_error *read_locals(struct adbg_session *s,
 		free(name);
 		free(repr);
 	}
-	adbg_obj_items_deinit(&names);
-	free(kinds);
+	adbg_frame_locals_deinit(&fl);
 	return err;
 }
 

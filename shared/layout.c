@@ -1064,6 +1064,10 @@ struct adbg_error *adbg_layout_validate(const struct adbg_layout *l)
 	    ((l->unicode_object.compact_bit | l->unicode_object.ascii_bit) &
 	     (l->unicode_object.kind_mask << l->unicode_object.kind_shift)))
 		return bad("unicode state bits overlap");
+	if (!single_bit(l->localsplus_kind.cell) || !single_bit(l->localsplus_kind.free) ||
+	    l->localsplus_kind.cell == l->localsplus_kind.free)
+		return bad("localsplus kind bits: cell %#x, free %#x", l->localsplus_kind.cell,
+			   l->localsplus_kind.free);
 
 	if (l->asyncio_task_object.size != NF && l->asyncio_future_object.size != NF &&
 	    l->asyncio_task_object.size < l->asyncio_future_object.size)

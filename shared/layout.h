@@ -211,6 +211,16 @@ struct adbg_layout {
 		uint64_t co_tlbc;
 	} code_object;
 
+	/**
+	 * Bits of the _PyLocals_Kind bytes in code_object.localspluskinds: a cell variable
+	 * (CO_FAST_CELL) and a free variable (CO_FAST_FREE), whose slot holds a cell once
+	 * the frame runs.
+	 */
+	struct {
+		uint8_t cell;
+		uint8_t free;
+	} localsplus_kind;
+
 	struct {
 		uint64_t size;
 		uint64_t ob_refcnt;

@@ -58,6 +58,9 @@
 // Include/descrobject.h: PyMemberDescrObject is PyDescr_COMMON (header, d_type, d_name,
 // d_qualname) then PyMemberDef *d_member; PyMemberDef is {name, int type, offset, ...}.
 #define MEMBER_DESCR_LAYOUT {.d_member = 40, .type = 8, .offset = 16}
+// Include/internal/pycore_code.h CO_FAST_CELL 0x40, CO_FAST_FREE 0x80 (3.11-3.15; a 3.15
+// closure's free and cell variables checked live with `locals`, tests/integration/test_live.py).
+#define LOCALSPLUS_KIND_BITS {.cell = 0x40, .free = 0x80}
 #define WEAKREF_LAYOUT {.wr_object = 16}
 // What done-callbacks hold (asyncio_edges.c), unchanged 3.11-3.15 and checked live on all
 // seven interpreters of the matrix (a bound method's __func__/__self__, a partial's
@@ -208,6 +211,7 @@ const struct adbg_layout adbg_layout_311 = {
 	.member_descr = MEMBER_DESCR_LAYOUT,
 	.partial_object = PARTIAL_LAYOUT,
 	.deque_object = DEQUE_LAYOUT,
+	.localsplus_kind = LOCALSPLUS_KIND_BITS,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_311,
@@ -285,6 +289,7 @@ const struct adbg_layout adbg_layout_312 = {
 	.member_descr = MEMBER_DESCR_LAYOUT,
 	.partial_object = PARTIAL_LAYOUT,
 	.deque_object = DEQUE_LAYOUT,
+	.localsplus_kind = LOCALSPLUS_KIND_BITS,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_312,
@@ -365,6 +370,7 @@ const struct adbg_layout adbg_layout_313 = {
 	.member_descr = MEMBER_DESCR_LAYOUT,
 	.partial_object = PARTIAL_LAYOUT,
 	.deque_object = DEQUE_LAYOUT,
+	.localsplus_kind = LOCALSPLUS_KIND_BITS,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -455,6 +461,7 @@ const struct adbg_layout adbg_layout_314 = {
 	.member_descr = MEMBER_DESCR_LAYOUT,
 	.partial_object = PARTIAL_LAYOUT,
 	.deque_object = DEQUE_LAYOUT,
+	.localsplus_kind = LOCALSPLUS_KIND_BITS,
 	.module_object = {.md_dict = 16, .md_state = 32},
 	.cfunction_object = CFUNCTION_LAYOUT,
 	.managed_dict = ADBG_MANAGED_DICT_313,
@@ -537,6 +544,7 @@ const struct adbg_layout adbg_layout_315 = {
 	.member_descr = MEMBER_DESCR_LAYOUT,
 	.partial_object = PARTIAL_LAYOUT,
 	.deque_object = DEQUE_LAYOUT,
+	.localsplus_kind = LOCALSPLUS_KIND_BITS,
 	// 3.15 PyModuleObject: md_state moved to 24 (Include/internal/pycore_moduleobject.h).
 	.module_object = {.md_dict = 16, .md_state = 24},
 	.cfunction_object = CFUNCTION_LAYOUT,

@@ -550,36 +550,112 @@ struct adbg_error *adbg_frame_code(struct adbg_session *s, const struct adbg_fra
 	return NULL;
 }
 
+/*
+ * The value in a cell or free variable's slot: once the frame has run its MAKE_CELL /
+ * COPY_FREE_VARS the slot holds a cell, whose content is the variable's value (before,
+ * an argument that is also a cell variable still holds the argument itself).
+ */
+static uint64_t open_cell(struct adbg_session *s, uint64_t v)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	char *type = NULL;
+	bool cell;
+
+	if (!adbg_ok(adbg_obj_type_name(s->target, l, v, &type)))
+		return v;
+	cell = strcmp(type, "cell") == 0;
+	free(type);
+	if (cell && !adbg_ok(read_ptr(s, v + l->cell_object.ob_ref, &v)))
+		return 0;
+	return v;
+}
+
+struct adbg_error *adbg_frame_locals(struct adbg_session *s, const struct adbg_frame *f, size_t max,
+				     struct adbg_frame_locals *ret)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	uint8_t cells = l->localsplus_kind.cell | l->localsplus_kind.free;
+	struct adbg_frame_locals fl = {0};
+	struct adbg_obj_items names = {0};
+	struct adbg_error *err;
+	uint64_t code = 0, names_obj = 0, kinds_obj = 0;
+	uint8_t *kinds = NULL;
+	size_t nkinds = 0;
+
+	if (f->kind != ADBG_FRAME_PYTHON || !adbg_ok(adbg_frame_code(s, f, &code)))
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
+	err = read_ptr(s, code + l->code_object.localsplusnames, &names_obj);
+	if (!err)
+		err = adbg_obj_tuple_items(s->target, l, names_obj, max, &names);
+	// The kinds only say which slots hold cells: without them (unreadable) every slot is
+	// read as it is, a cell variable then showing its cell.
+	if (!err && adbg_ok(read_ptr(s, code + l->code_object.localspluskinds, &kinds_obj))) {
+		err = adbg_obj_bytes(s->target, l, kinds_obj, max, &kinds, &nkinds, NULL);
+		if (err && !adbg_error_is(err, ADBG_ERR_NOMEM)) {
+			adbg_error_destroy(err);
+			err = NULL;
+			nkinds = 0;
+		}
+	}
+	if (!err && names.n) {
+		fl.values = calloc(names.n, sizeof(*fl.values));
+		if (!fl.values)
+			err = &adbg_error_nomem;
+	}
+	for (size_t i = 0; !err && i < names.n; i++) {
+		uint64_t v = 0;
+
+		if (!adbg_ok(read_ptr(s, f->addr + l->interpreter_frame.localsplus + 8 * i, &v)))
+			continue; // left 0: a slot that cannot be read shows as unbound
+		v &= ~l->stackref_tag_mask;
+		if (v && i < nkinds && (kinds[i] & cells))
+			v = open_cell(s, v);
+		fl.values[i] = v;
+	}
+	free(kinds);
+	if (err) {
+		free(fl.values);
+		adbg_obj_items_deinit(&names);
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": locals", f->addr);
+	}
+	fl.names = names.items;
+	fl.n = names.n;
+	fl.truncated = names.truncated;
+	*ret = fl;
+	return NULL;
+}
+
+void adbg_frame_locals_deinit(struct adbg_frame_locals *fl)
+{
+	free(fl->names);
+	free(fl->values);
+	memset(fl, 0, sizeof(*fl));
+}
+
 struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
 				    const char *name, uint64_t *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_obj_items names = {0};
+	struct adbg_frame_locals fl;
 	struct adbg_error *err;
-	uint64_t tuple = 0, value = 0, code = 0;
 
-	if (f->kind != ADBG_FRAME_PYTHON || !adbg_ok(adbg_frame_code(s, f, &code)))
-		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
-	err = read_ptr(s, code + l->code_object.localsplusnames, &tuple);
-	if (!err)
-		err = adbg_obj_tuple_items(s->target, l, tuple, MAX_LOCALSPLUS, &names);
-	for (size_t i = 0; !err && i < names.n; i++) {
+	err = adbg_frame_locals(s, f, MAX_LOCALSPLUS, &fl);
+	if (err)
+		return err;
+	for (size_t i = 0; !err && i < fl.n; i++) {
 		bool same = false;
+		uint64_t value = fl.values[i];
 
-		err = adbg_obj_str_equals(s->target, l, names.items[i], name, &same);
+		err = adbg_obj_str_equals(s->target, l, fl.names[i], name, &same);
 		if (err || !same)
 			continue;
-		err = read_ptr(s, f->addr + l->interpreter_frame.localsplus + 8 * i, &value);
-		if (err)
-			break;
-		value &= ~l->stackref_tag_mask;
-		adbg_obj_items_deinit(&names);
+		adbg_frame_locals_deinit(&fl);
 		if (!value)
 			return adbg_error_create(ADBG_ERR_NOT_FOUND, "local %s is unbound", name);
 		*ret = value;
 		return NULL;
 	}
-	adbg_obj_items_deinit(&names);
+	adbg_frame_locals_deinit(&fl);
 	if (err)
 		return adbg_error_wrap(err, "frame %#" PRIx64 ": locals", f->addr);
 	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no local %s", name);

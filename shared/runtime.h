@@ -158,9 +158,38 @@ ADBG_MUST_CHECK struct adbg_error *adbg_frame_code(struct adbg_session *s,
 						   const struct adbg_frame *f, uint64_t *ret);
 
 /**
- * The value of local variable `name` in Python frame f (a slot of localsplus; a cell
- * variable gives the cell object). ADBG_ERR_NOT_FOUND when the code has no such local or
- * it is unbound.
+ * The local variables of a Python frame, slot by slot (co_localsplusnames: arguments,
+ * locals, cell and free variables), as the frame holds them.
+ */
+struct adbg_frame_locals {
+	/** the slots' names: str objects of the target (malloc'd; NULL when n == 0). */
+	uint64_t *names;
+	/**
+	 * their values: for a cell or free variable the cell's content; 0 when the slot is
+	 * unbound (or could not be read).
+	 */
+	uint64_t *values;
+	size_t n;
+	/** the code has more slots than were read. */
+	bool truncated;
+};
+
+/**
+ * Read the local variables of Python frame f, at most max slots, into *ret (free with
+ * adbg_frame_locals_deinit). The only reader of frame locals: which slots hold cells comes
+ * from the layout (localsplus_kind). ADBG_ERR_NOT_FOUND when f is not a Python frame.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_frame_locals(struct adbg_session *s,
+						     const struct adbg_frame *f, size_t max,
+						     struct adbg_frame_locals *ret);
+
+/** Free what adbg_frame_locals filled in; the struct is zeroed. */
+void adbg_frame_locals_deinit(struct adbg_frame_locals *fl);
+
+/**
+ * The value of local variable `name` in Python frame f (adbg_frame_locals: a cell or free
+ * variable gives the cell's content). ADBG_ERR_NOT_FOUND when the code has no such local
+ * or it is unbound.
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_frame_local(struct adbg_session *s,
 						    const struct adbg_frame *f, const char *name,

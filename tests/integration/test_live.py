@@ -195,6 +195,9 @@ def test_context_variables_and_locals(basic):
     assert re.match(r"task 0x[0-9a-f]+ \(worker\), frame #1 of 2: worker \(.*live_basic.py:\d+\)",
                     out[0]), out[0]
     assert "  local_a = 41" in out
+    # A cell variable shows its content, not the cell (the layout's localsplus_kind bits).
+    assert "  in_cell = ['cell']" in out
+    assert any(re.match(r"  peek = <function object at 0x[0-9a-f]+>$", ln) for ln in out), out
     assert out[-3] == "'w-value'"
     assert out[-2].startswith("<Token var=<ContextVar name='cv'")
     assert out[-1] == "'from-await'"

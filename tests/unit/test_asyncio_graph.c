@@ -37,6 +37,10 @@ static const unsigned minors[] = {11, 12, 13, 14, 15};
 #define LOCALSPLUS 0x48
 #define FRAME_EXECUTABLE 0x08
 #define CODE_LOCALSPLUSNAMES 0x60
+#define CODE_LOCALSPLUSKINDS 0x68
+// _PyLocals_Kind bits (Include/internal/pycore_code.h): a plain local, a cell variable.
+#define FAST_LOCAL 0x20
+#define FAST_CELL 0x40
 
 static struct fake F;
 static struct adbg_session *S;
@@ -61,6 +65,9 @@ static void setup(int i, bool recorded)
 	l->interpreter_frame.localsplus = LOCALSPLUS;
 	l->interpreter_frame.executable = FRAME_EXECUTABLE;
 	l->code_object.localsplusnames = CODE_LOCALSPLUSNAMES;
+	l->code_object.localspluskinds = CODE_LOCALSPLUSKINDS;
+	l->localsplus_kind.cell = FAST_CELL;
+	l->localsplus_kind.free = 0x80;
 	// 3.14+ tags stack references in bit 0.
 	l->stackref_tag_mask = F.minor >= 14 ? 1 : 0;
 	py->layout = *l;
@@ -241,17 +248,33 @@ START_TEST(test_gather)
 }
 END_TEST
 
-/* A frame of wait_for (code with locals timeout, fut) whose `fut` is fut. */
-static uint64_t wait_for_frame(uint64_t fut)
+/*
+ * A frame of wait_for (code with locals timeout, fut) whose `fut` is fut; in_cell: `fut` is
+ * a cell variable (a closure uses it), so its slot holds a cell holding fut.
+ */
+static uint64_t wait_for_frame_cell(uint64_t fut, bool in_cell)
 {
 	uint64_t frame = fake_alloc(&F, 256), code = fake_obj(&F, F.t_code, 256);
 	uint64_t names[2] = {fake_str(&F, "timeout"), fake_str(&F, "fut")};
+	uint8_t kinds[2] = {FAST_LOCAL, in_cell ? FAST_LOCAL | FAST_CELL : FAST_LOCAL};
 
+	if (in_cell) {
+		uint64_t cell = fake_obj(&F, t_cell, 24);
+
+		fake_w64(&F, cell + CELL_REF, fut);
+		fut = cell;
+	}
 	fake_w64(&F, code + CODE_LOCALSPLUSNAMES, fake_tuple(&F, 2, names));
+	fake_w64(&F, code + CODE_LOCALSPLUSKINDS, fake_bytes(&F, kinds, sizeof(kinds)));
 	fake_w64(&F, frame + FRAME_EXECUTABLE, code);
 	fake_w64(&F, frame + LOCALSPLUS, fake_int(&F, 5));
 	fake_w64(&F, frame + LOCALSPLUS + 8, fut | F.l.stackref_tag_mask);
 	return frame;
+}
+
+static uint64_t wait_for_frame(uint64_t fut)
+{
+	return wait_for_frame_cell(fut, false);
 }
 
 START_TEST(test_taskgroup)
@@ -303,20 +326,26 @@ END_TEST
 /* wait_for() on 3.11 awaits a private waiter future; the task it waits for is its `fut`. */
 START_TEST(test_wait_for)
 {
-	uint64_t parent, child, plain_parent;
+	uint64_t parent, child, plain_parent, cell_parent, cell_child;
 
 	setup(_i, false);
 	parent = new_task(0);
 	child = new_task(0);
 	plain_parent = new_task(0);
+	cell_parent = new_task(0);
+	cell_child = new_task(0);
 	suspend_in(parent, "wait_for", wait_for_frame(child));
 	derive(parent, fake_obj(&F, t_future, 256));
+	// `fut` a cell variable: the frame's reader of locals opens the cell.
+	suspend_in(cell_parent, "wait_for", wait_for_frame_cell(cell_child, true));
+	derive(cell_parent, fake_obj(&F, t_future, 256));
 	// `fut` a plain future: nothing to point at.
 	suspend_in(plain_parent, "wait_for", wait_for_frame(fake_obj(&F, t_future, 256)));
 	derive(plain_parent, fake_obj(&F, t_future, 256));
 	finish();
 	awaited_by(child, 1, (uint64_t[]){parent});
 	ck_assert_str_eq(task(parent)->waiting_on.what, "wait_for");
+	awaited_by(cell_child, 1, (uint64_t[]){cell_parent});
 	awaited_by(plain_parent, 0, NULL);
 	teardown();
 }

@@ -235,6 +235,9 @@ START_TEST(test_real_interpreters)
 	ck_assert_int_eq(l.managed_dict_ptr.values, minor == 11 ? -32 : 0);
 	ck_assert_int_eq(l.managed_dict_ptr.dict, -24);
 	ck_assert(l.has_asyncio_debug == (minor >= 14));
+	// What cmd_live.c used to hard-code (Include/internal/pycore_code.h, 3.11-3.15).
+	ck_assert_uint_eq(l.localsplus_kind.cell, 0x40);
+	ck_assert_uint_eq(l.localsplus_kind.free, 0x80);
 	CHECK_U64(&l, r, set_entry.size, 16);
 	CHECK_U64(&l, r, set_entry.hash, 8);
 	CHECK_U64(&l, r, dict_entry.general_size, 24);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Live-control target (tests/integration/test_live.py): a ticker, a worker holding a
-# context variable and a local, a gated task, a held and a free lock, a queue, an open
-# stream. Started as `python live_basic.py FIFO`; writes {"pid": ...} into FIFO when ready.
+# context variable, a local and a cell variable, a gated task, a held and a free lock, a
+# queue, an open stream. Started as `python live_basic.py FIFO`; writes {"pid": ...} into FIFO when ready.
 # Every signal, unraisable exception and loop exception-handler call is logged to stdout,
 # which the test reads: there must be none.
 import asyncio
@@ -56,6 +56,11 @@ async def ticker():
 async def worker():
     cv.set("w-value")
     local_a = 41
+    in_cell = ["cell"]  # a cell variable: peek() closes over it
+
+    def peek():
+        return in_cell
+
     try:
         await asyncio.sleep(3600)
     except asyncio.CancelledError as e:

@@ -102,20 +102,27 @@ static void live_lost(struct adbg_live *lv)
 }
 
 /*
- * Send req (consumed; an "id" is added) and wait for the reply with the same id.
- * Replies to other ids (late answers to abandoned requests) are dropped. Without an
- * interrupt flag of its own, the wait ends when the program is halted by someone else:
- * the request stays queued for the agent, and the next command resynchronises.
+ * What a wait does when it is interrupted (err: ADBG_ERR_INTERRUPTED, consumed; id: the
+ * request's): NULL to wait on (*deadline may be moved, 0: none), or the error that ends
+ * the wait.
  */
-static ADBG_MUST_CHECK struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
-						  volatile int *interrupted, json_t **ret)
+typedef ADBG_MUST_CHECK struct adbg_error *(*interrupt_fn)(void *arg, struct adbg_error *err,
+							   int id, uint64_t *deadline);
+
+/*
+ * The one wait for the agent: send req (consumed; an "id" is added) and wait for the reply
+ * with the same id until deadline (adbg_now_ns; 0: none) or until *interrupted is set.
+ * Replies to other ids (late answers to abandoned requests) are dropped. An interruption
+ * ends the wait unless on_interrupt (may be NULL) says to wait on.
+ */
+static ADBG_MUST_CHECK struct adbg_error *wait_reply(struct adbg_live *lv, json_t *req,
+						     uint64_t deadline, volatile int *interrupted,
+						     interrupt_fn on_interrupt, void *arg,
+						     json_t **ret)
 {
 	int id = ++lv->next_id;
-	uint64_t deadline = timeout_ms < 0 ? 0 : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	struct adbg_error *err;
 
-	if (!interrupted)
-		interrupted = lv->halted;
 	json_object_set_new(req, "id", json_integer(id));
 	err = adbg_channel_send(lv->ch, req);
 	json_decref(req);
@@ -129,17 +136,35 @@ static ADBG_MUST_CHECK struct adbg_error *request(struct adbg_live *lv, json_t *
 			left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
 		}
 		err = adbg_channel_recv(lv->ch, left, interrupted, &msg);
-		if (err)
-			break;
-		if (json_integer_value(json_object_get(msg, "id")) == id) {
-			*ret = msg;
-			return NULL;
+		if (!err) {
+			if (json_integer_value(json_object_get(msg, "id")) == id) {
+				*ret = msg;
+				return NULL;
+			}
+			json_decref(msg); // a late answer to a request we stopped waiting for
+			continue;
 		}
-		json_decref(msg);
+		if (err->code == ADBG_ERR_INTERRUPTED && on_interrupt)
+			err = on_interrupt(arg, err, id, &deadline);
 	}
 	if (err->code == ADBG_ERR_GONE)
 		live_lost(lv);
 	return err;
+}
+
+/*
+ * Send req (consumed) and wait up to timeout_ms (< 0: no limit) for its reply. An
+ * interruption abandons the request. Without an interrupt flag of its own, the wait ends
+ * when the program is halted by someone else: the request stays queued for the agent, and
+ * the next command resynchronises.
+ */
+static ADBG_MUST_CHECK struct adbg_error *request(struct adbg_live *lv, json_t *req, int timeout_ms,
+						  volatile int *interrupted, json_t **ret)
+{
+	uint64_t deadline = timeout_ms < 0 ? 0 : adbg_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	return wait_reply(lv, req, deadline, interrupted ? interrupted : lv->halted, NULL, NULL,
+			  ret);
 }
 
 /* An agent-level failure ({"ok": false, "error": ...}) as an error. */
@@ -760,97 +785,86 @@ static ADBG_MUST_CHECK struct adbg_error *send_interrupt(struct adbg_live *lv, i
 	return err;
 }
 
+/* An eval/await being waited for (expr_request). */
+struct expr_wait {
+	struct adbg_cmd_ctx *c;
+	struct adbg_live *lv;
+	volatile int *intr;
+	const char *after;
+	bool ctrl_c;
+};
+
+/*
+ * Ctrl-C during an expression: the first has the agent stop it at once and gives it
+ * INTERRUPT_GRACE_S (the interrupt flag is cleared meanwhile, so that a second Ctrl-C stops
+ * the waiting); the second stops waiting. When GDB holds the program stopped (a
+ * breakpoint), the command ends now and the agent stops the expression when the program
+ * runs again.
+ */
+static ADBG_MUST_CHECK struct adbg_error *expr_interrupted(void *arg, struct adbg_error *err,
+							   int id, uint64_t *deadline)
+{
+	struct expr_wait *w = arg;
+
+	if (w->lv->halted && *w->lv->halted) {
+		adbg_error_destroy(send_interrupt(w->lv, id));
+		return err;
+	}
+	adbg_error_destroy(err);
+	if (w->ctrl_c)
+		return adbg_error_create(ADBG_ERR_INTERRUPTED,
+					 "stopped waiting for the expression, which is still "
+					 "running in the target; %s",
+					 w->after);
+	w->ctrl_c = true;
+	*w->intr = 0;
+	progress(w->c, "stopping the expression (Ctrl-C again: stop waiting for it)");
+	*deadline = adbg_now_ns() + (uint64_t)(INTERRUPT_GRACE_S * 1e9);
+	return send_interrupt(w->lv, id);
+}
+
 /*
  * Send the eval/await request req (consumed; an "id" is added) and wait for its reply in
  * *ret. The agent stops the expression itself after timeout_s (0: never); we wait that long
- * and INTERRUPT_GRACE_S more. Ctrl-C has the agent stop it at once and gives it
- * INTERRUPT_GRACE_S (*ctrl_c is then set, and the interrupt flag cleared meanwhile, so that
- * a second Ctrl-C stops the waiting). An expression that has not stopped by then is left to
- * the agent: ADBG_ERR_TIMEOUT, saying so. transient: the loop was paused for this command.
+ * and INTERRUPT_GRACE_S more. Ctrl-C has the agent stop it at once (expr_interrupted; *ctrl_c
+ * is then set). An expression that has not stopped by then is left to the agent:
+ * ADBG_ERR_TIMEOUT, saying so. transient: the loop was paused for this command.
  */
 static ADBG_MUST_CHECK struct adbg_error *expr_request(struct adbg_cmd_ctx *c, struct adbg_live *lv,
 						       json_t *req, double timeout_s,
 						       bool transient, bool *ctrl_c, json_t **ret)
 {
-	volatile int *intr = c->s->interrupted ? c->s->interrupted : lv->halted;
-	const char *after = transient ? "the loop runs on when it ends"
-				      : "the loop is paused again when it ends";
-	int id = ++lv->next_id;
+	struct expr_wait w = {
+		.c = c,
+		.lv = lv,
+		.intr = c->s->interrupted ? c->s->interrupted : lv->halted,
+		.after = transient ? "the loop runs on when it ends"
+				   : "the loop is paused again when it ends",
+	};
 	uint64_t deadline = 0;
 	struct adbg_error *err;
 
-	*ctrl_c = false;
 	if (timeout_s > 0)
 		deadline = adbg_now_ns() + (uint64_t)((timeout_s + INTERRUPT_GRACE_S) * 1e9);
-	json_object_set_new(req, "id", json_integer(id));
-	err = adbg_channel_send(lv->ch, req);
-	json_decref(req);
-	while (!err) {
-		json_t *msg = NULL;
-		int left = -1;
-
-		if (deadline) {
-			uint64_t now = adbg_now_ns();
-
-			left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
-		}
-		err = adbg_channel_recv(lv->ch, left, intr, &msg);
-		if (!err) {
-			if (json_integer_value(json_object_get(msg, "id")) == id) {
-				*ret = msg;
-				return NULL;
-			}
-			json_decref(msg); // a late answer to a request we stopped waiting for
-			continue;
-		}
-		if (err->code == ADBG_ERR_TIMEOUT) {
-			adbg_error_destroy(err);
-			if (*ctrl_c)
-				return adbg_error_create(
-					ADBG_ERR_TIMEOUT,
-					"the expression did not stop within %.1f s of Ctrl-C and "
-					"is "
-					"still running in the target: it is in a call into C that "
-					"cannot be interrupted (time.sleep, a blocking read), or "
-					"it "
-					"caught the interruption; %s",
-					INTERRUPT_GRACE_S, after);
-			return adbg_error_create(
-				ADBG_ERR_TIMEOUT,
-				"the expression was interrupted after %.1f s (its timeout; "
-				"--timeout S "
-				"changes it) but is still running in the target: it is in a call "
-				"into "
-				"C that cannot be interrupted (time.sleep, a blocking read), or it "
-				"caught the interruption; %s",
-				timeout_s, after);
-		}
-		if (err->code != ADBG_ERR_INTERRUPTED)
-			break;
-		if (lv->halted && *lv->halted) {
-			// GDB holds the program stopped (a breakpoint): the command ends now, and
-			// the agent stops the expression when the program runs again.
-			adbg_error_destroy(send_interrupt(lv, id));
-			break;
-		}
-		if (*ctrl_c) {
-			adbg_error_destroy(err);
-			return adbg_error_create(
-				ADBG_ERR_INTERRUPTED,
-				"stopped waiting for the expression, which is still "
-				"running in the target; %s",
-				after);
-		}
-		adbg_error_destroy(err);
-		*ctrl_c = true;
-		*intr = 0;
-		progress(c, "stopping the expression (Ctrl-C again: stop waiting for it)");
-		err = send_interrupt(lv, id);
-		deadline = adbg_now_ns() + (uint64_t)(INTERRUPT_GRACE_S * 1e9);
-	}
-	if (err->code == ADBG_ERR_GONE)
-		live_lost(lv);
-	return err;
+	err = wait_reply(lv, req, deadline, w.intr, expr_interrupted, &w, ret);
+	*ctrl_c = w.ctrl_c;
+	if (!err || err->code != ADBG_ERR_TIMEOUT)
+		return err;
+	adbg_error_destroy(err);
+	if (w.ctrl_c)
+		return adbg_error_create(
+			ADBG_ERR_TIMEOUT,
+			"the expression did not stop within %.1f s of Ctrl-C and "
+			"is still running in the target: it is in a call into C "
+			"that cannot be interrupted (time.sleep, a blocking read), "
+			"or it caught the interruption; %s",
+			INTERRUPT_GRACE_S, w.after);
+	return adbg_error_create(ADBG_ERR_TIMEOUT,
+				 "the expression was interrupted after %.1f s (its timeout; "
+				 "--timeout S changes it) but is still running in the target: it "
+				 "is in a call into C that cannot be interrupted (time.sleep, a "
+				 "blocking read), or it caught the interruption; %s",
+				 timeout_s, w.after);
 }
 
 static ADBG_MUST_CHECK struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, const char *cmd)

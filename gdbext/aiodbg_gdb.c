@@ -34,6 +34,8 @@ static struct {
 	bool stale;
 	/** completion candidates (task names, ids, threads) of the shared layer. */
 	struct adbg_complete_cache *complete;
+	/** the GDB session's command state: the selection, the unwinder. */
+	struct adbg_cmd_state state;
 	/** a live command is running GDB's inferior: events must not free the sessions. */
 	bool busy;
 	bool forget_later;
@@ -50,6 +52,7 @@ static void forget_session(void)
 	gdbext_live_forget();
 	adbg_complete_cache_destroy(g.complete);
 	g.complete = NULL;
+	adbg_cmd_state_deinit(&g.state);
 	adbg_session_destroy(g.s);
 	g.s = NULL;
 	gdbext_identity_deinit(&g.id);
@@ -108,7 +111,7 @@ static ADBG_MUST_CHECK struct adbg_error *current_session(struct adbg_session **
 	g.id = id;
 	g.stale = false;
 	g.s->interrupted = &gdbext_interrupted;
-	g.s->unwinder = &gdbext_unwinder;
+	g.state.unwinder = &gdbext_unwinder;
 	*ret = g.s;
 	return NULL;
 }
@@ -212,6 +215,7 @@ static PyObject *py_run(PyObject *self, PyObject *args, PyObject *kw)
 		if (err)
 			return raise_adbg_error(err);
 	}
+	opts.state = &g.state;
 	opts.width = int_parameter("width");
 	opts.color = !to_string && isatty(STDOUT_FILENO) && int_parameter("style enabled");
 

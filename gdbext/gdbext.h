@@ -86,7 +86,8 @@ bool gdbext_target_native(const struct adbg_target *t);
  * the GDB session gs (live.c): the command runs on a worker thread against the process
  * while GDB resumes and stops it; the program is stopped again when this returns, with
  * GDB's selection and settings as they were. native: gdbext_target_native(gs->target).
- * The selection (select/up/down) is shared with gs. Output goes to out.
+ * The selection (select/up/down) is opts->state's, the GDB session's: the live session
+ * starts from it and gives it back. Output goes to out.
  */
 ADBG_MUST_CHECK struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native,
 						   const char *line,
@@ -98,7 +99,7 @@ void gdbext_live_forget(void);
 /** Before each GDB prompt: drop the live session if GDB no longer has its process. */
 void gdbext_live_check(void);
 
-/** GDB's native frames, for adbg_session.unwinder (`aio bt --native`). */
+/** GDB's native frames, for adbg_cmd_state.unwinder (`aio bt --native`). */
 extern const struct adbg_unwinder gdbext_unwinder;
 
 #endif

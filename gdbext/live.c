@@ -117,8 +117,12 @@ static struct {
 	struct adbg_error *err;
 } job = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* The session over the controlled target, kept across commands (the agent's channel). */
+/*
+ * The session over the controlled target, kept across commands, and its command state
+ * (the agent's channel, and the hooks of this front end's live control).
+ */
 static struct adbg_session *live_s;
+static struct adbg_cmd_state live_state;
 
 /* -- the worker's side --------------------------------------------------------------- */
 
@@ -732,6 +736,8 @@ static void drive(struct gdb_state *st)
 
 void gdbext_live_forget(void)
 {
+	// The agent's channel first: the agent resumes the loop and unloads itself.
+	adbg_cmd_state_deinit(&live_state);
 	adbg_session_destroy(live_s);
 	live_s = NULL;
 }
@@ -770,12 +776,12 @@ static ADBG_MUST_CHECK struct adbg_error *live_session(const struct adbg_session
 		live_s = NULL;
 		return err;
 	}
-	live_s->live_lease_s = GDB_LEASE_S;
+	live_s->interrupted = &job.interrupted;
+	live_state.live_lease_s = GDB_LEASE_S;
 	// On the worker thread, which must not call into GDB: straight to stderr, which
 	// GDB does not buffer (its stdout is ours while the program runs).
-	live_s->notice = notice;
-	live_s->interrupted = &job.interrupted;
-	live_s->halted = &job.halted;
+	live_state.notice = notice;
+	live_state.halted = &job.halted;
 	return NULL;
 }
 
@@ -783,6 +789,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 				   const struct adbg_cmd_opts *opts, FILE *out)
 {
 	struct gdb_state st = {.saved_stdout = -1};
+	struct adbg_cmd_opts live_opts = *opts;
 	struct adbg_error *err;
 	sigset_t all, old;
 	pthread_t th;
@@ -797,8 +804,9 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	if (err)
 		return adbg_error_wrap(err, "process %d", gs->target->pid);
 	// The selection of `aio select/up/down` is the GDB session's.
-	live_s->selected_task = gs->selected_task;
-	live_s->selected_frame = gs->selected_frame;
+	if (opts->state)
+		live_state.sel = opts->state->sel;
+	live_opts.state = &live_state;
 	err = check_files(live_s->target);
 	if (err)
 		return err;
@@ -824,7 +832,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 	job.reason = NULL;
 	job.s = live_s;
 	job.line = line;
-	job.opts = opts;
+	job.opts = &live_opts;
 	job.out = out;
 	job.err = NULL;
 	pthread_mutex_unlock(&job.mu);
@@ -872,7 +880,7 @@ struct adbg_error *gdbext_live_run(struct adbg_session *gs, bool native, const c
 				       "it not to reach the program"
 				     : " (it does not pass it to the program)");
 	}
-	gs->selected_task = live_s->selected_task;
-	gs->selected_frame = live_s->selected_frame;
+	if (opts->state)
+		opts->state->sel = live_state.sel;
 	return err;
 }

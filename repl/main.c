@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 	};
 	struct adbg_open_options open_opts = {0};
 	struct adbg_cmd_opts opts = {0};
+	struct adbg_cmd_state state = {0};
 	struct action *actions = calloc((size_t)argc + 1, sizeof(*actions));
 	char *positional[3] = {NULL};
 	struct adbg_session *session = NULL;
@@ -316,7 +317,8 @@ int main(int argc, char **argv)
 	}
 
 	session->interrupted = &term_interrupted;
-	session->unwinder = &adbg_libunwind_unwinder;
+	state.unwinder = &adbg_libunwind_unwinder;
+	opts.state = &state;
 	opts.color = term_color(no_color);
 
 	if (term_interrupted)
@@ -327,6 +329,9 @@ int main(int argc, char **argv)
 		status = run_batch(session, &(struct action){.file = stdin}, 1, &opts);
 	else
 		status = adbg_repl_interactive(session, &opts);
+	// Live control's channel first: the agent then resumes a paused loop and unloads
+	// itself, before the target is let go.
+	adbg_cmd_state_deinit(&state);
 	adbg_session_destroy(session);
 out:
 	close_actions(actions, nactions);

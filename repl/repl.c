@@ -278,7 +278,7 @@ int adbg_repl_run_line(struct adbg_session *s, const char *line, struct adbg_cmd
 	int status;
 
 	opts->width = term_width();
-	term_command_begin(s);
+	term_command_begin(s, opts->state);
 	err = adbg_cmd_run(s, line, opts, term_output());
 	end = term_command_end();
 	if (end == TERM_END_OUTPUT_ERROR && !err) {

@@ -396,7 +396,7 @@ FILE *term_output(void)
 	return out;
 }
 
-/* A sentence from a command that keeps waiting (adbg_session.notice): on stderr, after
+/* A sentence from a command that keeps waiting (adbg_cmd_state.notice): on stderr, after
  * the progress line is cleared. */
 static void notice(void *arg, const char *msg)
 {
@@ -406,9 +406,10 @@ static void notice(void *arg, const char *msg)
 	fflush(stderr);
 }
 
-void term_command_begin(struct adbg_session *s)
+void term_command_begin(struct adbg_session *s, struct adbg_cmd_state *st)
 {
-	s->notice = notice;
+	if (st)
+		st->notice = notice;
 	if (!progress_thread_started)
 		progress_start_thread();
 	// Whatever the REPL or libedit wrote must come before the command's output.

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "cmd.h"
 #include "session.h"
 
 /** Set by SIGINT; the session's interrupted flag points here. */
@@ -68,9 +69,10 @@ FILE *term_output(void);
 
 /**
  * A command starts: arm the progress line for session s (shown on stderr, when it is a
- * terminal, once the command has taken more than a second).
+ * terminal, once the command has taken more than a second), and show the notices of the
+ * command (st, the REPL's command state) on stderr.
  */
-void term_command_begin(struct adbg_session *s);
+void term_command_begin(struct adbg_session *s, struct adbg_cmd_state *st);
 
 enum term_end {
 	TERM_END_OK,

@@ -408,15 +408,26 @@ struct adbg_error *adbg_cmd_usage_error(const struct adbg_cmd_ctx *c, const char
 				 why ? "; " : "", cmd ? cmd->usage : c->argv[0]);
 }
 
+void adbg_cmd_state_deinit(struct adbg_cmd_state *st)
+{
+	if (!st)
+		return;
+	adbg_cmd_state_live_close(st);
+	memset(st, 0, sizeof(*st));
+}
+
 struct adbg_error *adbg_cmd_run(struct adbg_session *s, const char *line,
 				const struct adbg_cmd_opts *opts, FILE *out)
 {
+	// Without a front end's state, the command gets one of its own for its run only.
+	struct adbg_cmd_state own = {0};
 	struct adbg_cmd_ctx c = {.s = s, .out = out, .opts = *opts};
 	const struct adbg_cmd *cmd;
 	struct adbg_error *err;
 	const char *rest;
 	bool json_asked;
 
+	c.st = opts->state ? opts->state : &own;
 	err = adbg_cmd_split(line, &c.argc, &c.argv);
 	if (err) {
 		if (opts->json)
@@ -498,6 +509,7 @@ out:
 		adbg_json_emit_error(out, line + strspn(line, " \t"), err,
 				     adbg_cmd_exit_status(err));
 	adbg_cmd_free_words(c.argv);
+	adbg_cmd_state_deinit(&own);
 	return err;
 }
 

@@ -10,11 +10,14 @@
 #define AIODBG_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
 
+struct adbg_live;
 struct adbg_session;
+struct adbg_unwinder;
 
 /** The command needs a live process (pause, eval, await, cancel, continue). */
 #define ADBG_CMD_LIVE_ONLY 0x1
@@ -36,7 +39,70 @@ struct adbg_session;
 /** a command name (help CMD). */
 #define ADBG_COMPLETE_COMMAND 0x4
 
-/** What a front end tells a command about where its output goes. */
+/** The user's selection (select, up, down), which locals, eval and await use. */
+struct adbg_selection {
+	/** a task address, 0: none. */
+	uint64_t task;
+	/** a frame index in its stack (0: the innermost). */
+	unsigned frame;
+	/**
+	 * the task's name when it was selected, to name it once it has ended ("": none); room
+	 * for a name as the snapshot keeps it (asyncio.c: 256 bytes, and "…" when cut).
+	 */
+	char name[272];
+};
+
+/**
+ * What a front end keeps between the commands of one session and lends to each: the
+ * selection, its hooks, and live control's state. The front end owns it: zero it (then
+ * set the hooks it has) before the first command, and call adbg_cmd_state_deinit before
+ * it destroys the session.
+ */
+struct adbg_cmd_state {
+	struct adbg_selection sel;
+	/**
+	 * where `bt --native` gets native frames (native.h): the REPL uses libunwind
+	 * (adbg_libunwind_unwinder), the GDB extension GDB's frames. NULL: this front end has
+	 * none, and `bt --native` says so.
+	 */
+	const struct adbg_unwinder *unwinder;
+	/**
+	 * shows a sentence while a command keeps waiting (live control: "loop ... is busy",
+	 * "waiting for a safe point"), as it happens; NULL: not shown. shared/ never prints;
+	 * this is how it speaks meanwhile.
+	 */
+	void (*notice)(void *arg, const char *msg);
+	void *notice_arg;
+	/**
+	 * set by a front end that shares the program with another controller (GDB) when that
+	 * one holds it stopped until the command ends (a breakpoint): the agent cannot answer,
+	 * so live control stops waiting for it at once. NULL: never.
+	 */
+	volatile int *halted;
+	/**
+	 * how long the agent keeps a loop paused without a word from us, in seconds (0: the
+	 * default, 600). The GDB extension asks for longer: GDB keeps the process stopped
+	 * while the user reads, and the agent's clock runs on.
+	 */
+	double live_lease_s;
+	/**
+	 * live control (cmd_live.c): the agent's channel and the pause state; NULL until a
+	 * command needs it. adbg_cmd_state_deinit closes the channel (the agent then resumes a
+	 * paused loop and unloads).
+	 */
+	struct adbg_live *live;
+};
+
+/**
+ * Close live control's channel, if open (the agent resumes a paused loop and unloads),
+ * and forget live control's state; the selection and hooks stay. NULL is a no-op.
+ */
+void adbg_cmd_state_live_close(struct adbg_cmd_state *st);
+
+/** Free what st holds (adbg_cmd_state_live_close) and zero it. NULL is a no-op. */
+void adbg_cmd_state_deinit(struct adbg_cmd_state *st);
+
+/** What a front end tells a command: where its output goes, and the state it keeps. */
 struct adbg_cmd_opts {
 	/** --json was given globally. */
 	bool json;
@@ -44,10 +110,17 @@ struct adbg_cmd_opts {
 	int width;
 	/** colour escapes allowed (a TTY and no NO_COLOR). */
 	bool color;
+	/**
+	 * the front end's state between commands; NULL: none is kept (each command then gets
+	 * a fresh one, dropped after it: no selection, no live control that lasts).
+	 */
+	struct adbg_cmd_state *state;
 };
 
 struct adbg_cmd_ctx {
 	struct adbg_session *s;
+	/** the front end's state (opts.state, or the command's own); never NULL. */
+	struct adbg_cmd_state *st;
 	FILE *out;
 	struct adbg_cmd_opts opts;
 	/** argv[0] is the command name; --json is already removed and folded into opts. */

@@ -50,6 +50,8 @@
 // Room for a task name as the snapshot keeps it (asyncio.c: 256 bytes, and "…" when cut):
 // AnyIO names its tasks by their function's qualified name, often 80 characters and more.
 #define TASK_NAME_MAX 272
+_Static_assert(sizeof(((struct adbg_selection *)0)->name) == TASK_NAME_MAX,
+	       "the selection keeps a whole task name");
 // A busy loop is reported this often while pause waits.
 #define BUSY_REPORT_MS 1000
 
@@ -60,35 +62,31 @@ struct adbg_live {
 	uint64_t loop;
 	int tid;
 	double lease;
-	/** the session's halted flag (see adbg_session.halted), or NULL. */
+	/** the front end's halted flag (adbg_cmd_state.halted), or NULL. */
 	volatile int *halted;
-	/** the task 'select' chose and its name, to name it once it has ended. */
-	uint64_t sel_task;
-	char sel_name[TASK_NAME_MAX];
 };
 
-static void live_destroy(void *p)
+void adbg_cmd_state_live_close(struct adbg_cmd_state *st)
 {
-	struct adbg_live *lv = p;
-
-	if (!lv)
+	if (!st || !st->live)
 		return;
-	adbg_channel_destroy(lv->ch);
-	free(lv);
+	adbg_channel_destroy(st->live->ch);
+	free(st->live);
+	st->live = NULL;
 }
 
-static struct adbg_live *live_of(struct adbg_session *s)
+/* Live control's state in the front end's, made on first use; NULL: out of memory. */
+static struct adbg_live *live_of(struct adbg_cmd_state *st)
 {
-	struct adbg_live *lv = s->live;
+	struct adbg_live *lv = st->live;
 
 	if (!lv) {
 		lv = calloc(1, sizeof(*lv));
 		if (!lv)
 			return NULL;
-		lv->lease = s->live_lease_s > 0 ? s->live_lease_s : DEFAULT_LEASE_S;
-		lv->halted = s->halted;
-		s->live = lv;
-		s->live_destroy = live_destroy;
+		lv->lease = st->live_lease_s > 0 ? st->live_lease_s : DEFAULT_LEASE_S;
+		lv->halted = st->halted;
+		st->live = lv;
 	}
 	return lv;
 }
@@ -190,25 +188,22 @@ struct target_loop {
  * The selected task has ended (t: as the snapshot has it; NULL: no longer found). The
  * selection is dropped, and the error says so and what to do.
  */
-static ADBG_MUST_CHECK struct adbg_error *selection_ended(struct adbg_session *s,
+static ADBG_MUST_CHECK struct adbg_error *selection_ended(struct adbg_cmd_state *st,
 							  const struct adbg_task *t)
 {
-	struct adbg_live *lv = s->live;
-	uint64_t id = s->selected_task;
-	const char *name = t && t->name					 ? t->name
-			   : lv && lv->sel_task == id && lv->sel_name[0] ? lv->sel_name
-									 : NULL;
+	struct adbg_selection sel = st->sel; // what it was: the message names it
+	const char *name = t && t->name ? t->name : sel.name[0] ? sel.name : NULL;
 	const char *what = !t				     ? "has ended"
 			   : t->state == ADBG_TASK_CANCELLED ? "was cancelled"
 							     : "has finished";
 
-	s->selected_task = 0;
-	s->selected_frame = 0;
+	memset(&st->sel, 0, sizeof(st->sel));
 	return adbg_error_create(ADBG_ERR_STATE,
 				 "the selected task %#" PRIx64 "%s%s%s %s, so it is no longer "
 				 "selected: 'select ID|NAME' another one (without a selection, "
 				 "eval and await use __main__)",
-				 id, name ? " (" : "", name ? name : "", name ? ")" : "", what);
+				 sel.task, name ? " (" : "", name ? name : "", name ? ")" : "",
+				 what);
 }
 
 /*
@@ -216,8 +211,9 @@ static ADBG_MUST_CHECK struct adbg_error *selection_ended(struct adbg_session *s
  * spec's), else the main thread's, else the only running one.
  */
 static ADBG_MUST_CHECK struct adbg_error *
-choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct target_loop *ret)
+choose_loop(struct adbg_cmd_ctx *c, int tid, const char *task_spec, struct target_loop *ret)
 {
+	struct adbg_session *s = c->s;
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_error *err;
 	struct target_loop tl = {0};
@@ -238,24 +234,24 @@ choose_loop(struct adbg_session *s, int tid, const char *task_spec, struct targe
 		if (l->thread == s->target->pid)
 			tl.main_loop = l->id;
 	}
-	if (task_spec || (!tid && s->selected_task)) {
+	if (task_spec || (!tid && c->st->sel.task)) {
 		bool selection = !task_spec;
 		struct adbg_task *t = NULL;
 		char spec[32];
 
 		if (!task_spec) {
-			snprintf(spec, sizeof(spec), "%#" PRIx64, s->selected_task);
+			snprintf(spec, sizeof(spec), "%#" PRIx64, c->st->sel.task);
 			task_spec = spec;
 		}
 		err = adbg_asyncio_lookup(&snap, task_spec, &t);
 		if (selection && adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 			adbg_error_destroy(err);
-			err = selection_ended(s, NULL);
+			err = selection_ended(c->st, NULL);
 		}
 		if (err)
 			goto out;
 		if (t->state != ADBG_TASK_PENDING) {
-			err = selection ? selection_ended(s, t)
+			err = selection ? selection_ended(c->st, t)
 					: adbg_error_create(ADBG_ERR_STATE,
 							    "task %#" PRIx64 " (%s) is %s, "
 							    "not pending",
@@ -315,8 +311,8 @@ static void progress(void *arg, const char *msg)
 
 	if (c->opts.json)
 		adbg_session_warn(c->s, "%s", msg);
-	if (c->s->notice)
-		c->s->notice(c->s->notice_arg, msg);
+	if (c->st->notice)
+		c->st->notice(c->st->notice_arg, msg);
 }
 
 /*
@@ -370,7 +366,7 @@ static ADBG_MUST_CHECK struct adbg_error *ensure_agent(struct adbg_cmd_ctx *c,
 						       const struct target_loop *tl,
 						       double timeout_s, struct adbg_live **ret)
 {
-	struct adbg_live *lv = live_of(c->s);
+	struct adbg_live *lv = live_of(c->st);
 	struct adbg_inject_opts o = {0};
 	struct adbg_error *err;
 
@@ -575,7 +571,7 @@ struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c)
 		free(lease);
 		return adbg_cmd_usage_error(c, NULL);
 	}
-	lv = live_of(c->s);
+	lv = live_of(c->st);
 	if (!lv)
 		return &adbg_error_nomem;
 	if (lease && !parse_double(lease, &lv->lease))
@@ -587,7 +583,7 @@ struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c)
 	free(lease);
 	if (err)
 		return err;
-	err = choose_loop(c->s, tid, NULL, &tl);
+	err = choose_loop(c, tid, NULL, &tl);
 	if (!err)
 		err = ensure_agent(c, &tl, timeout, &lv);
 	if (!err && lv->paused)
@@ -619,7 +615,7 @@ struct adbg_error *adbg_cmd_pause(struct adbg_cmd_ctx *c)
 
 struct adbg_error *adbg_cmd_continue(struct adbg_cmd_ctx *c)
 {
-	struct adbg_live *lv = c->s->live;
+	struct adbg_live *lv = c->st->live;
 	struct adbg_error *err;
 
 	if (c->argc != 1)
@@ -653,7 +649,7 @@ static ADBG_MUST_CHECK struct adbg_error *paused_for(struct adbg_cmd_ctx *c, con
 	struct adbg_live *lv;
 
 	*transient = false;
-	err = choose_loop(c->s, 0, task_spec, tl);
+	err = choose_loop(c, 0, task_spec, tl);
 	if (!err)
 		err = ensure_agent(c, tl, DEFAULT_TIMEOUT_S, &lv);
 	if (err)
@@ -675,20 +671,21 @@ static ADBG_MUST_CHECK struct adbg_error *paused_for(struct adbg_cmd_ctx *c, con
 }
 
 /* The function name of the selected frame (from memory), to check the agent's frame. */
-static void selected_function(struct adbg_session *s, char *buf, size_t len)
+static void selected_function(struct adbg_session *s, const struct adbg_selection *sel, char *buf,
+			      size_t len)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_task *t;
 
 	buf[0] = '\0';
-	if (!s->selected_task || !adbg_ok(adbg_session_snapshot_begin(s))) {
+	if (!sel->task || !adbg_ok(adbg_session_snapshot_begin(s))) {
 		adbg_session_snapshot_end(s);
 		return;
 	}
 	if (adbg_ok(adbg_asyncio_snapshot(s, ADBG_AIO_STACKS, &snap))) {
-		t = adbg_asyncio_find(&snap, s->selected_task);
-		if (t && s->selected_frame < t->stack.n)
-			snprintf(buf, len, "%s", t->stack.frames[s->selected_frame].function);
+		t = adbg_asyncio_find(&snap, sel->task);
+		if (t && sel->frame < t->stack.n)
+			snprintf(buf, len, "%s", t->stack.frames[sel->frame].function);
 		adbg_asyncio_snapshot_deinit(&snap);
 	}
 	adbg_session_snapshot_end(s);
@@ -881,7 +878,7 @@ static ADBG_MUST_CHECK struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, 
 	err = expr_args(c, is_await, &expr, &timeout);
 	if (err)
 		return err;
-	selected_function(c->s, fn, sizeof(fn));
+	selected_function(c->s, &c->st->sel, fn, sizeof(fn));
 	err = paused_for(c, NULL, &tl, &lv, &transient);
 	if (err)
 		return err;
@@ -890,12 +887,12 @@ static ADBG_MUST_CHECK struct adbg_error *eval_or_await(struct adbg_cmd_ctx *c, 
 	// ends, even if we have stopped waiting for it.
 	if (transient)
 		json_object_set_new(req, "resume", json_true());
-	if (c->s->selected_task) {
+	if (c->st->sel.task) {
 		char id[32];
 
-		snprintf(id, sizeof(id), "%#" PRIx64, c->s->selected_task);
+		snprintf(id, sizeof(id), "%#" PRIx64, c->st->sel.task);
 		json_object_set_new(req, "task", json_string(id));
-		json_object_set_new(req, "frame", json_integer(c->s->selected_frame));
+		json_object_set_new(req, "frame", json_integer(c->st->sel.frame));
 		if (fn[0])
 			json_object_set_new(req, "function", json_string(fn));
 	}
@@ -1029,10 +1026,10 @@ static ADBG_MUST_CHECK struct adbg_error *selected_task(struct adbg_cmd_ctx *c, 
 	char buf[32];
 
 	if (!spec) {
-		if (!c->s->selected_task)
+		if (!c->st->sel.task)
 			return adbg_error_create(ADBG_ERR_INVALID_ARG,
 						 "no task selected; 'select ID|NAME' first");
-		snprintf(buf, sizeof(buf), "%#" PRIx64, c->s->selected_task);
+		snprintf(buf, sizeof(buf), "%#" PRIx64, c->st->sel.task);
 		spec = buf;
 	}
 	err = adbg_session_snapshot_begin(c->s);
@@ -1043,10 +1040,10 @@ static ADBG_MUST_CHECK struct adbg_error *selected_task(struct adbg_cmd_ctx *c, 
 		return err;
 	err = adbg_asyncio_lookup(snap, spec, ret);
 	if (!err && spec == buf && (*ret)->state != ADBG_TASK_PENDING)
-		err = selection_ended(c->s, *ret);
+		err = selection_ended(c->st, *ret);
 	else if (spec == buf && adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 		adbg_error_destroy(err);
-		err = selection_ended(c->s, NULL);
+		err = selection_ended(c->st, NULL);
 	}
 	if (err)
 		adbg_asyncio_snapshot_deinit(snap);
@@ -1057,21 +1054,21 @@ static ADBG_MUST_CHECK struct adbg_error *show_frame(struct adbg_cmd_ctx *c,
 						     const struct adbg_task *t)
 {
 	const struct adbg_frame *f =
-		c->s->selected_frame < t->stack.n ? &t->stack.frames[c->s->selected_frame] : NULL;
+		c->st->sel.frame < t->stack.n ? &t->stack.frames[c->st->sel.frame] : NULL;
 
 	if (c->opts.json) {
 		json_t *doc = adbg_json_document(c->s), *sel = json_object();
 
 		json_object_set_new(sel, "task", adbg_json_addr(t->id));
 		json_object_set_new(sel, "name", t->name ? json_string(t->name) : json_null());
-		json_object_set_new(sel, "frame_index", json_integer(c->s->selected_frame));
+		json_object_set_new(sel, "frame_index", json_integer(c->st->sel.frame));
 		json_object_set_new(sel, "frames", json_integer((json_int_t)t->stack.n));
 		json_object_set_new(sel, "frame", f ? adbg_json_frame(f) : json_null());
 		json_object_set_new(doc, "selected", sel);
 		return adbg_json_emit(c, doc);
 	}
 	fprintf(c->out, "task %#" PRIx64 " (%s), frame #%u of %zu:", t->id, t->name ? t->name : "?",
-		c->s->selected_frame, t->stack.n);
+		c->st->sel.frame, t->stack.n);
 	if (f)
 		adbg_text_frame(c->out, f, " ");
 	else
@@ -1088,7 +1085,6 @@ static bool is_asyncio_frame(const struct adbg_frame *f)
 struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
 {
 	struct adbg_asyncio_snapshot snap;
-	struct adbg_live *lv;
 	struct adbg_task *t;
 	struct adbg_error *err;
 	unsigned frame = 0;
@@ -1104,13 +1100,9 @@ struct adbg_error *adbg_cmd_select(struct adbg_cmd_ctx *c)
 		frame++;
 	if (t->stack.n && is_asyncio_frame(&t->stack.frames[frame]))
 		frame = 0;
-	c->s->selected_task = t->id;
-	c->s->selected_frame = frame;
-	lv = live_of(c->s);
-	if (lv) {
-		lv->sel_task = t->id;
-		snprintf(lv->sel_name, sizeof(lv->sel_name), "%s", t->name ? t->name : "");
-	}
+	c->st->sel.task = t->id;
+	c->st->sel.frame = frame;
+	snprintf(c->st->sel.name, sizeof(c->st->sel.name), "%s", t->name ? t->name : "");
 	err = show_frame(c, t);
 	adbg_asyncio_snapshot_deinit(&snap);
 	return err;
@@ -1132,13 +1124,13 @@ static ADBG_MUST_CHECK struct adbg_error *move_frame(struct adbg_cmd_ctx *c, int
 		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "task %#" PRIx64 " has no frames",
 					t->id);
 	} else {
-		long f = (long)c->s->selected_frame + delta * n;
+		long f = (long)c->st->sel.frame + delta * n;
 
 		if (f < 0 || f >= (long)t->stack.n) {
 			err = adbg_error_create(ADBG_ERR_INVALID_ARG, "already at the %s frame",
 						delta > 0 ? "outermost" : "innermost");
 		} else {
-			c->s->selected_frame = (unsigned)f;
+			c->st->sel.frame = (unsigned)f;
 			err = show_frame(c, t);
 		}
 	}
@@ -1200,10 +1192,10 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 
 	if (c->argc != 1)
 		return adbg_cmd_usage_error(c, NULL);
-	if (!c->s->selected_task)
+	if (!c->st->sel.task)
 		return adbg_error_create(ADBG_ERR_INVALID_ARG,
 					 "no task selected; 'select ID|NAME' first");
-	snprintf(id, sizeof(id), "%#" PRIx64, c->s->selected_task);
+	snprintf(id, sizeof(id), "%#" PRIx64, c->st->sel.task);
 	locals = json_array();
 	// One snapshot for the stack and the values (frame strings live until the next).
 	err = adbg_session_snapshot_begin(c->s);
@@ -1212,17 +1204,17 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 	if (!err) {
 		err = adbg_asyncio_lookup(&snap, id, &t);
 		if (!err && t->state != ADBG_TASK_PENDING && !t->stack.n) {
-			err = selection_ended(c->s, t);
+			err = selection_ended(c->st, t);
 		} else if (adbg_error_is(err, ADBG_ERR_NOT_FOUND)) {
 			adbg_error_destroy(err);
-			err = selection_ended(c->s, NULL);
+			err = selection_ended(c->st, NULL);
 		}
 	}
-	if (!err && c->s->selected_frame >= t->stack.n)
+	if (!err && c->st->sel.frame >= t->stack.n)
 		err = adbg_error_create(ADBG_ERR_NOT_FOUND, "task %s has no frame #%u", id,
-					c->s->selected_frame);
+					c->st->sel.frame);
 	if (!err) {
-		f = &t->stack.frames[c->s->selected_frame];
+		f = &t->stack.frames[c->st->sel.frame];
 		err = read_locals(c->s, f, locals);
 	}
 	adbg_session_snapshot_end(c->s);
@@ -1237,7 +1229,7 @@ struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c)
 		size_t i;
 		json_t *o;
 
-		fprintf(c->out, "frame #%u:", c->s->selected_frame);
+		fprintf(c->out, "frame #%u:", c->st->sel.frame);
 		adbg_text_frame(c->out, f, " ");
 		json_array_foreach(locals, i, o) fprintf(
 			c->out, "  %s = %s\n", json_string_value(json_object_get(o, "name")),

@@ -69,23 +69,29 @@ struct native_thread {
 };
 
 struct native_run {
+	/** the front end's unwinder (adbg_cmd_state.unwinder). */
+	const struct adbg_unwinder *u;
 	void *state;
 	bool begun;
 	struct native_thread *t;
 	size_t n;
 };
 
+/* Free what a run read; the unwinder stays, for a snapshot read again. */
 static void native_run_deinit(struct adbg_session *s, struct native_run *nr)
 {
+	const struct adbg_unwinder *u = nr->u;
+
 	for (size_t i = 0; i < nr->n; i++) {
 		adbg_native_stack_deinit(&nr->t[i].ns);
 		adbg_native_segments_destroy(nr->t[i].segs);
 		adbg_error_destroy(nr->t[i].err);
 	}
 	free(nr->t);
-	if (nr->begun && s->unwinder->end)
-		s->unwinder->end(s, nr->state);
+	if (nr->begun && nr->u->end)
+		nr->u->end(s, nr->state);
 	memset(nr, 0, sizeof(*nr));
+	nr->u = u;
 }
 
 /*
@@ -95,9 +101,9 @@ static void native_run_deinit(struct adbg_session *s, struct native_run *nr)
  */
 static ADBG_MUST_CHECK struct adbg_error *native_read(struct adbg_session *s,
 						      struct adbg_runtime_snapshot *snap, long want,
-						      struct native_run *nr)
+						      unsigned max_frames, struct native_run *nr)
 {
-	const struct adbg_unwinder *u = s->unwinder;
+	const struct adbg_unwinder *u = nr->u;
 	struct adbg_error *err;
 
 	nr->t = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*nr->t));
@@ -120,7 +126,7 @@ static ADBG_MUST_CHECK struct adbg_error *native_read(struct adbg_session *s,
 		nt->err = err;
 		if (err)
 			continue;
-		err = adbg_native_segments_read(s, nt->th, &nt->segs);
+		err = adbg_native_segments_read(s, nt->th, max_frames, &nt->segs);
 		if (err)
 			return err;
 	}
@@ -135,7 +141,7 @@ static ADBG_MUST_CHECK struct adbg_error *native_read(struct adbg_session *s,
 static ADBG_MUST_CHECK struct adbg_error *native_finish(struct adbg_session *s,
 							struct native_run *nr, unsigned max_frames)
 {
-	const struct adbg_unwinder *u = s->unwinder;
+	const struct adbg_unwinder *u = nr->u;
 	struct adbg_error *first = NULL;
 	size_t failed = 0;
 
@@ -193,8 +199,11 @@ static ADBG_MUST_CHECK struct adbg_error *native_finish(struct adbg_session *s,
 /* What bt and threads read while the target is frozen (see adbg_session_snapshot). */
 struct rt_read {
 	unsigned flags;
+	/** frames per stack (bt --max-frames; 0: ADBG_MAX_FRAMES). */
+	unsigned max_frames;
 	struct adbg_runtime_snapshot snap;
-	// bt --native: the native frames of thread want (0: all), read while frozen
+	// bt --native: the native frames of thread want (0: all), read while frozen (nr.u:
+	// with the front end's unwinder)
 	bool native;
 	long want;
 	struct native_run nr;
@@ -203,10 +212,10 @@ struct rt_read {
 static ADBG_MUST_CHECK struct adbg_error *rt_read(struct adbg_session *s, void *arg)
 {
 	struct rt_read *r = arg;
-	struct adbg_error *err = adbg_runtime_snapshot(s, r->flags, &r->snap);
+	struct adbg_error *err = adbg_runtime_snapshot_capped(s, r->flags, r->max_frames, &r->snap);
 
 	if (!err && r->native) {
-		err = native_read(s, &r->snap, r->want, &r->nr);
+		err = native_read(s, &r->snap, r->want, r->max_frames, &r->nr);
 		if (err) {
 			native_run_deinit(s, &r->nr);
 			adbg_runtime_snapshot_deinit(&r->snap);
@@ -336,7 +345,7 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 		if (*end || want <= 0)
 			return adbg_cmd_usage_error(c, "expected a thread id");
 	}
-	if (native && !c->s->unwinder)
+	if (native && !c->st->unwinder)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
 					 "bt --native: this front end cannot unwind native stacks");
 	// New mappings (libraries loaded since the last command) must be known to unwind
@@ -346,10 +355,12 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 		if (err)
 			return err;
 	}
-	c->s->max_frames = max_frames;
 	{
-		struct rt_read r = {
-			.flags = ADBG_RT_STACKS | ADBG_RT_NAMES, .native = native, .want = want};
+		struct rt_read r = {.flags = ADBG_RT_STACKS | ADBG_RT_NAMES,
+				    .max_frames = max_frames,
+				    .native = native,
+				    .want = want,
+				    .nr = {.u = c->st->unwinder}};
 
 		err = adbg_session_snapshot(c->s, rt_read, rt_drop, &r);
 		if (!err) {
@@ -362,7 +373,6 @@ struct adbg_error *adbg_cmd_bt(struct adbg_cmd_ctx *c)
 				adbg_runtime_snapshot_deinit(&snap);
 		}
 	}
-	c->s->max_frames = 0;
 	if (err)
 		return err;
 	if (c->opts.json) {

@@ -76,12 +76,11 @@ void adbg_native_segments_destroy(struct adbg_native_segments *segs)
  * has the cap and cycle check of adbg_stack_walk (at most twice the frame cap in steps).
  */
 static ADBG_MUST_CHECK struct adbg_error *python_segments(struct adbg_session *s, uint64_t iframe,
-							  struct segment **ret, size_t *nret)
+							  unsigned max_frames, struct segment **ret,
+							  size_t *nret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	size_t nsegs = 1, steps = 0,
-	       cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES ? s->max_frames
-								      : ADBG_MAX_FRAMES;
+	size_t nsegs = 1, steps = 0, cap = adbg_frame_cap(max_frames);
 	struct segment *segs = calloc(1, sizeof(*segs));
 	struct adbg_error *err = NULL;
 	size_t nframes = 0;
@@ -231,7 +230,7 @@ static ADBG_MUST_CHECK struct adbg_error *copy_stack(const struct adbg_stack *fr
 }
 
 struct adbg_error *adbg_native_segments_read(struct adbg_session *s, const struct adbg_pythread *th,
-					     struct adbg_native_segments **ret)
+					     unsigned max_frames, struct adbg_native_segments **ret)
 {
 	struct adbg_native_segments *ps = calloc(1, sizeof(*ps));
 	struct adbg_error *err;
@@ -239,7 +238,7 @@ struct adbg_error *adbg_native_segments_read(struct adbg_session *s, const struc
 	if (!ps)
 		return &adbg_error_nomem;
 	if (th->current_frame) {
-		err = python_segments(s, th->current_frame, &ps->segs, &ps->n);
+		err = python_segments(s, th->current_frame, max_frames, &ps->segs, &ps->n);
 		if (err) {
 			free(ps);
 			return err;

@@ -92,11 +92,13 @@ struct adbg_native_segments;
  * Read thread th's interpreter-frame chain from th->current_frame and cut it into one
  * segment per eval-loop entry (the rule above), with the frame cap and cycle check of
  * adbg_stack_walk. Reads the target: call it while a live target is frozen (in the same
- * snapshot as th). A chain that breaks off is a session warning, not an error. *ret:
+ * snapshot as th). max_frames: the cap of the adbg_stack_walk th's stack was read with
+ * (0: ADBG_MAX_FRAMES). A chain that breaks off is a session warning, not an error. *ret:
  * adbg_native_segments_destroy.
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_native_segments_read(struct adbg_session *s,
 							     const struct adbg_pythread *th,
+							     unsigned max_frames,
 							     struct adbg_native_segments **ret);
 void adbg_native_segments_destroy(struct adbg_native_segments *segs);
 

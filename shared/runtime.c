@@ -128,12 +128,11 @@ static uint32_t count_frames(struct adbg_session *s, uint64_t iframe, uint64_t s
 }
 
 struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe, uint64_t stop_at,
-				   struct adbg_stack *ret)
+				   unsigned max_frames, struct adbg_stack *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_stack st = {0};
-	size_t steps = 0, cap = s->max_frames && s->max_frames < ADBG_MAX_FRAMES ? s->max_frames
-										 : ADBG_MAX_FRAMES;
+	size_t steps = 0, cap = adbg_frame_cap(max_frames);
 
 	// Frames form a singly linked list through `previous`; a cycle in garbage memory
 	// would loop forever, so count steps (a real stack never exceeds the cap by much
@@ -313,6 +312,13 @@ static void list_cut(struct adbg_session *s, struct adbg_error *err)
 struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					 struct adbg_runtime_snapshot *ret)
 {
+	return adbg_runtime_snapshot_capped(s, flags, 0, ret);
+}
+
+struct adbg_error *adbg_runtime_snapshot_capped(struct adbg_session *s, unsigned flags,
+						unsigned max_frames,
+						struct adbg_runtime_snapshot *ret)
+{
 	const struct adbg_layout *l = &s->python->layout;
 	struct adbg_runtime_snapshot snap = {0};
 	uint64_t interp, main_ident = 0;
@@ -408,7 +414,7 @@ struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 					err = NULL;
 				} else if (iframe) {
 					th.current_frame = iframe;
-					err = adbg_stack_walk(s, iframe, 0, &th.stack);
+					err = adbg_stack_walk(s, iframe, 0, max_frames, &th.stack);
 					if (err)
 						goto fail;
 					th.agent = adbg_stack_is_agent(&th.stack);

@@ -122,15 +122,31 @@ struct adbg_runtime_snapshot {
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_runtime_snapshot(struct adbg_session *s, unsigned flags,
 							 struct adbg_runtime_snapshot *ret);
+
+/**
+ * adbg_runtime_snapshot with each thread's stack (ADBG_RT_STACKS) cut at max_frames frames
+ * (adbg_frame_cap: 0 is ADBG_MAX_FRAMES), as `bt --max-frames N` asks.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_runtime_snapshot_capped(struct adbg_session *s,
+								unsigned flags, unsigned max_frames,
+								struct adbg_runtime_snapshot *ret);
+
+/** The frames a walk keeps at most for max_frames (0, or over ADBG_MAX_FRAMES: the maximum). */
+static inline size_t adbg_frame_cap(unsigned max_frames)
+{
+	return max_frames && max_frames < ADBG_MAX_FRAMES ? max_frames : ADBG_MAX_FRAMES;
+}
 void adbg_runtime_snapshot_deinit(struct adbg_runtime_snapshot *snap);
 
 /**
  * Walk interpreter frames from iframe through `previous`, innermost first, until NULL or
  * until the frame at stop_at has been added (0: no stop). Shim and incomplete frames are
- * skipped. Cap and cycle check; a frame that cannot be read ends the walk with a warning.
+ * skipped. At most adbg_frame_cap(max_frames) frames (the cut is a warning), and a cycle
+ * check; a frame that cannot be read ends the walk with a warning.
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_stack_walk(struct adbg_session *s, uint64_t iframe,
-						   uint64_t stop_at, struct adbg_stack *ret);
+						   uint64_t stop_at, unsigned max_frames,
+						   struct adbg_stack *ret);
 
 /**
  * Read one interpreter frame into *ret. *skip_ret is set for frames that are not shown

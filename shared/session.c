@@ -51,10 +51,6 @@ void adbg_session_destroy(struct adbg_session *s)
 {
 	if (!s)
 		return;
-	// Closing live control's channel first: the agent then resumes a paused loop and
-	// unloads itself, before the target is detached.
-	if (s->live && s->live_destroy)
-		s->live_destroy(s->live);
 	adbg_session_clear_warnings(s);
 	adbg_codecache_destroy(s->codecache);
 	adbg_arena_deinit(&s->strings);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// A debugging session: one target, the Python recognised in it, and the user's selection.
+// A debugging session: one target, the Python recognised in it, and what its snapshots read.
 //
 // The session is what every command runs against, in the REPL and in GDB alike. Opening
 // one recognises the Python once (version, layout); each command then takes its own
 // snapshot (freeze, read, thaw). Warnings collected while reading (caps hit, unreadable
-// objects) are kept per command for the renderer. This module does not print.
+// objects) are kept per command for the renderer. This module does not print. What the
+// user chose (the selection) and what a front end lends to commands (hooks, live control)
+// are the front end's: struct adbg_cmd_state (cmd.h).
 #ifndef AIODBG_SESSION_H
 #define AIODBG_SESSION_H
 
@@ -18,7 +20,6 @@
 #include "target.h"
 
 struct adbg_code_entry;
-struct adbg_unwinder;
 
 /**
  * Progress of a long walk: what is being read ("tasks") and how many so far. Called from
@@ -32,55 +33,21 @@ typedef void (*adbg_progress_fn)(void *arg, const char *what, size_t done);
 struct adbg_session {
 	struct adbg_target *target;
 	struct adbg_python *python;
-	/** user's selection: a task address (0: none), a frame index in its stack. */
-	uint64_t selected_task;
-	unsigned selected_frame;
 	/** warnings of the current command, newest last. */
 	char **warnings;
 	size_t nwarnings;
-	/** set asynchronously (e.g. from a SIGINT handler) to ask long walks to stop. */
-	volatile int *interrupted;
 	/**
-	 * set by a front end that shares the program with another controller (GDB) when that
-	 * one holds it stopped until the command ends (a breakpoint): the agent cannot answer,
-	 * so live control stops waiting for it at once. NULL: never.
+	 * What the walks hear from and report to the front end, which sets them: a flag set
+	 * asynchronously (e.g. from a SIGINT handler) to ask long walks to stop, or NULL; and
+	 * progress (the REPL's "reading tasks: N..."), or NULL.
 	 */
-	volatile int *halted;
-	/** frames per stack before the walk is cut (0: ADBG_MAX_FRAMES). */
-	unsigned max_frames;
+	volatile int *interrupted;
+	adbg_progress_fn progress;
+	void *progress_arg;
 	/** decoded code objects of the current snapshot. */
 	struct adbg_codecache *codecache;
 	/** the strings of the current snapshot (adbg_snapshot_strdup). */
 	struct adbg_arena strings;
-	/** set by a front end that shows progress (the REPL's "reading tasks: N…"), or NULL. */
-	adbg_progress_fn progress;
-	void *progress_arg;
-	/**
-	 * set by a front end: shows a sentence while a command keeps waiting (live control:
-	 * "loop ... is busy", "waiting for a safe point"), as it happens; NULL: not shown.
-	 * shared/ never prints; this is how it speaks meanwhile.
-	 */
-	void (*notice)(void *arg, const char *msg);
-	void *notice_arg;
-	/**
-	 * live control (cmd_live.c): the agent's channel and the pause state, or NULL;
-	 * adbg_session_destroy calls live_destroy(live) when set, which closes the channel
-	 * (the agent then resumes a paused loop and unloads).
-	 */
-	void *live;
-	void (*live_destroy)(void *live);
-	/**
-	 * how long the agent keeps a loop paused without a word from us, in seconds (0: the
-	 * default, 600). The GDB extension asks for longer: GDB keeps the process stopped
-	 * while the user reads, and the agent's clock runs on.
-	 */
-	double live_lease_s;
-	/**
-	 * where `bt --native` gets native frames (native.h), set by the front end: the REPL
-	 * uses libunwind (adbg_libunwind_unwinder), the GDB extension GDB's frames. NULL:
-	 * this front end has none, and `bt --native` says so.
-	 */
-	const struct adbg_unwinder *unwinder;
 	/**
 	 * what of a live target was seen changing during the current snapshot ("thread
 	 * list"; static text), NULL when nothing was (adbg_session_inconsistent); with the

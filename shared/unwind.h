@@ -16,7 +16,7 @@
 
 #include "native.h"
 
-/** The libunwind unwinder, for adbg_session.unwinder. */
+/** The libunwind unwinder, for adbg_cmd_state.unwinder (cmd.h). */
 extern const struct adbg_unwinder adbg_libunwind_unwinder;
 
 #endif

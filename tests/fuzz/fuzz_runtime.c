@@ -128,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static FILE *out;
 	struct adbg_mem_segment segs[MAX_SEGS];
 	struct adbg_cmd_opts opts = {.width = 100};
+	struct adbg_cmd_state state = {0};
 	struct adbg_session *s;
 	struct adbg_target *t;
 	struct adbg_python *py;
@@ -181,11 +182,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		adbg_error_destroy(err);
 		return 0;
 	}
-	s->unwinder = &fuzz_unwinder;
+	state.unwinder = &fuzz_unwinder;
+	opts.state = &state;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		opts.json = false;
 		adbg_error_destroy(adbg_cmd_run(s, cmds[i], &opts, out));
 	}
+	adbg_cmd_state_deinit(&state);
 	adbg_session_destroy(s);
 	return 0;
 }

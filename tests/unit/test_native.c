@@ -105,7 +105,7 @@ static void thread_of(struct world *w, uint64_t innermost, struct adbg_pythread 
 	memset(th, 0, sizeof(*th));
 	th->tid = 7;
 	th->current_frame = innermost;
-	OK(adbg_stack_walk(&w->s, innermost, 0, &th->stack));
+	OK(adbg_stack_walk(&w->s, innermost, 0, 0, &th->stack));
 }
 
 /* The merged stack as "name" words, Python frames marked "py:". */
@@ -116,7 +116,7 @@ static void check_merged(struct world *w, const struct adbg_pythread *th,
 	struct adbg_stack out;
 	char got[512] = "";
 
-	OK(adbg_native_segments_read(&w->s, th, &segs));
+	OK(adbg_native_segments_read(&w->s, th, 0, &segs));
 	OK(adbg_native_merge(&w->s, th, segs, ns, &out));
 	adbg_native_segments_destroy(segs);
 	for (size_t i = 0; i < out.n; i++) {
@@ -248,7 +248,7 @@ START_TEST(test_merge_cycle)
 	{
 		struct adbg_native_segments *segs;
 
-		OK(adbg_native_segments_read(&w.s, &th, &segs));
+		OK(adbg_native_segments_read(&w.s, &th, 0, &segs));
 		OK(adbg_native_merge(&w.s, &th, segs, &ns, &out));
 		adbg_native_segments_destroy(segs);
 	}
@@ -275,8 +275,7 @@ START_TEST(test_stack_cut_counts_what_it_leaves_out)
 			f = iframe(&w, -1, f, false);
 		f = iframe(&w, i % 5, f, false);
 	}
-	w.s.max_frames = 10;
-	OK(adbg_stack_walk(&w.s, f, 0, &st));
+	OK(adbg_stack_walk(&w.s, f, 0, 10, &st));
 	ck_assert_uint_eq(st.n, 10);
 	ck_assert_uint_eq(st.omitted, 40);
 	ck_assert(st.truncated);
@@ -288,8 +287,7 @@ START_TEST(test_stack_cut_counts_what_it_leaves_out)
 		      w.s.warnings[0]);
 	adbg_stack_deinit(&st);
 	adbg_session_clear_warnings(&w.s);
-	w.s.max_frames = 0;
-	OK(adbg_stack_walk(&w.s, f, 0, &st));
+	OK(adbg_stack_walk(&w.s, f, 0, 0, &st));
 	ck_assert_uint_eq(st.n, 50);
 	ck_assert_uint_eq(st.omitted, 0);
 	ck_assert(!st.truncated);
@@ -309,7 +307,7 @@ START_TEST(test_stack_cut_cycle)
 	a = iframe(&w, 2, 0, false);
 	b = iframe(&w, 1, a, false);
 	fake_w64(&w.f, a + w.f.l.interpreter_frame.previous, b);
-	OK(adbg_stack_walk(&w.s, b, 0, &st));
+	OK(adbg_stack_walk(&w.s, b, 0, 0, &st));
 	ck_assert_uint_eq(st.n, ADBG_MAX_FRAMES);
 	ck_assert_uint_lt(st.omitted, 16);
 	ck_assert_msg(w.s.nwarnings == 1 && strstr(w.s.warnings[0], "at least"), "%s",
@@ -349,13 +347,13 @@ START_TEST(test_agent_stack)
 		// The agent's code calls into the library: only the outermost frame tells.
 		outer = iframe(&w, 5, 0, false);
 		inner = iframe(&w, 0, outer, false);
-		OK(adbg_stack_walk(&w.s, inner, 0, &st));
+		OK(adbg_stack_walk(&w.s, inner, 0, 0, &st));
 		ck_assert_msg(adbg_stack_is_agent(&st) == cases[i].agent, "%s %s",
 			      cases[i].qualname, cases[i].file);
 		adbg_stack_deinit(&st);
 		// A program's thread that merely calls into such code is not the agent's.
 		inner = iframe(&w, 5, iframe(&w, 0, 0, false), false);
-		OK(adbg_stack_walk(&w.s, inner, 0, &st));
+		OK(adbg_stack_walk(&w.s, inner, 0, 0, &st));
 		ck_assert(!adbg_stack_is_agent(&st));
 		adbg_stack_deinit(&st);
 		adbg_codecache_clear(w.s.codecache);

@@ -178,25 +178,39 @@ struct adbg_error *adbg_session_inconsistent(struct adbg_session *s, const char 
 	return err;
 }
 
-unsigned adbg_snapshot_backoff_ms(unsigned attempt)
+/*
+ * Growing back-off steps: a thread starts or ends in well under a millisecond; another
+ * aiodbg's snapshot of a thousand tasks takes a few on a quiet machine, hundreds of them on
+ * a loaded one or a big heap. A race is read again after 2 + 5 + 10 + 20 ms in all, so a
+ * target that keeps changing is not waited on for long; a process another aiodbg holds is
+ * tried for about 1.2 s (2 + 5 + 10 + 20 + 50 + 100 + 200 * 5 ms).
+ */
+static unsigned backoff_step(unsigned attempt, unsigned nsteps)
 {
-	// A thread starts or ends in well under a millisecond; another aiodbg's snapshot of
-	// a thousand tasks takes a few. Growing steps cover both without making the user
-	// wait long for a target that keeps changing: 2 + 5 + 10 + 20 ms in all.
-	static const unsigned steps[] = {2, 5, 10, 20};
+	static const unsigned steps[] = {2, 5, 10, 20, 50, 100, 200};
 
+	if (nsteps > sizeof(steps) / sizeof(steps[0]))
+		nsteps = sizeof(steps) / sizeof(steps[0]);
 	if (attempt < 1)
 		attempt = 1;
-	if (attempt > sizeof(steps) / sizeof(steps[0]))
-		attempt = sizeof(steps) / sizeof(steps[0]);
+	if (attempt > nsteps)
+		attempt = nsteps;
 	return steps[attempt - 1];
 }
 
-/* Sleep ms milliseconds with the target thawed; false when interrupted meanwhile. */
-static bool back_off(struct adbg_session *s, unsigned attempt)
+unsigned adbg_snapshot_backoff_ms(unsigned attempt)
 {
-	unsigned ms = adbg_snapshot_backoff_ms(attempt);
+	return backoff_step(attempt, 4);
+}
 
+unsigned adbg_freeze_backoff_ms(unsigned attempt)
+{
+	return backoff_step(attempt, 7);
+}
+
+/* Sleep ms milliseconds with the target thawed; false when interrupted meanwhile. */
+static bool sleep_ms(struct adbg_session *s, unsigned ms)
+{
 	for (unsigned i = 0; i < ms; i++) {
 		struct timespec ts = {0, 1000 * 1000};
 
@@ -205,6 +219,11 @@ static bool back_off(struct adbg_session *s, unsigned attempt)
 		nanosleep(&ts, NULL);
 	}
 	return !adbg_session_interrupted(s);
+}
+
+static bool back_off(struct adbg_session *s, unsigned attempt)
+{
+	return sleep_ms(s, adbg_snapshot_backoff_ms(attempt));
 }
 
 static ADBG_MUST_CHECK struct adbg_error *interrupted_error(void)
@@ -222,15 +241,15 @@ static ADBG_MUST_CHECK struct adbg_error *freeze(struct adbg_session *s)
 		err = adbg_target_freeze(t);
 		if (!err || !t->freeze_transient || adbg_error_is(err, ADBG_ERR_NOMEM))
 			return err;
-		if (attempt == ADBG_SNAPSHOT_ATTEMPTS)
+		if (attempt == ADBG_FREEZE_ATTEMPTS)
 			break;
 		adbg_error_destroy(err);
-		if (!back_off(s, attempt))
+		if (!sleep_ms(s, adbg_freeze_backoff_ms(attempt)))
 			return interrupted_error();
 	}
 	// Keep the code: another aiodbg holding the process is a tracer like any other.
 	last = adbg_error_create(err->code, "%s; tried %d times, try again", err->message,
-				 ADBG_SNAPSHOT_ATTEMPTS);
+				 ADBG_FREEZE_ATTEMPTS);
 	adbg_error_destroy(err);
 	return last;
 }

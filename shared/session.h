@@ -135,6 +135,17 @@ void adbg_session_snapshot_end(struct adbg_session *s);
 #define ADBG_SNAPSHOT_ATTEMPTS 5
 
 /**
+ * Freezing a process that another aiodbg holds for its own snapshot is tried this many times
+ * at most (adbg_freeze_backoff_ms between tries: about 1.2 s in all). The other snapshot
+ * lasts milliseconds on a quiet machine but can take hundreds of them on a loaded one or a
+ * big heap; a session that holds the process for longer (a pause) is reported after that.
+ */
+#define ADBG_FREEZE_ATTEMPTS 12
+
+/** The back-off before freeze attempt attempt+1 while another aiodbg holds the process. */
+unsigned adbg_freeze_backoff_ms(unsigned attempt);
+
+/**
  * Whether the target can change between two snapshots (a running process, a live GDB
  * inferior): there an inconsistency may be a race with the program, worth reading again.
  * On a core (or an in-memory target) nothing changes: an inconsistency is corrupt data.

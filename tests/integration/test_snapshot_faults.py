@@ -167,7 +167,7 @@ def test_another_aiodbg_holds_the_target(row, start_target):
         if r.rc != 0:
             line = assert_one_line_error(r, rc=3)
             assert line == (f"aiodbg: process {t.pid} is being read by another aiodbg (pid "
-                            f"{first.pid}); tried 5 times, try again"), line
+                            f"{first.pid}); tried 12 times, try again"), line
     finally:
         first.wait(timeout=300)
     assert first.returncode == 0, first.stderr.read()

@@ -272,10 +272,10 @@ START_TEST(test_transient_freeze)
 	err = adbg_session_snapshot(s, read_fn, drop_fn, &result);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, ADBG_ERR_PERMISSION);
-	ck_assert_msg(strstr(err->message, "another aiodbg holds it; tried 5 times, try again"),
+	ck_assert_msg(strstr(err->message, "another aiodbg holds it; tried 12 times, try again"),
 		      "%s", err->message);
 	adbg_error_destroy(err);
-	ck_assert_int_eq(F.freezes, ADBG_SNAPSHOT_ATTEMPTS);
+	ck_assert_int_eq(F.freezes, ADBG_FREEZE_ATTEMPTS);
 	ck_assert_int_eq(F.reads, 0);
 	ck_assert(!s->target->frozen);
 
@@ -303,6 +303,17 @@ START_TEST(test_backoff_grows_and_is_short)
 		total += adbg_snapshot_backoff_ms(a);
 	}
 	ck_assert_uint_le(total, 100);
+
+	// Another aiodbg's hold is waited out longer: growing steps, about 1.2 s in all.
+	total = 0;
+	for (unsigned a = 1; a < ADBG_FREEZE_ATTEMPTS; a++) {
+		ck_assert_uint_ge(adbg_freeze_backoff_ms(a), adbg_snapshot_backoff_ms(a));
+		if (a > 1)
+			ck_assert_uint_ge(adbg_freeze_backoff_ms(a), adbg_freeze_backoff_ms(a - 1));
+		total += adbg_freeze_backoff_ms(a);
+	}
+	ck_assert_uint_ge(total, 1000);
+	ck_assert_uint_le(total, 1500);
 }
 END_TEST
 

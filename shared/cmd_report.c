@@ -106,26 +106,6 @@ struct adbg_error *adbg_cmd_tree_dot(struct adbg_cmd_ctx *c)
 
 /* JSON inside a <script> element: "<", ">" and "&" escaped, so that no "</script>" or
  * "<!--" can come from the target; bytes that are not UTF-8 become U+FFFD. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2)
-		n = 2;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((p[0] & 0xf8) == 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 static void js_str(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -136,7 +116,7 @@ static void js_str(FILE *out, const char *s)
 	}
 	fputc('"', out);
 	while (*p) {
-		size_t n = utf8_seq(p);
+		size_t n = adbg_utf8_seq_len(p);
 
 		if (!n) {
 			fputs("\\ufffd", out);

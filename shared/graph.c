@@ -32,8 +32,7 @@ static int color_of(const struct adbg_task *t)
 	return t->cancelling ? C_CANCELLING : C_PENDING;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p)
+size_t adbg_utf8_seq_len(const unsigned char *p)
 {
 	size_t n;
 
@@ -63,7 +62,7 @@ static void dot_text(FILE *out, const char *s)
 	const unsigned char *p = (const unsigned char *)(s ? s : "?");
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = adbg_utf8_seq_len(p);
 
 		// U+2028 and U+2029 would break the line of a label too.
 		if ((n == 1 && (*p < 0x20 || *p == 0x7f)) ||
@@ -388,7 +387,7 @@ static void dot_html(FILE *out, const char *s)
 	const unsigned char *p = (const unsigned char *)(s ? s : "?");
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = adbg_utf8_seq_len(p);
 
 		if (!n || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			fputc('?', out);

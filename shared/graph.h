@@ -39,6 +39,12 @@ ADBG_MUST_CHECK struct adbg_error *adbg_graph_dot(FILE *out,
 						  const struct adbg_graph_opts *opts,
 						  size_t *nodes_ret);
 
+/**
+ * Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one (a NUL ends it):
+ * the dot and HTML writers replace what is not UTF-8 in the target's strings.
+ */
+size_t adbg_utf8_seq_len(const unsigned char *p);
+
 /* Text of a task that the table, tree, graph and report share (cmd_tasks.c). */
 struct adbg_frame;
 struct adbg_task;

@@ -214,6 +214,22 @@ class _Steps:
         return self.agent.drive(self.coro, self.before)
 
 
+async def _aiodbg_body(code, g, l, mode):
+    """The expression of an `await` (asyncio and Trio alike), evaluated in g/l."""
+    v = eval(code, g, l)
+    if code.co_flags & _CO_COROUTINE:
+        # EXPR awaits itself (top-level await): its value is the result, awaited too
+        # when it is awaitable.
+        v = await v
+        if hasattr(type(v), "__await__"):
+            v = await v
+    elif mode == "eval":
+        # As Python awaits: a value that cannot be awaited is Python's own TypeError
+        # (`await 42`). Statements (mode "exec") give None.
+        v = await v
+    return v
+
+
 def _nothing():
     pass
 
@@ -1027,22 +1043,8 @@ class _Agent:
         # expression, and cancelling the await may cancel it (protect()).
         before = weakref.WeakSet(asyncio.all_tasks(self.loop))
 
-        async def _aiodbg_body():
-            v = eval(code, g, l)
-            if code.co_flags & _CO_COROUTINE:
-                # EXPR awaits itself (top-level await): its value is the result, awaited
-                # too when it is awaitable.
-                v = await v
-                if hasattr(type(v), "__await__"):
-                    v = await v
-            elif mode == "eval":
-                # As Python awaits: a value that cannot be awaited is Python's own
-                # TypeError (`await 42`). Statements (mode "exec") give None.
-                v = await v
-            return v
-
         async def _aiodbg_await():
-            return await _Steps(self, _aiodbg_body(), before)
+            return await _Steps(self, _aiodbg_body(code, g, l, mode), before)
 
         coro = _aiodbg_await()
         try:
@@ -1303,23 +1305,13 @@ class _Trio:
         ctx = task.context if task is not None else None
         state = {"scope": None}
 
-        async def _aiodbg_body():
-            v = eval(code, g, l)
-            if code.co_flags & _CO_COROUTINE:
-                v = await v
-                if hasattr(type(v), "__await__"):
-                    v = await v
-            elif mode == "eval":
-                v = await v
-            return v
-
         async def _aiodbg_await():
             out = None
             try:
                 with trio.CancelScope() as sc:
                     state["scope"] = sc
                     try:
-                        v = await _Steps(agent, _aiodbg_body(), None)
+                        v = await _Steps(agent, _aiodbg_body(code, g, l, mode), None)
                         out = {"ok": True, "repr": _safe_repr(v), "type": _type_name(v)}
                     except trio.Cancelled:
                         raise

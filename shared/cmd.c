@@ -59,7 +59,7 @@ const struct adbg_cmd adbg_cmds[] = {
 	{
 		.name = "tasks",
 		.aliases = {"ps"},
-		.usage = "tasks [--json]",
+		.usage = "tasks [--group-by coro|state|thread] [--json]",
 		.summary =
 			"every asyncio and Trio task: state, cancellation, what it awaits, where",
 		.help = "One row per asyncio task of every loop and thread: id, name, state "
@@ -76,8 +76,11 @@ const struct adbg_cmd adbg_cmds[] = {
 			"shielded, the nearest deadline), WHERE the program's frame that called "
 			"into Trio. --json prints the aiodbg/1 document with full stacks and "
 			"awaited_by edges (Trio tasks: \"runtime\": \"trio\" and a \"trio\" "
-			"object).",
-		.options = {"--json"},
+			"object). --group-by coro|state|thread prints one summary row per "
+			"coroutine (qualname), state or thread instead, largest first: the "
+			"number of tasks and how many are running, pending, cancelling, "
+			"cancelled and finished (--json: \"group_by\", \"groups\", \"total\").",
+		.options = {"--json", "--group-by"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_tasks,
 	},

@@ -209,4 +209,17 @@ ADBG_MUST_CHECK struct adbg_error *adbg_cmd_up(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_down(struct adbg_cmd_ctx *c);
 ADBG_MUST_CHECK struct adbg_error *adbg_cmd_locals(struct adbg_cmd_ctx *c);
 
+/* tasks --group-by (cmd_tasks_group.c). */
+struct adbg_asyncio_snapshot;
+/** What `tasks --group-by` groups by. */
+enum { ADBG_GROUP_CORO, ADBG_GROUP_STATE, ADBG_GROUP_THREAD };
+/**
+ * Take `--group-by coro|state|thread` from c's arguments: *ret is the ADBG_GROUP_* key, or
+ * -1 when the option is not there. Bad usage for a missing or unknown key.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_tasks_group_option(struct adbg_cmd_ctx *c, int *ret);
+/** One row per group of snap's tasks (key: ADBG_GROUP_*), text or JSON, to c->out. */
+ADBG_MUST_CHECK struct adbg_error *
+adbg_tasks_render_groups(struct adbg_cmd_ctx *c, const struct adbg_asyncio_snapshot *snap, int key);
+
 #endif

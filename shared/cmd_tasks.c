@@ -284,12 +284,22 @@ struct adbg_error *adbg_cmd_tasks(struct adbg_cmd_ctx *c)
 {
 	struct adbg_asyncio_snapshot snap;
 	struct adbg_error *err;
+	int group;
 
-	if (c->argc > 1)
-		return adbg_cmd_usage_error(c, "too many arguments");
-	err = asyncio_snapshot(c->s, ADBG_AIO_STACKS, &snap);
+	err = adbg_tasks_group_option(c, &group);
 	if (err)
 		return err;
+	if (c->argc > 1)
+		return adbg_cmd_usage_error(c, "too many arguments");
+	// Counts need no stacks.
+	err = asyncio_snapshot(c->s, group < 0 ? ADBG_AIO_STACKS : 0, &snap);
+	if (err)
+		return err;
+	if (group >= 0) {
+		err = adbg_tasks_render_groups(c, &snap, group);
+		adbg_asyncio_snapshot_deinit(&snap);
+		return err;
+	}
 	if (c->opts.json)
 		err = emit_tasks_json(c, &snap, NULL);
 	else

@@ -18,18 +18,23 @@ static const struct {
 	{"running", "#b9ecb9"},	  {"pending", "#d6e6fb"},  {"cancelling", "#ffe2a0"},
 	{"cancelled", "#f5b4b4"}, {"finished", "#e2e2e2"},
 };
-enum { C_RUNNING, C_PENDING, C_CANCELLING, C_CANCELLED, C_FINISHED };
 #define CYCLE_COLOR "#d00000"
 
-static int color_of(const struct adbg_task *t)
+int adbg_task_shown_state(const struct adbg_task *t)
 {
 	if (t->state == ADBG_TASK_CANCELLED)
-		return C_CANCELLED;
+		return ADBG_SHOWN_CANCELLED;
 	if (t->state == ADBG_TASK_FINISHED)
-		return C_FINISHED;
+		return ADBG_SHOWN_FINISHED;
 	if (t->running)
-		return C_RUNNING;
-	return t->cancelling ? C_CANCELLING : C_PENDING;
+		return ADBG_SHOWN_RUNNING;
+	return t->cancelling ? ADBG_SHOWN_CANCELLING : ADBG_SHOWN_PENDING;
+}
+
+/* The colours are indexed by the shown state. */
+static int color_of(const struct adbg_task *t)
+{
+	return adbg_task_shown_state(t);
 }
 
 size_t adbg_utf8_seq_len(const unsigned char *p)

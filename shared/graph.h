@@ -19,6 +19,22 @@
 struct adbg_asyncio_snapshot;
 struct adbg_runtime_snapshot;
 
+struct adbg_task;
+
+/** A task's state as the pictures, the report and `tasks --group-by` tell it apart. */
+enum {
+	ADBG_SHOWN_RUNNING,
+	ADBG_SHOWN_PENDING,
+	/** pending, a cancel requested */
+	ADBG_SHOWN_CANCELLING,
+	ADBG_SHOWN_CANCELLED,
+	ADBG_SHOWN_FINISHED,
+	ADBG_NSHOWN,
+};
+
+/** t's ADBG_SHOWN_* state. */
+int adbg_task_shown_state(const struct adbg_task *t);
+
 /** Identical siblings are collapsed into one node from this many on (by default). */
 #define ADBG_GRAPH_COLLAPSE_MIN 3
 

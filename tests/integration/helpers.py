@@ -377,6 +377,8 @@ SCHEMA_DOCS = {
     "cancel": "cancel", "select": "select", "up": "select", "down": "select",
     "locals": "locals", "eval": "result", "p": "result", "print": "result", "await": "result",
 }
+# Documents that no command name picks alone: an option's (schema_errors) or a mode's.
+SCHEMA_EXTRA_DOCS = {"tasks_groups": "tasks --group-by"}
 _validators = {}
 SCHEMA_SAMPLE = 3000  # tasks of a document validated one by one (see schema_errors)
 
@@ -419,6 +421,8 @@ def schema_errors(doc, command=None):
     error document of that command failing."""
     words = command.split() if command else []
     name = SCHEMA_DOCS.get(words[0]) if words else None
+    if name == "tasks" and "--group-by" in words:
+        name = "tasks_groups"
     if isinstance(doc, dict) and doc.get("ok") is False and "command" in doc:
         name = "error"
     v = schema_validator(name)

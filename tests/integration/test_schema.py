@@ -45,6 +45,7 @@ def read_only_commands(target):
         ("info", "info"), ("threads", "threads"), ("bt", "bt"), ("backtrace", "bt"),
         (f"bt {target.pid}", "bt"), ("bt --max-frames 2", "bt"), ("bt --native", "bt"),
         ("tasks", "tasks"), ("ps", "tasks"), ("tree", "tasks"), ("pstree", "tasks"),
+        ("tasks --group-by coro", "tasks_groups"), ("ps --group-by thread", "tasks_groups"),
         ("task cycle-a", "task"), (f"task {truth_id(target, 'await-inner')}", "task"),
         ("task cancel-requested", "task"), ("task tg-abort-slow-0", "task"),
     ]
@@ -262,7 +263,7 @@ def test_schema_file_is_valid_draft_2020_12(core):
         schema = json.load(f)
     js.Draft202012Validator.check_schema(schema)
     docs = {k[:-len("_document")] for k in schema["$defs"] if k.endswith("_document")}
-    assert set(helpers.SCHEMA_DOCS.values()) | {"error"} == docs
+    assert set(helpers.SCHEMA_DOCS.values()) | {"error"} | set(helpers.SCHEMA_EXTRA_DOCS) == docs
     assert {r["$ref"].split("/")[-1][:-len("_document")] for r in schema["anyOf"]} == docs
     listing = aiodbg(*helpers.core_args(core), "-c", "help")
     assert listing.rc == 0, listing

@@ -53,8 +53,7 @@ def test_killed_during_100k_snapshot(row, start_target):
     # Seeded, so that a failure can be replayed; the delays spread over one whole session
     # of this program (attach, the freeze, the reading, the output).
     rng = random.Random(zlib.crc32(f"faults-{row.name}".encode()))
-    for i in range(4):
-        sig = signal.SIGKILL if i % 2 == 0 else signal.SIGTERM
+    for sig in (signal.SIGKILL, signal.SIGTERM):
         delay = rng.uniform(0.0, took)
         p = subprocess.Popen([helpers.AIODBG, "attach", str(t.pid), "-c", "tasks --json"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

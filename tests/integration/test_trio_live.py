@@ -5,6 +5,7 @@ timeout that cancels only the expression, and cancel, which cancels the task's i
 cancel scope; the program runs on. Against targets/trio_basic.py on every row that has
 Trio (the others are skipped, saying so)."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -26,10 +27,15 @@ def target(row):
     t.kill()
 
 
+# The agent's source, as the target sees it: /tmp/aiodbg-XXXXXX/a.py (the test scripts
+# themselves live under /tmp/aiodbg-tests/, which must not match).
+AGENT_FILE = re.compile(r"/aiodbg-[A-Za-z0-9]{6}/a\.py$")
+
+
 def agent_running(tasks):
     """A task of the run is running the agent's code: a live command's last callback
     (its reply, the end of a pause) is still finishing on the run's thread."""
-    return any("/aiodbg-" in (f["file"] or "") for t in tasks.values() for f in t["stack"])
+    return any(AGENT_FILE.search(f["file"] or "") for t in tasks.values() for f in t["stack"])
 
 
 def named(pid, runner):

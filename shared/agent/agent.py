@@ -113,6 +113,66 @@ def _coro_frames(coro):
     return frames
 
 
+async def _coro_probe():
+    pass
+
+
+_probe = _coro_probe()
+_CoroutineType = type(_probe)
+_probe.close()
+del _probe
+
+
+def _created(x):
+    """x is a coroutine that was never started (whose finalizer would warn "never
+    awaited")."""
+    return (type(x) is _CoroutineType and x.cr_frame is not None and not x.cr_running
+            and not x.cr_suspended)
+
+
+def _dispose(v, base=None, depth=3, budget=None):
+    """An eval's value is about to be dropped. A coroutine the expression created and
+    nobody else holds (`eval trio.sleep(1)`, `p [asyncio.sleep(1)], 2`) would print
+    "coroutine ... was never awaited" on the program's stderr when it is freed: close it
+    first (an unstarted coroutine runs no code when closed). The value is looked at, and
+    the items of list/tuple/set/dict values down to `depth` levels (at most 10 000 items);
+    a coroutine is closed, and a container looked into, only when its reference count
+    shows no holder besides ours and the containers above it (what the program holds is
+    left alone). With base None, returns the reference counts of
+    this very code shape for a value held by one local of the caller and for an item of
+    it: the baseline (_DISPOSE_BASE), so that the counts are right on every CPython
+    version."""
+    n = sys.getrefcount(v)
+    if budget is None:
+        budget = [10000]
+        if base is not None and n > base[0]:
+            return None  # the program holds the value: everything in it is its own
+        if _created(v):
+            v.close()
+            return None
+    it = v.values() if type(v) is dict else v if type(v) in (list, tuple, set, frozenset) else ()
+    for x in it:
+        m = sys.getrefcount(x)
+        if base is None:
+            return n, m
+        budget[0] -= 1
+        if budget[0] < 0 or m > base[1]:
+            continue  # held elsewhere too: the program's
+        if _created(x):
+            x.close()
+        elif depth > 1 and type(x) in (list, tuple, set, frozenset, dict):
+            _dispose(x, base, depth - 1, budget)
+    return None
+
+
+def _dispose_base():
+    v = [object()]
+    return _dispose(v)
+
+
+_DISPOSE_BASE = _dispose_base()
+
+
 def _safe_repr(v):
     try:
         r = repr(v)
@@ -217,6 +277,9 @@ class _Steps:
 async def _aiodbg_body(code, g, l, mode):
     """The expression of an `await` (asyncio and Trio alike), evaluated in g/l."""
     v = eval(code, g, l)
+    if mode == "awaited":
+        # `await STATEMENTS` as Python runs it (Agent.compile_await): None.
+        return await v
     if code.co_flags & _CO_COROUTINE:
         # EXPR awaits itself (top-level await): its value is the result, awaited too
         # when it is awaitable.
@@ -824,6 +887,22 @@ class _Agent:
             pass
         return compile(expr, "<aiodbg>", "exec", flags), "exec"
 
+    @classmethod
+    def compile_await(cls, expr):
+        """(code, mode) of `await EXPR`: EXPR is awaited (mode "eval"), or awaits itself
+        (top-level await in it). Statements without an await of their own are read as
+        Python reads `await STATEMENTS` (`await trio.sleep(1); x = 2` awaits the sleep; a
+        coroutine made and dropped would only warn on the program's stderr): mode
+        "awaited", unless that is no Python (`await x = f()` runs `x = f()`)."""
+        code, mode = cls.compile(expr, _PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        if mode == "exec" and not code.co_flags & _CO_COROUTINE:
+            try:
+                return compile("await " + expr, "<aiodbg>", "exec",
+                               _PyCF_ALLOW_TOP_LEVEL_AWAIT), "awaited"
+            except SyntaxError:
+                pass
+        return code, mode
+
     def do_frames(self, req):
         task = self.find_task(req["task"])
         return {"ok": True, "frames": [_frame_info(f) for f in self.task_frames(task)]}
@@ -843,7 +922,9 @@ class _Agent:
         else:
             def evaluate():
                 v = eval(code, g, l)
-                return _safe_repr(v), _type_name(v)
+                r = _safe_repr(v), _type_name(v)
+                _dispose(v, _DISPOSE_BASE)
+                return r
 
             run = _Run()
             timeout = float(req.get("timeout") or 0)
@@ -1033,7 +1114,7 @@ class _Agent:
 
         try:
             g, l, finfo, task = self.scope(req)
-            code, mode = self.compile(req["expr"], _PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            code, mode = self.compile_await(req["expr"])
         except BaseException as e:
             return fail(_error(e, tb=not isinstance(e, LookupError)))
         if self.trio is not None:

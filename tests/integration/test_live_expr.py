@@ -265,6 +265,19 @@ def test_await_of_what_cannot_be_awaited(runaway):
     assert out == ["42", "'v'", "2", "None", "4"], out
 
 
+def test_unawaited_coroutines_of_an_eval_leave_no_trace(runaway):
+    """A coroutine an eval creates and drops would print "coroutine ... was never awaited"
+    on the program's stderr when freed: the agent closes it. One the program holds is
+    left alone (it can still be awaited)."""
+    out = ok(runaway, "eval asyncio.sleep(1)", "p [asyncio.sleep(1)], {1: compute(1)}",
+             "eval globals().__setitem__('KEEP', [compute(2)])", "p (KEEP[0], 1), [KEEP]",
+             "await KEEP[0]")
+    assert re.fullmatch(r"<coroutine object sleep at 0x[0-9a-f]+>", out[0]), out
+    assert out[-1] == "4", out
+    assert_heartbeat_goes_on(runaway)
+    assert "never awaited" not in runaway.stderr(), runaway.stderr()
+
+
 def test_syntax_error_is_shown_as_python_shows_it(runaway):
     for cmd in ("p 1 +", "await 1 +"):
         r = run(runaway, cmd)

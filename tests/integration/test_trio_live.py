@@ -81,6 +81,16 @@ def test_await_runs_on_the_run(target):
     assert out[4] == "'unset'"
 
 
+def test_unawaited_coroutines_of_an_eval_leave_no_trace(target):
+    out = run(target.pid, "eval trio.sleep(1)", "p [trio.sleep(1)], {1: trio.sleep(2)}",
+              "eval globals().__setitem__('KEEP', trio.sleep(0))", "await KEEP")
+    assert out[0].startswith("<coroutine object sleep at 0x"), out
+    assert out[-1] == "None", out
+    out = run(target.pid, "p 6*7")  # the run has gone on
+    assert out == ["42"]
+    assert "never awaited" not in target.stderr(), target.stderr()
+
+
 def test_await_timeout_cancels_only_the_expression(target):
     before = named(target.pid, target.truth["runner"])
     r = aiodbg("attach", target.pid, "-c", "select sleeper", "-c",

@@ -18,6 +18,8 @@ static const char *gil_name(enum adbg_gil_state g)
 		return "held";
 	case ADBG_GIL_RELEASED:
 		return "released";
+	case ADBG_GIL_NONE:
+		return "none";
 	case ADBG_GIL_UNKNOWN:
 		break;
 	}

@@ -219,3 +219,43 @@ int adbg_codecache_line(const struct adbg_code_entry *ce, uint64_t ip)
 	e->last_line = line;
 	return line;
 }
+
+// Include/cpython/code.h _PyCodeArray {Py_ssize_t size; char *entries[];}. CPython's own
+// reader (Modules/_remote_debugging) bounds it by MAX_TLBC_SIZE 2048.
+#define MAX_TLBC 2048
+
+struct adbg_error *adbg_codecache_main_ip(const struct adbg_code_entry *ce, struct adbg_target *t,
+					  const struct adbg_layout *l, uint64_t iframe,
+					  uint64_t *ip)
+{
+	uint64_t arr, size, copy;
+	uint32_t idx;
+	struct adbg_error *err;
+
+	if (l->interpreter_frame.tlbc_index == ADBG_NO_FIELD ||
+	    l->code_object.co_tlbc == ADBG_NO_FIELD)
+		return NULL;
+	err = adbg_read_u32(t, iframe + l->interpreter_frame.tlbc_index, &idx);
+	if (err)
+		return adbg_error_wrap(err, "frame %#" PRIx64 ": tlbc_index", iframe);
+	if (idx == 0)
+		return NULL;
+	err = adbg_read_u64(t, ce->code + l->code_object.co_tlbc, &arr);
+	if (!err && arr)
+		err = adbg_read_u64(t, arr, &size);
+	if (err)
+		return adbg_error_wrap(err, "code object %#" PRIx64 ": co_tlbc", ce->code);
+	if (!arr || (int32_t)idx < 0 || size > MAX_TLBC || idx >= size)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "frame %#" PRIx64 ": tlbc_index %" PRIu32
+					 " outside the code object's %" PRIu64 " bytecode copies",
+					 iframe, idx, arr ? size : 0);
+	err = adbg_read_u64(t, arr + 8 + 8ull * idx, &copy);
+	if (err)
+		return adbg_error_wrap(err, "code object %#" PRIx64 ": co_tlbc[%" PRIu32 "]",
+				       ce->code, idx);
+	// An empty slot: the thread has no copy yet, so the frame runs the main one.
+	if (copy && *ip >= copy)
+		*ip = ce->bytecode_addr + (*ip - copy);
+	return NULL;
+}

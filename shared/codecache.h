@@ -57,6 +57,20 @@ adbg_codecache_get(struct adbg_codecache *cc, struct adbg_target *t, const struc
  */
 int adbg_codecache_line(const struct adbg_code_entry *ce, uint64_t ip);
 
+/**
+ * Thread-local bytecode (free-threaded 3.14+, layout field interpreter_frame.tlbc_index):
+ * a frame's instruction pointer points into the copy of the bytecode its thread runs,
+ * co_tlbc->entries[frame->tlbc_index] (Include/internal/pycore_interpframe.h
+ * _PyFrame_GetBytecode). Sets *ip to the same instruction in co_code_adaptive, which the
+ * line table and firsttraceable_addr describe. A no-op for layouts without the field or
+ * for index 0 (the main copy). co_tlbc is re-read every time: a cached array goes stale
+ * when it grows or a slot is filled.
+ */
+ADBG_MUST_CHECK struct adbg_error *adbg_codecache_main_ip(const struct adbg_code_entry *ce,
+							  struct adbg_target *t,
+							  const struct adbg_layout *l,
+							  uint64_t iframe, uint64_t *ip);
+
 /** Free every entry (NULL-safe). */
 void adbg_codecache_clear(struct adbg_codecache *cc);
 

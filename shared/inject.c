@@ -1090,7 +1090,9 @@ static ADBG_MUST_CHECK struct adbg_error *check_main_blocked(struct adbg_session
 		adbg_error_destroy(err);
 		return NULL;
 	}
-	if (th->stack.n && th->gil != ADBG_GIL_HELD &&
+	// A free-threaded build without a GIL (ADBG_GIL_NONE) cannot tell a blocked thread
+	// this way: the wait then ends in the timeout's message.
+	if (th->stack.n && (th->gil == ADBG_GIL_RELEASED || th->gil == ADBG_GIL_UNKNOWN) &&
 	    ends_with(th->stack.frames[0].file, "/threading.py")) {
 		const struct adbg_frame *f = &th->stack.frames[0];
 
@@ -1193,9 +1195,6 @@ struct adbg_error *adbg_inject_agent(struct adbg_session *s, const struct adbg_i
 
 	if (s->target->kind != ADBG_TARGET_PROCESS)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "live control needs a live process");
-	if (l->free_threaded)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "live control of free-threaded builds is not supported");
 	err = adbg_target_refresh(s->target);
 	if (!err)
 		err = check_other_session(s, o->tid);

@@ -380,10 +380,20 @@ struct copy {
 	C(debugger_support.debugger_script_path_size,                                      \
 	  debugger_support.debugger_script_path_size)
 
-// The free-threaded-only fields (gil_runtime_state_enabled, tlbc_generation, tlbc_index,
-// co_tlbc) are 0 in default builds and free-threaded builds are refused, so they are not
-// copied.
+// The free-threaded-only fields (gil_runtime_state_enabled, tlbc_index, co_tlbc) are 0 in
+// default builds: they are copied for free-threaded targets only (copies_ft_*).
 static const struct copy copies_313[] = {COMMON_COPIES(C313)};
+static const struct copy copies_ft_313[] = {
+	C313(interpreter_state.gil_runtime_state_enabled,
+	     interpreter_state.gil_runtime_state_enabled),
+};
+#define FT_COPIES_SINCE_314(C)                                                             \
+	C(interpreter_state.gil_runtime_state_enabled,                                     \
+	  interpreter_state.gil_runtime_state_enabled),                                    \
+	C(interpreter_frame.tlbc_index, interpreter_frame.tlbc_index),                     \
+	C(code_object.co_tlbc, code_object.co_tlbc)
+static const struct copy copies_ft_314[] = {FT_COPIES_SINCE_314(C314)};
+static const struct copy copies_ft_315[] = {FT_COPIES_SINCE_314(C315)};
 static const struct copy copies_314[] = {COMMON_COPIES(C314), COPIES_SINCE_314(C314)};
 static const struct copy copies_315[] = {
 	COMMON_COPIES(C315),
@@ -453,16 +463,22 @@ struct minor {
 	size_t ncopies;
 	const struct derive *derives;
 	size_t nderives;
+	/** the free-threaded-only fields of _Py_DebugOffsets. */
+	const struct copy *ft_copies;
+	size_t nft_copies;
 };
 
 #define ARR(a) a, sizeof(a) / sizeof((a)[0])
 
 static const struct minor minors[] = {
-	{11, &adbg_layout_311, 0, NULL, 0, NULL, 0},
-	{12, &adbg_layout_312, 0, NULL, 0, NULL, 0},
-	{13, &adbg_layout_313, sizeof(struct do313), ARR(copies_313), ARR(derives_313)},
-	{14, &adbg_layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314)},
-	{15, &adbg_layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314)},
+	{11, &adbg_layout_311, 0, NULL, 0, NULL, 0, NULL, 0},
+	{12, &adbg_layout_312, 0, NULL, 0, NULL, 0, NULL, 0},
+	{13, &adbg_layout_313, sizeof(struct do313), ARR(copies_313), ARR(derives_313),
+	 ARR(copies_ft_313)},
+	{14, &adbg_layout_314, sizeof(struct do314), ARR(copies_314), ARR(derives_314),
+	 ARR(copies_ft_314)},
+	{15, &adbg_layout_315, sizeof(struct do315), ARR(copies_315), ARR(derives_314),
+	 ARR(copies_ft_315)},
 };
 // clang-format on
 
@@ -576,7 +592,8 @@ size_t adbg_layout_asyncio_debug_size(uint64_t version)
 }
 
 static ADBG_MUST_CHECK struct adbg_error *check_header(const struct minor *m, uint64_t version,
-						       const void *debug_offsets, size_t debug_len)
+						       const void *debug_offsets, size_t debug_len,
+						       bool *free_threaded)
 {
 	struct do_header h;
 	char want[48], got[48];
@@ -603,14 +620,62 @@ static ADBG_MUST_CHECK struct adbg_error *check_header(const struct minor *m, ui
 					 ") does not match the target's %s",
 					 got, h.version, want);
 	}
-	if (h.free_threaded == 1)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "free-threaded CPython builds are not supported yet");
-	if (h.free_threaded != 0)
+	if (h.free_threaded != 0 && h.free_threaded != 1)
 		return adbg_error_create(ADBG_ERR_BAD_DATA,
 					 "_Py_DebugOffsets: free_threaded = %#" PRIx64
 					 " (expected 0 or 1)",
 					 h.free_threaded);
+	*free_threaded = h.free_threaded == 1;
+	return NULL;
+}
+
+/*
+ * A free-threaded build (Py_GIL_DISABLED): the target's table already describes it; move
+ * the built-in fields that follow an object header by the header's growth and apply what
+ * else the build changes (layout_tables.c).
+ */
+static ADBG_MUST_CHECK struct adbg_error *
+apply_free_threaded(struct adbg_layout *l, const struct minor *m, const void *debug_offsets)
+{
+	const struct adbg_layout_ft *ft = adbg_layout_ft_find(m->minor);
+	struct adbg_error *err;
+	uint64_t delta;
+
+	if (!ft)
+		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
+					 "free-threaded builds of 3.%u are not supported",
+					 m->minor);
+	err = apply_copies(l, debug_offsets, m->ft_copies, m->nft_copies, "_Py_DebugOffsets");
+	if (err)
+		return err;
+	// The table gives offsetof(struct _gil_runtime_state, enabled); the layout field is
+	// relative to the interpreter, like gil_runtime_state_locked.
+	l->interpreter_state.gil_runtime_state_enabled += l->interpreter_state.gil_runtime_state;
+	// Include/object.h: 32 bytes in free-threaded builds, larger than the default 16.
+	if (l->pyobject.size <= 16 || l->pyobject.size > 64)
+		return adbg_error_create(ADBG_ERR_BAD_DATA,
+					 "_Py_DebugOffsets: pyobject.size %" PRIu64
+					 " is not a free-threaded object header",
+					 l->pyobject.size);
+	delta = l->pyobject.size - 16;
+	for (size_t i = 0; i < adbg_layout_object_nfields; i++) {
+		uint64_t v = field_get(m->base, adbg_layout_object_fields[i]);
+
+		if (v != NF) {
+			v += delta;
+			memcpy(field(l, adbg_layout_object_fields[i]), &v, sizeof(v));
+		}
+	}
+	l->gil_state.locked = ft->gil_state.locked;
+	l->gil_state.last_holder = ft->gil_state.last_holder;
+	l->managed_dict_ptr.dict = ft->managed_dict;
+	l->unicode_object.kind_shift = ft->unicode.kind_shift;
+	l->unicode_object.kind_mask = ft->unicode.kind_mask;
+	l->unicode_object.compact_bit = ft->unicode.compact_bit;
+	l->unicode_object.ascii_bit = ft->unicode.ascii_bit;
+	l->stackref_tag_mask = ft->stackref_tag_mask;
+	l->free_threaded = true;
+	l->live_unverified = !ft->live_verified;
 	return NULL;
 }
 
@@ -638,10 +703,14 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 
 	l = *m->base;
 	if (m->debug_size) {
-		err = check_header(m, version, debug_offsets, debug_len);
+		bool ft = false;
+
+		err = check_header(m, version, debug_offsets, debug_len, &ft);
 		if (!err)
 			err = apply_copies(&l, debug_offsets, m->copies, m->ncopies,
 					   "_Py_DebugOffsets");
+		if (!err && ft)
+			err = apply_free_threaded(&l, m, debug_offsets);
 		if (err)
 			return adbg_error_wrap(err, "Python %s", vs);
 		l.from_debug_offsets = true;
@@ -695,7 +764,6 @@ struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets
 	l.major = major;
 	l.minor = minor;
 	l.micro = (version >> 8) & 0xff;
-	l.free_threaded = false;
 
 	err = adbg_layout_validate(&l);
 	if (err)

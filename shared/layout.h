@@ -65,6 +65,11 @@ struct adbg_layout {
 	uint64_t version;
 	unsigned major, minor, micro;
 	bool free_threaded;
+	/**
+	 * A free-threaded flavour whose layout was computed from its headers but never
+	 * checked against a running interpreter (3.14t, 3.15t): say so once per session.
+	 */
+	bool live_unverified;
 	/** the target published _Py_DebugOffsets (3.13+). */
 	bool from_debug_offsets;
 	/**
@@ -566,7 +571,7 @@ struct adbg_pending_calls_layout {
 	uint64_t header;
 };
 
-/** The pending-call queue of l's version, or NULL (other versions, free-threaded builds). */
+/** The pending-call queue of l's version (3.11-3.13, 3.13t too), or NULL. */
 const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct adbg_layout *l);
 
 /**
@@ -579,8 +584,10 @@ const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct a
  * @param asyncio_len    its length.
  * @param ret            written on success only.
  *
- * Fails with ADBG_ERR_UNSUPPORTED for versions outside 3.11-3.15 or free-threaded builds
- * whose layout is not known, and ADBG_ERR_BAD_DATA when the tables fail validation.
+ * Free-threaded builds (3.13t-3.15t, _Py_DebugOffsets.free_threaded) get their own
+ * layout: the header-derived built-in fields move with the object header
+ * (layout_tables.c). Fails with ADBG_ERR_UNSUPPORTED for versions outside 3.11-3.15,
+ * and ADBG_ERR_BAD_DATA when the tables fail validation.
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_layout_build(uint64_t version, const void *debug_offsets,
 						     size_t debug_len, const void *asyncio_debug,

@@ -561,6 +561,90 @@ const struct adbg_layout adbg_layout_315 = {
 	.has_asyncio_debug = true,
 };
 
+
+/* -- free-threaded builds (Py_GIL_DISABLED) ------------------------------------------ */
+//
+// Include/object.h: a free-threaded PyObject is {ob_tid, ob_flags/_padding, ob_mutex,
+// ob_gc_bits, ob_ref_local, ob_ref_shared, ob_type}, 32 bytes instead of 16, so every field
+// after PyObject_HEAD moves by pyobject.size - 16. The target's _Py_DebugOffsets already
+// describes its own build; these are the built-in fields (above) that follow an object
+// header and move with it. Fields the tables leave to the target (DO) are skipped.
+// Checked against an offsetof probe compiled with -DPy_GIL_DISABLED against the 3.13.5,
+// 3.14.10 and 3.15.2 headers (the method gives byte for byte the layout of a real
+// `configure --disable-gil` 3.13.5 build) and live on that 3.13.5t.
+#define OF(f) ((uint32_t)offsetof(struct adbg_layout, f))
+const uint32_t adbg_layout_object_fields[] = {
+	OF(code_object.flags), OF(code_object.nlocalsplus), OF(code_object.co_names),
+	OF(code_object.firsttraceable),
+	OF(type_object.tp_basicsize), OF(type_object.tp_base), OF(type_object.tp_dict),
+	OF(type_object.tp_dictoffset), OF(type_object.ht_cached_keys),
+	OF(type_object.ht_module), OF(type_object.ht_qualname),
+	OF(set_object.size), OF(set_object.used), OF(set_object.table), OF(set_object.mask),
+	OF(dict_object.ma_used),
+	OF(unicode_object.compactunicodeobject_size),
+	OF(gen_object.size), OF(gen_object.gi_code), OF(gen_object.gi_name),
+	OF(gen_object.gi_qualname), OF(gen_object.gi_iframe), OF(gen_object.gi_frame_state),
+	OF(weakref_object.wr_object),
+	OF(function_object.func_qualname), OF(function_object.func_code),
+	OF(function_object.func_closure),
+	OF(cell_object.ob_ref),
+	OF(method_object.im_func), OF(method_object.im_self),
+	OF(member_descr.d_member),
+	OF(module_object.md_dict), OF(module_object.md_state),
+	OF(partial_object.fn), OF(partial_object.args), OF(partial_object.kw),
+	OF(deque_object.ob_size), OF(deque_object.leftblock), OF(deque_object.rightblock),
+	OF(deque_object.leftindex), OF(deque_object.rightindex),
+	OF(cfunction_object.m_ml), OF(cfunction_object.m_self),
+	OF(asyncio_future_object.size), OF(asyncio_future_object.fut_loop),
+	OF(asyncio_future_object.fut_callback0), OF(asyncio_future_object.fut_context0),
+	OF(asyncio_future_object.fut_callbacks), OF(asyncio_future_object.fut_exception),
+	OF(asyncio_future_object.fut_result), OF(asyncio_future_object.fut_cancel_msg),
+	OF(asyncio_future_object.fut_cancelled_exc), OF(asyncio_future_object.fut_state),
+	OF(asyncio_future_object.fut_awaited_by),
+	OF(asyncio_future_object.fut_awaited_by_is_set),
+	OF(asyncio_future_object.fut_is_task),
+	OF(asyncio_task_object.size), OF(asyncio_task_object.task_fut_waiter),
+	OF(asyncio_task_object.task_coro), OF(asyncio_task_object.task_name),
+	OF(asyncio_task_object.task_context), OF(asyncio_task_object.task_must_cancel),
+	OF(asyncio_task_object.task_num_cancels_requested),
+	OF(asyncio_task_object.task_node),
+};
+const size_t adbg_layout_object_nfields =
+	sizeof(adbg_layout_object_fields) / sizeof(adbg_layout_object_fields[0]);
+
+// What else differs in a free-threaded build, per minor:
+//  - Include/internal/pycore_gil.h: struct _gil_runtime_state starts with `int enabled`
+//    (then interval, last_holder, locked): last_holder 16, locked 24.
+//  - Include/internal/pycore_object.h: MANAGED_DICT_OFFSET is -8 (no PyGC_Head before
+//    the object; the weakref pointer is at -16).
+//  - 3.14+ Include/cpython/unicodeobject.h: `unsigned char interned` is a whole byte and
+//    the :24 padding is gone, so kind is bits 8-10, compact 11, ascii 12 (3.13t keeps the
+//    default bit-fields; checked live: state 0x66 for "hello").
+//  - 3.14+ Include/internal/pycore_stackref.h: Py_TAG_BITS is 1.
+//  - 3.14+ TaskObj ends with uintptr_t task_tid (size 192): AsyncioDebug gives it.
+//  - 3.14+ thread-local bytecode: interpreter_frame.tlbc_index and code_object.co_tlbc come
+//    from the target's _Py_DebugOffsets.
+// 3.14t and 3.15t are computed from the headers only: no such interpreter could be built
+// here yet (their sources are not downloadable), hence live_verified = false.
+#define FT_UNICODE_313 .kind_shift = 2, .kind_mask = 7, .compact_bit = 0x20, .ascii_bit = 0x40
+#define FT_UNICODE_314 .kind_shift = 8, .kind_mask = 7, .compact_bit = 0x800, .ascii_bit = 0x1000
+static const struct adbg_layout_ft ft_layouts[] = {
+	{.minor = 13, .gil_state = {.locked = 24, .last_holder = 16}, .managed_dict = -8,
+	 .unicode = {FT_UNICODE_313}, .stackref_tag_mask = 0, .live_verified = true},
+	{.minor = 14, .gil_state = {.locked = 24, .last_holder = 16}, .managed_dict = -8,
+	 .unicode = {FT_UNICODE_314}, .stackref_tag_mask = 1, .live_verified = false},
+	{.minor = 15, .gil_state = {.locked = 24, .last_holder = 16}, .managed_dict = -8,
+	 .unicode = {FT_UNICODE_314}, .stackref_tag_mask = 1, .live_verified = false},
+};
+
+const struct adbg_layout_ft *adbg_layout_ft_find(unsigned minor)
+{
+	for (size_t i = 0; i < sizeof(ft_layouts) / sizeof(ft_layouts[0]); i++)
+		if (ft_layouts[i].minor == minor)
+			return &ft_layouts[i];
+	return NULL;
+}
+
 /* -- the pending-call queue (3.11-3.13) ---------------------------------------------- */
 
 static const struct adbg_pending_calls_layout pending_calls[] = {
@@ -574,7 +658,9 @@ static const struct adbg_pending_calls_layout pending_calls[] = {
 
 const struct adbg_pending_calls_layout *adbg_layout_pending_calls(const struct adbg_layout *l)
 {
-	if (l->major != 3 || l->free_threaded)
+	// 3.13t: the same queue at the same place (offsetof(_PyRuntimeState,
+	// ceval.pending_mainthread) is 2640 in 3.13.5t's headers too); 3.14+ use PEP 768.
+	if (l->major != 3)
 		return NULL;
 	for (size_t i = 0; i < sizeof(pending_calls) / sizeof(pending_calls[0]); i++)
 		if (pending_calls[i].minor == l->minor)

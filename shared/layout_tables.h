@@ -20,4 +20,32 @@ extern const struct adbg_layout adbg_layout_313;
 extern const struct adbg_layout adbg_layout_314;
 extern const struct adbg_layout adbg_layout_315;
 
+/**
+ * Offsets (into struct adbg_layout, each a uint64_t field) of the built-in fields that
+ * follow an object header: a free-threaded build moves them by pyobject.size - 16.
+ */
+extern const uint32_t adbg_layout_object_fields[];
+extern const size_t adbg_layout_object_nfields;
+
+/** What a free-threaded build of a minor changes besides the object header. */
+struct adbg_layout_ft {
+	unsigned minor;
+	struct {
+		uint64_t locked, last_holder;
+	} gil_state;
+	/** MANAGED_DICT_OFFSET. */
+	int64_t managed_dict;
+	/** PyASCIIObject.state bit-fields. */
+	struct {
+		unsigned kind_shift;
+		uint32_t kind_mask, compact_bit, ascii_bit;
+	} unicode;
+	uint64_t stackref_tag_mask;
+	/** aiodbg was checked against a running interpreter of this flavour. */
+	bool live_verified;
+};
+
+/** The free-threaded differences of 3.minor, or NULL when it has no such build. */
+const struct adbg_layout_ft *adbg_layout_ft_find(unsigned minor);
+
 #endif

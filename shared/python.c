@@ -18,9 +18,8 @@
 #define DEBUG_COOKIE "xdebugpy"
 #define DEBUG_COOKIE_LEN 8
 
-// Byte offsets of _Py_DebugOffsets.version and .free_threaded (3.13-3.15, after cookie).
+// Byte offset of _Py_DebugOffsets.version (3.13-3.15, after the cookie).
 #define DEBUG_VERSION_OFF 8
-#define DEBUG_FREE_THREADED_OFF 16
 
 static void target_name(const struct adbg_target *t, char *buf, size_t len)
 {
@@ -244,7 +243,7 @@ read_debug_offsets(struct adbg_target *t, uint64_t addr, const char *what, uint6
 		   unsigned char **table_ret, size_t *len_ret)
 {
 	unsigned char head[24], *table;
-	uint64_t version, free_threaded;
+	uint64_t version;
 	struct adbg_error *err;
 	size_t table_len;
 	char vs[32];
@@ -258,14 +257,7 @@ read_debug_offsets(struct adbg_target *t, uint64_t addr, const char *what, uint6
 	if (memcmp(head, DEBUG_COOKIE, DEBUG_COOKIE_LEN) != 0)
 		return NULL;
 	memcpy(&version, head + DEBUG_VERSION_OFF, sizeof(version));
-	memcpy(&free_threaded, head + DEBUG_FREE_THREADED_OFF, sizeof(free_threaded));
 	adbg_version_string(version, vs, sizeof(vs));
-	// Checked before the version so that 3.13t/3.14t/3.15t say what they are.
-	if (free_threaded == 1)
-		return adbg_error_create(ADBG_ERR_UNSUPPORTED,
-					 "Python %s: free-threaded CPython builds are not "
-					 "supported yet",
-					 vs);
 	table_len = adbg_layout_debug_offsets_size(version);
 	if (!table_len) {
 		// A cookie only exists from 3.13 on: an older version here is garbage, a newer

@@ -70,6 +70,8 @@ struct adbg_error *adbg_frame_read(struct adbg_session *s, uint64_t iframe, stru
 	if (err)
 		return adbg_error_wrap(err, "frame %#" PRIx64 ": instruction pointer", iframe);
 	err = adbg_session_code(s, code, &ci);
+	if (!err)
+		err = adbg_codecache_main_ip(ci, s->target, l, iframe, &ip);
 	if (err)
 		return adbg_error_wrap(err, "frame %#" PRIx64, iframe);
 	// Like _PyFrame_IsIncomplete: a frame not owned by a generator whose instruction
@@ -274,6 +276,18 @@ static enum adbg_gil_state gil_state(struct adbg_session *s, uint64_t interp, ui
 		gil = s->python->runtime_addr + l->runtime_state.ceval_gil;
 	else if (l->interpreter_state.ceval_gil != ADBG_NO_FIELD)
 		err = read_ptr(s, interp + l->interpreter_state.ceval_gil, &gil);
+	// Free-threaded builds: struct _gil_runtime_state starts with `int enabled`; 0 means
+	// no thread takes the GIL (Python/ceval_gil.c _PyEval_EnableGILTransient sets it).
+	if (!err && gil && l->interpreter_state.gil_runtime_state_enabled != ADBG_NO_FIELD) {
+		uint32_t enabled = 0;
+
+		err = adbg_read_u32(s->target,
+				    gil + l->interpreter_state.gil_runtime_state_enabled -
+					    l->interpreter_state.gil_runtime_state,
+				    &enabled);
+		if (!err && !enabled)
+			return ADBG_GIL_NONE;
+	}
 	if (!err && gil)
 		err = adbg_read_u32(s->target, gil + l->gil_state.locked, &locked);
 	if (!err && gil)

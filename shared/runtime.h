@@ -75,6 +75,8 @@ enum adbg_gil_state {
 	ADBG_GIL_UNKNOWN,
 	ADBG_GIL_HELD,
 	ADBG_GIL_RELEASED,
+	/** a free-threaded build running without its GIL (_gil.enabled == 0). */
+	ADBG_GIL_NONE,
 };
 
 struct adbg_pythread {

@@ -259,6 +259,13 @@ struct adbg_error *adbg_session_snapshot_begin(struct adbg_session *s)
 	adbg_codecache_clear(s->codecache);
 	adbg_arena_deinit(&s->strings);
 	race_clear(s);
+	if (s->python->layout.live_unverified && !s->unverified_warned) {
+		adbg_session_warn(s,
+				  "Python %u.%u free-threaded: this flavour's layout comes from "
+				  "its headers and is not verified against a live interpreter yet",
+				  s->python->layout.major, s->python->layout.minor);
+		s->unverified_warned = true;
+	}
 	// The AsyncioDebug section (layout.h: has_asyncio_debug) appears only once the
 	// target imports asyncio; until it has been found, look again (new mappings first)
 	// before each snapshot.

@@ -55,6 +55,8 @@ struct adbg_session {
 	 */
 	const char *race_what;
 	char *race_detail;
+	/** the "not verified against a live interpreter" warning was given (layout.h). */
+	bool unverified_warned;
 };
 
 /**

@@ -13,7 +13,8 @@
 #
 # Rows: Debian's /usr/bin/python3.11; every pyenv interpreter >= 3.11 under
 # $(pyenv root)/versions and /root/.pyenv/versions; python3.13/3.14/3.15 of the Debian sid
-# root (built by build-sid-root.sh when missing). The sid root's gdb (embedding Python 3.14)
+# root (built by build-sid-root.sh when missing); with AIODBG_FT=1 the free-threaded
+# python3.13t of build-ft.sh (row ft-3.13t). The sid root's gdb (embedding Python 3.14)
 # goes to .cache/matrix-gdb.txt in the same format, for the GDB tests.
 #
 # With CI=true a missing required row (debian-3.11, sid-3.13, sid-3.14, sid-3.15) fails the
@@ -110,6 +111,18 @@ else
 	done
 fi
 
+# The free-threaded CPython 3.13 (python3.13t) built by build-ft.sh. Opt-in with
+# AIODBG_FT=1 while live control of free-threaded targets is missing (issue 17): the row is
+# neither required nor in the default matrix until every integration test passes on it.
+if [ "${AIODBG_FT:-}" = 1 ]; then
+	ftdir=${AIODBG_FT_DIR:-$cache/py3.13t}
+	if sh "$here/build-ft.sh" "$ftdir"; then
+		add ft-3.13t / "$(realpath "$ftdir")/bin/python3.13t" || true
+	else
+		missing+=("ft-3.13t: the free-threaded build $ftdir failed (see above)")
+	fi
+fi
+
 tmp=$(mktemp "$out.XXXXXX")
 printf '%s\n' "${rows[@]}" >"$tmp"
 mv "$tmp" "$out"
@@ -148,6 +161,6 @@ for r in "${required[@]}"; do
 done
 # Optional rows that were found but do not run (a broken pyenv build) are loud too.
 for m in "${missing[@]}"; do
-	case $m in pyenv-*) echo "SKIP (matrix): $m" >&2 ;; esac
+	case $m in pyenv-* | ft-*) echo "SKIP (matrix): $m" >&2 ;; esac
 done
 exit $fail

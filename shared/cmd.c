@@ -30,7 +30,8 @@ const struct adbg_cmd adbg_cmds[] = {
 		.summary = "Python threads: id, name, GIL, where each one is",
 		.help = "One row per Python thread of every interpreter: native thread id, "
 			"threading name, whether it is the main thread, whether it holds the GIL "
-			"(where the version publishes it), and its innermost Python frame.",
+			"(where the version publishes it; \"none\" for a free-threaded build "
+			"running without it), and its innermost Python frame.",
 		.options = {"--json"},
 		.flags = ADBG_CMD_JSON,
 		.fn = adbg_cmd_threads,

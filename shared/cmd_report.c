@@ -242,11 +242,6 @@ static long task_index(const struct adbg_asyncio_snapshot *snap, uint64_t id)
 	return t ? (long)(t - snap->tasks) : -1;
 }
 
-static const char *gil_text(enum adbg_gil_state g)
-{
-	return g == ADBG_GIL_HELD ? "held" : g == ADBG_GIL_RELEASED ? "released" : "unknown";
-}
-
 /* The command line that made the report, as the user would type it again. */
 static void write_command(FILE *out, struct adbg_cmd_ctx *c)
 {
@@ -335,7 +330,7 @@ static ADBG_MUST_CHECK struct adbg_error *write_data(FILE *out, struct adbg_cmd_
 		fprintf(out, "%s{\"tid\":%d,\"name\":", i ? ",\n" : "\n", th->tid);
 		js_str(out, th->name);
 		fprintf(out, ",\"main\":%s,\"gil\":\"%s\",\"loop\":", th->main ? "true" : "false",
-			gil_text(th->gil));
+			adbg_gil_name(th->gil));
 		js_addr(out, th->loop);
 		if (ti >= 0)
 			fprintf(out, ",\"task\":%ld,\"frames\":", ti);

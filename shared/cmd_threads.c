@@ -11,21 +11,6 @@
 #include "native.h"
 #include "runtime.h"
 
-static const char *gil_name(enum adbg_gil_state g)
-{
-	switch (g) {
-	case ADBG_GIL_HELD:
-		return "held";
-	case ADBG_GIL_RELEASED:
-		return "released";
-	case ADBG_GIL_NONE:
-		return "none";
-	case ADBG_GIL_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 {
 	json_t *o = json_object();
@@ -35,7 +20,7 @@ static json_t *json_thread(const struct adbg_pythread *th, bool frames)
 	if (th->name_truncated)
 		json_object_set_new(o, "name_truncated", json_true());
 	json_object_set_new(o, "main", json_boolean(th->main));
-	json_object_set_new(o, "gil", json_string(gil_name(th->gil)));
+	json_object_set_new(o, "gil", json_string(adbg_gil_name(th->gil)));
 	json_object_set_new(o, "loop", adbg_json_addr(th->loop));
 	json_object_set_new(o, "running_task", adbg_json_addr(th->running_task));
 	// Added fields (DESIGN §6), present only when they say something.
@@ -58,7 +43,7 @@ static void text_thread_header(FILE *out, const struct adbg_pythread *th)
 		fputs(th->name_truncated ? "…\"" : "\"", out);
 	}
 	fprintf(out, "%s%s, GIL %s\n", th->main ? " (main)" : "",
-		th->agent ? " (aiodbg's agent, not the program's)" : "", gil_name(th->gil));
+		th->agent ? " (aiodbg's agent, not the program's)" : "", adbg_gil_name(th->gil));
 }
 
 /* bt --native: what is read while the target is frozen, per thread shown. */
@@ -293,7 +278,7 @@ struct adbg_error *adbg_cmd_threads(struct adbg_cmd_ctx *c)
 			 th->name_truncated ? "…" : "");
 		adbg_text_cell(c, name, w[1], -1, false);
 		adbg_text_cell(c, th->main ? "yes" : "", w[2], -1, false);
-		adbg_text_cell(c, gil_name(th->gil), w[3], -1, false);
+		adbg_text_cell(c, adbg_gil_name(th->gil), w[3], -1, false);
 		if (top && top->line)
 			snprintf(where, sizeof(where), "%s (%s:%d)", top->function,
 				 top->file ? top->file : "?", top->line);

@@ -263,6 +263,21 @@ static ADBG_MUST_CHECK struct adbg_error *current_frame(struct adbg_session *s, 
 	return read_ptr(s, cframe + l->thread_state.cframe_current_frame, ret);
 }
 
+const char *adbg_gil_name(enum adbg_gil_state g)
+{
+	switch (g) {
+	case ADBG_GIL_HELD:
+		return "held";
+	case ADBG_GIL_RELEASED:
+		return "released";
+	case ADBG_GIL_NONE:
+		return "none";
+	case ADBG_GIL_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 static enum adbg_gil_state gil_state(struct adbg_session *s, uint64_t interp, uint64_t tstate)
 {
 	const struct adbg_layout *l = &s->python->layout;

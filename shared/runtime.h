@@ -79,6 +79,9 @@ enum adbg_gil_state {
 	ADBG_GIL_NONE,
 };
 
+/** "held", "released", "none" or "unknown" (the JSON values of a thread's gil). */
+const char *adbg_gil_name(enum adbg_gil_state g);
+
 struct adbg_pythread {
 	uint64_t tstate;
 	uint64_t interp;

@@ -1090,9 +1090,9 @@ static ADBG_MUST_CHECK struct adbg_error *check_main_blocked(struct adbg_session
 		adbg_error_destroy(err);
 		return NULL;
 	}
-	// A free-threaded build without a GIL (ADBG_GIL_NONE) cannot tell a blocked thread
-	// this way: the wait then ends in the timeout's message.
-	if (th->stack.n && (th->gil == ADBG_GIL_RELEASED || th->gil == ADBG_GIL_UNKNOWN) &&
+	// A free-threaded build without a GIL (ADBG_GIL_NONE) counts too: a main thread that
+	// ran bytecode would have reached its eval breaker within the second waited.
+	if (th->stack.n && th->gil != ADBG_GIL_HELD &&
 	    ends_with(th->stack.frames[0].file, "/threading.py")) {
 		const struct adbg_frame *f = &th->stack.frames[0];
 

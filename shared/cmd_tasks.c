@@ -250,13 +250,7 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	fputc('\n', c->out);
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
-		// A Trio task is always innermost in Trio's own trap: show where the
-		// program called into Trio.
-		const struct adbg_frame *f =
-			t->stack.n ? &t->stack.frames[t->trio && t->trio->where < t->stack.n
-							      ? t->trio->where
-							      : 0]
-				   : NULL;
+		const struct adbg_frame *f = adbg_task_where(t);
 		char id[24], buf[256], where[512], thread[16], name[NAME_BUF];
 
 		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
@@ -666,10 +660,33 @@ const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,
 	return buf;
 }
 
+/* A frame of asyncio's own modules (".../python3.X/asyncio/NAME.py", the standard
+ * library of any install), not of the program. */
+static bool is_asyncio_frame(const struct adbg_frame *f)
+{
+	const char *d = f->file ? strstr(f->file, "/asyncio/") : NULL;
+	const char *lib;
+
+	if (!d || strchr(d + 9, '/') || f->kind != ADBG_FRAME_PYTHON)
+		return false;
+	for (lib = d; lib > f->file && lib[-1] != '/';)
+		lib--;
+	return strncmp(lib, "python3.", 8) == 0;
+}
+
 const struct adbg_frame *adbg_task_where(const struct adbg_task *t)
 {
+	size_t i = 0;
+
 	if (!t->stack.n)
 		return NULL;
 	// A Trio task is always innermost in Trio's own trap: where it waits is further out.
-	return &t->stack.frames[t->trio && t->trio->where < t->stack.n ? t->trio->where : 0];
+	if (t->trio)
+		return &t->stack.frames[t->trio->where < t->stack.n ? t->trio->where : 0];
+	// Likewise an asyncio task waiting in Lock.acquire or Queue.get: the program's
+	// frame that called into asyncio (the AWAITING column names the wait itself). A
+	// task whose coroutine is asyncio's own is where it is.
+	while (i < t->stack.n && is_asyncio_frame(&t->stack.frames[i]))
+		i++;
+	return &t->stack.frames[i < t->stack.n ? i : 0];
 }

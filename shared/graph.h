@@ -72,7 +72,8 @@ const char *adbg_task_cancel_text(const struct adbg_task *t, char *buf, size_t l
  */
 const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,
 				    const struct adbg_task *t, char *buf, size_t len);
-/** The frame where t is suspended, as `tasks` shows it (not inside Trio's trap), or NULL. */
+/** The frame where t is suspended, as `tasks` shows it: the program's frame that called into
+ * asyncio or Trio (not Lock.acquire or Trio's trap); NULL for an empty stack. */
 const struct adbg_frame *adbg_task_where(const struct adbg_task *t);
 
 #endif

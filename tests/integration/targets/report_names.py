@@ -71,6 +71,7 @@ async def main(fifo):
     truth["names"] = names
     truth["cycle"] = [_aio.hexid(a), _aio.hexid(b)]
     truth["workers"] = [_aio.hexid(t) for t in workers]
+    truth["worker_line"] = _truth.marker_line(worker, "WORKER")
     truth["main"] = _aio.hexid(asyncio.current_task())
     truth["os_threads"] = 1
     _truth.report(fifo, truth)

@@ -975,6 +975,11 @@ struct adbg_error *adbg_cmd_cancel(struct adbg_cmd_ctx *c)
 			json_object_set(o, "cancelling", json_object_get(reply, "cancelling"));
 			json_object_set(o, "state", json_object_get(reply, "state"));
 			json_object_set_new(o, "message", msg ? json_string(msg) : json_null());
+			// Trio: the cancel scope cancelled, and what that also cancels.
+			if (json_string_value(json_object_get(reply, "scope")))
+				json_object_set(o, "scope", json_object_get(reply, "scope"));
+			if (json_string_value(json_object_get(reply, "note")))
+				json_object_set(o, "note", json_object_get(reply, "note"));
 			json_object_set_new(doc, "cancel", o);
 			err = adbg_json_emit(c, doc);
 		} else if (json_string_value(json_object_get(reply, "scope"))) {

@@ -121,9 +121,9 @@ def test_cancel_innermost_scope(row, start_target):
     runner = t.truth["runner"]
     before = named(t.pid, runner)
     shield = before["shielded"]["trio"]["cancel_scopes"][0]["id"]
-    out = run(t.pid, 'cancel shielded "stop now"')
-    assert out == [f"task {before['shielded']['id']} (shielded): cancelled its cancel scope "
-                   f'{shield}, reason "stop now"']
+    doc = aiodbg_json("attach", t.pid, "-c", 'cancel shielded "stop now" --json')["cancel"]
+    assert doc == {"task": before["shielded"]["id"], "cancelled": True, "cancelling": 1,
+                   "state": "pending", "message": "stop now", "scope": shield}, doc
     # leaf-0 has no scope of its own: its nursery's (group's) is cancelled, deep with it
     nursery_scope = before["leaf-0"]["trio"]["cancel_scopes"][0]
     assert nursery_scope["nursery"] == before["group"]["trio"]["child_nurseries"][0]

@@ -1142,24 +1142,34 @@ class _Agent:
             if self.state != "paused":
                 t.cancel()
                 return True
-            self.state = "awaiting"
-            self.await_task = t
-            self.await_interrupted = False
-            self.await_why = None
-            self.expr_id = req.get("id")
-            early = self.early
-            if early is not None and early[0] == self.expr_id:
-                self.early = None
-            else:
-                early = None
+            early = self.begin_await(t, req)
         t.add_done_callback(lambda done: self.await_done(req, finfo, done, end),
                             context=contextvars.Context())
+        self.bound_await(t, req, end, early)
+        return True
+
+    def begin_await(self, t, req):
+        """Under self.lock: the await of req runs as t (what interrupt() cancels). The
+        interrupt that came for this expression before it began, (id, why), or None."""
+        self.state = "awaiting"
+        self.await_task = t
+        self.await_interrupted = False
+        self.await_why = None
+        self.expr_id = req.get("id")
+        early = self.early
+        if early is not None and early[0] == self.expr_id:
+            self.early = None
+            return early
+        return None
+
+    def bound_await(self, t, req, end, early):
+        """The await t has begun: deliver the interrupt that came early, or else cancel it
+        after req's timeout unless `end` (released when it is over) comes first."""
         timeout = float(req.get("timeout") or 0)
         if early is not None:
             self.interrupt(early[1], task=t)
         elif timeout > 0:
             self.watch(end, timeout, lambda: self.interrupt("after %.1f s" % timeout, task=t))
-        return True
 
     def drive(self, coro, before):
         """Generator (`await _Steps(...)`): run the await's coroutine one step at a time.
@@ -1423,23 +1433,10 @@ class _Trio:
             trio.lowlevel.spawn_system_task(_aiodbg_await, **kw)
         except BaseException as e:
             return fail(_error(e, tb=False))
+        t = _TrioAwait(state)
         with agent.lock:
-            agent.state = "awaiting"
-            agent.await_task = _TrioAwait(state)
-            agent.await_interrupted = False
-            agent.await_why = None
-            agent.expr_id = req.get("id")
-            early = agent.early
-            if early is not None and early[0] == agent.expr_id:
-                agent.early = None
-            else:
-                early = None
-        t = agent.await_task
-        timeout = float(req.get("timeout") or 0)
-        if early is not None:
-            agent.interrupt(early[1], task=t)
-        elif timeout > 0:
-            agent.watch(end, timeout, lambda: agent.interrupt("after %.1f s" % timeout, task=t))
+            early = agent.begin_await(t, req)
+        agent.bound_await(t, req, end, early)
         return True
 
 

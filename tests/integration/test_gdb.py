@@ -17,6 +17,7 @@ is stopped by GDB, not by us) and, for sid-gdb, writing the host's paths into th
 
 Needs `make gdbext gdbext-sid`; a missing build fails the tests (they are part of make check).
 """
+import contextlib
 import json
 import os
 import re
@@ -262,30 +263,51 @@ def target(case):
     t.kill()
 
 
-@pytest.fixture(scope="module")
-def core(case, target):
+@contextlib.contextmanager
+def case_core(case, target):
     """(host path, path as the case's GDB sees it, root the core names files in) of a core
-    of the target. helpers.make_core dumps a root's process with the root's own gcore
-    (bookworm's gcore loses thread stacks there); for a GDB inside the root the core is
-    made there and left there."""
+    of the target, removed afterwards. helpers.make_core dumps a root's process with the
+    root's own gcore (bookworm's gcore loses thread stacks there); for a GDB inside the
+    root the core is made there."""
     g, row = case
     if g.host:
         path = helpers.make_core(target.pid)
-        yield path, path, helpers.CORE_ROOTS.get(path, "/")
-        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+        try:
+            yield path, path, helpers.CORE_ROOTS.get(path, "/")
+        finally:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         return
     d = tempfile.mkdtemp(prefix="aiodbg-gdb-core-", dir=os.path.join(g.root, "tmp"))
-    os.chmod(d, 0o755)
-    inside = g.inside(d)
-    gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
-    p = subprocess.run(["chroot", g.root, gcore, "-o", f"{inside}/core", str(target.pid)],
-                       capture_output=True, text=True, timeout=300)
-    path = os.path.join(d, f"core.{target.pid}")
-    if p.returncode != 0 or not os.path.exists(path):
+    try:
+        os.chmod(d, 0o755)
+        gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
+        p = subprocess.run(["chroot", g.root, gcore, "-o", f"{g.inside(d)}/core", str(target.pid)],
+                           capture_output=True, text=True, timeout=300)
+        path = os.path.join(d, f"core.{target.pid}")
+        if p.returncode != 0 or not os.path.exists(path):
+            pytest.fail(f"{g.name}: gcore failed: {p.stdout[-1000:]} {p.stderr[-1000:]}", pytrace=False)
+        yield path, g.inside(path), g.root
+    finally:
         shutil.rmtree(d, ignore_errors=True)
-        pytest.fail(f"{g.name}: gcore failed: {p.stdout[-1000:]} {p.stderr[-1000:]}", pytrace=False)
-    yield path, g.inside(path), g.root
-    shutil.rmtree(d, ignore_errors=True)
+
+
+def core_args(case, core):
+    """(GDB's arguments to open the core, the aiodbg executable's) for case_core's core."""
+    g, row = case
+    host_path, gdb_path, root = core
+    repl = ["core", host_path] + (["--sysroot", root] if root != "/" else [])
+    if g.host:
+        # A core that names files as a root (a container) saw them: GDB finds them
+        # through `set sysroot ROOT`, and so must we.
+        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
+        return sysroot + [executable(row), "-c", gdb_path], repl
+    return [row.python, "-c", gdb_path], repl
+
+
+@pytest.fixture(scope="module")
+def core(case, target):
+    with case_core(case, target) as c:
+        yield c
 
 
 def executable(row):
@@ -325,15 +347,7 @@ def test_json_errors(case, target):
 
 def test_core_same_output(case, core):
     g, row = case
-    host_path, gdb_path, root = core
-    repl = ["core", host_path] + (["--sysroot", root] if root != "/" else [])
-    if g.host:
-        # A core that names files as a root (a container) saw them: GDB finds them
-        # through `set sysroot ROOT`, and so must we.
-        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
-        args = sysroot + [executable(row), "-c", gdb_path]
-    else:
-        args = [row.python, "-c", gdb_path]
+    args, repl = core_args(case, core)
     outs, _, err = run_gdb(g, args, ["aio " + c for c in COMMANDS])
     compare(g, outs, err, repl, f"{g.name} on a core of {row.name}")
     tasks = normalize(outs[COMMANDS.index("tasks --json")])
@@ -543,37 +557,25 @@ def test_trio_live(case, trio_target):
     assert "awaiting Lock.acquire held by lock-b-a" in outs[2]
 
 
-def test_trio_core(case, trio_target):
+def same_core_output(case, target, cmds):
+    """Each of cmds run as `aio CMD` in the case's GDB on a core of target prints what the
+    aiodbg executable prints for the same core; GDB's outputs."""
     g, row = case
-    if g.host:
-        path = helpers.make_core(trio_target.pid)
-        root = helpers.CORE_ROOTS.get(path, "/")
-        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
-        args = sysroot + [executable(row), "-c", path]
-        cleanup = os.path.dirname(path)
-    else:
-        cleanup = tempfile.mkdtemp(prefix="aiodbg-gdb-core-", dir=os.path.join(g.root, "tmp"))
-        os.chmod(cleanup, 0o755)
-        gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
-        p = subprocess.run(["chroot", g.root, gcore, "-o", f"{g.inside(cleanup)}/core",
-                            str(trio_target.pid)], capture_output=True, text=True, timeout=300)
-        path, root = os.path.join(cleanup, f"core.{trio_target.pid}"), g.root
-        assert p.returncode == 0 and os.path.exists(path), p.stderr[-1000:]
-        args = [row.python, "-c", g.inside(path)]
-    try:
-        cmds = ["tasks --json", "tree", "task shielded"]
+    with case_core(case, target) as core:
+        args, repl = core_args(case, core)
         outs, _, err = run_gdb(g, args, ["aio " + c for c in cmds])
-        repl = ["core", path] + (["--sysroot", root] if root != "/" else [])
-        compare_trio = list(zip(cmds, outs))
         assert "aiodbg:" not in err, err[-3000:]
-        for cmd, got in compare_trio:
+        for cmd, got in zip(cmds, outs):
             r = helpers.aiodbg(*repl, "-c", cmd)
             assert r.rc == 0, r.err
             assert got is not None, err[-3000:]
             assert normalize(got) == normalize(r.out, None if g.host else g.root), cmd
-        assert " shield  <- holds off an outer cancellation" in outs[2]
-    finally:
-        shutil.rmtree(cleanup, ignore_errors=True)
+    return outs
+
+
+def test_trio_core(case, trio_target):
+    outs = same_core_output(case, trio_target, ["tasks --json", "tree", "task shielded"])
+    assert " shield  <- holds off an outer cancellation" in outs[2]
 
 
 def _unclocked(doc):
@@ -596,7 +598,7 @@ def locks_target(case):
 
 
 def _deadlock_lines(target):
-    ids, locks = target.truth["tasks"], target.truth["locks"]
+    locks = target.truth["locks"]
     return [f"  deadlock: transfer-a-b waits for Lock {locks['lock_b']}: "
             f"Lock.acquire held by transfer-b-a",
             f"  deadlock: transfer-b-a waits for Lock {locks['lock_a']}: "
@@ -621,34 +623,7 @@ def test_locks_live(case, locks_target):
 
 
 def test_locks_core(case, locks_target):
-    g, row = case
-    if g.host:
-        path = helpers.make_core(locks_target.pid)
-        root = helpers.CORE_ROOTS.get(path, "/")
-        sysroot = ["-iex", f"set sysroot {root}"] if root != "/" else []
-        args = sysroot + [executable(row), "-c", path]
-        cleanup = os.path.dirname(path)
-    else:
-        cleanup = tempfile.mkdtemp(prefix="aiodbg-gdb-core-", dir=os.path.join(g.root, "tmp"))
-        os.chmod(cleanup, 0o755)
-        gcore = os.path.join(os.path.dirname(g.gdb), "gcore")
-        p = subprocess.run(["chroot", g.root, gcore, "-o", f"{g.inside(cleanup)}/core",
-                            str(locks_target.pid)], capture_output=True, text=True, timeout=300)
-        path, root = os.path.join(cleanup, f"core.{locks_target.pid}"), g.root
-        assert p.returncode == 0 and os.path.exists(path), p.stderr[-1000:]
-        args = [row.python, "-c", g.inside(path)]
-    try:
-        cmds = ["tasks --json", "tree", "task transfer-a-b"]
-        outs, _, err = run_gdb(g, args, ["aio " + c for c in cmds])
-        repl = ["core", path] + (["--sysroot", root] if root != "/" else [])
-        assert "aiodbg:" not in err, err[-3000:]
-        for cmd, got in zip(cmds, outs):
-            r = helpers.aiodbg(*repl, "-c", cmd)
-            assert r.rc == 0, r.err
-            assert got is not None, err[-3000:]
-            assert normalize(got) == normalize(r.out, None if g.host else g.root), cmd
-        for line in _deadlock_lines(locks_target):
-            assert line in outs[1].splitlines(), outs[1]
-        assert "  awaiting:   Lock.acquire held by transfer-b-a" in outs[2].splitlines()
-    finally:
-        shutil.rmtree(cleanup, ignore_errors=True)
+    outs = same_core_output(case, locks_target, ["tasks --json", "tree", "task transfer-a-b"])
+    for line in _deadlock_lines(locks_target):
+        assert line in outs[1].splitlines(), outs[1]
+    assert "  awaiting:   Lock.acquire held by transfer-b-a" in outs[2].splitlines()

@@ -252,7 +252,8 @@ ADBG_MUST_CHECK struct adbg_error *adbg_target_alloc(const struct adbg_target_op
 						     enum adbg_target_kind kind,
 						     struct adbg_target **ret);
 /**
- * Enable the read cache: 2^log2_slots blocks of 2^log2_block bytes (12 ≤ log2_block ≤ 24).
+ * Enable the read cache: 2^log2_slots blocks of 2^log2_block bytes (12 ≤ log2_block ≤ 24,
+ * log2_slots ≥ 2), in sets of 4 (a block may be kept in any slot of its set).
  * Large blocks pay where reads are cheap in bulk and dear one by one (process_vm_readv);
  * the cache memory asks for transparent huge pages, so filling it does not fault 4 KiB
  * at a time.

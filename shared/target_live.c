@@ -825,9 +825,9 @@ static ADBG_MUST_CHECK struct adbg_error *attach(int pid, const struct adbg_targ
 		adbg_error_destroy(err);
 		err = NULL;
 	}
-	// 2^14 pages: 64 MiB of address space, filled only as pages are read.
-	// 512 blocks of 64 KiB: one process_vm_readv brings 16 pages, which a walk over
-	// objects allocated together (a task, its coroutine, its frames) mostly uses.
+	// 256 blocks of 64 KiB: 16 MiB of address space, filled only as pages are read. One
+	// process_vm_readv brings 16 pages, which a walk over objects allocated together (a
+	// task, its coroutine, its frames) mostly uses.
 	err = adbg_target_enable_cache(t, 16, 8);
 	if (err)
 		goto fail;

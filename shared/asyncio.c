@@ -742,8 +742,8 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 
 		for (size_t i = 0; i < items.n; i++) {
 			uint64_t task = 0;
-			struct adbg_error *e =
-				adbg_obj_weakref_referent(r->s->target, r->l, items.items[i], &task);
+			struct adbg_error *e = adbg_obj_weakref_referent(r->s->target, r->l,
+									 items.items[i], &task);
 
 			adbg_error_destroy(e);
 			if (!e && task)
@@ -1344,7 +1344,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	struct adbg_error *err;
 	uint64_t interp = 0;
 
-	err = adbg_runtime_snapshot(s, ADBG_RT_STACKS, &r.rt);
+	err = adbg_runtime_snapshot(s, flags & ADBG_AIO_LOOPS_ONLY ? 0 : ADBG_RT_STACKS, &r.rt);
 	if (err)
 		return err;
 	if (r.rt.nthreads)
@@ -1360,6 +1360,8 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 							      &r.py_task_type));
 	}
 	thread_loops(&r);
+	if (flags & ADBG_AIO_LOOPS_ONLY)
+		goto loops;
 	current_tasks(&r);
 
 	// Discovery. 3.14+: the lists AsyncioDebug describes, per thread then per
@@ -1421,6 +1423,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 		err = trio_finish(&r);
 	if (err)
 		goto fail;
+loops:
 	for (size_t i = 0; i < r.rt.nthreads && !err; i++)
 		err = add_loop(&r, r.rt.threads[i].loop, r.rt.threads[i].tid, true);
 	for (size_t i = 0; i < snap.ntasks && !err; i++)

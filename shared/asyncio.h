@@ -188,6 +188,8 @@ const struct adbg_wait_detail *adbg_asyncio_wait(const struct adbg_asyncio_snaps
 
 /** What to read. */
 #define ADBG_AIO_STACKS 0x1 /* coroutine stacks */
+/* only the loops the threads run (no task is read: what choosing a loop needs) */
+#define ADBG_AIO_LOOPS_ONLY 0x2
 
 /**
  * Read every task and loop (target frozen by the caller). Tasks come in discovery order

@@ -220,8 +220,11 @@ choose_loop(struct adbg_cmd_ctx *c, int tid, const char *task_spec, struct targe
 	size_t running = 0;
 
 	err = adbg_session_snapshot_begin(s);
+	// Without a task to find, the threads' loops are all it needs: a million tasks are
+	// not read to evaluate 6*7.
 	if (!err)
-		err = adbg_asyncio_snapshot(s, 0, &snap);
+		err = adbg_asyncio_snapshot(
+			s, task_spec || (!tid && c->st->sel.task) ? 0 : ADBG_AIO_LOOPS_ONLY, &snap);
 	adbg_session_snapshot_end(s);
 	if (err)
 		return err;

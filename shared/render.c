@@ -45,6 +45,8 @@ json_t *adbg_json_target(struct adbg_session *s)
 		json_object_set_new(obj, "core", json_string(t->core_path));
 	json_object_set_new(obj, "python", py);
 	json_object_set_new(obj, "stopped_ms", json_real(t->stopped_ms));
+	if (t->stopped_ms > 0)
+		json_object_set_new(obj, "copy_ms", json_real(t->copy_ms));
 	return obj;
 }
 

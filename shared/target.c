@@ -189,6 +189,13 @@ void adbg_target_destroy(struct adbg_target *t)
 	free(t);
 }
 
+/* Count the time since start (0: not frozen, not counted) as copying. */
+static void copy_time(struct adbg_target *t, uint64_t start)
+{
+	if (start)
+		t->copy_ns += adbg_now_ns() - start;
+}
+
 /*
  * Fill the slot of block b so that it holds [off, off + n) of it, or fail (the caller
  * then reads uncached, for the right error). A whole block when it is readable; else the
@@ -199,8 +206,11 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 {
 	struct adbg_page_cache *c = t->cache;
 	size_t bsize = (size_t)1 << c->shift, page_off = off & ~(size_t)(CPAGE_SIZE - 1), got;
+	uint64_t start = 0;
 
 	slot->tag = 0;
+	if (t->frozen)
+		start = adbg_now_ns();
 	if (t->ops->read_some) {
 		got = t->ops->read_some(t, b, data, bsize);
 		if (got >= off + n) {
@@ -210,8 +220,10 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 			got = page_off ? t->ops->read_some(t, b + page_off, data + page_off,
 							   bsize - page_off)
 				       : 0;
-			if (page_off + got < off + n)
+			if (page_off + got < off + n) {
+				copy_time(t, start);
 				return false;
+			}
 			slot->lo = (uint32_t)page_off;
 			slot->hi = (uint32_t)(page_off + got);
 		}
@@ -220,11 +232,13 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 
 		if (err) {
 			adbg_error_destroy(err);
+			copy_time(t, start);
 			return false;
 		}
 		slot->lo = 0;
 		slot->hi = (uint32_t)bsize;
 	}
+	copy_time(t, start);
 	slot->tag = b + 1;
 	return true;
 }
@@ -343,6 +357,7 @@ struct adbg_error *adbg_target_freeze(struct adbg_target *t)
 		return NULL;
 	cache_clear(t->cache);
 	t->freeze_started_ns = adbg_now_ns();
+	t->copy_ns = 0;
 	t->freeze_transient = false;
 	err = t->ops->freeze(t);
 	if (err)
@@ -358,6 +373,7 @@ void adbg_target_thaw(struct adbg_target *t)
 	t->ops->thaw(t);
 	t->frozen = false;
 	t->stopped_ms = (double)(adbg_now_ns() - t->freeze_started_ns) / 1e6;
+	t->copy_ms = (double)t->copy_ns / 1e6;
 }
 
 struct adbg_error *adbg_target_refresh(struct adbg_target *t)

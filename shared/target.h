@@ -106,7 +106,11 @@ struct adbg_target {
 	bool freeze_transient;
 	/** how long the last freeze..thaw lasted, in milliseconds (0 for cores). */
 	double stopped_ms;
+	/** of stopped_ms, the time spent reading the target's memory. */
+	double copy_ms;
 	uint64_t freeze_started_ns;
+	/** reading time of the current freeze so far, in nanoseconds. */
+	uint64_t copy_ns;
 	/** the core file's path (cores only). */
 	char *core_path;
 	struct adbg_page_cache *cache;

@@ -227,8 +227,9 @@ static enum adbg_obj_kind kind_by_name(const char *name)
 	return ADBG_OBJ_OTHER;
 }
 
-struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_layout *l,
-				     uint64_t obj, struct adbg_obj_class *ret)
+static ADBG_MUST_CHECK struct adbg_error *classify(struct adbg_target *t,
+						   const struct adbg_layout *l, uint64_t obj,
+						   struct adbg_obj_class *ret)
 {
 	const typeof(l->tp_flags_bits) *fb = &l->tp_flags_bits;
 	static const struct {
@@ -302,6 +303,40 @@ struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_la
 	c.exact = c.kind != ADBG_OBJ_OTHER && cur.addr == ti.addr;
 	*ret = c;
 	return NULL;
+}
+
+// Classes of the types seen in one generation of the target's memory (a snapshot): a
+// class depends on its type alone, and reading it (the type, its name, its bases) for
+// each of a million objects was a fifth of a large snapshot.
+#define CLASS_CACHE 256
+
+struct class_entry {
+	uint64_t generation; // the target's generation + 1 when valid
+	struct adbg_obj_class c;
+};
+
+struct adbg_error *adbg_obj_classify(struct adbg_target *t, const struct adbg_layout *l,
+				     uint64_t obj, struct adbg_obj_class *ret)
+{
+	struct class_entry *e = NULL;
+	uint64_t type;
+	struct adbg_error *err = adbg_obj_type(t, l, obj, &type);
+
+	if (err)
+		return adbg_error_wrap(err, "object at %#" PRIx64, obj);
+	if (!t->class_cache)
+		t->class_cache = calloc(CLASS_CACHE, sizeof(struct class_entry));
+	if (t->class_cache) {
+		e = &((struct class_entry *)t->class_cache)[(type >> 4) % CLASS_CACHE];
+		if (e->generation == t->generation + 1 && e->c.type == type) {
+			*ret = e->c;
+			return NULL;
+		}
+	}
+	err = classify(t, l, obj, ret);
+	if (!err && e && ret->type == type)
+		*e = (struct class_entry){.generation = t->generation + 1, .c = *ret};
+	return err;
 }
 
 struct adbg_error *adbg_obj_require_flag(struct adbg_target *t, const struct adbg_layout *l,

@@ -186,6 +186,7 @@ void adbg_target_destroy(struct adbg_target *t)
 	free(t->cmdline);
 	free(t->core_path);
 	cache_destroy(t->cache);
+	free(t->class_cache);
 	free(t);
 }
 
@@ -346,6 +347,7 @@ struct adbg_error *adbg_target_write(struct adbg_target *t, uint64_t addr, const
 	if (!t->ops->write)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "this target cannot be written");
 	cache_forget(t->cache, addr, len);
+	t->generation++;
 	return t->ops->write(t, addr, buf, len);
 }
 
@@ -356,6 +358,7 @@ struct adbg_error *adbg_target_freeze(struct adbg_target *t)
 	if (!t->ops->freeze || t->frozen)
 		return NULL;
 	cache_clear(t->cache);
+	t->generation++;
 	t->freeze_started_ns = adbg_now_ns();
 	t->copy_ns = 0;
 	t->freeze_transient = false;
@@ -381,6 +384,7 @@ struct adbg_error *adbg_target_refresh(struct adbg_target *t)
 	if (!t->ops->refresh)
 		return NULL;
 	cache_clear(t->cache);
+	t->generation++;
 	return t->ops->refresh(t);
 }
 

@@ -114,6 +114,13 @@ struct adbg_target {
 	/** the core file's path (cores only). */
 	char *core_path;
 	struct adbg_page_cache *cache;
+	/**
+	 * Counts the moments what was read before may have changed (freeze, refresh, write):
+	 * caches of what memory says (objects.c's classes of types) hold for one generation.
+	 */
+	uint64_t generation;
+	/** objects.c's cache of type classes (freed with the target). */
+	void *class_cache;
 	/** implementation state. */
 	void *impl;
 };

@@ -220,10 +220,16 @@ static const char *task_name(struct reader *r, uint64_t name_obj, bool *truncate
 {
 	char buf[48];
 	int64_t n;
+	struct adbg_obj_class c;
 	struct adbg_error *err;
 
 	if (!name_obj)
 		return NULL;
+	// Most names are strs: not tried as an int first (a failed read makes an error).
+	err = adbg_obj_classify(r->s->target, r->l, name_obj, &c);
+	if (!err && c.kind == ADBG_OBJ_STR)
+		return intern_str(r, name_obj, truncated_ret);
+	adbg_error_destroy(err);
 	err = adbg_obj_int(r->s->target, r->l, name_obj, &n);
 	if (!err) {
 		snprintf(buf, sizeof(buf), "Task-%" PRId64, n);

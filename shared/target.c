@@ -33,6 +33,7 @@ struct adbg_page_cache {
 	unsigned shift; // log2 of the block size
 	size_t nslots; // power of two, at least CACHE_WAYS
 	uint64_t clock; // counts lookups, for least-recently-used replacement
+	size_t last; // the slot the last read was served from (most reads follow in it)
 	struct cache_slot *slots;
 	unsigned char *data; // nslots blocks, huge-page aligned
 	void *map; // the mapping data is in
@@ -125,12 +126,17 @@ static size_t cache_set(const struct adbg_page_cache *c, uint64_t b)
 static size_t cache_lookup(struct adbg_page_cache *c, uint64_t b, size_t off, size_t n)
 {
 	size_t first = cache_set(c, b), victim = first;
+	const struct cache_slot *last = &c->slots[c->last];
 
+	// Already the most recently used: no clock to advance.
+	if (last->tag == b + 1 && off >= last->lo && off + n <= last->hi)
+		return c->last;
 	for (size_t i = first; i < first + CACHE_WAYS; i++) {
 		struct cache_slot *slot = &c->slots[i];
 
 		if (slot->tag == b + 1 && off >= slot->lo && off + n <= slot->hi) {
 			slot->used = ++c->clock;
+			c->last = i;
 			return i;
 		}
 		if (slot->tag == b + 1) {
@@ -143,6 +149,7 @@ static size_t cache_lookup(struct adbg_page_cache *c, uint64_t b, size_t off, si
 	}
 	c->slots[victim].tag = 0;
 	c->slots[victim].used = ++c->clock;
+	c->last = victim;
 	return victim;
 }
 

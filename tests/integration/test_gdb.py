@@ -234,6 +234,7 @@ def normalize(text, root=None):
     if text.lstrip().startswith("{"):
         doc = json.loads(text)
         doc.get("target", {}).pop("stopped_ms", None)
+        doc.get("target", {}).pop("copy_ms", None)
         return doc
     return text
 
@@ -522,6 +523,7 @@ def test_session_follows_the_inferior(gdbx):
 def _untimed(doc):
     """A tasks document without what depends on when it was read (live: the run's clock)."""
     doc.get("target", {}).pop("stopped_ms", None)
+    doc.get("target", {}).pop("copy_ms", None)
     for t in doc.get("tasks", []):
         tr = t.get("trio")
         if tr:
@@ -581,6 +583,7 @@ def test_trio_core(case, trio_target):
 def _unclocked(doc):
     """A tasks document without what depends on when it was read (deadlines' time left)."""
     doc.get("target", {}).pop("stopped_ms", None)
+    doc.get("target", {}).pop("copy_ms", None)
     for t in doc.get("tasks", []):
         d = (t.get("waiting_on") or {}).get("deadline")
         if d:

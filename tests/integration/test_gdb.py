@@ -452,7 +452,7 @@ def test_help_and_completion(gdbx):
     assert "aiodbg:" not in err, err
     for name in ("info", "threads", "bt", "tasks", "tree", "task", "help"):
         assert re.search(rf"^aio {name} -- \S", outs[0], re.M), outs[0]
-    assert "Usage: aio tasks [--json]" in outs[1] and "aio ps" in outs[1]
+    assert "Usage: aio tasks [--group-by coro|state|thread] [--json]" in outs[1] and "aio ps" in outs[1]
     assert outs[2].split() == ["aio", "tasks", "--json"]
     assert set(outs[3].splitlines()) >= {"aio task", "aio tasks", "aio threads", "aio tree"}
     assert outs[4].strip() == "aio help tree"

@@ -20,6 +20,8 @@
 static const char usage_text[] =
 	"usage: aiodbg attach PID [OPTIONS]\n"
 	"       aiodbg core CORE [EXECUTABLE] [OPTIONS]\n"
+	"       aiodbg watch PID [--blocked MS] [--interval MS] [--duration S] [--json]\n"
+	"       aiodbg top PID [--interval MS] [--refresh MS] [--duration S]\n"
 	"       aiodbg --help | --version\n"
 	"\n"
 	"An asyncio-aware debugger for CPython 3.11-3.15: lists every task of a live process\n"
@@ -47,7 +49,9 @@ static const char usage_text[] =
 	"2 bad usage, 3 cannot attach to or read the target; 130 Ctrl-C stopped a batch\n"
 	"run. Ctrl-D or quit leaves the REPL with 0. SIGTERM, SIGHUP and SIGQUIT end aiodbg\n"
 	"like quit (the command is interrupted, a paused loop runs again), then by the signal.\n"
-	"Type 'help' in the REPL, or run -c help, for the commands.\n";
+	"Type 'help' in the REPL, or run -c help, for the commands; 'aiodbg watch --help'\n"
+	"for watch (blocked loops, growing task counts, loop lag, over time), 'aiodbg top\n"
+	"--help' for the live full-screen view.\n";
 
 /* One -c or -x, in command-line order. */
 struct action {
@@ -211,6 +215,15 @@ int main(int argc, char **argv)
 
 	if (!actions)
 		return ADBG_EXIT_FAILED;
+	// `aiodbg watch PID ...` has options of its own (watch.c).
+	if (argc > 1 && strcmp(argv[1], "watch") == 0) {
+		free(actions);
+		return adbg_watch_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && strcmp(argv[1], "top") == 0) {
+		free(actions);
+		return adbg_top_main(argc - 1, argv + 1);
+	}
 	// "-" returns positionals in order as option 1, so options may come anywhere:
 	// `aiodbg --json attach 42 -c tasks` and `aiodbg attach 42 --json -c tasks` alike.
 	while ((opt = getopt_long(argc, argv, "-c:x:hV", longopts, NULL)) != -1) {

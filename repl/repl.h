@@ -38,4 +38,23 @@ bool adbg_repl_is_quit(const char *line);
  */
 int adbg_repl_interactive(struct adbg_session *s, struct adbg_cmd_opts *opts);
 
+/**
+ * `aiodbg watch PID [OPTIONS]` (watch.c): argv[0] is "watch". Returns the exit status.
+ */
+int adbg_watch_main(int argc, char **argv);
+
+/** `aiodbg top PID [OPTIONS]` (top.c): argv[0] is "top". Returns the exit status. */
+int adbg_top_main(int argc, char **argv);
+
+struct adbg_watch;
+struct adbg_watch_opts;
+/**
+ * For watch and top: attach to pid (signals installed, Ctrl-C interrupting the session) and
+ * start a sampler with o. On failure, print the error and return false.
+ */
+bool adbg_watch_attach(int pid, const struct adbg_watch_opts *o, struct adbg_session **s_ret,
+		       struct adbg_watch **w_ret);
+/** CLOCK_MONOTONIC in seconds. */
+double adbg_mono_now(void);
+
 #endif

@@ -378,7 +378,8 @@ SCHEMA_DOCS = {
     "locals": "locals", "eval": "result", "p": "result", "print": "result", "await": "result",
 }
 # Documents that no command name picks alone: an option's (schema_errors) or a mode's.
-SCHEMA_EXTRA_DOCS = {"tasks_groups": "tasks --group-by"}
+SCHEMA_EXTRA_DOCS = {"tasks_groups": "tasks --group-by", "watch_blocked": "aiodbg watch",
+                     "watch_summary": "aiodbg watch"}
 _validators = {}
 SCHEMA_SAMPLE = 3000  # tasks of a document validated one by one (see schema_errors)
 

@@ -312,7 +312,8 @@ static void draw(struct top *tp)
 		     l->compiled ? " (compiled)" : "");
 		if (l->busy && l->current[0])
 			line(tp, &row, "  running: %s%s%s for %.1f s", rt ? "task " : "",
-			     rt && rt->name ? rt->name : "", rt ? "," : "", tp->now - l->since);
+			     rt && rt->name ? rt->name : "", rt ? "," : "",
+			     tp->now > l->since ? tp->now - l->since : 0.0);
 		else if (rt)
 			line(tp, &row, "  running: task %s", rt->name ? rt->name : "?");
 		else
@@ -555,6 +556,8 @@ int adbg_top_main(int argc, char **argv)
 		if (now >= next_sample) {
 			tp.now = now;
 			err = adbg_watch_sample(tp.w, now);
+			// After the sample: its time is when it stopped the process.
+			tp.now = adbg_mono_now() - t0;
 			if (err) {
 				bool stop = term_interrupted ||
 					    adbg_error_is(err, ADBG_ERR_INTERRUPTED);

@@ -3,7 +3,8 @@
 (its main loop is held for good by the task `blocker`, in _truth.block_forever):
 
 - driven in tmux (a real terminal): the screen shows the running task and where it runs,
-  the tasks by state and coroutine; `p` pauses the display ([PAUSED]) and resumes it;
+  the tasks by state and coroutine; `p` pauses the display ([PAUSED]) and resumes it; `s`
+  cycles the task order (name, coroutine, longest waiting);
   `/blocker` + Enter filters the task list to that task; Enter shows its stack
   (block_forever); a key returns; `q` quits with status 0, and the terminal is restored.
 - not a terminal: plain frames, one per refresh, with the same facts, until --duration.
@@ -76,6 +77,22 @@ def test_driven_in_tmux(target, row):
         wait_for(session, r"\[PAUSED\]")
         keys(session, "p")
         screen = wait_for(session, r"samples, stopped [\d.]+ ms each\s*\n")
+        keys(session, "s")
+        wait_for(session, r"TASKS \(sort: name\)")
+        keys(session, "s")
+        wait_for(session, r"TASKS \(sort: coroutine\)")
+        # The whole list, drawn, in coroutine order (by name it is not: Task-1 is main,
+        # Task-10 stubborn, Task-12 thread_main, ..., Task-2 sleeper).
+        deadline = time.monotonic() + 20
+        while True:
+            coros = [ln[2:].split()[1] for ln in pane(session).splitlines()
+                     if re.match(r"[> ] Task-\d+ ", ln)]
+            if len(coros) == 17 and coros == sorted(coros):
+                break
+            assert time.monotonic() < deadline, coros
+            time.sleep(0.2)
+        keys(session, "s")
+        wait_for(session, r"TASKS \(sort: longest waiting\)")
         keys(session, "/", "blocker", "Enter")
         screen = wait_for(session, r"(?s)filter: blocker\).*\n> Task-\d+ .*\n")
         rows = [ln for ln in screen.splitlines() if re.match(r"[> ] Task-\d+ ", ln)]

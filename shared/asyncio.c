@@ -745,12 +745,24 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 	qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
 	if (weak) {
 		size_t n = 0;
+		uint64_t ref_type = 0; // the type of the first well-formed weak reference
 
 		for (size_t i = 0; i < items.n; i++) {
-			uint64_t task = 0;
-			struct adbg_error *e = adbg_obj_weakref_referent(r->s->target, r->l,
-									 items.items[i], &task);
+			uint64_t task = 0, type = 0;
+			struct adbg_error *e =
+				adbg_obj_type(r->s->target, r->l, items.items[i], &type);
 
+			// One checked weak reference vouches for the others of its type: theirs
+			// is just the referent field (a dead one's None is no task, and dropped
+			// below like any other non-task).
+			if (!e && type && type == ref_type)
+				e = rd_ptr(r, items.items[i] + r->l->weakref_object.wr_object,
+					   &task);
+			else if (!e)
+				e = adbg_obj_weakref_referent(r->s->target, r->l, items.items[i],
+							      &task);
+			if (!e && task && !ref_type)
+				ref_type = type;
 			adbg_error_destroy(e);
 			if (!e && task)
 				items.items[n++] = task;

@@ -569,7 +569,7 @@ struct adbg_error *adbg_watch_create(struct adbg_session *s, const struct adbg_w
 	if (w->o.blocked_ms <= 0)
 		w->o.blocked_ms = 100;
 	if (w->o.interval_ms <= 0)
-		w->o.interval_ms = 20;
+		w->o.interval_ms = 50;
 	if (w->o.tasks_every_ms <= 0)
 		w->o.tasks_every_ms = 500;
 	w->stride = 1;

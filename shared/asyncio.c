@@ -865,6 +865,21 @@ static void current_tasks(struct reader *r)
 	adbg_obj_dict_items_deinit(&items);
 }
 
+void adbg_asyncio_thread_loops(struct adbg_session *s, struct adbg_runtime_snapshot *rt)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return; // the fields stay 0 (null): what they are when nothing could be read
+	r->s = s;
+	r->l = &s->python->layout;
+	r->rt = *rt;
+	thread_loops(r);
+	current_tasks(r);
+	*rt = r->rt;
+	free(r);
+}
+
 static ADBG_MUST_CHECK struct adbg_error *add_loop(struct reader *r, uint64_t loop, int tid,
 						   bool running)
 {

@@ -198,6 +198,12 @@ const struct adbg_wait_detail *adbg_asyncio_wait(const struct adbg_asyncio_snaps
 ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 							 struct adbg_asyncio_snapshot *ret);
 void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap);
+/**
+ * Fill each thread's loop and running_task in rt (as a task snapshot does) without reading
+ * any task: for threads and bt. Read while the target is frozen; what cannot be read stays
+ * 0.
+ */
+void adbg_asyncio_thread_loops(struct adbg_session *s, struct adbg_runtime_snapshot *rt);
 
 /** The task with this id, or NULL. */
 struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, uint64_t id);

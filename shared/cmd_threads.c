@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncio.h"
 #include "cmd.h"
 #include "error.h"
 #include "render.h"
@@ -201,6 +202,8 @@ static ADBG_MUST_CHECK struct adbg_error *rt_read(struct adbg_session *s, void *
 	struct rt_read *r = arg;
 	struct adbg_error *err = adbg_runtime_snapshot_capped(s, r->flags, r->max_frames, &r->snap);
 
+	if (!err)
+		adbg_asyncio_thread_loops(s, &r->snap);
 	if (!err && r->native) {
 		err = native_read(s, &r->snap, r->want, r->max_frames, &r->nr);
 		if (err) {

@@ -51,6 +51,10 @@ def test_every_loop_and_task_on_its_thread(target, core, kind):
     assert (feeder["name"], feeder["loop"], feeder["thread"]) == \
         ("feeder", truth["main"]["loop"], truth["main"]["thread"])
     assert len(tasks) == 2 + 3 * len(truth["workers"])
+    # threads and bt name each thread's running loop too.
+    for cmd in ("threads --json", "bt --json"):
+        threads = aiodbg_json(*source(target, kind, core), "-c", cmd)["threads"]
+        assert {th["loop"]: th["tid"] for th in threads if th["loop"]} == want_loops, cmd
     # The text table names each worker task's thread too.
     r = aiodbg(*source(target, kind, core), "-c", "tasks")
     assert r.rc == 0, r.err

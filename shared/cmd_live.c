@@ -206,6 +206,15 @@ static ADBG_MUST_CHECK struct adbg_error *selection_ended(struct adbg_cmd_state 
 				 what);
 }
 
+/* A running loop in snap on thread tid (0: on any thread). */
+static bool has_running_loop(const struct adbg_asyncio_snapshot *snap, int tid)
+{
+	for (size_t i = 0; i < snap->nloops; i++)
+		if (snap->loops[i].running && (!tid || snap->loops[i].thread == tid))
+			return true;
+	return false;
+}
+
 /*
  * Which loop a command is about: --thread TID's, else the selected task's (or task
  * spec's), else the main thread's, else the only running one.
@@ -219,15 +228,24 @@ choose_loop(struct adbg_cmd_ctx *c, int tid, const char *task_spec, struct targe
 	struct target_loop tl = {0};
 	size_t running = 0;
 
-	err = adbg_session_snapshot_begin(s);
 	// Without a task to find, the threads' loops are all it needs: a million tasks are
 	// not read to evaluate 6*7.
-	if (!err)
-		err = adbg_asyncio_snapshot(
-			s, task_spec || (!tid && c->st->sel.task) ? 0 : ADBG_AIO_LOOPS_ONLY, &snap);
-	adbg_session_snapshot_end(s);
-	if (err)
-		return err;
+	unsigned flags = task_spec || (!tid && c->st->sel.task) ? 0 : ADBG_AIO_LOOPS_ONLY;
+
+	for (;;) {
+		err = adbg_session_snapshot_begin(s);
+		if (!err)
+			err = adbg_asyncio_snapshot(s, flags, &snap);
+		adbg_session_snapshot_end(s);
+		if (err)
+			return err;
+		if (!(flags & ADBG_AIO_LOOPS_ONLY) || has_running_loop(&snap, tid))
+			break;
+		// No asyncio loop runs there: a Trio run is found from the threads' frames,
+		// which only the whole snapshot reads.
+		adbg_asyncio_snapshot_deinit(&snap);
+		flags = 0;
+	}
 	for (size_t i = 0; i < snap.nloops; i++) {
 		const struct adbg_loop *l = &snap.loops[i];
 

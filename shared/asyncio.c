@@ -742,7 +742,8 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 	// makes every task a few cache misses. In address order, the weak references, then
 	// the tasks (each allocated next to its coroutine and frames), are read as the
 	// 3.14 list walk reads them: one block brings many.
-	qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
+	if (items.n > 1) // (an empty registry has no table: qsort of NULL)
+		qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
 	if (weak) {
 		size_t n = 0;
 		uint64_t ref_type = 0; // the type of the first well-formed weak reference
@@ -768,7 +769,8 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 				items.items[n++] = task;
 		}
 		items.n = n;
-		qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
+		if (n > 1)
+			qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
 	}
 	for (size_t i = 0; i < items.n; i++) {
 		uint64_t task = items.items[i];

@@ -149,7 +149,8 @@ static ADBG_MUST_CHECK struct adbg_error *build_groups(const struct adbg_asyncio
 		g[gi - 1].states[task_state(t)]++;
 	}
 	free(slot);
-	qsort(g, n, sizeof(*g), group_cmp);
+	if (n > 1)
+		qsort(g, n, sizeof(*g), group_cmp);
 	*ret = g;
 	*nret = n;
 	return NULL;

@@ -78,7 +78,10 @@ def test_runaway_eval_is_stopped_by_its_timeout(runaway):
     assert r.err == "", "the output shows the failure; it is not said again"
     lines = r.out.splitlines()
     assert lines[0] == "Traceback (most recent call last):", r.out
-    assert re.search(r'^  File "<aiodbg>", line 1, in <genexpr>$', r.out, re.M), r.out
+    # Where the interrupt lands is the expression's own code: inside the generator, or
+    # (when it comes between two of its steps, seen on 3.15) the expression's frame.
+    assert re.search(r'^  File "<aiodbg>", line 1, in <(genexpr|module)>$', r.out, re.M), r.out
+    assert "aiodbg-" not in r.out, "an agent frame shows"
     assert lines[-2:] == [INTERRUPTED_AFTER_1, "42"], r.out
     assert_heartbeat_goes_on(runaway)
     # The REPL-wide setting (environment), and JSON.

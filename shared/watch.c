@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "asyncio.h"
 #include "runtime.h"
 #include "session.h"
@@ -51,6 +52,9 @@ struct adbg_watch {
 	struct lstate loops[ADBG_WATCH_MAX_LOOPS];
 	size_t nloops;
 	struct adbg_asyncio_snapshot aio;
+	/** the strings of aio (the session's snapshot arena of that sample, moved here: the
+	 * next sample's snapshot would free them). */
+	struct adbg_arena aio_strings;
 	bool has_aio;
 	double last_tasks;
 	/** task-count series: times[i] and each coroutine's counts[i], for i < npoints. */
@@ -537,10 +541,14 @@ struct adbg_error *adbg_watch_sample(struct adbg_watch *w, double now)
 			episode_end(w, &w->loops[i], now, false);
 	adbg_runtime_snapshot_deinit(&sm.rt);
 	if (sm.has_aio) {
-		// The newest task snapshot is kept (adbg_watch_tasks).
-		if (w->has_aio)
+		// The newest task snapshot is kept (adbg_watch_tasks), with its strings.
+		if (w->has_aio) {
 			adbg_asyncio_snapshot_deinit(&w->aio);
+			adbg_arena_deinit(&w->aio_strings);
+		}
 		w->aio = sm.aio;
+		w->aio_strings = w->s->strings;
+		memset(&w->s->strings, 0, sizeof(w->s->strings));
 		w->has_aio = true;
 	}
 	return NULL;
@@ -595,8 +603,10 @@ void adbg_watch_destroy(struct adbg_watch *w)
 	}
 	free(w->coros);
 	free(w->times);
-	if (w->has_aio)
+	if (w->has_aio) {
 		adbg_asyncio_snapshot_deinit(&w->aio);
+		adbg_arena_deinit(&w->aio_strings);
+	}
 	free(w);
 }
 

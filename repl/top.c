@@ -478,7 +478,7 @@ int adbg_top_main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct adbg_watch_opts o = {.blocked_ms = 100, .interval_ms = 50, .tasks_every_ms = 500};
+	struct adbg_watch_opts o = ADBG_WATCH_OPTS_DEFAULT;
 	struct top tp = {0};
 	struct adbg_error *err;
 	const char *pid_arg = NULL;

@@ -365,7 +365,7 @@ int adbg_watch_main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct adbg_watch_opts o = {.blocked_ms = 100, .interval_ms = 50, .tasks_every_ms = 500};
+	struct adbg_watch_opts o = ADBG_WATCH_OPTS_DEFAULT;
 	struct watch_out wo = {.out = stdout};
 	struct adbg_session *s = NULL;
 	struct adbg_watch *w = NULL;

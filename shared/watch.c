@@ -575,11 +575,11 @@ struct adbg_error *adbg_watch_create(struct adbg_session *s, const struct adbg_w
 	w->s = s;
 	w->o = *opts;
 	if (w->o.blocked_ms <= 0)
-		w->o.blocked_ms = 100;
+		w->o.blocked_ms = ADBG_WATCH_BLOCKED_MS;
 	if (w->o.interval_ms <= 0)
-		w->o.interval_ms = 50;
+		w->o.interval_ms = ADBG_WATCH_INTERVAL_MS;
 	if (w->o.tasks_every_ms <= 0)
-		w->o.tasks_every_ms = 500;
+		w->o.tasks_every_ms = ADBG_WATCH_TASKS_EVERY_MS;
 	w->stride = 1;
 	w->times = calloc(ADBG_WATCH_MAX_POINTS, sizeof(*w->times));
 	w->coros = calloc(ADBG_WATCH_MAX_COROS, sizeof(*w->coros));

@@ -104,12 +104,22 @@ struct adbg_watch_loop {
 	double since;
 };
 
+/** The defaults of adbg_watch_opts (ms), which watch and top show in their help. */
+#define ADBG_WATCH_BLOCKED_MS 100
+#define ADBG_WATCH_INTERVAL_MS 50
+#define ADBG_WATCH_TASKS_EVERY_MS 500
+#define ADBG_WATCH_OPTS_DEFAULT                                                             \
+	{                                                                                   \
+		.blocked_ms = ADBG_WATCH_BLOCKED_MS, .interval_ms = ADBG_WATCH_INTERVAL_MS, \
+		.tasks_every_ms = ADBG_WATCH_TASKS_EVERY_MS                                 \
+	}
+
 struct adbg_watch_opts {
-	/** episodes this long (ms) or longer are events (default 100). */
+	/** episodes this long (ms) or longer are events (ADBG_WATCH_BLOCKED_MS). */
 	double blocked_ms;
-	/** between samples (ms; default 20). */
+	/** between samples (ms; ADBG_WATCH_INTERVAL_MS). */
 	double interval_ms;
-	/** read the tasks at least this often (ms; default 500). */
+	/** read the tasks at least this often (ms; ADBG_WATCH_TASKS_EVERY_MS). */
 	double tasks_every_ms;
 	/** an event: called as each episode ends (may be NULL). */
 	void (*on_event)(void *arg, const struct adbg_watch_event *ev);

@@ -338,6 +338,11 @@ bool adbg_watch_attach(int pid, const struct adbg_watch_opts *o, struct adbg_ses
 
 	term_install_signals();
 	err = adbg_target_attach(pid, &open_opts, &target);
+	// A sample reads a few dozen scattered objects (the loop threads' frames, a task
+	// sample a few per task): 4 KiB blocks, not the 64 KiB that suit a whole-heap walk,
+	// which copied 2.8 MB per sample and made copying most of each stop.
+	if (!err)
+		err = adbg_target_enable_cache(target, 12, 12);
 	if (!err)
 		err = adbg_session_create(target, &s);
 	if (!err) {

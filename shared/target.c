@@ -61,6 +61,15 @@ struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops, enum adb
 	return NULL;
 }
 
+static void cache_destroy(struct adbg_page_cache *c)
+{
+	if (!c)
+		return;
+	free(c->slots);
+	munmap(c->map, c->map_len);
+	free(c);
+}
+
 struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2_block,
 					    unsigned log2_slots)
 {
@@ -93,17 +102,9 @@ struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2
 	c->map = map;
 	c->data = (unsigned char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
 	(void)madvise(c->data, size, MADV_HUGEPAGE); // a hint: fine to fail
+	cache_destroy(t->cache);
 	t->cache = c;
 	return NULL;
-}
-
-static void cache_destroy(struct adbg_page_cache *c)
-{
-	if (!c)
-		return;
-	free(c->slots);
-	munmap(c->map, c->map_len);
-	free(c);
 }
 
 static void cache_clear(struct adbg_page_cache *c)

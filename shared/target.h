@@ -267,7 +267,8 @@ ADBG_MUST_CHECK struct adbg_error *adbg_target_alloc(const struct adbg_target_op
  * log2_slots ≥ 2), in sets of 4 (a block may be kept in any slot of its set).
  * Large blocks pay where reads are cheap in bulk and dear one by one (process_vm_readv);
  * the cache memory asks for transparent huge pages, so filling it does not fault 4 KiB
- * at a time.
+ * at a time. Enabling it again replaces the cache (e.g. with smaller blocks for a
+ * sampler that reads little per stop).
  */
 ADBG_MUST_CHECK struct adbg_error *
 adbg_target_enable_cache(struct adbg_target *t, unsigned log2_block, unsigned log2_slots);

@@ -904,6 +904,18 @@ static ADBG_MUST_CHECK struct adbg_error *add_loop(struct reader *r, uint64_t lo
 	return NULL;
 }
 
+/* The loops the threads run, then those of the tasks (once each, in that order). */
+static ADBG_MUST_CHECK struct adbg_error *add_loops(struct reader *r)
+{
+	struct adbg_error *err = NULL;
+
+	for (size_t i = 0; i < r->rt.nthreads && !err; i++)
+		err = add_loop(r, r->rt.threads[i].loop, r->rt.threads[i].tid, true);
+	for (size_t i = 0; i < r->snap->ntasks && !err; i++)
+		err = add_loop(r, r->snap->tasks[i].loop, 0, false);
+	return err;
+}
+
 /* Remember that waiter awaits `awaited`, for when every task is known. */
 static ADBG_MUST_CHECK struct adbg_error *defer_edge(struct reader *r, uint64_t awaited,
 						     uint64_t waiter, bool fut_waiter)
@@ -1450,6 +1462,9 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 						    .ctx = &r});
 	if (!err)
 		err = resolve_edges(&r);
+	// The loops before the waits: those read each loop's timers (deadlines, first timer).
+	if (!err)
+		err = add_loops(&r);
 	if (!err)
 		err = adbg_asyncio_waits(s, &snap, &r.rt);
 	if (!err)
@@ -1459,10 +1474,7 @@ struct adbg_error *adbg_asyncio_snapshot(struct adbg_session *s, unsigned flags,
 	if (err)
 		goto fail;
 loops:
-	for (size_t i = 0; i < r.rt.nthreads && !err; i++)
-		err = add_loop(&r, r.rt.threads[i].loop, r.rt.threads[i].tid, true);
-	for (size_t i = 0; i < snap.ntasks && !err; i++)
-		err = add_loop(&r, snap.tasks[i].loop, 0, false);
+	err = add_loops(&r);
 	if (err)
 		goto fail;
 	adbg_runtime_snapshot_deinit(&r.rt);

@@ -91,6 +91,10 @@ struct adbg_loop {
 	/** type name, e.g. "_UnixSelectorEventLoop"; borrowed/interned. */
 	const char *type;
 	bool running;
+	/** the earliest timer of its heap (loop._scheduled: sleeps, timeouts, call_later),
+	 * in the loop's clock; read with the tasks' deadlines (none on uvloop). */
+	bool has_first_timer;
+	double first_timer;
 };
 
 /**

@@ -318,7 +318,11 @@ static ADBG_MUST_CHECK struct adbg_error *loop_timers(struct ctx *c, uint64_t lo
 	struct adbg_obj_items items = {0};
 	struct adbg_error *err = NULL;
 	uint64_t heap = attr(c, loop, "_scheduled");
+	struct adbg_loop *lp = NULL;
 
+	for (size_t i = 0; i < c->snap->nloops; i++)
+		if (c->snap->loops[i].id == loop)
+			lp = &c->snap->loops[i];
 	if (!heap || !adbg_ok(adbg_obj_list_items(tg, l, heap, MAX_TIMERS, &items)))
 		return NULL;
 	if (items.truncated)
@@ -340,6 +344,10 @@ static ADBG_MUST_CHECK struct adbg_error *loop_timers(struct ctx *c, uint64_t lo
 		if (adbg_ok(adbg_obj_slot(tg, l, h, "_cancelled", &v)) &&
 		    adbg_ok(adbg_obj_bool(tg, l, v, &cancelled)) && cancelled)
 			continue;
+		if (lp && (!lp->has_first_timer || tm.when < lp->first_timer)) {
+			lp->has_first_timer = true;
+			lp->first_timer = tm.when;
+		}
 		if (adbg_ok(adbg_obj_type_name(tg, l, cb, &tn)) && strcmp(tn, "method") == 0) {
 			uint64_t self = 0;
 			char *sn = NULL;
@@ -469,9 +477,8 @@ static ADBG_MUST_CHECK struct adbg_error *deadlines(struct ctx *c,
 				return err;
 		}
 	}
-	if (!c->ntimers)
+	if (!c->ntimers && !nloops)
 		return NULL;
-	qsort(c->timers, c->ntimers, sizeof(*c->timers), timer_cmp);
 	// A process, also one GDB holds stopped (adbg_session_kind_name), not a core.
 	if (strcmp(adbg_session_kind_name(c->s), "process") == 0) {
 		struct timespec ts;
@@ -487,6 +494,9 @@ static ADBG_MUST_CHECK struct adbg_error *deadlines(struct ctx *c,
 		snap->has_now = true;
 		snap->now_source = "loop";
 	}
+	if (!c->ntimers)
+		return NULL;
+	qsort(c->timers, c->ntimers, sizeof(*c->timers), timer_cmp);
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		struct adbg_task *t = &snap->tasks[i];
 		const struct timer *a, *b;

@@ -417,7 +417,10 @@ out:
 	free(counts);
 }
 
-/* Loop lag at this task sample: how late the most overdue task timer of each loop is. */
+/*
+ * Loop lag at this task sample: how overdue the earliest timer of each loop's heap is (a
+ * sleep, timeout or call_later that should have run by now; 0 when it is still to come).
+ */
 static void loop_lag(struct adbg_watch *w, const struct adbg_asyncio_snapshot *aio, bool periodic)
 {
 	for (size_t i = 0; i < aio->nloops; i++) {
@@ -429,18 +432,11 @@ static void loop_lag(struct adbg_watch *w, const struct adbg_asyncio_snapshot *a
 			continue;
 		l->pub.loop = lp->id;
 		l->pub.task = 0;
-		for (size_t k = 0; k < aio->ntasks; k++) {
-			const struct adbg_task *t = &aio->tasks[k];
-			const struct adbg_wait_detail *d;
-
-			if (t->loop != lp->id)
-				continue;
-			if (t->running)
-				l->pub.task = t->id;
-			d = adbg_asyncio_wait(aio, t);
-			if (d && d->has_deadline && d->left_known && -d->left > lag)
-				lag = -d->left;
-		}
+		for (size_t k = 0; k < aio->ntasks; k++)
+			if (aio->tasks[k].loop == lp->id && aio->tasks[k].running)
+				l->pub.task = aio->tasks[k].id;
+		if (lp->has_first_timer && aio->has_now && aio->now > lp->first_timer)
+			lag = aio->now - lp->first_timer;
 		if (lag * 1000 > l->pub.lag_max_ms)
 			l->pub.lag_max_ms = lag * 1000;
 		// The mean is over the periodic task samples only: those taken because a

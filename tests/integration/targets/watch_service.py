@@ -7,6 +7,9 @@
 - leak: a task `spawner` starts a `leaked` task every 20 ms that waits forever, and a pool
   of `churn` tasks that each finish after 30 ms, replaced as they go (a steady count).
 - quiet: a `ticker` task wakes every 50 ms and does almost nothing; 5 idle tasks.
+- lag: a plain callback `stall` (call_later) schedules itself again 10 ms later, then blocks
+  the loop 200 ms: its next timer is overdue almost all the time (no task has a timer
+  due: the idle tasks sleep for days).
 
 Each hold prints "HELD FUNCTION WALL_START SECONDS" on standard output (the test's log): how
 long the loop was really held. With "uvloop" the loop is uvloop's (asyncio.Runner(loop_factory=uvloop.new_event_loop)).
@@ -68,6 +71,11 @@ async def churner():
         await asyncio.gather(*batch)
 
 
+def stall():
+    asyncio.get_running_loop().call_later(0.01, stall)  # due while this one still runs
+    time.sleep(0.2)
+
+
 async def ticker():
     n = 0
     while True:
@@ -86,6 +94,8 @@ async def main(fifo, mode):
     if mode == "hog":
         asyncio.create_task(hogger(), name="hogger")
         asyncio.get_running_loop().call_later(1.2, hog_callback)
+    elif mode == "lag":
+        asyncio.get_running_loop().call_later(0.01, stall)
     elif mode == "leak":
         asyncio.create_task(spawner())
         asyncio.create_task(churner())

@@ -344,8 +344,8 @@ static uint64_t fnv(const char *s)
 	return h;
 }
 
-/* Record the task count of each coroutine (pending tasks) at time now. */
-static void count_coros(struct adbg_watch *w, const struct adbg_asyncio_snapshot *aio, double now)
+void adbg_watch_count_tasks(struct adbg_watch *w, const struct adbg_asyncio_snapshot *aio,
+			    double now)
 {
 	size_t hsize = 1, *slot;
 	uint32_t *counts;
@@ -558,7 +558,7 @@ struct adbg_error *adbg_watch_sample(struct adbg_watch *w, double now)
 			w->tasks_gap_ms = w->o.tasks_every_ms;
 		w->st.task_samples++;
 		w->last_tasks = now;
-		count_coros(w, &sm.aio, now);
+		adbg_watch_count_tasks(w, &sm.aio, now);
 	}
 	if (sm.has_aio)
 		loop_lag(w, &sm.aio, sm.want_tasks);

@@ -155,6 +155,14 @@ size_t adbg_watch_nloops(const struct adbg_watch *w);
 const struct adbg_watch_loop *adbg_watch_loop_at(const struct adbg_watch *w, size_t i);
 
 /**
+ * Record the pending tasks of aio per coroutine at time now (s), as each task sample does:
+ * the series adbg_watch_growth reads. Once ADBG_WATCH_MAX_POINTS are kept, every other
+ * point is dropped and every other later call recorded. Public for the unit tests.
+ */
+void adbg_watch_count_tasks(struct adbg_watch *w, const struct adbg_asyncio_snapshot *aio,
+			    double now);
+
+/**
  * The coroutines whose task count grows steadily (each quarter of the task samples has
  * more tasks on average than the one before, and by at least 3 in all); at most max.
  * Returns how many were written to ret.

@@ -374,6 +374,9 @@ static ssize_t output_write(void *cookie, const char *buf, size_t len)
 FILE *term_output(void)
 {
 	static FILE *out;
+	// setvbuf with a NULL buffer keeps glibc's own size (8 KiB for a cookie stream):
+	// give it the buffer, or half a gigabyte of JSON takes 80 000 writes.
+	static char buffer[OUTPUT_BUFFER];
 
 	if (!out) {
 		cookie_io_functions_t io = {.write = output_write};
@@ -383,7 +386,7 @@ FILE *term_output(void)
 		out = fopencookie(NULL, "w", io);
 		if (!out)
 			return stdout;
-		setvbuf(out, NULL, _IOFBF, OUTPUT_BUFFER);
+		setvbuf(out, buffer, _IOFBF, sizeof(buffer));
 		// Only the main thread writes to it (the progress line goes to stderr's
 		// descriptor): no stdio lock per call, which a million-row table notices.
 		__fsetlocking(out, FSETLOCKING_BYCALLER);

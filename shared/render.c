@@ -491,10 +491,11 @@ static struct frag *frag_set(struct frag *f, const void *k1, const void *k2, int
 }
 
 /*
- * One task's JSON is built in a byte buffer and written with one fwrite: a million tasks
- * are half a gigabyte of JSON, and per-field stdio calls (and printf) were a third of the
- * time of `tasks --json`.
+ * The tasks' JSON is built in a byte buffer and written with one fwrite per JSON_BATCH
+ * bytes: a million tasks are half a gigabyte of JSON, and per-field stdio calls (and
+ * printf) were a third of the time of `tasks --json`.
  */
+#define JSON_BATCH (256 * 1024)
 struct obuf {
 	char *p;
 	size_t n, cap;
@@ -726,12 +727,15 @@ struct adbg_error *adbg_json_write_tasks(FILE *out, const struct adbg_asyncio_sn
 		return &adbg_error_nomem;
 	}
 	for (size_t i = 0; i < n && !b.failed; i++) {
-		b.n = 0;
 		if (i)
 			OB_LIT(&b, ",");
 		ob_task(&b, fc, snap, extras, &tasks[i]);
-		if (!b.failed && fwrite(b.p, 1, b.n, out) != b.n)
-			break;
+		// Written in batches: a stdio call per task was a tenth of the time.
+		if (!b.failed && (b.n >= JSON_BATCH || i + 1 == n)) {
+			if (fwrite(b.p, 1, b.n, out) != b.n)
+				break;
+			b.n = 0;
+		}
 	}
 	free(b.p);
 	for (size_t i = 0; i < nextras; i++)

@@ -910,9 +910,16 @@ static ADBG_MUST_CHECK struct adbg_error *queue_pending(struct adbg_session *s, 
 	// the only name looked up there is __import__ (no `import *` exports a dunder), and
 	// the rest runs in a fresh dict whose builtins are the real ones. It binds no name in
 	// __main__ (no __warningregistry__ either: nothing warns) and closes the file.
+	// Unbuffered (a FileIO): on free-threaded 3.13 a BufferedReader's close() flushes
+	// under a second critical section on itself, and PyMutex_Lock spins on that lock,
+	// which this thread holds, with 40 sched_yield() calls before it parks; beside busy
+	// threads each yield gives the CPU away for a whole round of the run queue (25
+	// spinning threads on 2 cores: 40 yields took 0.5-1 s, and stalled the agent's
+	// thread on a lock the spinning thread held).
 	n = asprintf(&boot,
-		     BOOT_PREFIX "\"with open('%s','rb')as f:exec(compile(f.read(),f.name,'exec'),"
-				 "{'__name__':'__aiodbg__'})\",{})\nexcept BaseException:pass\n",
+		     BOOT_PREFIX
+		     "\"with open('%s','rb',0)as f:exec(compile(f.read(),f.name,'exec'),"
+		     "{'__name__':'__aiodbg__'})\",{})\nexcept BaseException:pass\n",
 		     path);
 	if (n < 0)
 		return &adbg_error_nomem;

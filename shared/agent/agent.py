@@ -80,6 +80,21 @@ _MAX_FRAMES = 1024
 _AGENT_FILE = (lambda: 0).__code__.co_filename
 
 
+def _get(d, key, default=None):
+    """d.get(key, default) for the agent's dicts, without dict.get. On free-threaded
+    3.13, dict.get() locks the dict, and the first read of a dict from a thread other
+    than the one that made it (the request the agent's thread parsed, read on the loop's
+    thread; sys.modules, threading._active and the config on the agent's thread) locks
+    it again inside, to mark it shared. PyMutex spins on that second lock, which the
+    thread itself holds, with 40 sched_yield() calls before it parks; beside busy
+    threads each yield waits a whole round of the run queue: 2.6-3.7 s for one get with
+    25 spinning threads on 2 cores. A subscript reads without the outer lock."""
+    try:
+        return d[key]
+    except KeyError:
+        return default
+
+
 def _frame_info(f):
     code = f.f_code
     return {
@@ -345,10 +360,10 @@ class _Agent:
         self.early = None
         self.sae = None
         self.await_interrupted = False
-        self.lease = float(config.get("lease") or 600)
+        self.lease = float(_get(config, "lease") or 600)
         # Liveness: the debugger's keepalive sends a byte a second (channel.c); after
         # `alive` seconds of running without one, the debugger is stopped or dead.
-        self.alive = float(config.get("alive") or 5)
+        self.alive = float(_get(config, "alive") or 5)
         self.rx = 0  # chunks received so far (the reader thread counts)
         # Loops the agent can name by id (remember()): the loop that was running on the
         # thread that loaded us, and every loop paused since.
@@ -371,7 +386,7 @@ class _Agent:
 
     def reply(self, req, obj):
         obj = dict(obj)
-        obj["id"] = req.get("id")
+        obj["id"] = _get(req, "id")
         self.send(obj)
 
     def run(self):
@@ -397,7 +412,7 @@ class _Agent:
         s.settimeout(None)
         # Talk only to the debugger that loaded us: the socket's owner must be its pid
         # and uid as our namespaces see them (pid 0: it is outside our pid namespace).
-        dpid, duid = self.cfg.get("dpid"), self.cfg.get("duid")
+        dpid, duid = _get(self.cfg, "dpid"), _get(self.cfg, "duid")
         if dpid is not None or duid is not None:
             cred = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
             pid = int.from_bytes(cred[0:4], sys.byteorder, signed=True)
@@ -432,7 +447,7 @@ class _Agent:
                 return
 
     def route(self, req):
-        cmd = req.get("cmd")
+        cmd = _get(req, "cmd")
         if cmd == "ping":
             loop = self.loop
             # "evaluating": an eval the debugger stopped waiting for is still running.
@@ -458,7 +473,7 @@ class _Agent:
             return None
         if cmd == "interrupt":
             # Not through the queue: the loop thread is busy in the expression.
-            self.reply(req, self.interrupt(req.get("why") or "(Ctrl-C)", req_id=req.get("req")))
+            self.reply(req, self.interrupt(_get(req, "why") or "(Ctrl-C)", req_id=_get(req, "req")))
             return None
         with self.lock:
             state = self.state
@@ -532,7 +547,7 @@ class _Agent:
         self.known[id(loop)] = ref
 
     def known_loop(self, loop_id):
-        ref = self.known.get(loop_id)
+        ref = _get(self.known, loop_id)
         loop = ref() if ref is not None else None
         if loop is None or id(loop) != loop_id:
             self.known.pop(loop_id, None)
@@ -551,7 +566,7 @@ class _Agent:
         loop thread adding tasks meanwhile does not break the walk; each task's loop is
         one attribute read, and the walk ends at the first match: a few ms for 100k tasks
         of other loops."""
-        tasks = sys.modules.get("asyncio.tasks")
+        tasks = _get(sys.modules, "asyncio.tasks")
         if tasks is None:
             return None
         current = getattr(tasks, "_current_tasks", None)
@@ -601,7 +616,7 @@ class _Agent:
             pass
         found = []
         for ident, frame in sys._current_frames().items():
-            native = natives.get(ident)
+            native = _get(natives, ident)
             # A loop asked for by id is recognised wherever it is: a thread started with
             # _thread has no threading object, so its native id is unknown here.
             if tid and not loop_id and native != tid:
@@ -611,7 +626,7 @@ class _Agent:
                 cands = []
                 try:
                     if frame.f_code.co_name in ("run_forever", "_run_once", "run_until_complete"):
-                        cands.append(frame.f_locals.get("self"))
+                        cands.append(_get(frame.f_locals, "self"))
                     if loop_id:
                         for v in list(frame.f_locals.values()):
                             cands.append(v)
@@ -691,16 +706,16 @@ class _Agent:
     def start_pause(self, req):
         import time
 
-        loop_id = int(req.get("loop") or 0)
+        loop_id = int(_get(req, "loop") or 0)
         try:
-            loop, native = self.find_loop(int(req.get("tid") or 0), loop_id)
+            loop, native = self.find_loop(int(_get(req, "tid") or 0), loop_id)
         except BaseException as e:
             self.reply(req, _error(e, tb=False))
             return
         if loop is None:
             self.reply(req, {"ok": False, "error": "no running asyncio loop or Trio run found%s%s" % (
                 " %#x" % loop_id if loop_id else "",
-                " on thread %s" % req.get("tid") if req.get("tid") else "")})
+                " on thread %s" % _get(req, "tid") if _get(req, "tid") else "")})
             return
         try:
             closed = loop.is_closed()
@@ -710,7 +725,7 @@ class _Agent:
             self.reply(req, {"ok": False, "error": "the loop %#x is closed" % id(loop)})
             return
         self.remember(loop)
-        if req.get("lease"):
+        if _get(req, "lease"):
             self.lease = float(req["lease"])
         pr = {"req": req, "cancelled": False, "t0": time.monotonic()}
         with self.lock:
@@ -737,7 +752,7 @@ class _Agent:
 
             # The thread is known for sure only here, on it.
             native = _thread.get_native_id()
-            th = getattr(sys.modules.get("threading"), "_active", {}).get(_thread.get_ident())
+            th = _get(getattr(_get(sys.modules, "threading"), "_active", {}), _thread.get_ident())
             with self.lock:
                 if pr["cancelled"] or self.state != "pausing":
                     return
@@ -765,7 +780,7 @@ class _Agent:
                 # The debugger is stopped, dead, or silent for too long: give the loop back.
                 self._shutdown()
                 return
-            cmd = req.get("cmd")
+            cmd = _get(req, "cmd")
             if cmd == "_resume":
                 return
             if cmd == "continue":
@@ -775,7 +790,7 @@ class _Agent:
             try:
                 if cmd == "eval":
                     out = self.do_eval(req)
-                    if req.get("resume"):
+                    if _get(req, "resume"):
                         # A pause of this eval's own: the loop runs on, from before the
                         # reply (the debugger's next request must find it running).
                         self.set_running()
@@ -842,13 +857,13 @@ class _Agent:
 
     def scope(self, req):
         """(globals, locals, frame info or None, task or None) for a request."""
-        spec = req.get("task")
+        spec = _get(req, "task")
         if not spec:
             g = sys.modules["__main__"].__dict__
             return g, g, None, None
         task = self.find_task(spec)
         frames = self.task_frames(task)
-        i = int(req.get("frame") or 0)
+        i = int(_get(req, "frame") or 0)
         if not frames:
             raise LookupError("task %#x has no Python frame (not started or finished)" % id(task))
         if i < 0 or i >= len(frames):
@@ -927,9 +942,9 @@ class _Agent:
                 return r
 
             run = _Run()
-            timeout = float(req.get("timeout") or 0)
+            timeout = float(_get(req, "timeout") or 0)
             with self.lock:
-                self.expr_id = req.get("id")
+                self.expr_id = _get(req, "id")
             if timeout > 0:
                 self.watch(run.ended, timeout, lambda: self.deliver(run, "after %.1f s" % timeout))
             # In the task's own context, so contextvars read (and write) what the task's
@@ -953,8 +968,8 @@ class _Agent:
     def do_cancel(self, req):
         task = self.find_task(req["task"])
         if self.trio is not None:
-            return self.trio.cancel(task, req.get("msg"))
-        msg = req.get("msg")
+            return self.trio.cancel(task, _get(req, "msg"))
+        msg = _get(req, "msg")
         done = task.cancel(msg) if msg is not None else task.cancel()
         state = "cancelled" if task.cancelled() else "finished" if task.done() else "pending"
         return {"ok": True, "cancelled": bool(done), "cancelling": task.cancelling(),
@@ -1107,10 +1122,10 @@ class _Agent:
 
         def fail(out):
             # A failed start under a pause of the await's own ends that pause too.
-            if req.get("resume"):
+            if _get(req, "resume"):
                 self.set_running()
             self.reply(req, out)
-            return bool(req.get("resume"))
+            return bool(_get(req, "resume"))
 
         try:
             g, l, finfo, task = self.scope(req)
@@ -1155,7 +1170,7 @@ class _Agent:
         self.await_task = t
         self.await_interrupted = False
         self.await_why = None
-        self.expr_id = req.get("id")
+        self.expr_id = _get(req, "id")
         early = self.early
         if early is not None and early[0] == self.expr_id:
             self.early = None
@@ -1165,7 +1180,7 @@ class _Agent:
     def bound_await(self, t, req, end, early):
         """The await t has begun: deliver the interrupt that came early, or else cancel it
         after req's timeout unless `end` (released when it is over) comes first."""
-        timeout = float(req.get("timeout") or 0)
+        timeout = float(_get(req, "timeout") or 0)
         if early is not None:
             self.interrupt(early[1], task=t)
         elif timeout > 0:
@@ -1265,7 +1280,7 @@ class _Agent:
                 pass
             # "resume": the debugger paused the loop for this await only; the loop runs
             # on when it ends, even if the debugger stopped waiting for it.
-            resume = bool(req.get("resume"))
+            resume = bool(_get(req, "resume"))
             with self.lock:
                 why = self.await_why
                 self.await_task = None
@@ -1330,9 +1345,9 @@ class _Trio:
                 code = frame.f_code
                 if code.co_name in ("run", "unrolled_run") and \
                         code.co_filename.replace("\\", "/").endswith("trio/_core/_run.py"):
-                    runner = frame.f_locals.get("runner")
+                    runner = _get(frame.f_locals, "runner")
                     if runner is not None:
-                        th = threads.get(ident)
+                        th = _get(threads, ident)
                         found.append((runner, getattr(th, "native_id", None), th))
                         break
                 frame = frame.f_back
@@ -1465,7 +1480,7 @@ def _trio_await_done(self, req, finfo, out, end):
             end.release()
         except RuntimeError:
             pass
-        resume = bool(req.get("resume"))
+        resume = bool(_get(req, "resume"))
         with self.lock:
             self.await_task = None
             self.await_why = None
@@ -1486,7 +1501,7 @@ _Agent.trio_await_done = _trio_await_done
 
 
 def _start(config):
-    path = config.get("file")
+    path = _get(config, "file")
     if path and _AGENT_FILE != path:
         # 3.14+ (PEP 768) compiles this file as "<string>": run it again under its own
         # name, so that its frames say where they come from (the debugger recognises
@@ -1501,7 +1516,7 @@ def _start(config):
     # The loader runs between two bytecodes of a thread of the debugger's choosing: the
     # loop's own (3.14+, PEP 768) or the main thread (≤3.13, a pending call). A loop that
     # runs there is that thread's running loop, whatever its implementation.
-    events = sys.modules.get("asyncio.events")
+    events = _get(sys.modules, "asyncio.events")
     if events is not None:
         try:
             loop = events._get_running_loop()

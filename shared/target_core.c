@@ -81,10 +81,18 @@ struct core_fmap {
 };
 
 struct core_impl {
+	/**
+	 * The whole core: while it is parsed (headers, notes); afterwards only for in-memory
+	 * cores. A core file's memory is read with pread (fd), through the target's block
+	 * cache: a mapping would count every page a snapshot touched in our RSS (1.5 GB
+	 * for a million tasks).
+	 */
 	const unsigned char *data;
 	size_t len;
 	/** data is an mmap of the core file (else borrowed, or owned_copy). */
 	bool mapped;
+	/** the core file, or -1 (in-memory cores). */
+	int fd;
 	void *owned_copy;
 	/** how messages name the core: its path, or "the core" for in-memory cores. */
 	char *name;
@@ -168,6 +176,32 @@ static struct core_file *find_file(const struct core_impl *ci, const char *path)
  * Copy up to max contiguous bytes that the core itself holds at addr (never from files).
  * Returns how many were copied.
  */
+/*
+ * Copy n bytes at offset off of the core (checked to be inside it when it was opened);
+ * false when the file no longer holds them.
+ */
+static bool core_bytes(const struct core_impl *ci, uint64_t off, void *buf, size_t n)
+{
+	unsigned char *out = buf;
+
+	if (ci->fd < 0) {
+		memcpy(buf, ci->data + off, n);
+		return true;
+	}
+	while (n) {
+		ssize_t got = pread(ci->fd, out, n, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		out += got;
+		off += (uint64_t)got;
+		n -= (size_t)got;
+	}
+	return true;
+}
+
 static size_t core_only_bytes(const struct core_impl *ci, uint64_t addr, void *buf, size_t max)
 {
 	const struct core_seg *s;
@@ -177,8 +211,7 @@ static size_t core_only_bytes(const struct core_impl *ci, uint64_t addr, void *b
 	if (!s || addr >= s->file_end)
 		return 0;
 	n = s->file_end - addr < max ? (size_t)(s->file_end - addr) : max;
-	memcpy(buf, ci->data + s->offset + (addr - s->start), n);
-	return n;
+	return core_bytes(ci, s->offset + (addr - s->start), buf, n) ? n : 0;
 }
 
 /** The GNU build id of an ELF image (copied into id), or 0 when it has none. */
@@ -372,11 +405,14 @@ static ADBG_MUST_CHECK struct adbg_error *resolve_file(struct core_impl *ci, siz
 // ---------------------------------------------------------------------------------------
 // the ops
 
-static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *buf,
-						    size_t len)
+/* Copy len bytes at addr; *done counts those copied before an error. */
+static ADBG_MUST_CHECK struct adbg_error *core_copy(struct adbg_target *t, uint64_t addr, void *buf,
+						    size_t len, size_t *done)
 {
 	struct core_impl *ci = t->impl;
 	unsigned char *out = buf;
+
+	*done = 0;
 
 	// Each pass copies one run: from one segment's bytes in the core, or from one
 	// mapped file for the bytes the core left out. Core bytes win where both exist:
@@ -392,10 +428,15 @@ static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint6
 		s = find_seg(ci, addr, &next);
 		if (s && addr < s->file_end) {
 			n = s->file_end - addr < len ? (size_t)(s->file_end - addr) : len;
-			memcpy(out, ci->data + s->offset + (addr - s->start), n);
+			if (!core_bytes(ci, s->offset + (addr - s->start), out, n))
+				return adbg_error_fault(addr,
+							"address %#" PRIx64
+							": %s is shorter than when it was opened",
+							addr, ci->name);
 			out += n;
 			addr += n;
 			len -= n;
+			*done += n;
 			continue;
 		}
 		fm = find_fmap(ci, addr);
@@ -436,8 +477,27 @@ static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint6
 		out += n;
 		addr += n;
 		len -= n;
+		*done += n;
 	}
 	return NULL;
+}
+
+static ADBG_MUST_CHECK struct adbg_error *core_read(struct adbg_target *t, uint64_t addr, void *buf,
+						    size_t len)
+{
+	size_t done;
+
+	return core_copy(t, addr, buf, len, &done);
+}
+
+/* For the block cache: as much of [addr, addr + len) as is readable from its start. */
+static size_t core_read_some(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
+{
+	size_t done;
+	struct adbg_error *err = core_copy(t, addr, buf, len, &done);
+
+	adbg_error_destroy(err);
+	return done;
 }
 
 static ADBG_MUST_CHECK struct adbg_error *core_open_file(struct adbg_target *t,
@@ -488,6 +548,8 @@ static void core_impl_free(struct core_impl *ci)
 	free(ci->segs);
 	if (ci->mapped)
 		munmap((void *)ci->data, ci->len);
+	if (ci->fd >= 0)
+		close(ci->fd);
 	free(ci->owned_copy);
 	free(ci->name);
 	free(ci->sysroot);
@@ -504,6 +566,7 @@ static void core_destroy(struct adbg_target *t)
 
 static const struct adbg_target_ops core_ops = {
 	.read = core_read,
+	.read_some = core_read_some,
 	.open_file = core_open_file,
 	.destroy = core_destroy,
 };
@@ -1210,9 +1273,18 @@ static ADBG_MUST_CHECK struct adbg_error *core_open(struct core_impl *ci,
 		err = &adbg_error_nomem;
 	if (!err)
 		err = core_parse(t, ci, opts);
+	// The same cache as a live target's (256 blocks of 64 KiB), filled by pread.
+	if (!err)
+		err = adbg_target_enable_cache(t, 16, 8);
 	if (err) {
 		adbg_target_destroy(t);
 		return err;
+	}
+	if (ci->fd >= 0 && ci->mapped) {
+		// Parsed: from now on the file is read with pread.
+		munmap((void *)ci->data, ci->len);
+		ci->mapped = false;
+		ci->data = NULL;
 	}
 	*ret = t;
 	return NULL;
@@ -1257,15 +1329,16 @@ struct adbg_error *adbg_target_open_core(const char *path, const struct adbg_ope
 		close(fd);
 		return adbg_error_os(e, "cannot map core file %s", path);
 	}
-	close(fd);
 	ci = calloc(1, sizeof(*ci));
 	if (ci)
 		ci->name = strdup(path);
 	if (!ci || !ci->name) {
 		free(ci);
 		munmap(p, (size_t)st.st_size);
+		close(fd);
 		return &adbg_error_nomem;
 	}
+	ci->fd = fd;
 	ci->data = p;
 	ci->len = (size_t)st.st_size;
 	ci->mapped = true;
@@ -1281,6 +1354,7 @@ struct adbg_error *adbg_target_open_core_mem(const void *buf, size_t len,
 
 	if (!ci)
 		return &adbg_error_nomem;
+	ci->fd = -1;
 	ci->name = strdup("the core");
 	if (!ci->name) {
 		free(ci);

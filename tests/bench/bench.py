@@ -130,10 +130,9 @@ def main():
 
     print("live: `aiodbg attach PID -c 'tasks --json'` (table: the text table, `-c tasks`);")
     print("stopped: how long that snapshot kept the target stopped, copy: the share of it spent")
-    print("copying memory; core: the same on a gcore core of the process; RSS: aiodbg's own peak")
-    print("(a core's RSS counts the pages of the core file it maps); pipe: `aiodbg attach PID -c")
-    print("tasks` and `python3.14 -m asyncio ps PID` as whole processes read through a pipe, and")
-    print("their ratio (asyncio ps / aiodbg).")
+    print("copying memory; core: the same on a gcore core of the process; RSS: aiodbg's own peak;")
+    print("pipe: `aiodbg attach PID -c tasks` and `python3.14 -m asyncio ps PID` as whole processes")
+    print("read through a pipe, and their ratio (asyncio ps / aiodbg).")
     print(f"{'python':>10} {'tasks':>8} {'found':>8} {'live s':>8} {'table s':>8} {'RSS MiB':>8} "
           f"{'stopped ms':>10} {'copy':>5} {'core s':>8} {'RSS MiB':>8} {'pipe s':>7} "
           f"{'asyncio ps s':>13} {'ratio':>7}")

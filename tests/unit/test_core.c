@@ -426,6 +426,44 @@ START_TEST(test_reads)
 }
 END_TEST
 
+// A core file (not in memory) is read with pread through the block cache: the same bytes,
+// blocks that start in one segment and end in the next or in a file, and a core cut short
+// after it was opened gives a fault, not a crash or stale bytes.
+START_TEST(test_reads_from_file)
+{
+	struct synth_core c = std_core();
+	struct adbg_open_options opts = {0};
+	struct adbg_target *t;
+	size_t len;
+	unsigned char *buf = build(&c, &len, NULL);
+	char want[64];
+
+	tmp_make();
+	write_file(tmp_path("core"), buf, len);
+	write_lib(tmp_path("root" LIB), good_id, 'F', 'G', 3 * 4096);
+	opts.sysroot = tmp_path("root");
+	OK(adbg_target_open_core(tmp_path("core"), &opts, &t));
+	ck_assert_str_eq(t->core_path, tmp_path("core"));
+	read_expect(t, 0x10000ffc, "aaaabbbb", 8); // spans two segments
+	read_expect(t, 0x10000000, "aaaa", 4);
+	memset(want, 'C', 16);
+	memset(want + 16, 'F', 16);
+	read_expect(t, 0x20000ff0, want, 32); // core, then file
+	read_expect(t, 0x20001ffe, "FFGG", 4);
+	read_fault(t, 0x20002ffe, 4, 0x20003000);
+	read_fault(t, 0x10001ffe, 4, 0x10002000);
+	read_fault(t, 0x30000000, 1, 0x30000000);
+	// Cut short under us: what was never read is a fault at its address.
+	ck_assert_int_eq(truncate(tmp_path("core"), 0), 0);
+	read_fault(t, 0x400010, 4, 0x400010);
+	FAILS(adbg_target_read(t, 0x400010, want, 4), ADBG_ERR_FAULT,
+	      "is shorter than when it was opened");
+	adbg_target_destroy(t);
+	tmp_cleanup();
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_lib_path_and_build_id)
 {
 	struct synth_core c = std_core();
@@ -937,6 +975,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_pn_xnum);
 	tcase_add_test(tc, test_overlaps);
 	tcase_add_test(tc, test_reads);
+	tcase_add_test(tc, test_reads_from_file);
 	tcase_add_test(tc, test_lib_path_and_build_id);
 	tcase_add_test(tc, test_executable_option);
 	tcase_add_test(tc, test_errors);

@@ -904,11 +904,17 @@ static ADBG_MUST_CHECK struct adbg_error *add_loop(struct reader *r, uint64_t lo
 	return NULL;
 }
 
-/* The loops the threads run, then those of the tasks (once each, in that order). */
+/*
+ * The loops: Trio's runners, those the threads run, then those of the tasks (once each, in
+ * that order: a Trio task's loop is its runner, known by then with its thread).
+ */
 static ADBG_MUST_CHECK struct adbg_error *add_loops(struct reader *r)
 {
+	const struct adbg_trio_snapshot *ts = r->snap->trio;
 	struct adbg_error *err = NULL;
 
+	for (size_t i = 0; ts && i < ts->nrunners && !err; i++)
+		err = add_loop(r, ts->runners[i].id, ts->runners[i].thread, true);
 	for (size_t i = 0; i < r->rt.nthreads && !err; i++)
 		err = add_loop(r, r->rt.threads[i].loop, r->rt.threads[i].tid, true);
 	for (size_t i = 0; i < r->snap->ntasks && !err; i++)
@@ -1333,15 +1339,13 @@ static ADBG_MUST_CHECK struct adbg_error *trio_tasks(struct reader *r)
 	return adbg_trio_collect(&in, &r->snap->trio);
 }
 
-/* After find_cycles: the Trio runs as loops, their lock deadlocks as cycles. */
+/* After find_cycles: the Trio runs' lock deadlocks as cycles (their runners are loops: add_loops). */
 static ADBG_MUST_CHECK struct adbg_error *trio_finish(struct reader *r)
 {
 	struct adbg_asyncio_snapshot *snap = r->snap;
 	const struct adbg_trio_snapshot *ts = snap->trio;
 	struct adbg_error *err = NULL;
 
-	for (size_t i = 0; ts && i < ts->nrunners && !err; i++)
-		err = add_loop(r, ts->runners[i].id, ts->runners[i].thread, true);
 	for (size_t i = 0; ts && i < ts->ncycles && !err; i++) {
 		struct adbg_cycle *nc = realloc(snap->cycles, (snap->ncycles + 1) * sizeof(*nc));
 

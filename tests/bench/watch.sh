@@ -3,7 +3,7 @@
 # What `aiodbg watch` at its default interval costs a busy service (docs/design.md §6:
 # target slowed ≤ 2 %): tests/integration/targets/busy_service.py runs 200 tasks that hash
 # and yield, and prints how many steps it has done every 0.25 s. Its step rate is measured
-# in alternating windows of WATCH_SECONDS (default 3): alone, watched (`aiodbg watch PID`
+# in alternating windows of WATCH_SECONDS (default 5): alone, watched (`aiodbg watch PID`
 # at its default interval), alone, ... WATCH_CYCLES times (default 3). Each watched window
 # is compared with the mean of the two alone windows around it (the machine's own drift
 # moves the rate by a few percent over tens of seconds; neighbours share most of it), and
@@ -22,7 +22,7 @@ top = os.environ["AIODBG_TOP"]
 sys.path.insert(0, os.path.join(top, "tests", "integration"))
 import helpers  # noqa: E402
 
-SECONDS = float(os.environ.get("WATCH_SECONDS", "3"))
+SECONDS = float(os.environ.get("WATCH_SECONDS", "5"))
 CYCLES = int(os.environ.get("WATCH_CYCLES", "3"))
 ROWS = os.environ.get("WATCH_ROWS", "debian-3.11 sid-3.14").split()
 

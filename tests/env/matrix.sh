@@ -120,6 +120,10 @@ ft=true
 if $ft; then
 	ftdir=${AIODBG_FT_DIR:-$cache/py3.13t}
 	if sh "$here/build-ft.sh" "$ftdir"; then
+		# Trio and AnyIO (pure Python) from the sid root, for the Trio/AnyIO tests.
+		if $sid_ok && ! sh "$here/ft-packages.sh" "$ftdir" "$sid"; then
+			echo "matrix: ft-3.13t gets no Trio/AnyIO (see above)" >&2
+		fi
 		add ft-3.13t / "$(realpath "$ftdir")/bin/python3.13t" || true
 	else
 		missing+=("ft-3.13t: the free-threaded build $ftdir failed (see above)")

@@ -73,8 +73,9 @@ def truth_named(target):
 
 def has_anyio(row):
     """Rows whose interpreter sees a Debian python3-anyio: the host's /usr/bin/python3.11
-    (bookworm) and the sid root's interpreters."""
-    return row.name.startswith(("debian-", "sid-"))
+    (bookworm), the sid root's interpreters, and the free-threaded 3.13t (the sid root's,
+    linked by tests/env/ft-packages.sh)."""
+    return row.name.startswith(("debian-", "sid-", "ft-"))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -4,11 +4,11 @@
 # target slowed ≤ 2 %): tests/integration/targets/busy_service.py runs 200 tasks that hash
 # and yield, and prints how many steps it has done every 0.25 s. Its step rate is measured
 # in alternating windows of WATCH_SECONDS (default 5): alone, watched (`aiodbg watch PID`
-# at its default interval), alone, ... WATCH_CYCLES times (default 3). Each watched window
+# at its default interval), alone, ... WATCH_CYCLES times (default 6). Each watched window
 # is compared with the mean of the two alone windows around it (the machine's own drift
-# moves the rate by a few percent over tens of seconds; neighbours share most of it), and
-# the median of those slowdowns is reported, with the spread between alone windows (the
-# noise) and the bound the stops set: stop time per sample over the interval. On rows
+# moves the rate by a few percent over tens of seconds; neighbours share most of it); the
+# mean of those slowdowns is reported with its standard error, the spread between alone
+# windows (the noise) and the bound the stops set: stop time per sample over the interval. On rows
 # WATCH_ROWS (default: debian-3.11 sid-3.14). Reports, never fails on a number.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,13 +23,15 @@ sys.path.insert(0, os.path.join(top, "tests", "integration"))
 import helpers  # noqa: E402
 
 SECONDS = float(os.environ.get("WATCH_SECONDS", "5"))
-CYCLES = int(os.environ.get("WATCH_CYCLES", "3"))
+CYCLES = int(os.environ.get("WATCH_CYCLES", "6"))
 ROWS = os.environ.get("WATCH_ROWS", "debian-3.11 sid-3.14").split()
 
 
 def counts(t):
     out = []
-    for line in t.stderr().splitlines():
+    with open(t.log, errors="replace") as f:  # all of it (t.stderr() keeps the end)
+        text = f.read()
+    for line in text.splitlines():
         w = line.split()
         if len(w) == 3 and w[0] == "STEPS":
             out.append((float(w[1]), int(w[2])))
@@ -49,7 +51,7 @@ def pct(x):
 
 print(f"target slowdown under `aiodbg watch` (default interval), busy service, "
       f"{CYCLES} watched windows of {SECONDS:g} s between alone ones")
-print(f"{'interpreter':<14} {'slowdown':>9} {'(each)':>22} {'noise':>7} {'bound':>7} "
+print(f"{'interpreter':<14} {'slowdown':>15} {'median':>7} {'noise':>7} {'bound':>7} "
       f"{'stop/sample':>12} {'max':>8} {'samples':>8}")
 try:
     for row in helpers.ROWS:
@@ -84,8 +86,10 @@ try:
                      for k in range(CYCLES)]
             noise = (max(alone) - min(alone)) / (sum(alone) / len(alone))
             stop = sum(stops) / len(stops)
-            each = " ".join(pct(x) for x in slows)
-            print(f"{row.name:<14} {pct(statistics.median(slows)):>9} {each:>22} "
+            mean = statistics.mean(slows)
+            se = statistics.stdev(slows) / len(slows) ** 0.5 if len(slows) > 1 else 0
+            print(f"{row.name:<14} {pct(mean) + ' ± ' + pct(se):>15} "
+                  f"{pct(statistics.median(slows)):>7} "
                   f"{pct(noise):>7} {pct(stop / interval):>7} {stop:>10.2f}ms "
                   f"{max(maxes):>6.2f}ms {samples:>8}")
             if t.stopped_threads():

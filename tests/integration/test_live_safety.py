@@ -127,7 +127,8 @@ def test_same_user_impostor_cannot_reach_the_agent(row, targets):
 def _container(row, t, argv):
     """A throwaway root for one target: every top-level directory of row's root bound
     into it (in a mount namespace of the target's own), except /tmp, which is an absolute
-    symlink to /DECOY; /DECOY also exists on the host, where nothing may appear."""
+    symlink to /DECOY; /DECOY also exists on the host, where nothing may appear. An
+    interpreter under the host's /tmp is bound at /adbgpython."""
     base = row.root
     decoy = f"/adbgtest-decoy-{t.tag}"
     croot = tempfile.mkdtemp(prefix="adbgtest-root-", dir="/var/tmp")
@@ -155,8 +156,16 @@ def _container(row, t, argv):
     os.mkdir(croot + "/adbgtargets")
     t.made.append(croot + "/adbgtargets")
     binds.append((t.host_dir, croot + "/adbgtargets"))
-    script = " && ".join(f"mount --rbind '{s}' '{d}'" for s, d in binds)
     argv = [a.replace(t.inside_dir, "/adbgtargets") for a in argv]
+    # An interpreter installed under the host's /tmp (a checkout's .cache/py3.13t when the
+    # checkout is in /tmp) is hidden by the container's /tmp: its prefix at /adbgpython.
+    if base == "/" and argv[0].startswith("/tmp/"):
+        prefix = os.path.dirname(os.path.dirname(argv[0]))
+        os.mkdir(croot + "/adbgpython")
+        t.made.append(croot + "/adbgpython")
+        binds.append((prefix, croot + "/adbgpython"))
+        argv = ["/adbgpython" + argv[0][len(prefix):]] + argv[1:]
+    script = " && ".join(f"mount --rbind '{s}' '{d}'" for s, d in binds)
     return ["unshare", "-m", "--propagation", "private", "sh", "-c",
             script + f' && exec {helpers.CHROOT} "$0" "$@"', croot] + argv
 

@@ -172,10 +172,6 @@ static struct core_file *find_file(const struct core_impl *ci, const char *path)
 // ---------------------------------------------------------------------------------------
 // finding the files the core names
 
-/**
- * Copy up to max contiguous bytes that the core itself holds at addr (never from files).
- * Returns how many were copied.
- */
 /*
  * Copy n bytes at offset off of the core (checked to be inside it when it was opened);
  * false when the file no longer holds them.
@@ -202,6 +198,10 @@ static bool core_bytes(const struct core_impl *ci, uint64_t off, void *buf, size
 	return true;
 }
 
+/**
+ * Copy up to max contiguous bytes that the core itself holds at addr (never from files).
+ * Returns how many were copied.
+ */
 static size_t core_only_bytes(const struct core_impl *ci, uint64_t addr, void *buf, size_t max)
 {
 	const struct core_seg *s;

@@ -63,8 +63,8 @@ struct adbg_watch {
 	struct adbg_arena aio_strings;
 	bool has_aio;
 	double last_tasks;
-	/** between periodic task samples (ms): tasks_every_ms, longer when they stop the
-	 * target long (many tasks; see adbg_watch_sample). */
+	/** between periodic task samples (ms): tasks_every_ms, or longer with many tasks
+	 * (TASKS_GAP_MS_PER_TASK; see adbg_watch_sample). */
 	double tasks_gap_ms;
 	/** task-count series: times[i] and each coroutine's counts[i], for i < npoints. */
 	double *times;

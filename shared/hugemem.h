@@ -30,11 +30,14 @@ static inline void adbg_advise_huge(void *p, size_t len)
  * An array that grows to hundreds of megabytes: its own mapping, moved by mremap rather
  * than copied (realloc copies when the block lives in the heap, and glibc's mmap
  * threshold moves). *cap_bytes is the mapped size (0 for none); returns false when out of
- * memory, leaving the array as it was.
+ * memory, leaving the array as it was. It starts at 64 KiB and is advised for huge pages
+ * from 4 MiB on: a huge page is zeroed whole at its first touch, and a small snapshot (a
+ * watch samples a few hundred tasks twice a second, with the target stopped) would pay
+ * 2 MiB of zeroing for a few kilobytes.
  */
 static inline bool adbg_huge_grow(void **p, size_t *cap_bytes, size_t want_bytes)
 {
-	size_t size = *cap_bytes ? *cap_bytes : ADBG_HUGE_PAGE;
+	size_t size = *cap_bytes ? *cap_bytes : (size_t)64 << 10;
 	void *np;
 
 	while (size < want_bytes)
@@ -47,7 +50,8 @@ static inline bool adbg_huge_grow(void **p, size_t *cap_bytes, size_t want_bytes
 		np = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (np == MAP_FAILED)
 		return false;
-	(void)madvise(np, size, MADV_HUGEPAGE);
+	if (size >= 2 * ADBG_HUGE_PAGE)
+		(void)madvise(np, size, MADV_HUGEPAGE);
 	*p = np;
 	*cap_bytes = size;
 	return true;

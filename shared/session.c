@@ -300,6 +300,28 @@ static const char *target_what(const struct adbg_session *s, char *buf, size_t l
 	return buf;
 }
 
+void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
+		       adbg_snapshot_drop_fn drop, void *arg)
+{
+	size_t nwarnings = s->nwarnings;
+	struct adbg_error *err;
+
+	if (!adbg_session_live(s) || s->target->frozen)
+		return;
+	adbg_codecache_clear(s->codecache);
+	adbg_arena_deinit(&s->strings);
+	race_clear(s);
+	err = read(s, arg);
+	if (err)
+		adbg_error_destroy(err);
+	else if (drop)
+		drop(s, arg);
+	drop_warnings_from(s, nwarnings);
+	race_clear(s);
+	adbg_codecache_clear(s->codecache);
+	adbg_arena_deinit(&s->strings);
+}
+
 struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_read_fn read,
 					 adbg_snapshot_drop_fn drop, void *arg)
 {

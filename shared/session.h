@@ -191,6 +191,19 @@ ADBG_MUST_CHECK struct adbg_error *adbg_session_snapshot(struct adbg_session *s,
 							 adbg_snapshot_read_fn read,
 							 adbg_snapshot_drop_fn drop, void *arg);
 
+/**
+ * Read as adbg_session_snapshot would, but without stopping the target, and forget what
+ * was read (drop, warnings, cached code and strings): to bring the memory the next
+ * snapshot reads into the target's RAM first. A page the kernel has dropped (a clean file
+ * page: the interpreter's type names and constants) costs milliseconds to read back from
+ * disk, and a sampler's first stop read dozens of them (30-70 ms instead of 0.5 ms). The
+ * target runs meanwhile, so what the read sees may be inconsistent; it is thrown away,
+ * and every walk over target memory is capped and cycle-checked. No-op on a target that
+ * cannot change (a core) or is already frozen.
+ */
+void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
+		       adbg_snapshot_drop_fn drop, void *arg);
+
 /** How long adbg_session_snapshot waits before attempt number attempt + 1 (1-based), in ms. */
 unsigned adbg_snapshot_backoff_ms(unsigned attempt);
 

@@ -537,6 +537,13 @@ struct adbg_error *adbg_watch_sample(struct adbg_watch *w, double now)
 		return NULL;
 	sm.want_tasks = !w->has_aio || (now - w->last_tasks) * 1000 >= w->tasks_gap_ms;
 	adbg_session_clear_warnings(w->s);
+	if (!w->st.samples) {
+		// The first sample reads what no stop has touched for a while: bring it into
+		// memory first, with the target running (adbg_session_warm).
+		struct sample warm = {.w = w, .want_tasks = sm.want_tasks};
+
+		adbg_session_warm(w->s, sample_read, sample_drop, &warm);
+	}
 	called = mono();
 	err = adbg_session_snapshot(w->s, sample_read, sample_drop, &sm);
 	if (err)

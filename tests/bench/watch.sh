@@ -4,7 +4,7 @@
 # target slowed ≤ 2 %): tests/integration/targets/busy_service.py runs 200 tasks that hash
 # and yield, and prints how many steps it has done every 0.25 s. Its step rate is measured
 # in alternating windows of WATCH_SECONDS (default 5): alone, watched (`aiodbg watch PID`
-# at its default interval), alone, ... WATCH_CYCLES times (default 6). Each watched window
+# at its default interval), alone, ... WATCH_CYCLES times (default 10). Each watched window
 # is compared with the mean of the two alone windows around it (the machine's own drift
 # moves the rate by a few percent over tens of seconds; neighbours share most of it); the
 # mean of those slowdowns is reported with its standard error, the spread between alone
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(top, "tests", "integration"))
 import helpers  # noqa: E402
 
 SECONDS = float(os.environ.get("WATCH_SECONDS", "5"))
-CYCLES = int(os.environ.get("WATCH_CYCLES", "6"))
+CYCLES = int(os.environ.get("WATCH_CYCLES", "10"))
 ROWS = os.environ.get("WATCH_ROWS", "debian-3.11 sid-3.14").split()
 
 

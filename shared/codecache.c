@@ -194,6 +194,29 @@ struct adbg_error *adbg_codecache_get(struct adbg_codecache *cc, struct adbg_tar
 	return NULL;
 }
 
+bool adbg_codecache_local(const struct adbg_code_entry *ce, const char *name, int *slot, bool *cell)
+{
+	for (unsigned i = 0; i < ce->nlocals; i++)
+		if (strcmp(ce->locals[i].name, name) == 0) {
+			*slot = ce->locals[i].slot;
+			*cell = ce->locals[i].cell;
+			return true;
+		}
+	return false;
+}
+
+void adbg_codecache_remember_local(const struct adbg_code_entry *ce, const char *name, int slot,
+				   bool cell)
+{
+	// The cache owns its entries; as with last_ip, a remembered answer is not a change
+	// of what the entry describes.
+	struct adbg_code_entry *e = (struct adbg_code_entry *)ce;
+
+	if (e->nlocals < ADBG_CODE_LOCALS)
+		e->locals[e->nlocals++] =
+			(struct adbg_code_local){.name = name, .slot = slot, .cell = cell};
+}
+
 int adbg_codecache_line(const struct adbg_code_entry *ce, uint64_t ip)
 {
 	struct adbg_code_entry *e = (struct adbg_code_entry *)ce;

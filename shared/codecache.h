@@ -10,6 +10,7 @@
 #ifndef AIODBG_CODECACHE_H
 #define AIODBG_CODECACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@
 struct adbg_arena;
 struct adbg_layout;
 struct adbg_target;
+
+/** Locals of one code object whose slots an entry remembers (adbg_frame_local's few names). */
+#define ADBG_CODE_LOCALS 4
 
 struct adbg_code_entry {
 	uint64_t code;
@@ -34,6 +38,13 @@ struct adbg_code_entry {
 	/** one remembered answer of adbg_codecache_line. */
 	uint64_t last_ip;
 	int last_line;
+	/** remembered answers of adbg_frame_local (adbg_codecache_local). */
+	struct adbg_code_local {
+		const char *name;
+		int slot;
+		bool cell;
+	} locals[ADBG_CODE_LOCALS];
+	unsigned nlocals;
 };
 
 struct adbg_codecache;
@@ -70,6 +81,18 @@ ADBG_MUST_CHECK struct adbg_error *adbg_codecache_main_ip(const struct adbg_code
 							  struct adbg_target *t,
 							  const struct adbg_layout *l,
 							  uint64_t iframe, uint64_t *ip);
+
+/**
+ * The slot of the local called name in ce's code object, when remembered: true, with *slot
+ * (-1: the code has no such local) and *cell (the slot holds a cell). A million tasks
+ * suspended in one coroutine ask it a million times; the names tuple is read once.
+ */
+bool adbg_codecache_local(const struct adbg_code_entry *ce, const char *name, int *slot,
+			  bool *cell);
+
+/** Remember an answer for adbg_codecache_local (name must outlive the entry: a literal). */
+void adbg_codecache_remember_local(const struct adbg_code_entry *ce, const char *name, int slot,
+				   bool cell);
 
 /** Free every entry (NULL-safe). */
 void adbg_codecache_clear(struct adbg_codecache *cc);

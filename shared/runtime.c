@@ -667,31 +667,85 @@ void adbg_frame_locals_deinit(struct adbg_frame_locals *fl)
 	memset(fl, 0, sizeof(*fl));
 }
 
+/*
+ * The slot of the local called name in code (-1: none) and whether it holds a cell,
+ * from the code's localsplusnames and localspluskinds.
+ */
+static ADBG_MUST_CHECK struct adbg_error *local_slot(struct adbg_session *s, uint64_t code,
+						     const char *name, int *slot, bool *cell)
+{
+	const struct adbg_layout *l = &s->python->layout;
+	struct adbg_obj_items names = {0};
+	uint64_t names_obj = 0, kinds_obj = 0;
+	uint8_t *kinds = NULL;
+	size_t nkinds = 0;
+	struct adbg_error *err = read_ptr(s, code + l->code_object.localsplusnames, &names_obj);
+
+	if (!err)
+		err = adbg_obj_tuple_items(s->target, l, names_obj, MAX_LOCALSPLUS, &names);
+	*slot = -1;
+	*cell = false;
+	for (size_t i = 0; !err && i < names.n; i++) {
+		bool same = false;
+
+		err = adbg_obj_str_equals(s->target, l, names.items[i], name, &same);
+		if (!err && same) {
+			*slot = (int)i;
+			break;
+		}
+	}
+	adbg_obj_items_deinit(&names);
+	// Without the kinds (unreadable) the slot is read as it is (as adbg_frame_locals).
+	if (!err && *slot >= 0 &&
+	    adbg_ok(read_ptr(s, code + l->code_object.localspluskinds, &kinds_obj))) {
+		struct adbg_error *e = adbg_obj_bytes(s->target, l, kinds_obj, MAX_LOCALSPLUS,
+						      &kinds, &nkinds, NULL);
+
+		if (adbg_error_is(e, ADBG_ERR_NOMEM))
+			return e;
+		adbg_error_destroy(e);
+		*cell = (size_t)*slot < nkinds &&
+			(kinds[*slot] & (l->localsplus_kind.cell | l->localsplus_kind.free));
+		free(kinds);
+	}
+	return err;
+}
+
 struct adbg_error *adbg_frame_local(struct adbg_session *s, const struct adbg_frame *f,
 				    const char *name, uint64_t *ret)
 {
 	const struct adbg_layout *l = &s->python->layout;
-	struct adbg_frame_locals fl;
+	const struct adbg_code_entry *ce = NULL;
 	struct adbg_error *err;
+	uint64_t code = 0, value = 0;
+	int slot;
+	bool cell;
 
-	err = adbg_frame_locals(s, f, MAX_LOCALSPLUS, &fl);
-	if (err)
-		return err;
-	for (size_t i = 0; !err && i < fl.n; i++) {
-		bool same = false;
-		uint64_t value = fl.values[i];
-
-		err = adbg_obj_str_equals(s->target, l, fl.names[i], name, &same);
-		if (err || !same)
-			continue;
-		adbg_frame_locals_deinit(&fl);
-		if (!value)
-			return adbg_error_create(ADBG_ERR_NOT_FOUND, "local %s is unbound", name);
-		*ret = value;
-		return NULL;
+	if (f->kind != ADBG_FRAME_PYTHON || !adbg_ok(adbg_frame_code(s, f, &code)))
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "not a Python frame");
+	// Which slot is looked up once per code object and snapshot (the code cache's
+	// lifetime): the names are the code's, the frame only holds the values.
+	if (!adbg_ok(adbg_session_code(s, code, &ce)))
+		ce = NULL;
+	if (!ce || !adbg_codecache_local(ce, name, &slot, &cell)) {
+		err = local_slot(s, code, name, &slot, &cell);
+		if (err)
+			return adbg_error_wrap(err, "frame %#" PRIx64 ": locals", f->addr);
+		if (ce)
+			adbg_codecache_remember_local(ce, name, slot, cell);
 	}
-	adbg_frame_locals_deinit(&fl);
-	if (err)
-		return adbg_error_wrap(err, "frame %#" PRIx64 ": locals", f->addr);
-	return adbg_error_create(ADBG_ERR_NOT_FOUND, "no local %s", name);
+	if (slot < 0)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "no local %s", name);
+	// A slot that cannot be read shows as unbound.
+	if (adbg_ok(read_ptr(s, f->addr + l->interpreter_frame.localsplus + 8 * (uint64_t)slot,
+			     &value)))
+		value &= ~l->stackref_tag_mask;
+	else
+		value = 0;
+	if (value && cell)
+		value = open_cell(s, value);
+	if (!value)
+		return adbg_error_create(ADBG_ERR_NOT_FOUND, "local %s is unbound", name);
+	*ret = value;
+	return NULL;
 }

@@ -12,6 +12,7 @@
 #include "codecache.h"
 #include "hugemem.h"
 #include "objects.h"
+#include "sort.h"
 #include "trio.h"
 
 // Coroutines awaiting coroutines: of deeper chains, the innermost this many frames are kept
@@ -704,13 +705,6 @@ static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint6
 	return NULL;
 }
 
-static int cmp_addr(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Tasks held by a WeakSet (or set) of the asyncio.tasks module. An unreadable registry is
  * a warning; only running out of memory and Ctrl-C stop the snapshot.
@@ -742,8 +736,7 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 	// makes every task a few cache misses. In address order, the weak references, then
 	// the tasks (each allocated next to its coroutine and frames), are read as the
 	// 3.14 list walk reads them: one block brings many.
-	if (items.n > 1) // (an empty registry has no table: qsort of NULL)
-		qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
+	adbg_sort_u64(items.items, items.n);
 	if (weak) {
 		size_t n = 0;
 		uint64_t ref_type = 0; // the type of the first well-formed weak reference
@@ -769,8 +762,7 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 				items.items[n++] = task;
 		}
 		items.n = n;
-		if (n > 1)
-			qsort(items.items, items.n, sizeof(*items.items), cmp_addr);
+		adbg_sort_u64(items.items, items.n);
 	}
 	for (size_t i = 0; i < items.n; i++) {
 		uint64_t task = items.items[i];

@@ -252,6 +252,28 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 	return true;
 }
 
+/*
+ * [addr, addr + len) in the block the last read was served from, or NULL. Most reads of
+ * a walk (an object's fields, one after the other) land there: this answers them without
+ * the set lookup and its clock.
+ */
+static inline const unsigned char *cache_peek(const struct adbg_page_cache *c, uint64_t addr,
+					      size_t len)
+{
+	const struct cache_slot *last;
+	uint64_t b;
+	size_t off;
+
+	if (!c)
+		return NULL;
+	last = &c->slots[c->last];
+	b = addr & ~(((uint64_t)1 << c->shift) - 1);
+	off = (size_t)(addr - b);
+	if (last->tag != b + 1 || off < last->lo || off + len > last->hi)
+		return NULL;
+	return c->data + (c->last << c->shift) + off;
+}
+
 struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
 {
 	struct adbg_page_cache *c = t->cache;
@@ -289,8 +311,15 @@ struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *
 
 struct adbg_error *adbg_read_u64(struct adbg_target *t, uint64_t addr, uint64_t *ret)
 {
+	const unsigned char *p = cache_peek(t->cache, addr, sizeof(*ret));
 	uint64_t v;
-	struct adbg_error *err = adbg_target_read(t, addr, &v, sizeof(v));
+	struct adbg_error *err;
+
+	if (p) {
+		memcpy(ret, p, sizeof(*ret)); // a constant size: one load
+		return NULL;
+	}
+	err = adbg_target_read(t, addr, &v, sizeof(v));
 
 	if (!err)
 		*ret = v;
@@ -299,8 +328,15 @@ struct adbg_error *adbg_read_u64(struct adbg_target *t, uint64_t addr, uint64_t 
 
 struct adbg_error *adbg_read_u32(struct adbg_target *t, uint64_t addr, uint32_t *ret)
 {
+	const unsigned char *p = cache_peek(t->cache, addr, sizeof(*ret));
 	uint32_t v;
-	struct adbg_error *err = adbg_target_read(t, addr, &v, sizeof(v));
+	struct adbg_error *err;
+
+	if (p) {
+		memcpy(ret, p, sizeof(*ret)); // a constant size: one load
+		return NULL;
+	}
+	err = adbg_target_read(t, addr, &v, sizeof(v));
 
 	if (!err)
 		*ret = v;

@@ -304,6 +304,7 @@ static const char *target_what(const struct adbg_session *s, char *buf, size_t l
 void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
 		       adbg_snapshot_drop_fn drop, void *arg, unsigned max_ms)
 {
+	adbg_progress_fn progress;
 	size_t nwarnings = s->nwarnings;
 	struct adbg_error *err;
 
@@ -314,9 +315,13 @@ void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
 	race_clear(s);
 	if (max_ms)
 		s->warm_until_ns = adbg_now_ns() + (uint64_t)max_ms * 1000000u;
+	// The read shows no progress: the frozen read that follows counts the tasks again.
+	progress = s->progress;
+	s->progress = NULL;
 	s->warming = true;
 	err = read(s, arg);
 	s->warming = false;
+	s->progress = progress;
 	s->warm_until_ns = 0;
 	if (err)
 		adbg_error_destroy(err);

@@ -330,6 +330,7 @@ int main(int argc, char **argv)
 	}
 
 	session->interrupted = &term_interrupted;
+	session->warm_ms = ADBG_WARM_MS; // (no-op on a core)
 	state.unwinder = &adbg_libunwind_unwinder;
 	opts.state = &state;
 	opts.color = term_color(no_color);

@@ -204,7 +204,8 @@ static ADBG_MUST_CHECK struct adbg_error *rt_read(struct adbg_session *s, void *
 
 	if (!err)
 		adbg_asyncio_thread_loops(s, &r->snap);
-	if (!err && r->native) {
+	// Not while warming: the threads' registers are those of the last stop.
+	if (!err && r->native && !s->warming) {
 		err = native_read(s, &r->snap, r->want, r->max_frames, &r->nr);
 		if (err) {
 			native_run_deinit(s, &r->nr);

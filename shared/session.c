@@ -118,7 +118,8 @@ struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
 
 bool adbg_session_interrupted(const struct adbg_session *s)
 {
-	return s->interrupted && *s->interrupted;
+	return (s->interrupted && *s->interrupted) ||
+	       (s->warm_until_ns && adbg_now_ns() > s->warm_until_ns);
 }
 
 const char *adbg_session_kind_name(const struct adbg_session *s)
@@ -301,8 +302,9 @@ static const char *target_what(const struct adbg_session *s, char *buf, size_t l
 }
 
 void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
-		       adbg_snapshot_drop_fn drop, void *arg)
+		       adbg_snapshot_drop_fn drop, void *arg, unsigned max_ms)
 {
+	adbg_progress_fn progress;
 	size_t nwarnings = s->nwarnings;
 	struct adbg_error *err;
 
@@ -311,7 +313,16 @@ void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
 	adbg_codecache_clear(s->codecache);
 	adbg_arena_deinit(&s->strings);
 	race_clear(s);
+	if (max_ms)
+		s->warm_until_ns = adbg_now_ns() + (uint64_t)max_ms * 1000000u;
+	// The read shows no progress: the frozen read that follows counts the tasks again.
+	progress = s->progress;
+	s->progress = NULL;
+	s->warming = true;
 	err = read(s, arg);
+	s->warming = false;
+	s->progress = progress;
+	s->warm_until_ns = 0;
 	if (err)
 		adbg_error_destroy(err);
 	else if (drop)
@@ -330,6 +341,8 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 	unsigned attempt;
 	char who[32];
 
+	if (s->warm_ms)
+		adbg_session_warm(s, read, drop, arg, s->warm_ms);
 	for (attempt = 1;; attempt++) {
 		err = adbg_session_snapshot_begin(s);
 		if (!err)

@@ -42,6 +42,19 @@ struct adbg_session {
 	 * progress (the REPL's "reading tasks: N..."), or NULL.
 	 */
 	volatile int *interrupted;
+	/**
+	 * adbg_session_snapshot first reads a live target with it running, for at most this
+	 * long (ms; 0: not), so that the stop that follows does not wait on pages the kernel
+	 * dropped (adbg_session_warm). Front ends that attach set it (ADBG_WARM_MS).
+	 */
+	unsigned warm_ms;
+	/** while a bounded warm read is under way: when it gives up (adbg_now_ns); else 0. */
+	uint64_t warm_until_ns;
+	/**
+	 * a warm read is under way (the target runs): reads that need it stopped (native
+	 * unwinding from its registers) are left out.
+	 */
+	bool warming;
 	adbg_progress_fn progress;
 	void *progress_arg;
 	/** decoded code objects of the current snapshot. */
@@ -119,7 +132,7 @@ static inline const char *adbg_snapshot_strdup(struct adbg_session *s, const cha
 ADBG_MUST_CHECK struct adbg_error *adbg_session_code(struct adbg_session *s, uint64_t code,
 						     const struct adbg_code_entry **ret);
 
-/** true if the user asked to stop (Ctrl-C). */
+/** true if the user asked to stop (Ctrl-C), or a bounded warm read is out of time. */
 bool adbg_session_interrupted(const struct adbg_session *s);
 
 /**
@@ -196,13 +209,18 @@ ADBG_MUST_CHECK struct adbg_error *adbg_session_snapshot(struct adbg_session *s,
  * was read (drop, warnings, cached code and strings): to bring the memory the next
  * snapshot reads into the target's RAM first. A page the kernel has dropped (a clean file
  * page: the interpreter's type names and constants) costs milliseconds to read back from
- * disk, and a sampler's first stop read dozens of them (30-70 ms instead of 0.5 ms). The
- * target runs meanwhile, so what the read sees may be inconsistent; it is thrown away,
- * and every walk over target memory is capped and cycle-checked. No-op on a target that
- * cannot change (a core) or is already frozen.
+ * disk, and a sampler's first stop read dozens of them (30-70 ms instead of 0.5 ms); `bt`
+ * of a process idle for a few seconds stopped it 20-30 ms instead of 2. The target runs
+ * meanwhile, so what the read sees may be inconsistent; it is thrown away, and every walk
+ * over target memory is capped and cycle-checked. max_ms (0: none) bounds it: the walks
+ * that check adbg_session_interrupted give up then (a million tasks are not read twice).
+ * No-op on a target that cannot change (a core) or is already frozen.
  */
 void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
-		       adbg_snapshot_drop_fn drop, void *arg);
+		       adbg_snapshot_drop_fn drop, void *arg, unsigned max_ms);
+
+/** The warm read's bound that attaching front ends set (adbg_session.warm_ms). */
+#define ADBG_WARM_MS 100
 
 /** How long adbg_session_snapshot waits before attempt number attempt + 1 (1-based), in ms. */
 unsigned adbg_snapshot_backoff_ms(unsigned attempt);

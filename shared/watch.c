@@ -542,7 +542,7 @@ struct adbg_error *adbg_watch_sample(struct adbg_watch *w, double now)
 		// memory first, with the target running (adbg_session_warm).
 		struct sample warm = {.w = w, .want_tasks = sm.want_tasks};
 
-		adbg_session_warm(w->s, sample_read, sample_drop, &warm);
+		adbg_session_warm(w->s, sample_read, sample_drop, &warm, 0);
 	}
 	called = mono();
 	err = adbg_session_snapshot(w->s, sample_read, sample_drop, &sm);

@@ -2,7 +2,8 @@
 // Unit tests of session.c's snapshots (adbg_session_snapshot): when a live target changes
 // under a read, the snapshot is read again, a bounded number of times, always thawed in
 // between and at the end, and Ctrl-C stops it; on a core an inconsistency is corrupt data,
-// never retried. The target is a fake with freeze/thaw counters (no process).
+// never retried; the warm read before the freeze leaves nothing behind and is bounded.
+// The target is a fake with freeze/thaw counters (no process).
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ struct fake {
 	bool interrupt;
 	volatile int interrupted;
 	int reads, drops;
+	// endless_fn saw adbg_session_interrupted become true
+	bool interrupted_seen;
 	// the target was frozen during every read
 	bool frozen_in_read;
 };
@@ -317,6 +320,102 @@ START_TEST(test_backoff_grows_and_is_short)
 }
 END_TEST
 
+// The warm read (adbg_session_warm): with warm_ms set, a snapshot of a live target reads
+// once with it running, then once frozen; what the first read made, warned and saw racing
+// is gone.
+static bool frozen_at[4];
+
+static struct adbg_error *warm_read_fn(struct adbg_session *s, void *arg)
+{
+	if (F.reads < 4)
+		frozen_at[F.reads] = s->target->frozen;
+	ck_assert(s->warming == !s->target->frozen);
+	return read_fn(s, arg);
+}
+
+START_TEST(test_warm_read_first)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
+	int result = 0;
+
+	memset(frozen_at, 0, sizeof(frozen_at));
+	s->warm_ms = ADBG_WARM_MS;
+	ck_assert_ptr_null(adbg_session_snapshot(s, warm_read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 2);
+	ck_assert(!frozen_at[0]); // the warm read: target running, never frozen for it
+	ck_assert(frozen_at[1]);
+	ck_assert_int_eq(F.freezes, 1);
+	ck_assert_int_eq(F.drops, 1); // what the warm read made
+	ck_assert_int_eq(result, 2);
+	// Only the frozen read's warning is left.
+	ck_assert_uint_eq(s->nwarnings, 1);
+	ck_assert_str_eq(s->warnings[0], "attempt 2");
+	ck_assert(!s->warming);
+	check_thawed(s);
+	adbg_session_destroy(s);
+}
+END_TEST
+
+START_TEST(test_warm_race_is_forgotten)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
+	int result = 0;
+
+	s->warm_ms = ADBG_WARM_MS;
+	F.races = 1; // the warm read sees the program change: no retry for that
+	F.failing = true;
+	ck_assert_ptr_null(adbg_session_snapshot(s, warm_read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 2);
+	ck_assert_int_eq(F.freezes, 1);
+	ck_assert_int_eq(F.drops, 0); // the warm read failed: nothing to drop
+	ck_assert_uint_eq(s->nwarnings, 1);
+	ck_assert_str_eq(s->warnings[0], "attempt 2");
+	check_thawed(s);
+	adbg_session_destroy(s);
+}
+END_TEST
+
+START_TEST(test_warm_not_on_a_core)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_CORE);
+	int result = 0;
+
+	s->warm_ms = ADBG_WARM_MS;
+	ck_assert_ptr_null(adbg_session_snapshot(s, read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 1);
+	adbg_session_destroy(s);
+}
+END_TEST
+
+// A bounded warm read is stopped through adbg_session_interrupted, as Ctrl-C stops a walk;
+// afterwards nothing is interrupted.
+static struct adbg_error *endless_fn(struct adbg_session *s, void *arg)
+{
+	uint64_t give_up = adbg_now_ns() + 10ull * 1000000000u;
+
+	(void)arg;
+	F.reads++;
+	while (!adbg_session_interrupted(s))
+		if (adbg_now_ns() > give_up)
+			return NULL; // the bound did not work: the test fails below
+	F.interrupted_seen = true;
+	return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+}
+
+START_TEST(test_warm_is_bounded)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
+
+	adbg_session_warm(s, endless_fn, drop_fn, NULL, 5);
+	ck_assert_int_eq(F.reads, 1);
+	ck_assert(F.interrupted_seen);
+	ck_assert_int_eq(F.drops, 0);
+	ck_assert(!adbg_session_interrupted(s));
+	ck_assert_int_eq(F.freezes, 0);
+	adbg_session_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -332,6 +431,10 @@ int main(void)
 	tcase_add_test(tc, test_ctrl_c_stops_the_retries);
 	tcase_add_test(tc, test_transient_freeze);
 	tcase_add_test(tc, test_backoff_grows_and_is_short);
+	tcase_add_test(tc, test_warm_read_first);
+	tcase_add_test(tc, test_warm_race_is_forgotten);
+	tcase_add_test(tc, test_warm_not_on_a_core);
+	tcase_add_test(tc, test_warm_is_bounded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

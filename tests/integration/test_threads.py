@@ -261,7 +261,10 @@ def test_bt_native_core_files(target, core, tmp_path):
 
 # A thread that only reads the clock is mostly inside the vDSO (time.monotonic() makes no
 # system call): no file backs it, so its image and unwind table are read from memory.
-VDSO_TRIES = {"live": 200, "core": 12}
+# About half the stops land there on an idle machine (11 of 20 cores on sid-3.14); the
+# loop ends at the first, so the bound only matters on a loaded one (an ASan run once
+# missed 12 in a row).
+VDSO_TRIES = {"live": 200, "core": 40}
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,10 @@ struct memo_slot {
 	uint32_t start, n;
 };
 
+struct cb_rec {
+	uint32_t task, start, n;
+};
+
 struct walk_item {
 	uint64_t obj;
 	unsigned depth;
@@ -118,7 +122,17 @@ struct state {
 	size_t memo_size, nmemo;
 	size_t total;
 	bool warned;
+	// The callbacks of each task, read as the task is visited: the task's position and
+	// its callbacks' results (res[start, start + n)), in the order of the tasks. Tasks
+	// [0, next) have been read.
+	struct cb_rec *recs;
+	size_t nrecs, recs_cap, next;
 	struct walk_item queue[MAX_WALK];
+};
+
+// The state between adbg_asyncio_edges_begin and _end.
+struct adbg_aio_edges {
+	struct state st;
 };
 
 static size_t hash_addr(uint64_t a, size_t size)
@@ -366,14 +380,16 @@ static ADBG_MUST_CHECK struct adbg_error *walk_callback(struct state *st, uint64
 			w.cut = true;
 			break;
 		}
-		// A task of the snapshot finishes nothing this rule follows (a waiter's
-		// wakeup callback is bound to the waiting task).
-		if (adbg_asyncio_find(st->in->snap, obj))
+		// A task finishes nothing this rule follows (a waiter's wakeup callback is
+		// bound to the waiting task). This runs while the tasks are still being
+		// found: a task not found yet is one by its type.
+		if (adbg_asyncio_find(st->in->snap, obj) ||
+		    (st->in->is_task && st->in->is_task(st->in->ctx, obj)))
 			continue;
 		switch (kind_of(st, obj, NULL)) {
 		case K_FUTURE:
-			if (waited_first(st, obj))
-				err = res_add(st, obj);
+			// A candidate: whether some task waits on it is known at the end.
+			err = res_add(st, obj);
 			break;
 		case K_CELL:
 			// Cells are how closures hold things: not a step of their own.
@@ -573,43 +589,75 @@ static size_t callbacks_of(struct state *st, uint64_t task, const struct task_he
 	return n;
 }
 
+static ADBG_MUST_CHECK struct adbg_error *rec_add(struct state *st, size_t task, size_t start,
+						   size_t n)
+{
+	if (st->nrecs == st->recs_cap) {
+		size_t ncap = st->recs_cap ? st->recs_cap * 2 : 256;
+		struct cb_rec *nr = realloc(st->recs, ncap * sizeof(*nr));
+
+		if (!nr)
+			return &adbg_error_nomem;
+		st->recs = nr;
+		st->recs_cap = ncap;
+	}
+	st->recs[st->nrecs++] =
+		(struct cb_rec){.task = (uint32_t)task, .start = (uint32_t)start, .n = (uint32_t)n};
+	return NULL;
+}
+
+/* Read the done-callbacks of the task at position i and what each leads to. */
+static ADBG_MUST_CHECK struct adbg_error *task_callbacks(struct state *st, size_t i)
+{
+	const struct adbg_task *t = &st->in->snap->tasks[i];
+	struct adbg_error *err = NULL;
+	struct task_head h = {0};
+	uint64_t cbs[MAX_CALLBACKS];
+	bool py = false;
+	size_t ncb;
+
+	if (i + 1 > st->next)
+		st->next = i + 1;
+	if (t->state != ADBG_TASK_PENDING || !read_task_head(st, t->id, &h) ||
+	    kind_of_type(st, h.type, &py) != K_FUTURE)
+		return NULL;
+	ncb = callbacks_of(st, t->id, &h, py, cbs);
+	for (size_t c = 0; c < ncb && !err; c++) {
+		size_t start = 0, n = 0;
+
+		err = callback_results(st, cbs[c], &start, &n);
+		if (!err && n)
+			err = rec_add(st, i, start, n);
+	}
+	return err;
+}
+
+/* The edges of the callbacks read, once every task is known. */
 static ADBG_MUST_CHECK struct adbg_error *callback_edges(struct state *st)
 {
 	const struct adbg_asyncio_snapshot *snap = st->in->snap;
 	struct adbg_error *err = NULL;
-	uint64_t cbs[MAX_CALLBACKS];
 
-	for (size_t i = 0; i < snap->ntasks && !err; i++) {
-		const struct adbg_task *t = &snap->tasks[i];
-		struct task_head h = {0};
-		bool py = false;
-		size_t ncb;
+	for (size_t r = 0; r < st->nrecs && !err; r++) {
+		uint64_t id = snap->tasks[st->recs[r].task].id;
 
-		if (t->state != ADBG_TASK_PENDING || !read_task_head(st, t->id, &h) ||
-		    kind_of_type(st, h.type, &py) != K_FUTURE)
-			continue;
-		ncb = callbacks_of(st, t->id, &h, py, cbs);
-		for (size_t c = 0; c < ncb && !err; c++) {
-			size_t start = 0, n = 0;
+		for (size_t k = st->recs[r].start; k < st->recs[r].start + st->recs[r].n && !err;
+		     k++) {
+			uint64_t v = st->res[k];
 
-			err = callback_results(st, cbs[c], &start, &n);
-			for (size_t k = start; k < start + n && !err; k++) {
-				uint64_t v = st->res[k];
+			if (v & RES_GROUP) {
+				uint64_t host = group_host(st, v & ~(uint64_t)RES_GROUP);
 
-				if (v & RES_GROUP) {
-					uint64_t host = group_host(st, v & ~(uint64_t)RES_GROUP);
-
-					if (host)
-						err = st->in->edge(st->in->ctx, t->id, host);
-					continue;
-				}
-				for (uint32_t wi = waited_first(st, v); wi && !err;
-				     wi = st->wnext[wi - 1])
-					err = st->in->edge(st->in->ctx, t->id,
-							   snap->tasks[wi - 1].id);
+				if (host)
+					err = st->in->edge(st->in->ctx, id, host);
+				continue;
 			}
+			if (adbg_asyncio_find(snap, v))
+				continue;
+			for (uint32_t wi = waited_first(st, v); wi && !err; wi = st->wnext[wi - 1])
+				err = st->in->edge(st->in->ctx, id, snap->tasks[wi - 1].id);
 		}
-		if (!err && (i & 1023) == 1023 && adbg_session_interrupted(st->in->s))
+		if (!err && (r & 1023) == 1023 && adbg_session_interrupted(st->in->s))
 			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
 	}
 	return err;
@@ -727,28 +775,14 @@ static ADBG_MUST_CHECK struct adbg_error *eager_edges(struct state *st)
 	return err;
 }
 
-/* The three rules over a prepared state (the Future types known); frees what they built. */
-static ADBG_MUST_CHECK struct adbg_error *more_edges(struct state *st)
+struct adbg_error *adbg_asyncio_edges_begin(const struct adbg_aio_edges_in *in,
+					    struct adbg_aio_edges **ret)
 {
-	struct adbg_error *err = waited_build(st);
+	struct adbg_aio_edges *e = calloc(1, sizeof(*e));
+	struct state *st = e ? &e->st : NULL;
 
-	if (!err)
-		err = callback_edges(st);
-	if (!err && st->in->rt)
-		err = eager_edges(st);
-	free(st->whead);
-	free(st->wnext);
-	free(st->res);
-	free(st->memo);
-	return err;
-}
-
-struct adbg_error *adbg_asyncio_more_edges(const struct adbg_aio_edges_in *in)
-{
-	struct state *st = calloc(1, sizeof(*st));
-	struct adbg_error *err;
-
-	if (!st)
+	*ret = NULL;
+	if (!e)
 		return &adbg_error_nomem;
 	st->in = in;
 	st->t = in->s->target;
@@ -759,7 +793,53 @@ struct adbg_error *adbg_asyncio_more_edges(const struct adbg_aio_edges_in *in)
 		adbg_error_destroy(adbg_runtime_module_global(in->s, in->interp, "asyncio.futures",
 							      "_PyFuture", &st->py_future_type));
 	}
-	err = more_edges(st);
-	free(st);
+	*ret = e;
+	return NULL;
+}
+
+struct adbg_error *adbg_asyncio_edges_task(struct adbg_aio_edges *e, const struct adbg_task *t)
+{
+	return task_callbacks(&e->st, (size_t)(t - e->st.in->snap->tasks));
+}
+
+void adbg_asyncio_edges_free(struct adbg_aio_edges *e)
+{
+	if (!e)
+		return;
+	free(e->st.whead);
+	free(e->st.wnext);
+	free(e->st.res);
+	free(e->st.memo);
+	free(e->st.recs);
+	free(e);
+}
+
+struct adbg_error *adbg_asyncio_edges_end(struct adbg_aio_edges *e)
+{
+	struct state *st = &e->st;
+	const struct adbg_asyncio_snapshot *snap = st->in->snap;
+	struct adbg_error *err = NULL;
+
+	// The tasks found since the last one read (or all, when none was).
+	for (size_t i = st->next; i < snap->ntasks && !err; i++) {
+		err = task_callbacks(st, i);
+		if (!err && (i & 1023) == 1023 && adbg_session_interrupted(st->in->s))
+			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+	}
+	if (!err)
+		err = waited_build(st);
+	if (!err)
+		err = callback_edges(st);
+	if (!err && st->in->rt)
+		err = eager_edges(st);
+	adbg_asyncio_edges_free(e);
 	return err;
+}
+
+struct adbg_error *adbg_asyncio_more_edges(const struct adbg_aio_edges_in *in)
+{
+	struct adbg_aio_edges *e;
+	struct adbg_error *err = adbg_asyncio_edges_begin(in, &e);
+
+	return err ? err : adbg_asyncio_edges_end(e);
 }

@@ -45,6 +45,11 @@ struct adbg_aio_edges_in {
 	/** fill the stack of an eager task's creator from the thread's frames. */
 	bool stacks;
 	adbg_aio_edge_fn edge;
+	/**
+	 * is obj a task (by its type)? NULL: only the tasks of snap are. The callbacks of a
+	 * task are read as it is found, before every task is known: walks end at tasks.
+	 */
+	bool (*is_task)(void *ctx, uint64_t obj);
 	void *ctx;
 };
 
@@ -55,5 +60,21 @@ struct adbg_aio_edges_in {
  * through it.
  */
 ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_more_edges(const struct adbg_aio_edges_in *in);
+
+/**
+ * The same in steps, so that each task's done-callbacks are read while the task is still
+ * in the read cache: begin (in must outlive the state), adbg_asyncio_edges_task for each
+ * task as it is visited (in the order of in->snap->tasks; the snapshot may grow
+ * meanwhile), then end, once every task is known: it reads the tasks added since, reports
+ * the edges as adbg_asyncio_more_edges does, and frees the state whatever it returns.
+ * adbg_asyncio_edges_free drops a state not ended.
+ */
+struct adbg_aio_edges;
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_edges_begin(const struct adbg_aio_edges_in *in,
+							    struct adbg_aio_edges **ret);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_edges_task(struct adbg_aio_edges *e,
+							   const struct adbg_task *t);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_edges_end(struct adbg_aio_edges *e);
+void adbg_asyncio_edges_free(struct adbg_aio_edges *e);
 
 #endif

@@ -527,28 +527,69 @@ static ADBG_MUST_CHECK struct adbg_error *deadlines(struct ctx *c,
 	return NULL;
 }
 
-struct adbg_error *adbg_asyncio_waits(struct adbg_session *s, struct adbg_asyncio_snapshot *snap,
-				      const struct adbg_runtime_snapshot *rt)
+struct adbg_aio_waits {
+	struct ctx c;
+	// tasks [0, next) were given to adbg_asyncio_wait_task (or could have been)
+	size_t next;
+};
+
+struct adbg_aio_waits *adbg_asyncio_waits_begin(struct adbg_session *s,
+						 struct adbg_asyncio_snapshot *snap)
 {
-	struct ctx c = {.s = s, .l = &s->python->layout, .snap = snap};
+	struct adbg_aio_waits *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->c = (struct ctx){.s = s, .l = &s->python->layout, .snap = snap};
+	return w;
+}
+
+struct adbg_error *adbg_asyncio_wait_task(struct adbg_aio_waits *w, struct adbg_task *t)
+{
+	size_t i = (size_t)(t - w->c.snap->tasks);
+
+	if (i + 1 > w->next)
+		w->next = i + 1;
+	if (t->state == ADBG_TASK_PENDING && t->has_waiting_on && t->stack.n)
+		return primitive(&w->c, t);
+	return NULL;
+}
+
+void adbg_asyncio_waits_free(struct adbg_aio_waits *w)
+{
+	if (!w)
+		return;
+	free(w->c.timers);
+	free(w->c.keys);
+	free(w->c.vals);
+	free(w);
+}
+
+struct adbg_error *adbg_asyncio_waits_end(struct adbg_aio_waits *w,
+					  const struct adbg_runtime_snapshot *rt)
+{
+	struct ctx *c = &w->c;
+	struct adbg_asyncio_snapshot *snap = c->snap;
 	struct adbg_error *err = NULL;
 
-	for (size_t i = 0; i < snap->ntasks && !err; i++) {
-		struct adbg_task *t = &snap->tasks[i];
-
-		if (t->state == ADBG_TASK_PENDING && t->has_waiting_on && t->stack.n)
-			err = primitive(&c, t);
-		if (!err && (i & 4095) == 4095 && adbg_session_interrupted(s))
+	for (size_t i = w->next; i < snap->ntasks && !err; i++) {
+		err = adbg_asyncio_wait_task(w, &snap->tasks[i]);
+		if (!err && (i & 4095) == 4095 && adbg_session_interrupted(c->s))
 			err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
 	}
 	if (!err)
-		err = deadlines(&c, rt);
+		err = deadlines(c, rt);
 	if (!err)
-		err = adbg_asyncio_lock_holders(s, snap);
-	free(c.timers);
-	free(c.keys);
-	free(c.vals);
+		err = adbg_asyncio_lock_holders(c->s, snap);
+	adbg_asyncio_waits_free(w);
 	return err;
+}
+
+struct adbg_error *adbg_asyncio_waits(struct adbg_session *s, struct adbg_asyncio_snapshot *snap,
+				      const struct adbg_runtime_snapshot *rt)
+{
+	struct adbg_aio_waits *w = adbg_asyncio_waits_begin(s, snap);
+
+	return w ? adbg_asyncio_waits_end(w, rt) : &adbg_error_nomem;
 }
 
 void adbg_asyncio_waits_deinit(struct adbg_asyncio_snapshot *snap)

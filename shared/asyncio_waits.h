@@ -2,8 +2,9 @@
 // What each task of an asyncio snapshot waits on, in detail: the primitive it is suspended
 // in (Lock, Semaphore, Condition, Queue, Event) and its state, who holds the lock it waits
 // for, and the deadline of the timer that would wake it. asyncio.c calls these while it
-// builds a snapshot (after the await edges, before the cycles); the results are the
-// snapshot's waits, holders and lock_edges (asyncio.h). Internal to shared/.
+// builds a snapshot (the primitives as it visits each task, the rest after the await edges,
+// before the cycles); the results are the snapshot's waits, holders and lock_edges
+// (asyncio.h). Internal to shared/.
 #ifndef AIODBG_ASYNCIO_WAITS_H
 #define AIODBG_ASYNCIO_WAITS_H
 
@@ -27,6 +28,22 @@
 ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_waits(struct adbg_session *s,
 						      struct adbg_asyncio_snapshot *snap,
 						      const struct adbg_runtime_snapshot *rt);
+
+/**
+ * The same in steps, so that each task's primitive is read while its frames are still in
+ * the read cache: begin (NULL when out of memory), then adbg_asyncio_wait_task for each
+ * task as it is visited (in the order of snap->tasks; the snapshot may grow meanwhile),
+ * then end, which does the tasks added since, the deadlines and the lock holders, and
+ * frees the state whatever it returns. adbg_asyncio_waits_free drops a state not ended.
+ */
+struct adbg_aio_waits;
+struct adbg_aio_waits *adbg_asyncio_waits_begin(struct adbg_session *s,
+						 struct adbg_asyncio_snapshot *snap);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_wait_task(struct adbg_aio_waits *w,
+							  struct adbg_task *t);
+ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_waits_end(struct adbg_aio_waits *w,
+							  const struct adbg_runtime_snapshot *rt);
+void adbg_asyncio_waits_free(struct adbg_aio_waits *w);
 
 /**
  * Lock holders (asyncio_locks.c): for each detail that waits for a lock, the tasks that

@@ -83,6 +83,7 @@ static void setup(int i)
 	R->snap = &SNAP;
 	R->flags = ADBG_AIO_STACKS;
 	R->task_type = t_task;
+	R->py_task_type = t_pytask;
 	R->future_type = t_future;
 }
 
@@ -239,21 +240,30 @@ static uint64_t partial(uint64_t fn, size_t nargs, const uint64_t *args, uint64_
 }
 
 /* Run the rules (the pure-Python Future type known when py_known, the eager rule over rt
- * when given), then resolve the edges. */
+ * when given), then resolve the edges. The first half of the tasks is read one by one, as
+ * a snapshot visits them, the rest by adbg_asyncio_edges_end: both ways give every edge. */
 static void run_with(const struct adbg_runtime_snapshot *rt, bool py_known)
 {
 	struct adbg_aio_edges_in in = {
-		.s = S, .snap = &SNAP, .rt = rt, .stacks = true, .edge = more_edge, .ctx = R};
-	struct state *st = calloc(1, sizeof(*st));
+		.s = S,
+		.snap = &SNAP,
+		.rt = rt,
+		.stacks = true,
+		.edge = more_edge,
+		.is_task = edges_is_task,
+		.ctx = R};
+	struct adbg_aio_edges *e = calloc(1, sizeof(*e));
+	struct state *st = e ? &e->st : NULL;
 
-	ck_assert_ptr_nonnull(st);
+	ck_assert_ptr_nonnull(e);
 	st->in = &in;
 	st->t = S->target;
 	st->l = &S->python->layout;
 	st->future_type = t_future;
 	st->py_future_type = py_known ? t_pyfuture : 0;
-	ck_assert_ptr_null(more_edges(st));
-	free(st);
+	for (size_t i = 0; i < SNAP.ntasks / 2; i++)
+		ck_assert_ptr_null(adbg_asyncio_edges_task(e, &SNAP.tasks[i]));
+	ck_assert_ptr_null(adbg_asyncio_edges_end(e));
 	ck_assert_ptr_null(resolve_edges(R));
 }
 

@@ -125,6 +125,26 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 	return NULL;
 }
 
+/*
+ * Bring the index slot where task id would go into the CPU cache: at a million tasks the
+ * index is 16 MiB, and the first probe of each add_task missed every cache (most of its
+ * time). Called a task ahead, while the task before it is visited.
+ */
+static void index_prefetch(const struct adbg_asyncio_snapshot *snap, uint64_t id)
+{
+	const struct adbg_task_slot *slot;
+
+	if (!snap->index_size)
+		return;
+	slot = &snap->index[hash_id(id, snap->index_size)];
+#if defined(__x86_64__)
+	// GCC 12's dead code elimination drops __builtin_prefetch here (its value is unused).
+	__asm__ volatile("prefetcht0 %0" : : "m"(*slot));
+#else
+	__builtin_prefetch(slot);
+#endif
+}
+
 static ADBG_MUST_CHECK struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
 {
 	size_t n = snap->index_size ? snap->index_size * 2 : 1024;
@@ -670,9 +690,13 @@ static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint6
 	if (err)
 		return adbg_error_wrap(err, "task list %#" PRIx64, head);
 	while (node && node != head) {
-		uint64_t id = node - l->asyncio_task_object.task_node;
+		uint64_t id = node - l->asyncio_task_object.task_node, ahead = 0;
 		struct adbg_task *t;
 
+		// The next task's index slot, while this one is visited (a failed read is
+		// found again below).
+		if (adbg_ok(rd_ptr(r, node + l->llist_node.next, &ahead)) && ahead && ahead != head)
+			index_prefetch(r->snap, ahead - l->asyncio_task_object.task_node);
 		if (++steps > ADBG_MAX_TASKS) {
 			adbg_session_warn(r->s, "task list %#" PRIx64 " does not end; cut", head);
 			break;
@@ -772,6 +796,8 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 		uint64_t task = items.items[i];
 		struct adbg_task *t;
 
+		if (i + 1 < items.n)
+			index_prefetch(r->snap, items.items[i + 1]);
 		if (!is_any_task(r, task))
 			continue;
 		err = add_task(r, task, &t);

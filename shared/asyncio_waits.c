@@ -29,6 +29,8 @@ struct timer {
 	bool of_task;
 };
 
+enum prim_kind { P_NONE, P_LOCK, P_SEM, P_COND, P_QUEUE, P_EVENT };
+
 struct ctx {
 	struct adbg_session *s;
 	const struct adbg_layout *l;
@@ -41,6 +43,12 @@ struct ctx {
 	uint64_t *keys;
 	uint32_t *vals;
 	size_t cap, n;
+	// The primitive kind of a frame's function, by its name and file (one string each
+	// per code object: a million tasks in Event.wait give one pair).
+	struct {
+		const char *function, *file;
+		enum prim_kind kind;
+	} kinds[64];
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -204,20 +212,45 @@ static const char *type_name(struct ctx *c, uint64_t obj)
  * task entering `async with cond` waits in Lock.acquire of the Condition's _lock, called
  * by _ContextManagerMixin.__aenter__ (or Condition.wait re-acquiring it) of the Condition.
  */
+/* Which primitive's method f runs, if any (cached by name and file). */
+static enum prim_kind prim_kind(struct ctx *c, const struct adbg_frame *f)
+{
+	size_t i = ((uintptr_t)f->function >> 4) % (sizeof(c->kinds) / sizeof(c->kinds[0]));
+	const char *fn = f->function;
+	enum prim_kind k = P_NONE;
+
+	if (c->kinds[i].function == fn && c->kinds[i].file == f->file && fn)
+		return c->kinds[i].kind;
+	if (!fn)
+		return P_NONE;
+	if (strcmp(fn, "Lock.acquire") == 0)
+		k = P_LOCK;
+	else if (strcmp(fn, "Semaphore.acquire") == 0)
+		k = P_SEM;
+	else if (strcmp(fn, "Condition.wait") == 0)
+		k = P_COND;
+	else if (strcmp(fn, "Queue.get") == 0 || strcmp(fn, "Queue.put") == 0)
+		k = P_QUEUE;
+	else if (strcmp(fn, "Event.wait") == 0)
+		k = P_EVENT;
+	if (k != P_NONE && !ends_with(f->file, k == P_QUEUE ? QUEUES_PY : LOCKS_PY))
+		k = P_NONE;
+	c->kinds[i].function = fn;
+	c->kinds[i].file = f->file;
+	c->kinds[i].kind = k;
+	return k;
+}
+
 static ADBG_MUST_CHECK struct adbg_error *primitive(struct ctx *c, struct adbg_task *t)
 {
 	const struct adbg_frame *f = &t->stack.frames[0];
 	struct adbg_wait_detail *w;
 	uint64_t self = 0, prim, key;
-	bool lock = strcmp(f->function, "Lock.acquire") == 0,
-	     sem = strcmp(f->function, "Semaphore.acquire") == 0,
-	     cond = strcmp(f->function, "Condition.wait") == 0,
-	     queue = strcmp(f->function, "Queue.get") == 0 || strcmp(f->function, "Queue.put") == 0,
-	     event = strcmp(f->function, "Event.wait") == 0;
+	enum prim_kind kind = prim_kind(c, f);
+	bool lock = kind == P_LOCK, sem = kind == P_SEM, cond = kind == P_COND,
+	     queue = kind == P_QUEUE, event = kind == P_EVENT;
 
-	if (!(lock || sem || cond || queue || event) ||
-	    !ends_with(f->file, queue ? QUEUES_PY : LOCKS_PY) ||
-	    !adbg_ok(adbg_frame_local(c->s, f, "self", &self)))
+	if (kind == P_NONE || !adbg_ok(adbg_frame_local(c->s, f, "self", &self)))
 		return NULL;
 	prim = self;
 	// The Condition whose lock this is.

@@ -29,6 +29,11 @@
 // watch's samples stay far below), and how far ahead (16 huge pages).
 #define PREFAULT_FROM ((size_t)8 << 20)
 #define PREFAULT_AHEAD ((size_t)32 << 20)
+// Frames of the pool's first chunk (4 MiB, malloc'd), of each next one (32 MiB, mapped
+// and faulted in ahead), and how far ahead.
+#define POOL_FIRST ((size_t)1 << 17)
+#define POOL_NEXT ((size_t)1 << 20)
+#define POOL_AHEAD ((size_t)16 << 20)
 
 /* What the readers need to know of a type, looked up once per type per snapshot. */
 struct type_info {
@@ -80,6 +85,9 @@ struct reader {
 	// each: one malloc per task would dominate the snapshot).
 	struct adbg_frame *pool;
 	size_t pool_left;
+	// the pool's current chunk, and what faults its pages in ahead (NULL: none)
+	struct adbg_frame *pool_base;
+	struct adbg_prefault *pool_prefault;
 	// Edges read while visiting a task, whose other end may not be discovered yet:
 	// resolved once discovery is over, in the order they were read.
 	struct pending_edge *pending;
@@ -406,29 +414,65 @@ none:
 	return 0;
 }
 
+/*
+ * A chunk of the frame pool of `size` frames after its header, chained to the snapshot's:
+ * the first from malloc (most snapshots need no other), the next ones mapped on their own
+ * with a thread faulting their pages in ahead (prefault.h), as for the task records.
+ */
+static struct adbg_frame *pool_chunk(struct reader *r, size_t size, bool mapped)
+{
+	size_t bytes = sizeof(struct adbg_frame) * (size + 1);
+	struct adbg_frame *c;
+
+	if (mapped) {
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
+
+		c = p == MAP_FAILED ? NULL : p;
+		if (c)
+			(void)madvise(c, bytes, MADV_HUGEPAGE);
+	} else {
+		c = malloc(bytes);
+		adbg_advise_huge(c, bytes);
+	}
+	if (!c)
+		return NULL;
+	// The header: the next chunk in addr, and in line the frames of a mapped chunk
+	// (0: malloc'd), for adbg_asyncio_snapshot_deinit.
+	memset(c, 0, sizeof(*c));
+	c[0].addr = (uint64_t)(uintptr_t)r->snap->frame_chunks;
+	c[0].line = mapped ? (int)size : 0;
+	r->snap->frame_chunks = c;
+	adbg_prefault_stop(r->pool_prefault, (size_t)((char *)r->pool - (char *)r->pool_base));
+	r->pool_prefault = NULL;
+	r->pool_base = c;
+	if (mapped)
+		r->pool_prefault = adbg_prefault_start(c, bytes, sizeof(*c), POOL_AHEAD);
+	return c;
+}
+
 /* n frames from the snapshot's frame pool (freed with the snapshot). */
 static struct adbg_frame *pool_frames(struct reader *r, size_t n)
 {
-	const size_t chunk = 1u << 17;
 	struct adbg_frame *f;
 
 	if (n > r->pool_left) {
-		size_t size = n > chunk ? n : chunk;
-		struct adbg_frame *c = malloc(sizeof(*c) * (size + 1));
+		bool first = !r->snap->frame_chunks;
+		size_t size = first ? POOL_FIRST : POOL_NEXT;
+		struct adbg_frame *c;
 
+		if (n > size)
+			size = n;
+		c = pool_chunk(r, size, !first);
 		if (!c)
 			return NULL;
-		adbg_advise_huge(c, sizeof(*c) * (size + 1));
-		// Chunks are chained through their first element's addr field so the
-		// snapshot can free them.
-		c[0].addr = (uint64_t)(uintptr_t)r->snap->frame_chunks;
-		r->snap->frame_chunks = c;
 		r->pool = c + 1;
 		r->pool_left = size;
 	}
 	f = r->pool;
 	r->pool += n;
 	r->pool_left -= n;
+	adbg_prefault_used(r->pool_prefault, (size_t)((char *)r->pool - (char *)r->pool_base));
 	return f;
 }
 
@@ -1463,7 +1507,10 @@ void adbg_asyncio_snapshot_deinit(struct adbg_asyncio_snapshot *snap)
 		struct adbg_frame *c = snap->frame_chunks;
 
 		snap->frame_chunks = (struct adbg_frame *)(uintptr_t)c[0].addr;
-		free(c);
+		if (c[0].line > 0)
+			munmap(c, sizeof(*c) * ((size_t)c[0].line + 1));
+		else
+			free(c);
 	}
 	memset(snap, 0, sizeof(*snap));
 }
@@ -1574,12 +1621,14 @@ loops:
 	if (err)
 		goto fail;
 	adbg_prefault_stop(r.prefault, snap.ntasks * sizeof(*snap.tasks));
+	adbg_prefault_stop(r.pool_prefault, (size_t)((char *)r.pool - (char *)r.pool_base));
 	adbg_runtime_snapshot_deinit(&r.rt);
 	*ret = snap;
 	return NULL;
 
 fail:
 	adbg_prefault_stop(r.prefault, snap.ntasks * sizeof(*snap.tasks));
+	adbg_prefault_stop(r.pool_prefault, (size_t)((char *)r.pool - (char *)r.pool_base));
 	adbg_asyncio_edges_free(r.edges);
 	adbg_asyncio_waits_free(r.waits);
 	free(r.pending);

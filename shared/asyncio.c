@@ -12,6 +12,7 @@
 #include "codecache.h"
 #include "hugemem.h"
 #include "prefault.h"
+#include "prefetch.h"
 #include "objects.h"
 #include "sort.h"
 #include "trio.h"
@@ -157,23 +158,14 @@ struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, ui
 }
 
 /*
- * Bring the index slot where task id would go into the CPU cache: at a million tasks the
- * index is 16 MiB, and the first probe of each add_task missed every cache (most of its
- * time). Called a task ahead, while the task before it is visited.
+ * At a million tasks the index is 16 MiB, and the first probe of each add_task missed
+ * every cache (most of its time): walks call this a task ahead, while the task before it
+ * is visited.
  */
-static void index_prefetch(const struct adbg_asyncio_snapshot *snap, uint64_t id)
+void adbg_asyncio_find_prefetch(const struct adbg_asyncio_snapshot *snap, uint64_t id)
 {
-	const struct adbg_task_slot *slot;
-
-	if (!snap->index_size)
-		return;
-	slot = &snap->index[hash_id(id, snap->index_size)];
-#if defined(__x86_64__)
-	// GCC 12's dead code elimination drops __builtin_prefetch here (its value is unused).
-	__asm__ volatile("prefetcht0 %0" : : "m"(*slot));
-#else
-	__builtin_prefetch(slot);
-#endif
+	if (snap->index_size)
+		adbg_prefetch(&snap->index[hash_id(id, snap->index_size)]);
 }
 
 static ADBG_MUST_CHECK struct adbg_error *index_grow(struct adbg_asyncio_snapshot *snap)
@@ -774,7 +766,7 @@ static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint6
 		// The next task's index slot, while this one is visited (a failed read is
 		// found again below).
 		if (adbg_ok(rd_ptr(r, node + l->llist_node.next, &ahead)) && ahead && ahead != head)
-			index_prefetch(r->snap, ahead - l->asyncio_task_object.task_node);
+			adbg_asyncio_find_prefetch(r->snap, ahead - l->asyncio_task_object.task_node);
 		if (++steps > ADBG_MAX_TASKS) {
 			adbg_session_warn(r->s, "task list %#" PRIx64 " does not end; cut", head);
 			break;
@@ -875,7 +867,7 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 		struct adbg_task *t;
 
 		if (i + 1 < items.n)
-			index_prefetch(r->snap, items.items[i + 1]);
+			adbg_asyncio_find_prefetch(r->snap, items.items[i + 1]);
 		if (!is_any_task(r, task))
 			continue;
 		err = add_task(r, task, &t);
@@ -1093,7 +1085,16 @@ static ADBG_MUST_CHECK struct adbg_error *resolve_edges(struct reader *r)
 	// task of the snapshot), so the fill does not look it up again.
 	for (size_t i = 0; i < r->npending; i++) {
 		struct pending_edge *e = &r->pending[i];
-		struct adbg_task *awaited = adbg_asyncio_find(snap, e->awaited);
+		struct adbg_task *awaited;
+
+		// The index slots a few edges ahead: each lookup is a cache miss otherwise.
+		if (i + 8 < r->npending) {
+			adbg_asyncio_find_prefetch(snap, r->pending[i + 8].awaited);
+			if (r->pending[i + 8].waiter & FUT_WAITER_EDGE)
+				adbg_asyncio_find_prefetch(snap,
+					       r->pending[i + 8].waiter & ~(uint64_t)FUT_WAITER_EDGE);
+		}
+		awaited = adbg_asyncio_find(snap, e->awaited);
 		uint64_t waiter = e->waiter & ~(uint64_t)FUT_WAITER_EDGE;
 		size_t pos;
 

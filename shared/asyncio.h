@@ -213,6 +213,12 @@ void adbg_asyncio_thread_loops(struct adbg_session *s, struct adbg_runtime_snaps
 struct adbg_task *adbg_asyncio_find(const struct adbg_asyncio_snapshot *snap, uint64_t id);
 
 /**
+ * Bring what adbg_asyncio_find(snap, id) will look at first into the CPU cache: loops over
+ * a million tasks call it a few lookups ahead (prefetch.h).
+ */
+void adbg_asyncio_find_prefetch(const struct adbg_asyncio_snapshot *snap, uint64_t id);
+
+/**
  * Find a task by "0x..." id or by unique name. ADBG_ERR_NOT_FOUND, or INVALID_ARG when
  * the name is ambiguous (the message lists the candidates' ids).
  */

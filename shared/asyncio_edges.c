@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "objects.h"
+#include "prefetch.h"
 
 // Objects between a done-callback and the future it completes, not counting closure
 // cells: as_completed (3.13+) needs 4 (method -> iterator -> Queue -> deque -> future).
@@ -236,6 +237,12 @@ static ADBG_MUST_CHECK struct adbg_error *waited_build(struct state *st)
 		uint64_t fut = t->waiting_on.id;
 		size_t h;
 
+		// The lookups of a task a few ahead (each is a cache miss otherwise).
+		if (i + 8 < snap->ntasks && snap->tasks[i + 8].waiting_on.id) {
+			adbg_asyncio_find_prefetch(snap, snap->tasks[i + 8].waiting_on.id);
+			adbg_prefetch(&st->whead[hash_addr(snap->tasks[i + 8].waiting_on.id,
+							   st->wsize)]);
+		}
 		if (!t->has_waiting_on || !fut || t->waiting_on.task)
 			continue;
 		// A task is never the future of this rule: a task waiting on a task awaits

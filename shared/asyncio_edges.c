@@ -112,8 +112,11 @@ struct state {
 	struct type_kind types[TYPE_CACHE];
 	// The futures some task waits on, by the waiting tasks' positions in the snapshot
 	// (+ 1; 0: none): open addressing over whead, keyed by the first waiter's
-	// waiting_on.id, the others chained through wnext. 12 bytes a task at most.
+	// waiting_on.id, the others chained through wnext. 20 bytes a task at most.
 	uint32_t *whead;
+	// beside each head, bits of its future's address: a probe compares them rather than
+	// read the waiting task's record (a cache miss each, at a million tasks)
+	uint32_t *wtag;
 	size_t wsize;
 	uint32_t *wnext;
 	// results of the walks, memo per callback object
@@ -215,6 +218,11 @@ static enum kind kind_of(struct state *st, uint64_t obj, bool *py_future)
 
 /* --- futures some task waits on ---------------------------------------------------- */
 
+static uint32_t wtag_of(uint64_t fut)
+{
+	return (uint32_t)(fut >> 4);
+}
+
 static ADBG_MUST_CHECK struct adbg_error *waited_build(struct state *st)
 {
 	const struct adbg_asyncio_snapshot *snap = st->in->snap;
@@ -229,8 +237,9 @@ static ADBG_MUST_CHECK struct adbg_error *waited_build(struct state *st)
 	while (st->wsize < 2 * n)
 		st->wsize *= 2;
 	st->whead = calloc(st->wsize, sizeof(*st->whead));
+	st->wtag = calloc(st->wsize, sizeof(*st->wtag));
 	st->wnext = calloc(snap->ntasks, sizeof(*st->wnext));
-	if (!st->whead || !st->wnext)
+	if (!st->whead || !st->wtag || !st->wnext)
 		return &adbg_error_nomem;
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
@@ -250,11 +259,13 @@ static ADBG_MUST_CHECK struct adbg_error *waited_build(struct state *st)
 		if (adbg_asyncio_find(snap, fut))
 			continue;
 		for (h = hash_addr(fut, st->wsize);
-		     st->whead[h] && snap->tasks[st->whead[h] - 1].waiting_on.id != fut;
+		     st->whead[h] && (st->wtag[h] != wtag_of(fut) ||
+				      snap->tasks[st->whead[h] - 1].waiting_on.id != fut);
 		     h = (h + 1) & (st->wsize - 1))
 			;
 		st->wnext[i] = st->whead[h];
 		st->whead[h] = (uint32_t)(i + 1);
+		st->wtag[h] = wtag_of(fut);
 	}
 	return NULL;
 }
@@ -267,7 +278,7 @@ static uint32_t waited_first(const struct state *st, uint64_t fut)
 	if (!st->wsize || !fut)
 		return 0;
 	for (size_t h = hash_addr(fut, st->wsize); st->whead[h]; h = (h + 1) & (st->wsize - 1))
-		if (snap->tasks[st->whead[h] - 1].waiting_on.id == fut)
+		if (st->wtag[h] == wtag_of(fut) && snap->tasks[st->whead[h] - 1].waiting_on.id == fut)
 			return st->whead[h];
 	return 0;
 }
@@ -814,6 +825,7 @@ void adbg_asyncio_edges_free(struct adbg_aio_edges *e)
 	if (!e)
 		return;
 	free(e->st.whead);
+	free(e->st.wtag);
 	free(e->st.wnext);
 	free(e->st.res);
 	free(e->st.memo);

@@ -345,9 +345,15 @@ struct adbg_error *adbg_read_u32(struct adbg_target *t, uint64_t addr, uint32_t 
 
 struct adbg_error *adbg_read_u8(struct adbg_target *t, uint64_t addr, uint8_t *ret)
 {
+	const unsigned char *p = cache_peek(t->cache, addr, sizeof(*ret));
 	uint8_t v;
-	struct adbg_error *err = adbg_target_read(t, addr, &v, sizeof(v));
+	struct adbg_error *err;
 
+	if (p) {
+		*ret = *p;
+		return NULL;
+	}
+	err = adbg_target_read(t, addr, &v, sizeof(v));
 	if (!err)
 		*ret = v;
 	return err;

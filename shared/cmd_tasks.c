@@ -157,21 +157,21 @@ static ADBG_MUST_CHECK struct adbg_error *emit_tasks_json(struct adbg_cmd_ctx *c
 	return ferror(c->out) ? adbg_error_create(ADBG_ERR_OS, "writing output failed") : NULL;
 }
 
-/* "cancelling(2) \"msg\"" and friends; buf of at least 96 bytes. */
+/* "cancelling(2) \"msg\"" and friends: a constant, or written in buf (at least 96 bytes). */
 static const char *cancel_text(const struct adbg_task *t, char *buf, size_t len)
 {
 	if (t->trio)
 		return adbg_trio_cancel_text(t->trio, buf, len);
 	if (t->state == ADBG_TASK_CANCELLED)
-		snprintf(buf, len, "cancelled");
-	else if (t->cancelling)
+		return "cancelled";
+	if (t->cancelling) {
 		snprintf(buf, len, "cancelling(%d)%s", t->cancel_count,
 			 t->cancel_requested ? " undelivered" : "");
-	else if (t->cancel_count < 0 || (t->state == ADBG_TASK_PENDING && t->cancel_requested))
-		snprintf(buf, len, "requested");
-	else
-		snprintf(buf, len, "-");
-	return buf;
+		return buf;
+	}
+	if (t->cancel_count < 0 || (t->state == ADBG_TASK_PENDING && t->cancel_requested))
+		return "requested";
+	return "-";
 }
 
 static const char *awaiting_text(const struct adbg_asyncio_snapshot *snap,
@@ -199,6 +199,94 @@ static const char *name_text(const struct adbg_task *t, char *buf, size_t len)
 
 #define NAME_BUF 512
 
+/* "0x" and the hex digits of v (buf of at least 19 bytes), as "%#" PRIx64 but "0" for 0. */
+static void put_hex(char *buf, uint64_t v)
+{
+	char tmp[16];
+	size_t n = 0;
+
+	if (!v) {
+		strcpy(buf, "0");
+		return;
+	}
+	for (; v; v >>= 4)
+		tmp[n++] = "0123456789abcdef"[v & 15];
+	*buf++ = '0';
+	*buf++ = 'x';
+	while (n)
+		*buf++ = tmp[--n];
+	*buf = 0;
+}
+
+/* v in decimal (buf of at least 12 bytes), as "%d". */
+static void put_int(char *buf, int v)
+{
+	char tmp[12];
+	size_t n = 0;
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*buf++ = '-';
+	while (n)
+		*buf++ = tmp[--n];
+	*buf = 0;
+}
+
+/* "function file:line" with the file's base name, cut to len - 1 bytes (as snprintf). */
+static void where_text(char *buf, size_t len, const struct adbg_frame *f)
+{
+	const char *parts[3] = {f->function, " ", basename_of(f->file)};
+	char line[12];
+	size_t at = 0;
+
+	put_int(line, f->line);
+	for (size_t k = 0; k < 4; k++) {
+		const char *p = k < 3 ? parts[k] : NULL;
+		size_t n;
+
+		if (k == 3) {
+			if (at < len - 1)
+				buf[at++] = ':';
+			p = line;
+		}
+		n = strlen(p ? p : "(null)");
+		if (n > len - 1 - at)
+			n = len - 1 - at;
+		memcpy(buf + at, p ? p : "(null)", n);
+		at += n;
+	}
+	buf[at] = 0;
+}
+
+/*
+ * The AWAITING text of the last task that had one shareable: tasks that wait on no task,
+ * in a known function (waiting_on.what) with the same wait detail, have the same text.
+ */
+struct awaiting_memo {
+	uint32_t wait;
+	const char *what;
+	char text[256];
+};
+
+static const char *awaiting(struct awaiting_memo *m, const struct adbg_asyncio_snapshot *snap,
+			    const struct adbg_task *t, char *buf, size_t len)
+{
+	bool shareable = t->has_waiting_on && !t->waiting_on.task && t->waiting_on.what;
+
+	if (shareable && m->what == t->waiting_on.what && m->wait == t->wait)
+		return m->text;
+	awaiting_text(snap, t, buf, len);
+	if (shareable) {
+		m->what = t->waiting_on.what;
+		m->wait = t->wait;
+		snprintf(m->text, sizeof(m->text), "%s", buf);
+	}
+	return buf;
+}
+
 static int state_color(const struct adbg_task *t)
 {
 	if (t->state == ADBG_TASK_CANCELLED)
@@ -219,15 +307,17 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	int w[NCOL] = {14, 20, 9, 16, 22, 8, 0};
 	static const int min[NCOL] = {14, 10, 7, 9, 10, 7, 12};
 	int wid, wname, wstate, wcancel, wawait, wthread, wwhere;
+	struct awaiting_memo aw = {0};
 
-	// Room for the longer texts of tasks waiting on a lock, queue or deadline (few).
+	// Room for the longer texts of tasks waiting on a lock, queue or deadline (a million
+	// tasks in one Event.wait share a text: it is made once).
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		char buf[256];
 		int n;
 
 		if (!snap->tasks[i].wait)
 			continue;
-		n = adbg_text_columns(awaiting_text(snap, &snap->tasks[i], buf, sizeof(buf)));
+		n = adbg_text_columns(awaiting(&aw, snap, &snap->tasks[i], buf, sizeof(buf)));
 		if (n > w[AWAIT])
 			w[AWAIT] = n < 64 ? n : 64;
 	}
@@ -248,16 +338,16 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 	adbg_text_cell(c, "THREAD", wthread, ADBG_COLOR_BOLD, false);
 	adbg_text_cell(c, "WHERE", wwhere, ADBG_COLOR_BOLD, true);
 	fputc('\n', c->out);
+	// A million rows: the cells are put together by hand (snprintf was most of the time).
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		const struct adbg_task *t = &snap->tasks[i];
 		const struct adbg_frame *f = adbg_task_where(t);
 		char id[24], buf[256], where[512], thread[16], name[NAME_BUF];
 
-		snprintf(id, sizeof(id), "%#" PRIx64, t->id);
-		snprintf(thread, sizeof(thread), "%d", t->thread);
+		put_hex(id, t->id);
+		put_int(thread, t->thread);
 		if (f)
-			snprintf(where, sizeof(where), "%s %s:%d", f->function,
-				 basename_of(f->file), f->line);
+			where_text(where, sizeof(where), f);
 		else
 			snprintf(where, sizeof(where), "%s", t->coro ? t->coro : "-");
 		adbg_text_cell(c, id, wid, -1, false);
@@ -265,7 +355,7 @@ static ADBG_MUST_CHECK struct adbg_error *render_table(struct adbg_cmd_ctx *c,
 		adbg_text_cell(c, t->running ? "running" : adbg_task_state_name(t->state), wstate,
 			       state_color(t), false);
 		adbg_text_cell(c, cancel_text(t, buf, sizeof(buf)), wcancel, state_color(t), false);
-		adbg_text_cell(c, awaiting_text(snap, t, buf, sizeof(buf)), wawait, -1, false);
+		adbg_text_cell(c, awaiting(&aw, snap, t, buf, sizeof(buf)), wawait, -1, false);
 		adbg_text_cell(c, t->thread ? thread : "-", wthread, -1, false);
 		adbg_text_cell(c, where, wwhere, -1, true);
 		fputc('\n', c->out);
@@ -641,7 +731,12 @@ out:
 /* The shared text of a task (graph.h), for the graph and the report. */
 const char *adbg_task_cancel_text(const struct adbg_task *t, char *buf, size_t len)
 {
-	return cancel_text(t, buf, len);
+	const char *text = cancel_text(t, buf, len);
+
+	// Always in buf: the graph reads it there.
+	if (text != buf && len)
+		snprintf(buf, len, "%s", text);
+	return buf;
 }
 
 const char *adbg_task_awaiting_text(const struct adbg_asyncio_snapshot *snap,

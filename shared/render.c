@@ -564,13 +564,38 @@ static void ob_addr(struct obuf *b, uint64_t addr)
 	ob_put(b, q, (size_t)(e - q));
 }
 
-/* An interned string (or NULL) as JSON, via the cache. */
+/*
+ * The length of str when it is printable ASCII without '"' and '\\' (what jansson writes
+ * as it is, between quotes), else (size_t)-1.
+ */
+static size_t plain_len(const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			return (size_t)-1;
+	return (size_t)((const char *)p - str);
+}
+
+/*
+ * An interned string (or NULL) as JSON: plain ASCII as it is (a million task names, each
+ * its own), anything else as jansson writes it (escapes, UTF-8 checked), via the cache.
+ */
 static void ob_str(struct obuf *b, struct frag_cache *fc, const char *str)
 {
 	struct frag *f;
+	size_t n;
 
 	if (!str) {
 		OB_LIT(b, "null");
+		return;
+	}
+	n = plain_len(str);
+	if (n != (size_t)-1) {
+		OB_LIT(b, "\"");
+		ob_put(b, str, n);
+		OB_LIT(b, "\"");
 		return;
 	}
 	f = frag_slot(fc, str, NULL, -1);

@@ -341,7 +341,8 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 	unsigned attempt;
 	char who[32];
 
-	if (s->warm_ms)
+	if (s->warm_ms && !(s->last_snapshot_ns &&
+			    adbg_now_ns() - s->last_snapshot_ns < ADBG_WARM_FRESH_MS * 1000000ull))
 		adbg_session_warm(s, read, drop, arg, s->warm_ms);
 	for (attempt = 1;; attempt++) {
 		err = adbg_session_snapshot_begin(s);
@@ -364,6 +365,8 @@ struct adbg_error *adbg_session_snapshot(struct adbg_session *s, adbg_snapshot_r
 			return interrupted_error();
 		}
 	}
+	if (adbg_session_live(s))
+		s->last_snapshot_ns = adbg_now_ns();
 	if (s->race_what && err && !adbg_error_is(err, ADBG_ERR_NOMEM) &&
 	    !adbg_error_is(err, ADBG_ERR_INTERRUPTED)) {
 		struct adbg_error *e = adbg_error_create(

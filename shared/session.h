@@ -50,6 +50,8 @@ struct adbg_session {
 	unsigned warm_ms;
 	/** while a bounded warm read is under way: when it gives up (adbg_now_ns); else 0. */
 	uint64_t warm_until_ns;
+	/** when the last snapshot of a live target ended (adbg_now_ns); 0: none yet. */
+	uint64_t last_snapshot_ns;
 	/**
 	 * a warm read is under way (the target runs): reads that need it stopped (native
 	 * unwinding from its registers) are left out.
@@ -221,6 +223,12 @@ void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,
 
 /** The warm read's bound that attaching front ends set (adbg_session.warm_ms). */
 #define ADBG_WARM_MS 100
+/**
+ * No warm read when the session's previous snapshot ended less than this long ago (ms):
+ * what it read is still in RAM (the kernel dropped such pages after several idle seconds),
+ * and a REPL's commands in a row would each read twice.
+ */
+#define ADBG_WARM_FRESH_MS 2000
 
 /** How long adbg_session_snapshot waits before attempt number attempt + 1 (1-based), in ms. */
 unsigned adbg_snapshot_backoff_ms(unsigned attempt);

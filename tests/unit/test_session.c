@@ -356,6 +356,30 @@ START_TEST(test_warm_read_first)
 }
 END_TEST
 
+// A snapshot right after another needs no warm read (its pages are in RAM); one after
+// the previous one has aged does.
+START_TEST(test_warm_not_right_after_a_snapshot)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
+	int result = 0;
+
+	memset(frozen_at, 0, sizeof(frozen_at));
+	s->warm_ms = ADBG_WARM_MS;
+	ck_assert_ptr_null(adbg_session_snapshot(s, warm_read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 2);
+	ck_assert_ptr_null(adbg_session_snapshot(s, warm_read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 3); // frozen only
+	ck_assert(frozen_at[2]);
+	ck_assert_int_eq(F.freezes, 2);
+	s->last_snapshot_ns -= (ADBG_WARM_FRESH_MS + 1) * 1000000ull;
+	ck_assert_ptr_null(adbg_session_snapshot(s, warm_read_fn, drop_fn, &result));
+	ck_assert_int_eq(F.reads, 5); // warm again, then frozen
+	ck_assert_int_eq(F.freezes, 3);
+	check_thawed(s);
+	adbg_session_destroy(s);
+}
+END_TEST
+
 START_TEST(test_warm_race_is_forgotten)
 {
 	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
@@ -432,6 +456,7 @@ int main(void)
 	tcase_add_test(tc, test_transient_freeze);
 	tcase_add_test(tc, test_backoff_grows_and_is_short);
 	tcase_add_test(tc, test_warm_read_first);
+	tcase_add_test(tc, test_warm_not_right_after_a_snapshot);
 	tcase_add_test(tc, test_warm_race_is_forgotten);
 	tcase_add_test(tc, test_warm_not_on_a_core);
 	tcase_add_test(tc, test_warm_is_bounded);

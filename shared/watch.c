@@ -539,10 +539,10 @@ struct adbg_error *adbg_watch_sample(struct adbg_watch *w, double now)
 	adbg_session_clear_warnings(w->s);
 	if (!w->st.samples) {
 		// The first sample reads what no stop has touched for a while: bring it into
-		// memory first, with the target running (adbg_session_warm).
+		// memory first, with the target running (adbg_session_warm; bounded as for attach).
 		struct sample warm = {.w = w, .want_tasks = sm.want_tasks};
 
-		adbg_session_warm(w->s, sample_read, sample_drop, &warm, 0);
+		adbg_session_warm(w->s, sample_read, sample_drop, &warm, ADBG_WARM_MS);
 	}
 	called = mono();
 	err = adbg_session_snapshot(w->s, sample_read, sample_drop, &sm);

@@ -29,6 +29,11 @@ typedef void (*adbg_progress_fn)(void *arg, const char *what, size_t done);
 
 /** Long walks report progress every this many items (adbg_session_progress). */
 #define ADBG_PROGRESS_EVERY 1024
+/**
+ * A warm read (adbg_session_warm) ends after this many items of a long walk: at 10 000
+ * tasks a whole warm read was a tenth of `tasks`.
+ */
+#define ADBG_WARM_ITEMS 2048
 
 struct adbg_session {
 	struct adbg_target *target;
@@ -112,6 +117,10 @@ void adbg_session_clear_warnings(struct adbg_session *s);
  */
 static inline void adbg_session_progress(struct adbg_session *s, const char *what, size_t done)
 {
+	// A warm read has seen enough: what the kernel may have dropped (the interpreter's
+	// type names and constants) is what every task touches, not each task's own memory.
+	if (s->warming && done >= ADBG_WARM_ITEMS)
+		s->warm_until_ns = 1; // long past: adbg_session_interrupted from now on
 	if (s->progress && done % ADBG_PROGRESS_EVERY == 0)
 		s->progress(s->progress_arg, what, done);
 }
@@ -215,7 +224,8 @@ ADBG_MUST_CHECK struct adbg_error *adbg_session_snapshot(struct adbg_session *s,
  * of a process idle for a few seconds stopped it 20-30 ms instead of 2. The target runs
  * meanwhile, so what the read sees may be inconsistent; it is thrown away, and every walk
  * over target memory is capped and cycle-checked. max_ms (0: none) bounds it: the walks
- * that check adbg_session_interrupted give up then (a million tasks are not read twice).
+ * that check adbg_session_interrupted give up then (a million tasks are not read twice);
+ * so does a walk that reports ADBG_WARM_ITEMS items of progress.
  * No-op on a target that cannot change (a core) or is already frozen.
  */
 void adbg_session_warm(struct adbg_session *s, adbg_snapshot_read_fn read,

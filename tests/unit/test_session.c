@@ -440,6 +440,36 @@ START_TEST(test_warm_is_bounded)
 }
 END_TEST
 
+// A warm read over a long walk ends after ADBG_WARM_ITEMS items, without a time bound too.
+static size_t walked;
+
+static struct adbg_error *long_walk_fn(struct adbg_session *s, void *arg)
+{
+	(void)arg;
+	F.reads++;
+	for (walked = 1; walked <= 1000000; walked++) {
+		adbg_session_progress(s, "tasks", walked);
+		if (adbg_session_interrupted(s))
+			return adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+	}
+	return NULL;
+}
+
+START_TEST(test_warm_reads_a_few_items)
+{
+	struct adbg_session *s = fake_session(ADBG_TARGET_PROCESS);
+
+	adbg_session_warm(s, long_walk_fn, drop_fn, NULL, 0);
+	ck_assert_int_eq(F.reads, 1);
+	ck_assert_uint_eq(walked, ADBG_WARM_ITEMS);
+	ck_assert(!adbg_session_interrupted(s));
+	// Not when it is no warm read.
+	ck_assert_ptr_null(long_walk_fn(s, NULL));
+	ck_assert_uint_eq(walked, 1000001);
+	adbg_session_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -460,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_warm_race_is_forgotten);
 	tcase_add_test(tc, test_warm_not_on_a_core);
 	tcase_add_test(tc, test_warm_is_bounded);
+	tcase_add_test(tc, test_warm_reads_a_few_items);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -831,6 +831,9 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 		goto out;
 	if (items.truncated)
 		adbg_session_warn(r->s, "asyncio.tasks.%s: more tasks than could be read", global);
+	// A warm read needs a few tasks, not the sorting and weak references of a million.
+	if (r->s->warming && items.n > ADBG_WARM_ITEMS)
+		items.n = ADBG_WARM_ITEMS;
 	// A set's table is in hash order, which scatters the reads over the whole heap and
 	// makes every task a few cache misses. In address order, the weak references, then
 	// the tasks (each allocated next to its coroutine and frames), are read as the
@@ -859,6 +862,10 @@ static ADBG_MUST_CHECK struct adbg_error *registry_tasks(struct reader *r, uint6
 			adbg_error_destroy(e);
 			if (!e && task)
 				items.items[n++] = task;
+			if ((i & 1023) == 1023 && adbg_session_interrupted(r->s)) {
+				err = adbg_error_create(ADBG_ERR_INTERRUPTED, "interrupted");
+				goto out;
+			}
 		}
 		items.n = n;
 		adbg_sort_u64(items.items, items.n);

@@ -230,8 +230,8 @@ static ADBG_MUST_CHECK struct adbg_error *add_task(struct reader *r, uint64_t id
 		if (!r->prefault && (snap->ntasks + 1) * sizeof(*t) > PREFAULT_FROM &&
 		    adbg_huge_grow(&p, &snap->tasks_bytes, (size_t)ADBG_MAX_TASKS * sizeof(*t))) {
 			snap->tasks = p;
-			r->prefault = adbg_prefault_start(p, snap->tasks_bytes,
-							  snap->ntasks * sizeof(*t), PREFAULT_AHEAD);
+			r->prefault = adbg_prefault_start(
+				p, snap->tasks_bytes, snap->ntasks * sizeof(*t), PREFAULT_AHEAD);
 		} else if (!adbg_huge_grow(&p, &snap->tasks_bytes,
 					   (snap->ntasks + 1) * sizeof(*t))) {
 			return &adbg_error_nomem;
@@ -767,7 +767,8 @@ static ADBG_MUST_CHECK struct adbg_error *walk_task_list(struct reader *r, uint6
 		// The next task's index slot, while this one is visited (a failed read is
 		// found again below).
 		if (adbg_ok(rd_ptr(r, node + l->llist_node.next, &ahead)) && ahead && ahead != head)
-			adbg_asyncio_find_prefetch(r->snap, ahead - l->asyncio_task_object.task_node);
+			adbg_asyncio_find_prefetch(r->snap,
+						   ahead - l->asyncio_task_object.task_node);
 		if (++steps > ADBG_MAX_TASKS) {
 			adbg_session_warn(r->s, "task list %#" PRIx64 " does not end; cut", head);
 			break;
@@ -1095,19 +1096,19 @@ static ADBG_MUST_CHECK struct adbg_error *resolve_edges(struct reader *r)
 	// task of the snapshot), so the fill does not look it up again.
 	for (size_t i = 0; i < r->npending; i++) {
 		struct pending_edge *e = &r->pending[i];
-		struct adbg_task *awaited;
-
-		// The index slots a few edges ahead: each lookup is a cache miss otherwise.
-		if (i + 8 < r->npending) {
-			adbg_asyncio_find_prefetch(snap, r->pending[i + 8].awaited);
-			if (r->pending[i + 8].waiter & FUT_WAITER_EDGE)
-				adbg_asyncio_find_prefetch(snap,
-					       r->pending[i + 8].waiter & ~(uint64_t)FUT_WAITER_EDGE);
-		}
-		awaited = adbg_asyncio_find(snap, e->awaited);
+		const struct pending_edge *ahead = i + 8 < r->npending ? &r->pending[i + 8] : NULL;
 		uint64_t waiter = e->waiter & ~(uint64_t)FUT_WAITER_EDGE;
+		struct adbg_task *awaited;
 		size_t pos;
 
+		// The index slots a few edges ahead: each lookup is a cache miss otherwise.
+		if (ahead) {
+			adbg_asyncio_find_prefetch(snap, ahead->awaited);
+			if (ahead->waiter & FUT_WAITER_EDGE)
+				adbg_asyncio_find_prefetch(
+					snap, ahead->waiter & ~(uint64_t)FUT_WAITER_EDGE);
+		}
+		awaited = adbg_asyncio_find(snap, e->awaited);
 		e->awaited = 0;
 		if (!awaited)
 			continue;
@@ -1246,10 +1247,10 @@ static const struct fn_class *fn_class(struct reader *r, const char *fn)
 	// What the innermost frame says the future is for, when it is one of asyncio's
 	// primitives (their waiters are plain Futures).
 	static const char *const known[] = {
-		"Lock.acquire",	  "Event.wait",	   "Condition.wait", "Semaphore.acquire",
-		"Queue.get",	  "Queue.put",	   "Queue.join",     "sleep",
-		"Barrier.wait",	  "Barrier._block", "Barrier._wait",  "wait_for",
-		"_wait",	  "shield",	   "timeout",	     "StreamReader._wait_for_data",
+		"Lock.acquire", "Event.wait",	  "Condition.wait", "Semaphore.acquire",
+		"Queue.get",	"Queue.put",	  "Queue.join",	    "sleep",
+		"Barrier.wait", "Barrier._block", "Barrier._wait",  "wait_for",
+		"_wait",	"shield",	  "timeout",	    "StreamReader._wait_for_data",
 	};
 	static const struct fn_class none = {0};
 	struct fn_class *c;

@@ -249,8 +249,8 @@ static ADBG_MUST_CHECK struct adbg_error *waited_build(struct state *st)
 		// The lookups of a task a few ahead (each is a cache miss otherwise).
 		if (i + 8 < snap->ntasks && snap->tasks[i + 8].waiting_on.id) {
 			adbg_asyncio_find_prefetch(snap, snap->tasks[i + 8].waiting_on.id);
-			adbg_prefetch(&st->whead[hash_addr(snap->tasks[i + 8].waiting_on.id,
-							   st->wsize)]);
+			adbg_prefetch(
+				&st->whead[hash_addr(snap->tasks[i + 8].waiting_on.id, st->wsize)]);
 		}
 		if (!t->has_waiting_on || !fut || t->waiting_on.task)
 			continue;
@@ -278,7 +278,8 @@ static uint32_t waited_first(const struct state *st, uint64_t fut)
 	if (!st->wsize || !fut)
 		return 0;
 	for (size_t h = hash_addr(fut, st->wsize); st->whead[h]; h = (h + 1) & (st->wsize - 1))
-		if (st->wtag[h] == wtag_of(fut) && snap->tasks[st->whead[h] - 1].waiting_on.id == fut)
+		if (st->wtag[h] == wtag_of(fut) &&
+		    snap->tasks[st->whead[h] - 1].waiting_on.id == fut)
 			return st->whead[h];
 	return 0;
 }
@@ -608,7 +609,7 @@ static size_t callbacks_of(struct state *st, uint64_t task, const struct task_he
 }
 
 static ADBG_MUST_CHECK struct adbg_error *rec_add(struct state *st, size_t task, size_t start,
-						   size_t n)
+						  size_t n)
 {
 	if (st->nrecs == st->recs_cap) {
 		size_t ncap = st->recs_cap ? st->recs_cap * 2 : 256;

@@ -567,7 +567,7 @@ struct adbg_aio_waits {
 };
 
 struct adbg_aio_waits *adbg_asyncio_waits_begin(struct adbg_session *s,
-						 struct adbg_asyncio_snapshot *snap)
+						struct adbg_asyncio_snapshot *snap)
 {
 	struct adbg_aio_waits *w = calloc(1, sizeof(*w));
 

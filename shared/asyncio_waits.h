@@ -38,7 +38,7 @@ ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_waits(struct adbg_session *s,
  */
 struct adbg_aio_waits;
 struct adbg_aio_waits *adbg_asyncio_waits_begin(struct adbg_session *s,
-						 struct adbg_asyncio_snapshot *snap);
+						struct adbg_asyncio_snapshot *snap);
 ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_wait_task(struct adbg_aio_waits *w,
 							  struct adbg_task *t);
 ADBG_MUST_CHECK struct adbg_error *adbg_asyncio_waits_end(struct adbg_aio_waits *w,

@@ -244,14 +244,13 @@ static uint64_t partial(uint64_t fn, size_t nargs, const uint64_t *args, uint64_
  * a snapshot visits them, the rest by adbg_asyncio_edges_end: both ways give every edge. */
 static void run_with(const struct adbg_runtime_snapshot *rt, bool py_known)
 {
-	struct adbg_aio_edges_in in = {
-		.s = S,
-		.snap = &SNAP,
-		.rt = rt,
-		.stacks = true,
-		.edge = more_edge,
-		.is_task = edges_is_task,
-		.ctx = R};
+	struct adbg_aio_edges_in in = {.s = S,
+				       .snap = &SNAP,
+				       .rt = rt,
+				       .stacks = true,
+				       .edge = more_edge,
+				       .is_task = edges_is_task,
+				       .ctx = R};
 	struct adbg_aio_edges *e = calloc(1, sizeof(*e));
 	struct state *st = e ? &e->st : NULL;
 

@@ -1232,15 +1232,6 @@ out:
 	return err;
 }
 
-/*
- * Edges the way CPython 3.14 records them in awaited_by, derived on any version:
- * - a task whose _fut_waiter is a task awaits that task;
- * - a task awaiting a _GatheringFuture awaits each of its _children;
- * - a task suspended in TaskGroup.__aexit__/_aexit awaits the group's _tasks;
- * - a task waiting on shield()'s outer future awaits the shielded task;
- * - a task in wait_for() (3.11) awaits its `fut`.
- * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
- */
 /* What derive_edges needs to know of a function name (see struct fn_class). */
 static const struct fn_class *fn_class(struct reader *r, const char *fn)
 {
@@ -1271,6 +1262,15 @@ static const struct fn_class *fn_class(struct reader *r, const char *fn)
 	return c;
 }
 
+/*
+ * Edges the way CPython 3.14 records them in awaited_by, derived on any version:
+ * - a task whose _fut_waiter is a task awaits that task;
+ * - a task awaiting a _GatheringFuture awaits each of its _children;
+ * - a task suspended in TaskGroup.__aexit__/_aexit awaits the group's _tasks;
+ * - a task waiting on shield()'s outer future awaits the shielded task;
+ * - a task in wait_for() (3.11) awaits its `fut`.
+ * 3.14+ also has the recorded awaited_by (single object or set), which is read too.
+ */
 static ADBG_MUST_CHECK struct adbg_error *derive_edges(struct reader *r, struct adbg_task *t,
 						       const struct task_raw *raw, bool py)
 {

@@ -206,12 +206,6 @@ static const char *type_name(struct ctx *c, uint64_t obj)
 	return ret ? ret : "?";
 }
 
-/*
- * The primitive a task is suspended in, from its innermost frame, a method of asyncio's
- * own classes (Lib/asyncio/locks.py, queues.py, 3.11-3.15): `self` is the primitive. A
- * task entering `async with cond` waits in Lock.acquire of the Condition's _lock, called
- * by _ContextManagerMixin.__aenter__ (or Condition.wait re-acquiring it) of the Condition.
- */
 /* Which primitive's method f runs, if any (cached by name and file). */
 static enum prim_kind prim_kind(struct ctx *c, const struct adbg_frame *f)
 {
@@ -241,6 +235,12 @@ static enum prim_kind prim_kind(struct ctx *c, const struct adbg_frame *f)
 	return k;
 }
 
+/*
+ * The primitive a task is suspended in, from its innermost frame, a method of asyncio's
+ * own classes (Lib/asyncio/locks.py, queues.py, 3.11-3.15): `self` is the primitive. A
+ * task entering `async with cond` waits in Lock.acquire of the Condition's _lock, called
+ * by _ContextManagerMixin.__aenter__ (or Condition.wait re-acquiring it) of the Condition.
+ */
 static ADBG_MUST_CHECK struct adbg_error *primitive(struct ctx *c, struct adbg_task *t)
 {
 	const struct adbg_frame *f = &t->stack.frames[0];

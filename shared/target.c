@@ -2,6 +2,7 @@
 // Target-independent parts of the target layer: the page cache, typed reads, freeze/thaw
 // bookkeeping and mapping lookup. The per-kind work is behind struct adbg_target_ops.
 #include "target.h"
+#include "readahead.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,15 +19,22 @@
 // needs (the interpreter's static types, None): 2 127 distinct blocks cost 21 068 reads
 // for 100k tasks; with 4 ways a streaming block replaces another streaming block.
 #define CACHE_WAYS 4
+// Readahead (readahead.h) while a live target is stopped: started at the RA_AFTER-th miss
+// of a freeze (a small snapshot does not pay for a thread), with RA_BUFS buffers beyond
+// the cache's, asking for the RA_DEPTH blocks after each miss.
+#define RA_AFTER 64
+#define RA_BUFS 64
+#define RA_DEPTH 4
 
 // Tags live apart from the data so that clearing the cache between snapshots touches
-// nslots * 16 bytes, not the whole data area (which the kernel maps lazily).
+// a few words per slot, not the whole data area (which the kernel maps lazily).
 struct cache_slot {
 	uint64_t tag; // block address + 1 when valid, 0 when empty
 	// the valid bytes of the block: [lo, hi) (a block a mapping starts or ends in
 	// holds only part of it)
 	uint32_t lo, hi;
 	uint64_t used; // when last used (the cache's clock)
+	unsigned char *data; // the block's bytes (traded with the readahead's buffers)
 };
 
 struct adbg_page_cache {
@@ -35,9 +43,15 @@ struct adbg_page_cache {
 	uint64_t clock; // counts lookups, for least-recently-used replacement
 	size_t last; // the slot the last read was served from (most reads follow in it)
 	struct cache_slot *slots;
-	unsigned char *data; // nslots blocks, huge-page aligned
+	unsigned char *data; // nslots + RA_BUFS blocks, huge-page aligned
 	void *map; // the mapping data is in
 	size_t map_len;
+	// Readahead: on from freeze to thaw on targets that allow it (ra_on), started
+	// after RA_AFTER misses (ra); spare holds the buffers it does not have.
+	bool ra_on;
+	unsigned misses;
+	struct adbg_readahead *ra;
+	unsigned char *spare[RA_BUFS];
 };
 
 uint64_t adbg_now_ns(void)
@@ -61,10 +75,22 @@ struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops, enum adb
 	return NULL;
 }
 
+/* Stop the readahead (its buffers come back) and leave it off until asked again. */
+static void cache_ra_stop(struct adbg_page_cache *c)
+{
+	if (!c)
+		return;
+	adbg_readahead_stop(c->ra, c->spare);
+	c->ra = NULL;
+	c->ra_on = false;
+	c->misses = 0;
+}
+
 static void cache_destroy(struct adbg_page_cache *c)
 {
 	if (!c)
 		return;
+	cache_ra_stop(c);
 	free(c->slots);
 	munmap(c->map, c->map_len);
 	free(c);
@@ -85,7 +111,7 @@ struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2
 		return &adbg_error_nomem;
 	c->shift = log2_block;
 	c->nslots = (size_t)1 << log2_slots;
-	size = c->nslots << log2_block;
+	size = (c->nslots + RA_BUFS) << log2_block;
 	// Anonymous memory: an unused cache costs address space, not RSS. Aligned to and
 	// advised for huge pages, so that filling 64 MiB faults 32 times rather than 16384
 	// (page faults, not copying, were most of the cost of a large snapshot).
@@ -102,6 +128,10 @@ struct adbg_error *adbg_target_enable_cache(struct adbg_target *t, unsigned log2
 	c->map = map;
 	c->data = (unsigned char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
 	(void)madvise(c->data, size, MADV_HUGEPAGE); // a hint: fine to fail
+	for (size_t i = 0; i < c->nslots; i++)
+		c->slots[i].data = c->data + (i << log2_block);
+	for (size_t i = 0; i < RA_BUFS; i++)
+		c->spare[i] = c->data + ((c->nslots + i) << log2_block);
 	cache_destroy(t->cache);
 	t->cache = c;
 	return NULL;
@@ -111,13 +141,26 @@ static void cache_clear(struct adbg_page_cache *c)
 {
 	if (!c)
 		return;
-	memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+	adbg_readahead_forget(c->ra);
+	for (size_t i = 0; i < c->nslots; i++)
+		c->slots[i] = (struct cache_slot){.data = c->slots[i].data};
 }
 
 /* The first slot of block b's set. */
 static size_t cache_set(const struct adbg_page_cache *c, uint64_t b)
 {
 	return ((b >> c->shift) & (c->nslots / CACHE_WAYS - 1)) * CACHE_WAYS;
+}
+
+/* Whether block b is in the cache (whole or in part), without counting it as used. */
+static bool cache_has(const struct adbg_page_cache *c, uint64_t b)
+{
+	const struct cache_slot *set = &c->slots[cache_set(c, b)];
+
+	for (size_t w = 0; w < CACHE_WAYS; w++)
+		if (set[w].tag == b + 1)
+			return true;
+	return false;
 }
 
 /*
@@ -205,28 +248,68 @@ static void copy_time(struct adbg_target *t, uint64_t start)
 		t->copy_ns += adbg_now_ns() - start;
 }
 
+static size_t ra_read_some(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct adbg_target *t = ctx;
+
+	return t->ops->read_some(t, addr, buf, len);
+}
+
+/*
+ * After a miss of block b: start the readahead at the RA_AFTER-th miss, and ask for the
+ * blocks after b that are not cached, as far as the mapping b is in goes.
+ */
+static void readahead_after(struct adbg_target *t, uint64_t b)
+{
+	struct adbg_page_cache *c = t->cache;
+	uint64_t bsize = (uint64_t)1 << c->shift;
+	const struct adbg_mapping *m = adbg_target_find_mapping(t, b);
+
+	if (!c->ra && ++c->misses == RA_AFTER)
+		c->ra = adbg_readahead_start(ra_read_some, t, bsize, c->spare, RA_BUFS);
+	for (unsigned k = 1; c->ra && k <= RA_DEPTH; k++) {
+		uint64_t next = b + k * bsize;
+
+		if (next < b || (t->nmaps && (!m || next >= m->end)))
+			break;
+		if (!cache_has(c, next))
+			adbg_readahead_want(c->ra, next);
+	}
+}
+
 /*
  * Fill the slot of block b so that it holds [off, off + n) of it, or fail (the caller
  * then reads uncached, for the right error). A whole block when it is readable; else the
- * part from the asked page on, as far as it is readable.
+ * part from the asked page on, as far as it is readable. The readahead's copy when it has
+ * one.
  */
-static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned char *data,
-		       uint64_t b, size_t off, size_t n)
+static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, uint64_t b, size_t off,
+		       size_t n)
 {
 	struct adbg_page_cache *c = t->cache;
 	size_t bsize = (size_t)1 << c->shift, page_off = off & ~(size_t)(CPAGE_SIZE - 1), got;
 	uint64_t start = 0;
+	long ahead;
 
 	slot->tag = 0;
 	if (t->frozen)
 		start = adbg_now_ns();
+	if (c->ra_on) {
+		ahead = adbg_readahead_take(c->ra, b, &slot->data);
+		readahead_after(t, b);
+		if (ahead >= 0 && (size_t)ahead >= off + n) {
+			slot->lo = 0;
+			slot->hi = (uint32_t)ahead;
+			goto done;
+		}
+	}
 	if (t->ops->read_some) {
-		got = t->ops->read_some(t, b, data, bsize);
+		got = t->ops->read_some(t, b, slot->data, bsize);
 		if (got >= off + n) {
 			slot->lo = 0;
 			slot->hi = (uint32_t)got;
 		} else {
-			got = page_off ? t->ops->read_some(t, b + page_off, data + page_off,
+			got = page_off ? t->ops->read_some(t, b + page_off, slot->data + page_off,
 							   bsize - page_off)
 				       : 0;
 			if (page_off + got < off + n) {
@@ -237,7 +320,7 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 			slot->hi = (uint32_t)(page_off + got);
 		}
 	} else {
-		struct adbg_error *err = t->ops->read(t, b, data, bsize);
+		struct adbg_error *err = t->ops->read(t, b, slot->data, bsize);
 
 		if (err) {
 			adbg_error_destroy(err);
@@ -247,6 +330,7 @@ static bool cache_fill(struct adbg_target *t, struct cache_slot *slot, unsigned 
 		slot->lo = 0;
 		slot->hi = (uint32_t)bsize;
 	}
+done:
 	copy_time(t, start);
 	slot->tag = b + 1;
 	return true;
@@ -271,7 +355,7 @@ static inline const unsigned char *cache_peek(const struct adbg_page_cache *c, u
 	off = (size_t)(addr - b);
 	if (last->tag != b + 1 || off < last->lo || off + len > last->hi)
 		return NULL;
-	return c->data + (c->last << c->shift) + off;
+	return last->data + off;
 }
 
 struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *buf, size_t len)
@@ -295,13 +379,12 @@ struct adbg_error *adbg_target_read(struct adbg_target *t, uint64_t addr, void *
 		size_t n = bsize - off < len ? bsize - off : len;
 		size_t i = cache_lookup(c, b, off, n);
 		struct cache_slot *slot = &c->slots[i];
-		unsigned char *data = c->data + (i << c->shift);
 
-		if (!slot->tag && !cache_fill(t, slot, data, b, off, n))
+		if (!slot->tag && !cache_fill(t, slot, b, off, n))
 			// Partly unreadable: read only what was asked for, uncached, so the
 			// error names the right address.
 			return t->ops->read(t, addr, out, len);
-		memcpy(out, data + off, n);
+		memcpy(out, slot->data + off, n);
 		out += n;
 		addr += n;
 		len -= n;
@@ -397,6 +480,8 @@ struct adbg_error *adbg_target_write(struct adbg_target *t, uint64_t addr, const
 	if (!t->ops->write)
 		return adbg_error_create(ADBG_ERR_UNSUPPORTED, "this target cannot be written");
 	cache_forget(t->cache, addr, len);
+	if (t->cache)
+		adbg_readahead_forget(t->cache->ra);
 	t->generation++;
 	return t->ops->write(t, addr, buf, len);
 }
@@ -416,6 +501,8 @@ struct adbg_error *adbg_target_freeze(struct adbg_target *t)
 	if (err)
 		return err;
 	t->frozen = true;
+	if (t->ops->read_some_threadsafe)
+		adbg_target_readahead(t, true);
 	return NULL;
 }
 
@@ -423,10 +510,31 @@ void adbg_target_thaw(struct adbg_target *t)
 {
 	if (!t->frozen)
 		return;
+	// Joined before the target runs: nothing copies a moving process.
+	adbg_target_readahead(t, false);
 	t->ops->thaw(t);
 	t->frozen = false;
 	t->stopped_ms = (double)(adbg_now_ns() - t->freeze_started_ns) / 1e6;
 	t->copy_ms = (double)t->copy_ns / 1e6;
+}
+
+void adbg_target_readahead(struct adbg_target *t, bool on)
+{
+	struct adbg_page_cache *c = t->cache;
+
+	if (!c || !t->ops->read_some || c->shift < 16)
+		return;
+	if (!on) {
+		cache_ra_stop(c);
+		return;
+	}
+	c->ra_on = true;
+	c->misses = 0;
+}
+
+void adbg_target_readahead_stats(const struct adbg_target *t, uint64_t *copied, uint64_t *taken)
+{
+	adbg_readahead_stats(t->cache ? t->cache->ra : NULL, copied, taken);
 }
 
 struct adbg_error *adbg_target_refresh(struct adbg_target *t)

@@ -56,6 +56,12 @@ struct adbg_target_ops {
 	 * ends in the middle of.
 	 */
 	size_t (*read_some)(struct adbg_target *t, uint64_t addr, void *buf, size_t len);
+	/**
+	 * read_some may run on another thread at the same time as any other operation (a
+	 * process read with process_vm_readv): the cache then copies ahead of large
+	 * snapshots while the target is frozen (readahead.h).
+	 */
+	bool read_some_threadsafe;
 	/** Optional (NULL: read-only target). Write exactly len bytes at addr. */
 	ADBG_MUST_CHECK struct adbg_error *(*write)(struct adbg_target *t, uint64_t addr,
 						    const void *buf, size_t len);
@@ -262,6 +268,16 @@ void adbg_target_free_maps(struct adbg_target *t);
 ADBG_MUST_CHECK struct adbg_error *adbg_target_alloc(const struct adbg_target_ops *ops,
 						     enum adbg_target_kind kind,
 						     struct adbg_target **ret);
+/**
+ * Copy blocks ahead of the reader on another thread (readahead.h) until turned off: done
+ * by freeze and thaw on targets whose read_some is thread-safe; tests turn it on for their
+ * own. Needs the cache with blocks of 64 KiB or more, and read_some.
+ */
+void adbg_target_readahead(struct adbg_target *t, bool on);
+
+/** Blocks the readahead of the current freeze copied, and how many the reader took. */
+void adbg_target_readahead_stats(const struct adbg_target *t, uint64_t *copied, uint64_t *taken);
+
 /**
  * Enable the read cache: 2^log2_slots blocks of 2^log2_block bytes (12 ≤ log2_block ≤ 24,
  * log2_slots ≥ 2), in sets of 4 (a block may be kept in any slot of its set).

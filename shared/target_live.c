@@ -705,6 +705,7 @@ static void live_destroy(struct adbg_target *t)
 static const struct adbg_target_ops live_ops = {
 	.read = live_read,
 	.read_some = live_read_some,
+	.read_some_threadsafe = true,
 	.write = live_write,
 	.freeze = live_freeze,
 	.thaw = live_thaw,
